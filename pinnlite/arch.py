@@ -1,0 +1,226 @@
+"""Architecture, flat parameter layout and initialisation of the MLP.
+
+The network maps a physical point (x, y, t) to a displacement (u, v)::
+
+    xi  = s * (X - c)                 s = 2 / (hi - lo), c = (hi + lo) / 2  -> [-1, 1]^3
+    h_0 = sigma(W_0 xi + b_0)
+    h_l = sigma(W_l h_{l-1} + b_l)    l = 1 .. L-1
+    u   = S (W_L h_{L-1} + b_L)       S = diag(output_scale)
+
+with ``W_l`` of shape (fan_out, fan_in). All weights and biases live in ONE flat
+vector; :class:`Layout` is its table of contents (name, offset, shape), in the
+order ``W0, b0, W1, b1, ..., WL, bL``. Gradients, optimizer moments and
+checkpoints use the same layout, so each of them handles one array.
+"""
+
+import math
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from .activations import get_activation
+from .errors import InputError, describe
+
+DTYPES = ("float64", "float32")
+INITS = ("glorot_normal", "glorot_uniform")
+
+
+class Entry(NamedTuple):
+    """One array of the flat parameter vector."""
+
+    name: str
+    offset: int
+    shape: tuple
+
+    @property
+    def size(self):
+        return math.prod(self.shape)
+
+
+class Layout(NamedTuple):
+    """Table of contents of a flat parameter vector."""
+
+    entries: tuple
+
+    @property
+    def size(self):
+        last = self.entries[-1]
+        return last.offset + last.size
+
+    @property
+    def names(self):
+        return tuple(e.name for e in self.entries)
+
+    def views(self, flat):
+        """Per-array views (no copies) of ``flat``, as a dict name -> array."""
+        return {e.name: flat[e.offset : e.offset + e.size].reshape(e.shape) for e in self.entries}
+
+    def unflatten(self, flat):
+        """The arrays of ``flat`` in layout order (views, no copies)."""
+        return [flat[e.offset : e.offset + e.size].reshape(e.shape) for e in self.entries]
+
+    def flatten(self, arrays, dtype):
+        """One new flat vector from a list of arrays in layout order (shapes and dtype checked)."""
+        arrays = list(arrays)
+        if len(arrays) != len(self.entries):
+            raise InputError(
+                f"params: expected {len(self.entries)} arrays ({', '.join(self.names)}), "
+                f"found {len(arrays)}"
+            )
+        flat = np.empty(self.size, dtype=dtype)
+        for e, a in zip(self.entries, arrays):
+            if not isinstance(a, np.ndarray) or a.shape != e.shape or a.dtype != np.dtype(dtype):
+                raise InputError(
+                    f"params[{e.name}]: expected array of shape {e.shape} and dtype {dtype}, "
+                    f"found {describe(a)}"
+                )
+            flat[e.offset : e.offset + e.size] = a.ravel()
+        return flat
+
+    def mask(self, kind):
+        """Boolean vector, True on the entries whose name starts with ``kind`` ("W" or "b")."""
+        m = np.zeros(self.size, dtype=bool)
+        for e in self.entries:
+            if e.name.startswith(kind):
+                m[e.offset : e.offset + e.size] = True
+        return m
+
+
+def _pairs(bounds):
+    try:
+        out = tuple((float(lo), float(hi)) for lo, hi in bounds)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"bounds: expected ((x_lo, x_hi), (y_lo, y_hi), (t_lo, t_hi)), found {bounds!r}"
+        ) from None
+    if len(out) != 3:
+        raise InputError(f"bounds: expected 3 (lo, hi) pairs for x, y, t, found {len(out)}")
+    for name, (lo, hi) in zip("xyt", out):
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise InputError(f"bounds[{name}]: expected finite lo < hi, found ({lo}, {hi})")
+    return out
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """Everything needed to rebuild the network except its parameter values.
+
+    Parameters
+    ----------
+    hidden : tuple of int
+        Widths of the hidden layers, e.g. ``(100, 100, 100, 100)``.
+    activation : str
+        A name from :data:`pinnlite.activations.ACTIVATIONS` (``"tanh"``, ``"sin"``).
+    bounds : ((x_lo, x_hi), (y_lo, y_hi), (t_lo, t_hi))
+        Physical domain, mapped affinely onto [-1, 1]^3 before the first layer.
+    output_scale : (float, float)
+        Physical scale of (u, v): the network output is multiplied by it. A single
+        float is used for both.
+    dtype : str
+        ``"float64"`` or ``"float32"``; every array of the hot path has this dtype.
+    """
+
+    hidden: tuple = (100, 100, 100, 100)
+    activation: str = "tanh"
+    bounds: tuple = ((0.0, 1.0), (0.0, 1.0), (0.0, 1.0))
+    output_scale: tuple = (1.0, 1.0)
+    dtype: str = "float64"
+    _layout: Layout = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        hidden = self.hidden
+        if isinstance(hidden, (int, np.integer)) or not hasattr(hidden, "__len__") or len(hidden) == 0:
+            raise InputError(f"hidden: expected a non-empty list of widths, found {hidden!r}")
+        if not all(isinstance(w, (int, np.integer)) and not isinstance(w, bool) and w > 0 for w in hidden):
+            raise InputError(f"hidden: expected positive integer widths, found {list(hidden)!r}")
+        object.__setattr__(self, "hidden", tuple(int(w) for w in hidden))
+        get_activation(self.activation)
+        object.__setattr__(self, "bounds", _pairs(self.bounds))
+        scale = self.output_scale
+        if isinstance(scale, (int, float, np.floating, np.integer)) and not isinstance(scale, bool):
+            scale = (scale, scale)
+        try:
+            scale = tuple(float(s) for s in scale)
+        except (TypeError, ValueError):
+            raise InputError(f"output_scale: expected a positive float or two, found {scale!r}") from None
+        if len(scale) != 2 or not all(math.isfinite(s) and s > 0 for s in scale):
+            raise InputError(f"output_scale: expected two finite positive floats, found {scale!r}")
+        object.__setattr__(self, "output_scale", scale)
+        if self.dtype not in DTYPES:
+            raise InputError(f"dtype: expected one of {DTYPES}, found {self.dtype!r}")
+        widths = (3,) + self.hidden + (2,)
+        entries, offset = [], 0
+        for l in range(len(widths) - 1):
+            for name, shape in ((f"W{l}", (widths[l + 1], widths[l])), (f"b{l}", (widths[l + 1],))):
+                entries.append(Entry(name, offset, shape))
+                offset += math.prod(shape)
+        object.__setattr__(self, "_layout", Layout(tuple(entries)))
+
+    @property
+    def layout(self):
+        return self._layout
+
+    @property
+    def n_params(self):
+        return self._layout.size
+
+    @property
+    def n_layers(self):
+        """Number of weight matrices (hidden layers + output layer)."""
+        return len(self.hidden) + 1
+
+    @property
+    def np_dtype(self):
+        return np.dtype(self.dtype)
+
+    def input_transform(self):
+        """``(s, c)``, each of shape (3,): xi = s * (X - c) maps the bounds onto [-1, 1]."""
+        lo = np.array([b[0] for b in self.bounds])
+        hi = np.array([b[1] for b in self.bounds])
+        return 2.0 / (hi - lo), (hi + lo) / 2.0
+
+    def to_dict(self):
+        """Plain JSON-able description; :meth:`from_dict` inverts it exactly."""
+        return {
+            "hidden": list(self.hidden),
+            "activation": self.activation,
+            "bounds": [list(b) for b in self.bounds],
+            "output_scale": list(self.output_scale),
+            "dtype": self.dtype,
+        }
+
+    @classmethod
+    def from_dict(cls, d):
+        unknown = set(d) - {"hidden", "activation", "bounds", "output_scale", "dtype"}
+        if unknown:
+            raise InputError(f"architecture: unknown keys {sorted(unknown)}")
+        return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()})
+
+
+def init_params(arch, rng=None, init="glorot_normal"):
+    """A new flat parameter vector: Glorot weights, zero biases.
+
+    Glorot & Bengio (2010): ``glorot_normal`` draws W ~ N(0, 2 / (fan_in + fan_out)),
+    ``glorot_uniform`` draws W ~ U(-a, a) with a = sqrt(6 / (fan_in + fan_out)).
+    Draws are made in float64 from ``rng`` (a ``numpy.random.Generator`` or an int
+    seed) in layout order, then cast, so float32 and float64 models with the same
+    seed start from the same numbers.
+    """
+    if init not in INITS:
+        raise InputError(f"init: expected one of {INITS}, found {init!r}")
+    if rng is None or isinstance(rng, (int, np.integer)):
+        rng = np.random.default_rng(rng)
+    elif not isinstance(rng, np.random.Generator):
+        raise InputError(f"rng: expected a numpy.random.Generator or an int seed, found {rng!r}")
+    flat = np.zeros(arch.n_params, dtype=arch.np_dtype)
+    for e in arch.layout.entries:
+        if e.name.startswith("W"):
+            fan_out, fan_in = e.shape
+            if init == "glorot_normal":
+                w = rng.normal(0.0, math.sqrt(2.0 / (fan_in + fan_out)), size=e.shape)
+            else:
+                a = math.sqrt(6.0 / (fan_in + fan_out))
+                w = rng.uniform(-a, a, size=e.shape)
+            flat[e.offset : e.offset + e.size] = w.ravel()
+    return flat

@@ -1,0 +1,116 @@
+"""``ElasticPINN2D``: the network u(x, y, t) -> (u, v) with its parameters."""
+
+import numpy as np
+
+from . import engine
+from .arch import Architecture, init_params
+
+
+class ElasticPINN2D:
+    """An MLP (x, y, t) -> (u, v) for the 2D elastic wave equation.
+
+    Parameters
+    ----------
+    hidden : list of int
+        Hidden layer widths, e.g. ``[100, 100, 100, 100]``.
+    activation : str
+        ``"tanh"`` (default) or ``"sin"`` (:data:`pinnlite.activations.ACTIVATIONS`).
+    bounds : ((x_lo, x_hi), (y_lo, y_hi), (t_lo, t_hi))
+        Physical domain; inputs are mapped onto [-1, 1] before the first layer.
+    output_scale : float or (float, float)
+        Physical scale of the displacements (u, v).
+    dtype : ``"float64"`` or ``"float32"``
+    rng : numpy.random.Generator or int, optional
+        Source of the Glorot initial weights (:func:`pinnlite.arch.init_params`).
+    init : ``"glorot_normal"`` or ``"glorot_uniform"``
+    params : (n_params,) array, optional
+        Start from these parameters instead (copied; must have ``dtype``).
+
+    Attributes
+    ----------
+    arch : Architecture
+    params : (n_params,) array, the flat parameter vector (layout ``arch.layout``).
+
+    Evaluations through the model reuse one scratch workspace, so one model
+    must not be evaluated from several threads at once; the functions of
+    :mod:`pinnlite.engine` are thread-safe.
+    """
+
+    def __init__(
+        self,
+        hidden=(100, 100, 100, 100),
+        activation="tanh",
+        bounds=((0.0, 1.0), (0.0, 1.0), (0.0, 1.0)),
+        output_scale=1.0,
+        dtype="float64",
+        *,
+        rng=None,
+        init="glorot_normal",
+        params=None,
+    ):
+        self.arch = Architecture(tuple(hidden), activation, bounds, output_scale, dtype)
+        if params is None:
+            self.params = init_params(self.arch, rng, init)
+        else:
+            self.params = engine.as_flat(self.arch, params).copy()
+        self._ws = engine.Workspace()
+
+    @classmethod
+    def from_arch(cls, arch, params):
+        """A model of architecture ``arch`` with a copy of ``params`` (flat or list of arrays)."""
+        return cls(arch.hidden, arch.activation, arch.bounds, arch.output_scale, arch.dtype, params=params)
+
+    @classmethod
+    def from_arrays(cls, arrays, **arch):
+        """A model from plain arrays ``[W0, b0, ..., WL, bL]`` (shapes give the widths)."""
+        arrays = list(arrays)
+        hidden = [a.shape[0] for a in arrays[:-2:2]]
+        dtype = str(arrays[0].dtype) if arrays and hasattr(arrays[0], "dtype") else "float64"
+        arch.setdefault("dtype", dtype)
+        return cls(hidden, params=arrays, **arch)
+
+    @property
+    def layout(self):
+        return self.arch.layout
+
+    @property
+    def n_params(self):
+        return self.arch.n_params
+
+    def views(self):
+        """Dict name -> view of ``params`` (``W0``, ``b0``, ...); writing to a view changes the model."""
+        return self.arch.layout.views(self.params)
+
+    def layers(self):
+        """List of (W, b) views, first hidden layer to output layer."""
+        v = self.views()
+        return [(v[f"W{l}"], v[f"b{l}"]) for l in range(self.arch.n_layers)]
+
+    def to_arrays(self):
+        """Copies of ``[W0, b0, ..., WL, bL]``."""
+        return [a.copy() for a in self.arch.layout.unflatten(self.params)]
+
+    def predict(self, points):
+        """Displacements (n, 2) at ``points`` (n, 3) of (x, y, t); value channel only."""
+        return engine.predict(self.arch, self.params, points)
+
+    def derivatives(self, points):
+        """(8, n, 2): u, v and their x, y, t, xx, yy, tt, xy derivatives at ``points``."""
+        return engine.channels(self.arch, self.params, points, 8)
+
+    def residual(self, points, material, body_force=None):
+        """Wave-equation residual (n, 2) at ``points`` for ``material``."""
+        return engine.pde_residual(self.arch, self.params, points, material, body_force)
+
+    def loss_and_grad(self, points, material, weights=None, need_grad=True):
+        """:func:`pinnlite.engine.loss_and_grad` at this model's parameters."""
+        return engine.loss_and_grad(
+            self.params, self.arch, points, material, weights, workspace=self._ws, need_grad=need_grad
+        )
+
+    def __repr__(self):
+        a = self.arch
+        return (
+            f"ElasticPINN2D(hidden={list(a.hidden)}, activation={a.activation!r}, "
+            f"dtype={a.dtype!r}, n_params={a.n_params})"
+        )

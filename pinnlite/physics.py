@@ -1,0 +1,90 @@
+"""Plane-strain linear elasticity in NumPy: stress, traction, residual, plane waves.
+
+Displacement (u, v)(x, y, t), Lamé parameters lam, mu, density rho, body force f::
+
+    rho u_tt = (lam + 2 mu) u_xx + mu u_yy + (lam + mu) v_xy + f_u
+    rho v_tt = mu v_xx + (lam + 2 mu) v_yy + (lam + mu) u_xy + f_v
+
+    s_xx = (lam + 2 mu) u_x + lam v_y,  s_yy = lam u_x + (lam + 2 mu) v_y,
+    s_xy = mu (u_y + v_x),              traction t = s . n
+
+Wave speeds c_p = sqrt((lam + 2 mu) / rho), c_s = sqrt(mu / rho). The equation is
+unchanged when lam, mu, rho are scaled by one factor: displacement data alone
+determine lam/rho and mu/rho only.
+
+Derivative "channels" are arrays of shape (8, n, 2) in the order value, x, y, t,
+xx, yy, tt, xy (the layout of :func:`pinnlite.engine.channels`).
+"""
+
+import math
+
+import numpy as np
+
+from .errors import InputError
+
+CHANNEL_NAMES = ("value", "x", "y", "t", "xx", "yy", "tt", "xy")
+
+
+def wave_speeds(lam, mu, rho):
+    """(c_p, c_s) of the medium."""
+    return math.sqrt((lam + 2 * mu) / rho), math.sqrt(mu / rho)
+
+
+def residual(C, lam, mu, rho, body_force=None):
+    """Residual (n, 2) ``rho u_tt - div sigma - f`` from channels C (8, n, 2)."""
+    u, v = C[..., 0], C[..., 1]
+    ru = rho * u[6] - (lam + 2 * mu) * u[4] - mu * u[5] - (lam + mu) * v[7]
+    rv = rho * v[6] - mu * v[4] - (lam + 2 * mu) * v[5] - (lam + mu) * u[7]
+    r = np.stack([ru, rv], axis=-1)
+    return r if body_force is None else r - body_force
+
+
+def stress(C, lam, mu):
+    """(s_xx, s_yy, s_xy), each (n,), from channels C (at least value, x, y)."""
+    ux, uy = C[1, :, 0], C[2, :, 0]
+    vx, vy = C[1, :, 1], C[2, :, 1]
+    return (lam + 2 * mu) * ux + lam * vy, lam * ux + (lam + 2 * mu) * vy, mu * (uy + vx)
+
+
+def traction(C, normals, lam, mu):
+    """Traction (n, 2) ``sigma . n`` from channels C and unit normals (n, 2)."""
+    sxx, syy, sxy = stress(C, lam, mu)
+    nx, ny = normals[:, 0], normals[:, 1]
+    return np.stack([sxx * nx + sxy * ny, sxy * nx + syy * ny], axis=-1)
+
+
+def plane_wave(X, kind, lam, mu, rho, amplitude=1.0, direction=(1.0, 0.0), wavenumber=2 * math.pi, phase=0.0):
+    """Exact channels (8, n, 2) of one plane wave at points X (n, 3).
+
+    With unit direction d, d_perp = (-d_y, d_x), theta = k d.x - omega t + phase::
+
+        P wave: (u, v) = A d      cos theta,  omega = k c_p
+        S wave: (u, v) = A d_perp cos theta,  omega = k c_s
+
+    Each satisfies the wave equation exactly with f = 0.
+    """
+    if kind not in ("P", "S"):
+        raise InputError(f"kind: expected 'P' or 'S', found {kind!r}")
+    d = np.asarray(direction, dtype=float)
+    norm = math.hypot(d[0], d[1])
+    if d.shape != (2,) or not norm > 0:
+        raise InputError(f"direction: expected a non-zero 2-vector, found {direction!r}")
+    d = d / norm
+    cp, cs = wave_speeds(lam, mu, rho)
+    k = float(wavenumber)
+    omega = k * (cp if kind == "P" else cs)
+    pol = d if kind == "P" else np.array([-d[1], d[0]])
+    theta = k * (d[0] * X[:, 0] + d[1] * X[:, 1]) - omega * X[:, 2] + phase
+    cos, sin = np.cos(theta), np.sin(theta)
+    dx, dy = d
+    # d theta / d(x, y, t) = (k dx, k dy, -omega)
+    g = (k * dx, k * dy, -omega)
+    scal = np.empty((8, X.shape[0]))
+    scal[0] = cos
+    for i in range(3):
+        scal[1 + i] = -sin * g[i]
+    scal[4] = -cos * g[0] * g[0]
+    scal[5] = -cos * g[1] * g[1]
+    scal[6] = -cos * g[2] * g[2]
+    scal[7] = -cos * g[0] * g[1]
+    return amplitude * scal[:, :, None] * pol[None, None, :]
