@@ -72,7 +72,7 @@ def one(H, L, N, dtype, repeat):
     t0 = time.perf_counter()
     model, points, material = problem(H, L, N, dtype)
     prep = engine.prepare(model.arch, points)
-    ws = engine.Workspace().ensure(model.arch, prep.n_points, prep.n_columns)
+    ws = engine.Workspace()
     grad = np.empty_like(model.params)
     weights = engine.LossWeights()
 

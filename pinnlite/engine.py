@@ -16,6 +16,7 @@ arrays unless a :class:`Workspace` is passed (one per thread), so it can be
 called from several threads at once.
 """
 
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -24,6 +25,7 @@ from . import kernels
 from .activations import get_activation
 from .arch import Architecture
 from .errors import InputError, describe
+from .parallel import resolve_threads, run_tasks
 from .problem import (
     CHANNELS,
     MATERIAL_NAMES,
@@ -52,28 +54,31 @@ _TARGET_FIELD = {
 }
 
 
-class Block(NamedTuple):
-    """One column block: ``n`` points of one term, ``c`` channels each."""
+TILE_COLUMNS = 1024  # columns of one tile: 128 PDE points, 256 four-channel or 1024 value-only points
+UNIT_BYTES = 64 << 20  # memory for per-unit partial gradients
+
+
+class Tile(NamedTuple):
+    """``n`` points of one term with ``c`` channels each (``c*n`` columns)."""
 
     term: str
-    poff: int  # first point (column of xi)
-    coff: int  # first column of the layer matrices
+    index: int  # position of the term in TERMS
     n: int
     c: int
+    xi: np.ndarray  # (3, n) normalised points
     target: np.ndarray  # (n, 2) target of the term, or (0, 2)
     extra: np.ndarray  # (n, 2) body force (pde) / normals (traction), or (0, 2)
 
 
 class Prepared(NamedTuple):
-    """Point sets laid out for the kernels (see :mod:`pinnlite.kernels`)."""
+    """Point sets cut into tiles for the kernels (see :mod:`pinnlite.kernels`)."""
 
-    blocks: tuple
-    groups: np.ndarray  # (G, 5) int64: term index, poff, coff, n, c
+    tiles: tuple
+    units: tuple  # (first, stop) tile ranges whose partial sums are kept apart
     counts: dict  # term -> number of points
-    xi: np.ndarray  # (3, P) normalised points
     scale: np.ndarray  # (3,) input scale s (xi = s (X - c)), model dtype
-    n_points: int  # P
-    n_columns: int  # M
+    n_points: int
+    tile_columns: int
 
 
 class LossResult(NamedTuple):
@@ -95,8 +100,8 @@ def _empty(dtype):
     return np.zeros((0, 2), dtype=dtype)
 
 
-def prepare(arch, points, weights=None, block_size=None, check=True):
-    """Validate ``points`` and lay them out as column blocks.
+def prepare(arch, points, weights=None, tile_columns=TILE_COLUMNS, check=True):
+    """Validate ``points`` and cut them into tiles.
 
     Parameters
     ----------
@@ -104,75 +109,115 @@ def prepare(arch, points, weights=None, block_size=None, check=True):
     points : PointSets
     weights : LossWeights, dict or None
         Only used to reject empty point sets of terms with non-zero weight.
-    block_size : int or None
-        Split each term into blocks of at most this many points (None: one
-        block per term). The result does not depend on it beyond rounding.
+    tile_columns : int
+        Columns per tile (a term with c channels gets ``tile_columns // c``
+        points per tile). It fixes the order in which partial sums are added,
+        so results are reproducible for a given value whatever the thread count.
     """
     dtype = arch.np_dtype
     if check:
         check_points(points, dtype, LossWeights.coerce(weights))
+    if isinstance(tile_columns, bool) or not isinstance(tile_columns, (int, np.integer)) or tile_columns < 8:
+        raise InputError(f"tile_columns: expected an integer >= 8, found {tile_columns!r}")
     s, c = arch.input_transform()
-    blocks, pts, counts = [], [], {}
-    poff = coff = 0
+    s, c = s.astype(dtype), c.astype(dtype)
+    tiles, counts, n_points = [], {}, 0
     for k, term in enumerate(TERMS):
         X = getattr(points, _POINTS_FIELD[term])
         if X is None or X.shape[0] == 0:
             continue
         n_all = X.shape[0]
         counts[term] = n_all
+        n_points += n_all
         target = getattr(points, _TARGET_FIELD[term]) if term in _TARGET_FIELD else None
         extra = points.body_force if term == "pde" else (points.traction_normals if term == "traction" else None)
-        step = n_all if block_size is None else int(block_size)
+        xi = ((X - c) * s).T
+        step = max(1, int(tile_columns) // CHANNELS[k])
         for a in range(0, n_all, step):
             b = min(a + step, n_all)
-            ch = CHANNELS[k]
-            blocks.append(
-                Block(
+            tiles.append(
+                Tile(
                     term,
-                    poff,
-                    coff,
+                    k,
                     b - a,
-                    ch,
+                    CHANNELS[k],
+                    np.ascontiguousarray(xi[:, a:b]),
                     _empty(dtype) if target is None else np.ascontiguousarray(target[a:b]),
                     _empty(dtype) if extra is None else np.ascontiguousarray(extra[a:b]),
                 )
             )
-            pts.append(X[a:b])
-            poff += b - a
-            coff += ch * (b - a)
-    X = np.concatenate(pts) if pts else np.zeros((0, 3), dtype)
-    xi = np.ascontiguousarray(((X - c.astype(dtype)) * s.astype(dtype)).T)
-    groups = np.array(
-        [(TERMS.index(b.term), b.poff, b.coff, b.n, b.c) for b in blocks], dtype=np.int64
-    ).reshape(-1, 5)
-    return Prepared(tuple(blocks), groups, counts, xi, s.astype(dtype), poff, coff)
+    n_units = min(len(tiles), max(1, UNIT_BYTES // (8 * arch.n_params)))
+    units = tuple((u * len(tiles) // n_units, (u + 1) * len(tiles) // n_units) for u in range(n_units))
+    return Prepared(tuple(tiles), units, counts, s, n_points, int(tile_columns))
+
+
+class _Buffers:
+    """One thread's scratch arrays for one tile (flat, viewed per tile shape)."""
+
+    def __init__(self, arch, tile_columns):
+        dt, TC = arch.np_dtype, tile_columns
+        self.arch = arch
+        self.tile_columns = TC
+        self.z0 = np.empty(arch.hidden[0] * TC, dt)
+        self.H = [np.empty(w * TC, dt) for w in arch.hidden]
+        self.Z = [np.empty(w * TC, dt) for w in arch.hidden]
+        self.U = np.empty(2 * TC, dt)
+        self.GU = np.empty(2 * TC, dt)
+        self.adj = np.empty(max(arch.hidden) * TC, dt)
+        self.grad = np.empty(arch.n_params, dt)
+        self.grad_views = arch.layout.views(self.grad)
+        self._shaped = {}
+
+    def shaped(self, n, c):
+        """C-contiguous views for a tile of n points and c channels."""
+        key = (n, c)
+        views = self._shaped.get(key)
+        if views is None:
+            cols = n * c
+            hidden = self.arch.hidden
+            views = (
+                self.z0[: hidden[0] * n].reshape(hidden[0], n),
+                [h[: w * cols].reshape(w, cols) for h, w in zip(self.H, hidden)],
+                [z[: w * cols].reshape(w, cols) for z, w in zip(self.Z, hidden)],
+                self.U[: 2 * cols].reshape(2, cols),
+                self.GU[: 2 * cols].reshape(2, cols),
+                [self.adj[: w * cols].reshape(w, cols) for w in hidden],
+            )
+            if len(self._shaped) > 8:
+                self._shaped.clear()
+            self._shaped[key] = views
+        return views
 
 
 class Workspace:
-    """Scratch arrays of one evaluation, reused while the shapes stay the same.
+    """Scratch memory of evaluations and the number of threads they use.
 
-    Holds, for P points in M columns: the first layer's value pre-activations
-    (w0, P), each hidden layer's activations H_l and pre-activations Z_l (w_l, M),
-    the output U and its adjoint (2, M), and one adjoint buffer (max w, M).
-    Not thread-safe: use one per thread.
+    Each worker thread keeps its own tile buffers (a few MB); the workspace also
+    holds the per-unit partial sums. Not to be used by two evaluations at the
+    same time: give each concurrent caller its own workspace.
+
+    Parameters
+    ----------
+    threads : int, optional
+        Threads per evaluation (default: :func:`pinnlite.parallel.resolve_threads`).
     """
 
-    def __init__(self):
-        self.key = None
+    def __init__(self, threads=None):
+        self.threads = resolve_threads(threads)
+        self._local = threading.local()
+        self._parts = None
 
-    def ensure(self, arch, n_points, n_columns):
-        key = (arch.hidden, arch.dtype, n_points, n_columns)
-        if key == self.key:
-            return self
-        dt, M = arch.np_dtype, n_columns
-        self.z0 = np.empty((arch.hidden[0], n_points), dt)
-        self.H = [np.empty((w, M), dt) for w in arch.hidden]
-        self.Z = [None] + [np.empty((w, M), dt) for w in arch.hidden[1:]]
-        self.U = np.empty((2, M), dt)
-        self.GU = np.empty((2, M), dt)
-        self.adj = np.empty((max(arch.hidden), M), dt)
-        self.key = key
-        return self
+    def buffers(self, arch, tile_columns):
+        buf = getattr(self._local, "buf", None)
+        if buf is None or buf.arch != arch or buf.tile_columns != tile_columns:
+            buf = self._local.buf = _Buffers(arch, tile_columns)
+        return buf
+
+    def partials(self, n_units, n_params, dtype):
+        p = self._parts
+        if p is None or p[0].shape != (n_units, n_params) or p[0].dtype != dtype:
+            p = self._parts = (np.empty((n_units, n_params), dtype), np.empty((n_units, len(TERMS) + 3)))
+        return p
 
 
 def as_flat(arch, params):
@@ -195,87 +240,97 @@ def as_flat(arch, params):
     return flat
 
 
-def forward(arch, views, prep, ws):
-    """Fill the workspace with every layer's channels and the raw output U (2, M)."""
-    code = get_activation(arch.activation).code
-    nh = len(arch.hidden)
-    W0 = views["W0"]
-    np.matmul(W0, prep.xi, out=ws.z0)
-    zk = np.ascontiguousarray(W0 * prep.scale)
-    kernels.first_forward(ws.z0, views["b0"], zk, ws.H[0], prep.groups, code)
-    for l in range(1, nh):
-        np.matmul(views[f"W{l}"], ws.H[l - 1], out=ws.Z[l])
-        kernels.hidden_forward(ws.Z[l], views[f"b{l}"], ws.H[l], prep.groups, code)
-    np.matmul(views[f"W{nh}"], ws.H[nh - 1], out=ws.U)
-    return zk
+def _forward_tile(arch, views, code, scale, tile, shaped):
+    """Forward pass of one tile; returns the raw output U (2, c*n) view."""
+    z0, H, Z, U, _, _ = shaped
+    n, c = tile.n, tile.c
+    kernels.first_forward(tile.xi, views["W0"], views["b0"], scale, z0, H[0], n, c, code)
+    for l in range(1, len(arch.hidden)):
+        np.matmul(views[f"W{l}"], H[l - 1], out=Z[l])
+        kernels.hidden_forward(Z[l], views[f"b{l}"], H[l], n, c, code)
+    np.matmul(views[f"W{len(arch.hidden)}"], H[-1], out=U)
+    return U
 
 
-def output_terms(arch, views, prep, ws, material, weights):
-    """Every loss term from U; writes the weighted output adjoint into ``ws.GU``.
+def _loss_tile(tile, U, GU, inv, so, bias, zero, material, wt):
+    """One tile's share of its term: value and (lam, mu, rho) gradient; writes GU."""
+    GU.fill(0)
+    lam, mu, rho = material.lam, material.mu, material.rho
+    n = tile.n
+    if tile.term == "pde":
+        val, gl, gm, gr = kernels.pde_term(U, GU, 0, n, inv, so, lam, mu, rho, tile.extra, wt)
+        return val, gl, gm, gr
+    if tile.term == "traction":
+        val, gl, gm = kernels.traction_term(U, GU, 0, n, inv, so, lam, mu, tile.extra, tile.target, wt)
+        return val, gl, gm, 0.0
+    if tile.term == "initial_velocity":
+        return kernels.misfit_term(U, GU, 3 * n, n, inv, so, zero, tile.target, wt), 0.0, 0.0, 0.0
+    return kernels.misfit_term(U, GU, 0, n, inv, so, bias, tile.target, wt), 0.0, 0.0, 0.0
 
-    Returns ``(terms, total, dmat)`` with ``dmat`` the gradient of the total with
-    respect to (lam, mu, rho).
+
+def _backward_tile(arch, views, g, code, scale, tile, shaped):
+    """Backward pass of one tile from GU; writes every weight and bias gradient into ``g``."""
+    z0, H, Z, _, GU, adj = shaped
+    n, c, nh = tile.n, tile.c, len(arch.hidden)
+    np.matmul(GU, H[-1].T, out=g[f"W{nh}"])
+    np.sum(GU[:, :n], axis=1, out=g[f"b{nh}"])
+    np.matmul(views[f"W{nh}"].T, GU, out=adj[nh - 1])
+    for l in range(nh - 1, 0, -1):
+        kernels.hidden_backward(adj[l], Z[l], H[l], n, c, code, g[f"b{l}"])
+        np.matmul(Z[l], H[l - 1].T, out=g[f"W{l}"])
+        np.matmul(views[f"W{l}"].T, Z[l], out=adj[l - 1])
+    kernels.first_backward(adj[0], z0, H[0], views["W0"], scale, tile.xi, n, c, code, g["W0"], g["b0"])
+
+
+def evaluate(arch, flat, prep, material, weights, ws, grad=None):
+    """Loss (and gradient into ``grad`` when given) on prepared points; no input checks.
+
+    Tiles are processed by ``ws.threads`` threads; the partial sums of each unit
+    of tiles are kept apart and added in unit order, so the result is the same
+    for any thread count.
     """
+    layout = arch.layout
+    views = layout.views(flat)
+    code = get_activation(arch.activation).code
     dt = arch.np_dtype
     so = np.asarray(arch.output_scale, dtype=dt)
     bias = views[f"b{len(arch.hidden)}"]
     zero = np.zeros(2, dt)
-    w = dict(zip(TERMS, weights.as_tuple()))
-    lam, mu, rho = material.lam, material.mu, material.rho
-    ws.GU.fill(0)
-    terms = {t: 0.0 for t in TERMS if t in prep.counts}
-    dmat = np.zeros(3)
-    for b in prep.blocks:
-        inv = 1.0 / prep.counts[b.term]
-        wt = w[b.term]
-        if b.term == "pde":
-            val, gl, gm, gr = kernels.pde_term(ws.U, ws.GU, b.coff, b.n, inv, so, lam, mu, rho, b.extra, wt)
-            dmat += wt * np.array([gl, gm, gr])
-        elif b.term == "traction":
-            val, gl, gm = kernels.traction_term(ws.U, ws.GU, b.coff, b.n, inv, so, lam, mu, b.extra, b.target, wt)
-            dmat += wt * np.array([gl, gm, 0.0])
-        elif b.term == "initial_velocity":
-            val = kernels.misfit_term(ws.U, ws.GU, b.coff + 3 * b.n, b.n, inv, so, zero, b.target, wt)
-        else:
-            val = kernels.misfit_term(ws.U, ws.GU, b.coff, b.n, inv, so, bias, b.target, wt)
-        terms[b.term] += val
-    total = sum(w[t] * v for t, v in terms.items())
-    return terms, total, dmat
+    w = weights.as_tuple()
+    need_grad = grad is not None
+    n_units = len(prep.units)
+    parts, scal = ws.partials(n_units, layout.size if need_grad else 0, dt)
 
+    def unit(u):
+        buf = ws.buffers(arch, prep.tile_columns)
+        first, stop = prep.units[u]
+        row = scal[u]
+        row.fill(0)
+        for k in range(first, stop):
+            tile = prep.tiles[k]
+            shaped = buf.shaped(tile.n, tile.c)
+            U = _forward_tile(arch, views, code, prep.scale, tile, shaped)
+            wt = w[tile.index]
+            val, gl, gm, gr = _loss_tile(tile, U, shaped[4], 1.0 / prep.counts[tile.term], so, bias, zero, material, wt)
+            row[tile.index] += val
+            row[len(TERMS)] += wt * gl
+            row[len(TERMS) + 1] += wt * gm
+            row[len(TERMS) + 2] += wt * gr
+            if need_grad:
+                if k == first:
+                    _backward_tile(arch, views, layout.views(parts[u]), code, prep.scale, tile, shaped)
+                else:
+                    _backward_tile(arch, views, buf.grad_views, code, prep.scale, tile, shaped)
+                    parts[u] += buf.grad
 
-def backward(arch, views, grad_views, prep, ws, zk):
-    """Gradient of the total loss with respect to every weight and bias.
-
-    Reads the forward pass's arrays and ``ws.GU``; writes into ``grad_views``.
-    """
-    code = get_activation(arch.activation).code
-    nh = len(arch.hidden)
-    groups = prep.groups
-    np.matmul(ws.GU, ws.H[nh - 1].T, out=grad_views[f"W{nh}"])
-    kernels.value_bias_grad(ws.GU, groups, grad_views[f"b{nh}"])
-    adj = ws.adj[: arch.hidden[nh - 1]]
-    np.matmul(views[f"W{nh}"].T, ws.GU, out=adj)
-    for l in range(nh - 1, 0, -1):
-        kernels.hidden_backward(adj, ws.Z[l], ws.H[l], groups, code, grad_views[f"b{l}"])
-        np.matmul(ws.Z[l], ws.H[l - 1].T, out=grad_views[f"W{l}"])
-        adj = ws.adj[: arch.hidden[l - 1]]
-        np.matmul(views[f"W{l}"].T, ws.Z[l], out=adj)
-    dzk = np.empty((arch.hidden[0], 3), arch.np_dtype)
-    kernels.first_backward(adj, ws.z0, ws.H[0], zk, groups, code, ws.z0, dzk, grad_views["b0"])
-    gW0 = grad_views["W0"]
-    np.matmul(ws.z0, prep.xi.T, out=gW0)
-    gW0 += dzk * prep.scale
-
-
-def evaluate(arch, flat, prep, material, weights, ws, grad=None):
-    """Loss (and gradient into ``grad`` when given) on prepared points; no input checks."""
-    views = arch.layout.views(flat)
-    zk = forward(arch, views, prep, ws)
-    terms, total, dmat = output_terms(arch, views, prep, ws, material, weights)
-    if grad is not None:
-        backward(arch, views, arch.layout.views(grad), prep, ws, zk)
-    gmat = {n: float(dmat[i]) for i, n in enumerate(MATERIAL_NAMES) if n in material.free}
-    return LossResult(float(total), terms, grad, gmat)
+    run_tasks(unit, n_units, ws.threads)
+    sums = scal.sum(axis=0)
+    if need_grad:
+        np.sum(parts, axis=0, out=grad)
+    terms = {t: float(sums[i]) for i, t in enumerate(TERMS) if t in prep.counts}
+    total = float(sum(w[TERMS.index(t)] * v for t, v in terms.items()))
+    gmat = {n: float(sums[len(TERMS) + i]) for i, n in enumerate(MATERIAL_NAMES) if n in material.free}
+    return LossResult(total, terms, grad, gmat)
 
 
 def loss_and_grad(params, arch, points, material, weights=None, *, workspace=None, need_grad=True):
@@ -294,7 +349,8 @@ def loss_and_grad(params, arch, points, material, weights=None, *, workspace=Non
     weights : LossWeights, dict or None
         Weight of each term (default 1).
     workspace : Workspace, optional
-        Scratch arrays to reuse across calls (one per thread).
+        Scratch memory to reuse across calls and the thread count (one
+        workspace per concurrent caller; default: a new one).
     need_grad : bool
         False: only the loss (``grad`` is None).
 
@@ -310,9 +366,8 @@ def loss_and_grad(params, arch, points, material, weights=None, *, workspace=Non
     prep = prepare(arch, points, weights)
     if prep.n_points == 0:
         raise InputError("points: expected at least one point set with points, found none")
-    ws = (workspace or Workspace()).ensure(arch, prep.n_points, prep.n_columns)
     grad = np.empty_like(flat) if need_grad else None
-    return evaluate(arch, flat, prep, material, weights, ws, grad)
+    return evaluate(arch, flat, prep, material, weights, workspace or Workspace(), grad)
 
 
 def channels(arch, params, X, n_channels=8, workspace=None):
@@ -331,25 +386,29 @@ def channels(arch, params, X, n_channels=8, workspace=None):
         return out
     term = {1: "data", 4: "traction", 8: "pde"}[n_channels]
     prep = prepare(arch, PointSets(**{_POINTS_FIELD[term]: X}), check=False)
-    ws = (workspace or Workspace()).ensure(arch, n, n_channels * n)
+    starts = np.cumsum([0] + [t.n for t in prep.tiles])
+    ws = workspace or Workspace()
     views = arch.layout.views(flat)
-    forward(arch, views, prep, ws)
+    code = get_activation(arch.activation).code
     so = np.asarray(arch.output_scale, arch.np_dtype)
-    U = ws.U.reshape(2, n_channels, n).transpose(1, 2, 0)
-    out[...] = U * so
-    out[0] += views[f"b{len(arch.hidden)}"] * so
+    bias = views[f"b{len(arch.hidden)}"]
+
+    def task(k):
+        tile = prep.tiles[k]
+        buf = ws.buffers(arch, prep.tile_columns)
+        U = _forward_tile(arch, views, code, prep.scale, tile, buf.shaped(tile.n, tile.c))
+        C = U.reshape(2, tile.c, tile.n).transpose(1, 2, 0)
+        a, b = starts[k], starts[k + 1]
+        out[0, a:b] = so * (C[0] + bias)
+        out[1:, a:b] = so * C[1:]
+
+    run_tasks(task, len(prep.tiles), ws.threads)
     return out
 
 
-def predict(arch, params, X, chunk=65536):
+def predict(arch, params, X, workspace=None):
     """Displacements (n, 2) at points ``X`` (n, 3): the value channel only."""
-    flat = as_flat(arch, params)
-    check_array("points", X, arch.np_dtype, 3)
-    out = np.empty((X.shape[0], 2), arch.np_dtype)
-    ws = Workspace()
-    for a in range(0, X.shape[0], chunk):
-        out[a : a + chunk] = channels(arch, flat, X[a : a + chunk], 1, ws)[0]
-    return out
+    return channels(arch, params, X, 1, workspace)[0]
 
 
 def pde_residual(arch, params, X, material, body_force=None):

@@ -2,15 +2,15 @@
 
 Layout shared by every kernel
 -----------------------------
-The points of all loss terms are evaluated together. Column block ``g`` of a
-layer's matrix (``groups[g] = (term, poff, coff, n, c)``) holds the ``n`` points
-``poff .. poff+n-1`` of one term with ``c`` channels (1, 4 or 8), channel-major::
+An evaluation splits the points into tiles (:mod:`pinnlite.engine`). A tile
+holds ``n`` points of one loss term with ``c`` channels each (1, 4 or 8),
+channel-major::
 
-    columns coff + k*n + i,  k = 0..c-1:  value, x, y, t, xx, yy, tt, xy
+    column k*n + i,  k = 0..c-1:  value, x, y, t, xx, yy, tt, xy   of point i
 
-so a layer is ONE matrix product ``Z = W @ A`` over all columns (NumPy/BLAS),
-followed by one kernel here that applies the activation's chain rule
-(``docs/ENGINE.md``)::
+so a layer of a tile is ONE matrix product ``Z = W @ A`` over its ``c*n``
+columns (NumPy/BLAS), followed by one kernel here that applies the
+activation's chain rule (``docs/ENGINE.md``)::
 
     h    = sigma(z)
     h_k  = sigma'(z) z_k
@@ -24,16 +24,14 @@ and, on the way back, its adjoint::
     Z_t  = H_t s1 + s2 (2 H_tt z_t)
     Z_kl = H_kl s1
 
-The kernels run one thread per row (hidden unit); every sum over points is
-done by that row's thread in point order, so results do not depend on the
-number of threads.
+Kernels are serial: the engine runs tiles on several threads, and every kernel
+releases the GIL. The inner loops run over points (contiguous in memory).
 """
 
 import numpy as np
-from numba import prange
 
-from ._jit import inline, kernel, parallel_kernel
-from .activations import SIN, TANH  # noqa: F401  (codes used below)
+from ._jit import inline, kernel
+from .activations import TANH
 
 
 # ---------------------------------------------------------------------------
@@ -78,94 +76,87 @@ def jet_back(code, z, h, one):
 # ---------------------------------------------------------------------------
 
 
-@parallel_kernel
-def first_forward(Zv, b, zk, H, groups, code):
-    """First hidden layer: expand the value pre-activations into all channels.
+@kernel
+def first_forward(xi, W0, b0, scale, z0, H, n, c, code):
+    """First hidden layer of one tile, from the normalised points alone.
 
     Parameters
     ----------
-    Zv : (w, P) array
-        ``W0 @ xi`` for the P points; the bias is added in place (kept for the
+    xi : (3, n) normalised points.
+    W0 : (w, 3), b0 : (w,) first layer.
+    scale : (3,) input scale s (xi = s (X - c)).
+    z0 : (w, n) output: value pre-activations ``W0 xi + b0`` (kept for the
         backward pass).
-    b : (w,) bias.
-    zk : (w, 3) array
-        ``W0[:, k] * s_k``: the first-derivative channels of the pre-activation,
-        the same for every point (its second channels are zero).
-    H : (w, M) output, all channels of every column block.
-    groups : (G, 5) int64, see the module docstring.
-    code : activation code.
+    H : (w, c*n) output: all channels. The first-channel pre-activations are
+        ``z_k = s_k W0[:, k]`` for every point and the second ones are zero, so no
+        matrix product is needed.
     """
-    w = Zv.shape[0]
+    w = W0.shape[0]
     one = H.dtype.type(1)
-    for j in prange(w):
-        bj = b[j]
-        zx = zk[j, 0]
-        zy = zk[j, 1]
-        zt = zk[j, 2]
-        for g in range(groups.shape[0]):
-            poff = groups[g, 1]
-            coff = groups[g, 2]
-            n = groups[g, 3]
-            c = groups[g, 4]
-            for i in range(n):
-                z = Zv[j, poff + i] + bj
-                Zv[j, poff + i] = z
-                s, s1, s2, s3 = jet(code, z, one)
-                H[j, coff + i] = s
-                if c >= 4:
-                    H[j, coff + n + i] = s1 * zx
-                    H[j, coff + 2 * n + i] = s1 * zy
-                    H[j, coff + 3 * n + i] = s1 * zt
-                if c == 8:
-                    H[j, coff + 4 * n + i] = s2 * zx * zx
-                    H[j, coff + 5 * n + i] = s2 * zy * zy
-                    H[j, coff + 6 * n + i] = s2 * zt * zt
-                    H[j, coff + 7 * n + i] = s2 * zx * zy
+    for j in range(w):
+        a0 = W0[j, 0]
+        a1 = W0[j, 1]
+        a2 = W0[j, 2]
+        bj = b0[j]
+        zx = a0 * scale[0]
+        zy = a1 * scale[1]
+        zt = a2 * scale[2]
+        for i in range(n):
+            z = a0 * xi[0, i] + a1 * xi[1, i] + a2 * xi[2, i] + bj
+            z0[j, i] = z
+            s, s1, s2, s3 = jet(code, z, one)
+            H[j, i] = s
+            if c >= 4:
+                H[j, n + i] = s1 * zx
+                H[j, 2 * n + i] = s1 * zy
+                H[j, 3 * n + i] = s1 * zt
+            if c == 8:
+                H[j, 4 * n + i] = s2 * zx * zx
+                H[j, 5 * n + i] = s2 * zy * zy
+                H[j, 6 * n + i] = s2 * zt * zt
+                H[j, 7 * n + i] = s2 * zx * zy
 
 
-@parallel_kernel
-def hidden_forward(Z, b, H, groups, code):
-    """Hidden layer l >= 1: add the bias to the value channel of ``Z = W @ A``
-    (in place) and write the activation's channels to ``H`` (both (w, M))."""
+@kernel
+def hidden_forward(Z, b, H, n, c, code):
+    """Hidden layer l >= 1 of one tile: add the bias to the value channel of
+    ``Z = W @ A`` (in place) and write the activation's channels to ``H``
+    (both (w, c*n))."""
     w = Z.shape[0]
     one = H.dtype.type(1)
-    for j in prange(w):
+    for j in range(w):
         bj = b[j]
-        for g in range(groups.shape[0]):
-            coff = groups[g, 2]
-            n = groups[g, 3]
-            c = groups[g, 4]
-            if c == 1:
-                for i in range(n):
-                    z = Z[j, coff + i] + bj
-                    Z[j, coff + i] = z
-                    s, s1, s2, s3 = jet(code, z, one)
-                    H[j, coff + i] = s
-            elif c == 4:
-                for i in range(n):
-                    z = Z[j, coff + i] + bj
-                    Z[j, coff + i] = z
-                    s, s1, s2, s3 = jet(code, z, one)
-                    H[j, coff + i] = s
-                    H[j, coff + n + i] = s1 * Z[j, coff + n + i]
-                    H[j, coff + 2 * n + i] = s1 * Z[j, coff + 2 * n + i]
-                    H[j, coff + 3 * n + i] = s1 * Z[j, coff + 3 * n + i]
-            else:
-                for i in range(n):
-                    z = Z[j, coff + i] + bj
-                    Z[j, coff + i] = z
-                    s, s1, s2, s3 = jet(code, z, one)
-                    zx = Z[j, coff + n + i]
-                    zy = Z[j, coff + 2 * n + i]
-                    zt = Z[j, coff + 3 * n + i]
-                    H[j, coff + i] = s
-                    H[j, coff + n + i] = s1 * zx
-                    H[j, coff + 2 * n + i] = s1 * zy
-                    H[j, coff + 3 * n + i] = s1 * zt
-                    H[j, coff + 4 * n + i] = s2 * zx * zx + s1 * Z[j, coff + 4 * n + i]
-                    H[j, coff + 5 * n + i] = s2 * zy * zy + s1 * Z[j, coff + 5 * n + i]
-                    H[j, coff + 6 * n + i] = s2 * zt * zt + s1 * Z[j, coff + 6 * n + i]
-                    H[j, coff + 7 * n + i] = s2 * zx * zy + s1 * Z[j, coff + 7 * n + i]
+        if c == 1:
+            for i in range(n):
+                z = Z[j, i] + bj
+                Z[j, i] = z
+                s, s1, s2, s3 = jet(code, z, one)
+                H[j, i] = s
+        elif c == 4:
+            for i in range(n):
+                z = Z[j, i] + bj
+                Z[j, i] = z
+                s, s1, s2, s3 = jet(code, z, one)
+                H[j, i] = s
+                H[j, n + i] = s1 * Z[j, n + i]
+                H[j, 2 * n + i] = s1 * Z[j, 2 * n + i]
+                H[j, 3 * n + i] = s1 * Z[j, 3 * n + i]
+        else:
+            for i in range(n):
+                z = Z[j, i] + bj
+                Z[j, i] = z
+                s, s1, s2, s3 = jet(code, z, one)
+                zx = Z[j, n + i]
+                zy = Z[j, 2 * n + i]
+                zt = Z[j, 3 * n + i]
+                H[j, i] = s
+                H[j, n + i] = s1 * zx
+                H[j, 2 * n + i] = s1 * zy
+                H[j, 3 * n + i] = s1 * zt
+                H[j, 4 * n + i] = s2 * zx * zx + s1 * Z[j, 4 * n + i]
+                H[j, 5 * n + i] = s2 * zy * zy + s1 * Z[j, 5 * n + i]
+                H[j, 6 * n + i] = s2 * zt * zt + s1 * Z[j, 6 * n + i]
+                H[j, 7 * n + i] = s2 * zx * zy + s1 * Z[j, 7 * n + i]
 
 
 # ---------------------------------------------------------------------------
@@ -173,142 +164,134 @@ def hidden_forward(Z, b, H, groups, code):
 # ---------------------------------------------------------------------------
 
 
-@parallel_kernel
-def hidden_backward(Hadj, Z, H, groups, code, db):
-    """Adjoint of a hidden layer's activation.
+@kernel
+def hidden_backward(Hadj, Z, H, n, c, code, db):
+    """Adjoint of a hidden layer's activation on one tile.
 
-    ``Hadj`` (w, M) is the adjoint of ``H``; the adjoint of ``Z`` overwrites ``Z``
-    (its values are read first, point by point). ``db`` (w,) receives the bias
-    gradient, the sum of the value-channel adjoints.
+    ``Hadj`` (w, c*n) is the adjoint of ``H``; the adjoint of ``Z`` overwrites
+    ``Z`` (each point's values are read before they are written). ``db`` (w,)
+    receives the bias gradient, the sum of the value-channel adjoints.
     """
     w = Z.shape[0]
     one = H.dtype.type(1)
     two = one + one
-    for j in prange(w):
+    for j in range(w):
         acc = 0.0
-        for g in range(groups.shape[0]):
-            coff = groups[g, 2]
-            n = groups[g, 3]
-            c = groups[g, 4]
-            if c == 1:
-                for i in range(n):
-                    s1, s2, s3 = jet_back(code, Z[j, coff + i], H[j, coff + i], one)
-                    v = Hadj[j, coff + i] * s1
-                    Z[j, coff + i] = v
-                    acc += v
-            elif c == 4:
-                for i in range(n):
-                    s1, s2, s3 = jet_back(code, Z[j, coff + i], H[j, coff + i], one)
-                    gx = Hadj[j, coff + n + i]
-                    gy = Hadj[j, coff + 2 * n + i]
-                    gt = Hadj[j, coff + 3 * n + i]
-                    zx = Z[j, coff + n + i]
-                    zy = Z[j, coff + 2 * n + i]
-                    zt = Z[j, coff + 3 * n + i]
-                    v = Hadj[j, coff + i] * s1 + s2 * (gx * zx + gy * zy + gt * zt)
-                    Z[j, coff + i] = v
-                    Z[j, coff + n + i] = gx * s1
-                    Z[j, coff + 2 * n + i] = gy * s1
-                    Z[j, coff + 3 * n + i] = gt * s1
-                    acc += v
-            else:
-                for i in range(n):
-                    s1, s2, s3 = jet_back(code, Z[j, coff + i], H[j, coff + i], one)
-                    zx = Z[j, coff + n + i]
-                    zy = Z[j, coff + 2 * n + i]
-                    zt = Z[j, coff + 3 * n + i]
-                    zxx = Z[j, coff + 4 * n + i]
-                    zyy = Z[j, coff + 5 * n + i]
-                    ztt = Z[j, coff + 6 * n + i]
-                    zxy = Z[j, coff + 7 * n + i]
-                    gx = Hadj[j, coff + n + i]
-                    gy = Hadj[j, coff + 2 * n + i]
-                    gt = Hadj[j, coff + 3 * n + i]
-                    gxx = Hadj[j, coff + 4 * n + i]
-                    gyy = Hadj[j, coff + 5 * n + i]
-                    gtt = Hadj[j, coff + 6 * n + i]
-                    gxy = Hadj[j, coff + 7 * n + i]
-                    v = (
-                        Hadj[j, coff + i] * s1
-                        + s2 * (gx * zx + gy * zy + gt * zt)
-                        + s3 * (gxx * zx * zx + gyy * zy * zy + gtt * zt * zt + gxy * zx * zy)
-                        + s2 * (gxx * zxx + gyy * zyy + gtt * ztt + gxy * zxy)
-                    )
-                    Z[j, coff + i] = v
-                    Z[j, coff + n + i] = gx * s1 + s2 * (two * gxx * zx + gxy * zy)
-                    Z[j, coff + 2 * n + i] = gy * s1 + s2 * (two * gyy * zy + gxy * zx)
-                    Z[j, coff + 3 * n + i] = gt * s1 + s2 * (two * gtt * zt)
-                    Z[j, coff + 4 * n + i] = gxx * s1
-                    Z[j, coff + 5 * n + i] = gyy * s1
-                    Z[j, coff + 6 * n + i] = gtt * s1
-                    Z[j, coff + 7 * n + i] = gxy * s1
-                    acc += v
+        if c == 1:
+            for i in range(n):
+                s1, s2, s3 = jet_back(code, Z[j, i], H[j, i], one)
+                v = Hadj[j, i] * s1
+                Z[j, i] = v
+                acc += v
+        elif c == 4:
+            for i in range(n):
+                s1, s2, s3 = jet_back(code, Z[j, i], H[j, i], one)
+                gx = Hadj[j, n + i]
+                gy = Hadj[j, 2 * n + i]
+                gt = Hadj[j, 3 * n + i]
+                v = Hadj[j, i] * s1 + s2 * (gx * Z[j, n + i] + gy * Z[j, 2 * n + i] + gt * Z[j, 3 * n + i])
+                Z[j, i] = v
+                Z[j, n + i] = gx * s1
+                Z[j, 2 * n + i] = gy * s1
+                Z[j, 3 * n + i] = gt * s1
+                acc += v
+        else:
+            for i in range(n):
+                s1, s2, s3 = jet_back(code, Z[j, i], H[j, i], one)
+                zx = Z[j, n + i]
+                zy = Z[j, 2 * n + i]
+                zt = Z[j, 3 * n + i]
+                gx = Hadj[j, n + i]
+                gy = Hadj[j, 2 * n + i]
+                gt = Hadj[j, 3 * n + i]
+                gxx = Hadj[j, 4 * n + i]
+                gyy = Hadj[j, 5 * n + i]
+                gtt = Hadj[j, 6 * n + i]
+                gxy = Hadj[j, 7 * n + i]
+                v = (
+                    Hadj[j, i] * s1
+                    + s2 * (gx * zx + gy * zy + gt * zt)
+                    + s3 * (gxx * zx * zx + gyy * zy * zy + gtt * zt * zt + gxy * zx * zy)
+                    + s2 * (gxx * Z[j, 4 * n + i] + gyy * Z[j, 5 * n + i] + gtt * Z[j, 6 * n + i] + gxy * Z[j, 7 * n + i])
+                )
+                Z[j, i] = v
+                Z[j, n + i] = gx * s1 + s2 * (two * gxx * zx + gxy * zy)
+                Z[j, 2 * n + i] = gy * s1 + s2 * (two * gyy * zy + gxy * zx)
+                Z[j, 3 * n + i] = gt * s1 + s2 * (two * gtt * zt)
+                Z[j, 4 * n + i] = gxx * s1
+                Z[j, 5 * n + i] = gyy * s1
+                Z[j, 6 * n + i] = gtt * s1
+                Z[j, 7 * n + i] = gxy * s1
+                acc += v
         db[j] = acc
 
 
-@parallel_kernel
-def first_backward(G, Zv, H, zk, groups, code, Gv, dzk, db):
-    """Adjoint of the first hidden layer's activation.
+@kernel
+def first_backward(Hadj, z0, H, W0, scale, xi, n, c, code, gW0, gb0):
+    """Adjoint of the first hidden layer on one tile: its weight and bias gradients.
+
+    With G the adjoint of the value pre-activation and Z_k those of the first
+    channels (``z_k = s_k W0[:, k]``, second channels zero)::
+
+        gW0[:, k] = sum_i G_i xi[k, i] + s_k sum_i Z_k,i      gb0 = sum_i G_i
 
     Parameters
     ----------
-    G : (w, M) adjoint of H (read only).
-    Zv, H : the forward pass's (w, P) pre-activations and (w, M) activations.
-    zk : (w, 3) constant first-channel pre-activations ``W0[:, k] * s_k``.
-    Gv : (w, P) output, adjoint of the value pre-activations (may alias Zv).
-    dzk : (w, 3) output, adjoint of zk: sum over points of the first-channel adjoints.
-    db : (w,) output, bias gradient.
+    Hadj : (w, c*n) adjoint of H.
+    z0, H : the forward pass's (w, n) value pre-activations and (w, c*n) activations.
+    W0 : (w, 3); scale : (3,); xi : (3, n) normalised points.
+    gW0 : (w, 3), gb0 : (w,) outputs.
     """
-    w = Zv.shape[0]
+    w = W0.shape[0]
     one = H.dtype.type(1)
     two = one + one
-    for j in prange(w):
-        zx = zk[j, 0]
-        zy = zk[j, 1]
-        zt = zk[j, 2]
+    for j in range(w):
+        zx = W0[j, 0] * scale[0]
+        zy = W0[j, 1] * scale[1]
+        zt = W0[j, 2] * scale[2]
         ax = 0.0
         ay = 0.0
         at = 0.0
+        g0 = 0.0
+        g1 = 0.0
+        g2 = 0.0
         acc = 0.0
-        for g in range(groups.shape[0]):
-            poff = groups[g, 1]
-            coff = groups[g, 2]
-            n = groups[g, 3]
-            c = groups[g, 4]
-            for i in range(n):
-                s1, s2, s3 = jet_back(code, Zv[j, poff + i], H[j, coff + i], one)
-                v = G[j, coff + i] * s1
-                if c >= 4:
-                    gx = G[j, coff + n + i]
-                    gy = G[j, coff + 2 * n + i]
-                    gt = G[j, coff + 3 * n + i]
-                    v += s2 * (gx * zx + gy * zy + gt * zt)
-                    if c == 8:
-                        gxx = G[j, coff + 4 * n + i]
-                        gyy = G[j, coff + 5 * n + i]
-                        gtt = G[j, coff + 6 * n + i]
-                        gxy = G[j, coff + 7 * n + i]
-                        v += s3 * (gxx * zx * zx + gyy * zy * zy + gtt * zt * zt + gxy * zx * zy)
-                        gx = gx * s1 + s2 * (two * gxx * zx + gxy * zy)
-                        gy = gy * s1 + s2 * (two * gyy * zy + gxy * zx)
-                        gt = gt * s1 + s2 * (two * gtt * zt)
-                    else:
-                        gx = gx * s1
-                        gy = gy * s1
-                        gt = gt * s1
-                    ax += gx
-                    ay += gy
-                    at += gt
-                Gv[j, poff + i] = v
-                acc += v
-        dzk[j, 0] = ax
-        dzk[j, 1] = ay
-        dzk[j, 2] = at
-        db[j] = acc
+        for i in range(n):
+            s1, s2, s3 = jet_back(code, z0[j, i], H[j, i], one)
+            v = Hadj[j, i] * s1
+            if c >= 4:
+                gx = Hadj[j, n + i]
+                gy = Hadj[j, 2 * n + i]
+                gt = Hadj[j, 3 * n + i]
+                v += s2 * (gx * zx + gy * zy + gt * zt)
+                if c == 8:
+                    gxx = Hadj[j, 4 * n + i]
+                    gyy = Hadj[j, 5 * n + i]
+                    gtt = Hadj[j, 6 * n + i]
+                    gxy = Hadj[j, 7 * n + i]
+                    v += s3 * (gxx * zx * zx + gyy * zy * zy + gtt * zt * zt + gxy * zx * zy)
+                    gx = gx * s1 + s2 * (two * gxx * zx + gxy * zy)
+                    gy = gy * s1 + s2 * (two * gyy * zy + gxy * zx)
+                    gt = gt * s1 + s2 * (two * gtt * zt)
+                else:
+                    gx = gx * s1
+                    gy = gy * s1
+                    gt = gt * s1
+                ax += gx
+                ay += gy
+                at += gt
+            g0 += v * xi[0, i]
+            g1 += v * xi[1, i]
+            g2 += v * xi[2, i]
+            acc += v
+        gW0[j, 0] = g0 + scale[0] * ax
+        gW0[j, 1] = g1 + scale[1] * ay
+        gW0[j, 2] = g2 + scale[2] * at
+        gb0[j] = acc
 
 
 # ---------------------------------------------------------------------------
-# loss terms at the output (U: (2, M) network outputs before bias and scale)
+# loss terms at the output (U: (2, c*n) network outputs of a tile, before bias and scale)
 # ---------------------------------------------------------------------------
 
 
@@ -425,16 +408,3 @@ def traction_term(U, GU, coff, n, inv, so, lam, mu, normals, target, weight):
         GU[1, coff + n + i] = a * sv * mu * dxy
         GU[1, coff + 2 * n + i] = a * sv * (lam * dxx + lp2m * dyy)
     return loss * inv, 2 * inv * glam, 2 * inv * gmu
-
-
-@kernel
-def value_bias_grad(GU, groups, db):
-    """Output bias gradient: sum over every block's value channel of GU (2, M)."""
-    for c in range(2):
-        acc = 0.0
-        for g in range(groups.shape[0]):
-            coff = groups[g, 2]
-            n = groups[g, 3]
-            for i in range(n):
-                acc += GU[c, coff + i]
-        db[c] = acc

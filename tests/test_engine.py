@@ -235,18 +235,23 @@ def test_traction_kernel_matches_stress_formula():
     assert t_exact[0] == pytest.approx([sxx * nx + sxy * ny, sxy * nx + syy * ny], rel=1e-14)
 
 
-def test_block_size_does_not_change_the_result(material):
+def test_tile_size_and_thread_count_do_not_change_the_result(material):
     rng = np.random.default_rng(9)
     arch, p = random_model(rng)
-    P = random_problem(rng, sizes=(23, 9, 7, 5, 6, 11))
-    ws = engine.Workspace()
-    full = engine.evaluate(arch, p, engine.prepare(arch, P), material, WEIGHTS, ws.ensure(arch, 61, 23 * 8 + 9 + 28 + 5 + 24 + 11), np.empty_like(p))
-    prep = engine.prepare(arch, P, block_size=4)
-    assert prep.groups.shape[0] > len(TERMS)
-    ws2 = engine.Workspace().ensure(arch, prep.n_points, prep.n_columns)
-    blk = engine.evaluate(arch, p, prep, material, WEIGHTS, ws2, np.empty_like(p))
-    assert blk.total == pytest.approx(full.total, rel=1e-13)
-    np.testing.assert_allclose(blk.grad, full.grad, rtol=1e-10, atol=1e-13 * np.abs(full.grad).max())
+    P = random_problem(rng, sizes=(230, 90, 70, 50, 60, 110))
+    ref = engine.evaluate(arch, p, engine.prepare(arch, P, tile_columns=8192), material, WEIGHTS, engine.Workspace(1), np.empty_like(p))
+    prep = engine.prepare(arch, P, tile_columns=64)
+    assert len(prep.tiles) > 20
+    one = engine.evaluate(arch, p, prep, material, WEIGHTS, engine.Workspace(1), np.empty_like(p))
+    assert one.total == pytest.approx(ref.total, rel=1e-13)
+    np.testing.assert_allclose(one.grad, ref.grad, rtol=1e-10, atol=1e-13 * np.abs(ref.grad).max())
+    # for a given tiling the result is the same bit for bit whatever the number of threads
+    for threads in (2, 3, 5):
+        many = engine.evaluate(arch, p, prep, material, WEIGHTS, engine.Workspace(threads), np.empty_like(p))
+        assert many.total == one.total
+        assert many.terms == one.terms
+        assert many.grad_material == one.grad_material
+        assert np.array_equal(many.grad, one.grad)
 
 
 def test_float32_loss_and_gradient_follow_float64(material):
@@ -305,12 +310,12 @@ def test_absent_terms_are_not_reported(material):
     assert res.total == pytest.approx(np.mean(np.sum(engine.predict(arch, p, X) ** 2, axis=1)), rel=1e-13)
 
 
-def test_predict_equals_value_channel_and_chunks():
+def test_predict_equals_value_channel_over_many_tiles():
     rng = np.random.default_rng(15)
     arch, p = random_model(rng)
-    X = random_points(rng, 37)
-    full = engine.predict(arch, p, X)
-    np.testing.assert_array_equal(engine.predict(arch, p, X, chunk=5), full)
+    X = random_points(rng, 3000)  # three value-only tiles
+    full = engine.predict(arch, p, X, engine.Workspace(2))
+    np.testing.assert_array_equal(engine.predict(arch, p, X, engine.Workspace(1)), full)
     np.testing.assert_allclose(engine.channels(arch, p, X)[0], full, rtol=1e-14)
     ref = naive.network_channels(arch.layout.unflatten(p), "tanh", BOUNDS, arch.output_scale, X)["value"]
     np.testing.assert_allclose(full, ref, rtol=1e-12, atol=1e-14)

@@ -1,0 +1,193 @@
+"""Threads: how many, the worker pool, and single-threaded BLAS inside the workers.
+
+An evaluation splits its points into tiles (:mod:`pinnlite.engine`); worker
+threads take tiles one after another and run the whole forward and backward
+pass of a tile with single-threaded BLAS and serial Numba kernels (both release
+the GIL). Each tile's partial sums are kept apart and added in tile order at the
+end, so the result does not depend on the number of threads nor on which thread
+ran which tile.
+
+BLAS is made single-threaded *for the calling thread only* with OpenBLAS's
+``openblas_set_num_threads_local`` (OpenBLAS >= 0.3.27, which NumPy's wheels
+ship), so the user's own NumPy work keeps its threads. Where no such function is
+found, evaluations run in the calling thread only and BLAS keeps its own
+threading.
+
+The thread count comes from, in order: the ``threads`` argument (config
+``training.threads``, CLI ``--threads``), the environment variables
+``PINNLITE_NUM_THREADS``, ``NUMBA_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``,
+``MKL_NUM_THREADS``, ``OMP_NUM_THREADS``, and finally the CPUs this process may
+run on.
+"""
+
+import ctypes
+import glob
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from .errors import InputError
+
+ENV_VARS = ("PINNLITE_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
+_WORKER_PREFIX = "pinnlite-worker"
+
+
+def available_cpus():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def resolve_threads(threads=None):
+    """The thread count to use (see the module docstring for the order)."""
+    if threads is not None:
+        if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+            raise InputError(f"threads: expected a positive integer or None, found {threads!r}")
+        return int(threads)
+    for var in ENV_VARS:
+        value = os.environ.get(var)
+        if value:
+            try:
+                n = int(value.split(",")[0])
+            except ValueError:
+                raise InputError(f"{var}: expected a positive integer, found {value!r}") from None
+            if n >= 1:
+                return n
+    return available_cpus()
+
+
+# --------------------------------------------------------------------------- BLAS
+
+
+def _candidate_libraries():
+    """Shared libraries of the loaded BLAS (Linux: from /proc/self/maps; wheels: numpy.libs)."""
+    paths = []
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                part = line.split()
+                if len(part) >= 6 and "blas" in os.path.basename(part[5]).lower():
+                    paths.append(part[5])
+    except OSError:
+        pass
+    base = os.path.dirname(os.path.dirname(np.__file__))
+    for pattern in ("numpy.libs/*blas*", "numpy/.dylibs/*blas*"):
+        paths.extend(glob.glob(os.path.join(base, pattern)))
+    seen, out = set(), []
+    for p in paths:
+        if p not in seen:
+            seen.add(p)
+            out.append(p)
+    return out
+
+
+def _find_local_setter():
+    for path in _candidate_libraries():
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        fn = getattr(lib, "openblas_set_num_threads_local", None)
+        if fn is not None:
+            fn.argtypes = [ctypes.c_int]
+            fn.restype = ctypes.c_int
+            return fn
+    return None
+
+
+_setter = None
+_setter_found = False
+_setter_lock = threading.Lock()
+
+
+def blas_local_threads_supported():
+    """True when BLAS can be made single-threaded for one calling thread."""
+    return _local_setter() is not None
+
+
+def _local_setter():
+    global _setter, _setter_found
+    if not _setter_found:
+        with _setter_lock:
+            if not _setter_found:
+                _setter = _find_local_setter()
+                _setter_found = True
+    return _setter
+
+
+class single_threaded_blas:
+    """Context manager: BLAS runs single-threaded in this thread inside the block."""
+
+    def __enter__(self):
+        fn = _local_setter()
+        self._previous = fn(1) if fn is not None else None
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            _local_setter()(self._previous)
+        return False
+
+
+# --------------------------------------------------------------------------- pool
+
+
+def _init_worker():
+    fn = _local_setter()
+    if fn is not None:
+        fn(1)
+
+
+_pools = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(n):
+    with _pools_lock:
+        pool = _pools.get(n)
+        if pool is None:
+            pool = ThreadPoolExecutor(n, thread_name_prefix=_WORKER_PREFIX, initializer=_init_worker)
+            _pools[n] = pool
+        return pool
+
+
+def run_tasks(fn, n_tasks, threads):
+    """Call ``fn(k)`` for k in range(n_tasks) on ``threads`` threads; first error is raised.
+
+    Tasks are taken in order from a shared counter. With one thread, with a BLAS
+    that cannot be limited per thread, or when called from a worker (nested), the
+    tasks run in the calling thread.
+    """
+    threads = min(threads, n_tasks)
+    nested = threading.current_thread().name.startswith(_WORKER_PREFIX)
+    if threads <= 1 or nested or _local_setter() is None:
+        with single_threaded_blas():
+            for k in range(n_tasks):
+                fn(k)
+        return
+    lock = threading.Lock()
+    state = {"next": 0, "error": None}
+
+    def worker():
+        while True:
+            with lock:
+                k = state["next"]
+                if k >= n_tasks or state["error"] is not None:
+                    return
+                state["next"] = k + 1
+            try:
+                fn(k)
+            except BaseException as e:  # noqa: BLE001  (re-raised in the caller)
+                with lock:
+                    if state["error"] is None:
+                        state["error"] = e
+                return
+
+    futures = [_pool(threads).submit(worker) for _ in range(threads)]
+    for f in futures:
+        f.result()
+    if state["error"] is not None:
+        raise state["error"]
