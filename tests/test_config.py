@@ -1,0 +1,701 @@
+"""Tests of pinnlite.config: defaults, strict validation, cross-field rules, unknown
+keys and lossless round trips through dict, JSON and TOML."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import pinnlite.config as config_module
+from pinnlite.config import (
+    ArchitectureConfig,
+    CheckpointConfig,
+    Config,
+    ConfigError,
+    MaterialConfig,
+    OptimizerConfig,
+    SamplingConfig,
+    ScheduleConfig,
+    TrainingConfig,
+)
+from pinnlite.errors import InputError, describe
+
+try:  # an independent TOML reader to check the writer against
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+# The defaults, written out from the specification (not from the code).
+SPEC_DEFAULTS = {
+    "name": "run",
+    "architecture": {"hidden": [64, 64, 64, 64], "activation": "tanh", "dtype": "float64",
+                     "init": "glorot_normal"},
+    "training": {"epochs": 5000, "batch_size": None, "seed": 0, "log_every": 100, "threads": None,
+                 "target_loss": None},
+    "optimizer": {"kind": "adam", "lr": 1e-3, "material_lr": None, "momentum": 0.0,
+                  "nesterov": False, "b1": 0.9, "b2": 0.999, "eps": 1e-8, "weight_decay": 0.0,
+                  "lbfgs_after": None, "lbfgs_history": 20, "lbfgs_max_linesearch": 25,
+                  "lbfgs_tolerance_grad": 1e-9, "lbfgs_tolerance_change": 1e-12},
+    "schedule": {"kind": "constant", "decay_rate": 0.9, "decay_steps": 1000, "staircase": False,
+                 "step_size": 1000, "gamma": 0.5, "warmup_steps": 0, "total_steps": None,
+                 "final_lr": 0.0, "plateau": False, "plateau_factor": 0.5,
+                 "plateau_patience": 100, "plateau_threshold": 1e-4, "plateau_cooldown": 0,
+                 "plateau_min_factor": 1e-4},
+    "loss_weights": {"pde": 1.0, "boundary": 1.0, "traction": 1.0, "initial": 1.0,
+                     "initial_velocity": 1.0, "data": 1.0, "adaptive": False,
+                     "adaptive_every": 100, "adaptive_alpha": 0.1},
+    "material": {"lam": 1.0, "mu": 1.0, "rho": 1.0, "optimize_lam": True, "optimize_mu": True,
+                 "optimize_rho": False, "lam_bounds": None, "mu_bounds": None,
+                 "rho_bounds": None},
+    "sampling": {"strategy": "lhs", "n_collocation": 4000, "adaptive": None,
+                 "adaptive_every": 1000, "n_candidates": 20000, "rar_k": 100, "rad_k": 1.0,
+                 "rad_c": 1.0},
+    "scales": {"length": None, "time": None, "displacement": None, "modulus": None,
+               "density": None},
+    "checkpoint": {"directory": None, "interval": 0, "keep_last": 3, "keep_best": True},
+}
+
+
+def nested(dotted, value):
+    """{"a": {"b": value}} from "a.b" (or {"a": value} from "a")."""
+    head, _, tail = dotted.partition(".")
+    return {head: nested(tail, value) if tail else value}
+
+
+def without_none(d):
+    """What a TOML file holds: the dict with None values dropped (TOML has no null)."""
+    if isinstance(d, dict):
+        return {k: without_none(v) for k, v in d.items() if v is not None}
+    return d
+
+
+def assert_same_types(a, b):
+    """Equal trees with equal leaf types (1 == 1.0 would hide an int/float mix-up)."""
+    assert a == b
+    if isinstance(a, dict):
+        for k in a:
+            assert_same_types(a[k], b[k])
+    elif isinstance(a, list):
+        for x, y in zip(a, b):
+            assert_same_types(x, y)
+    else:
+        assert type(a) is type(b), (a, b)
+
+
+# -- defaults ----------------------------------------------------------------------
+
+
+def test_defaults_match_spec_and_validate():
+    cfg = Config()
+    assert cfg.validate() is cfg
+    assert_same_types(cfg.to_dict(), SPEC_DEFAULTS)
+
+
+@pytest.mark.parametrize("build", [
+    lambda: Config.from_dict({}),
+    lambda: Config.from_json("{}"),
+    lambda: Config.from_toml(""),
+    lambda: Config.from_dict({"optimizer": {}, "scales": {}}),
+])
+def test_empty_input_gives_defaults(build):
+    assert build() == Config()
+
+
+def test_missing_keys_take_defaults():
+    cfg = Config.from_dict({"training": {"epochs": 7}, "material": {"rho": 2.5}})
+    expected = json.loads(json.dumps(SPEC_DEFAULTS))
+    expected["training"]["epochs"] = 7
+    expected["material"]["rho"] = 2.5
+    assert_same_types(cfg.to_dict(), expected)
+
+
+def test_instances_do_not_share_lists():
+    a, b = Config(), Config()
+    a.architecture.hidden.append(8)
+    assert b.architecture.hidden == [64, 64, 64, 64]
+
+
+# -- random valid configs --------------------------------------------------------------
+
+# Floats over the whole finite range: subnormals, huge values, many digits.
+POS = st.floats(min_value=0.0, exclude_min=True, allow_nan=False, allow_infinity=False)
+NONNEG = st.floats(min_value=0.0, allow_nan=False, allow_infinity=False)
+UNIT_CO = st.floats(min_value=0.0, max_value=1.0, exclude_max=True)  # [0, 1)
+UNIT_OC = st.floats(min_value=0.0, max_value=1.0, exclude_min=True)  # (0, 1]
+UNIT_OO = st.floats(min_value=0.0, max_value=1.0, exclude_min=True, exclude_max=True)
+BIG = 10**12
+
+
+def ints(low):
+    return st.integers(low, BIG)
+
+
+def maybe(strategy):
+    return st.none() | strategy
+
+
+@st.composite
+def valid_dicts(draw):
+    epochs = draw(ints(0))
+    kind = draw(st.sampled_from(["sgd", "adam", "adamw", "lbfgs"]))
+    momentum = draw(UNIT_CO)
+    sched_kind = draw(st.sampled_from(["constant", "exponential", "step", "cosine"]))
+    total_steps = draw(maybe(ints(1)))
+    if sched_kind == "cosine":
+        warmup = draw(st.integers(0, epochs if total_steps is None else total_steps))
+    else:
+        warmup = draw(ints(0))
+    adaptive = draw(st.sampled_from([None, "rar", "rad"]))
+    n_candidates = draw(ints(1))
+    material = {"optimize_lam": draw(st.booleans()), "optimize_mu": draw(st.booleans()),
+                "optimize_rho": draw(st.booleans())}
+    for name in ("lam", "mu", "rho"):
+        lo, value, hi = sorted(draw(st.tuples(POS, POS, POS)))
+        if lo < hi and draw(st.booleans()):
+            material[name], material[name + "_bounds"] = value, [lo, hi]
+        else:
+            material[name], material[name + "_bounds"] = draw(POS), None
+    return {
+        "name": draw(st.text(min_size=1, max_size=12)),
+        "architecture": {
+            "hidden": draw(st.lists(st.integers(1, 4096), min_size=1, max_size=8)),
+            "activation": draw(st.sampled_from(["tanh", "sin"])),
+            "dtype": draw(st.sampled_from(["float64", "float32"])),
+            "init": draw(st.sampled_from(["glorot_normal", "glorot_uniform"])),
+        },
+        "training": {"epochs": epochs, "batch_size": draw(maybe(ints(1))), "seed": draw(ints(0)),
+                     "log_every": draw(ints(1)), "threads": draw(maybe(st.integers(1, 256))),
+                     "target_loss": draw(maybe(POS))},
+        "optimizer": {
+            "kind": kind, "lr": draw(POS), "material_lr": draw(maybe(POS)), "momentum": momentum,
+            "nesterov": draw(st.booleans()) if momentum > 0 else False,
+            "b1": draw(UNIT_CO), "b2": draw(UNIT_CO), "eps": draw(POS),
+            "weight_decay": draw(NONNEG),
+            "lbfgs_after": None if kind == "lbfgs" else draw(maybe(st.integers(0, epochs))),
+            "lbfgs_history": draw(ints(1)), "lbfgs_max_linesearch": draw(ints(1)),
+            "lbfgs_tolerance_grad": draw(NONNEG), "lbfgs_tolerance_change": draw(NONNEG),
+        },
+        "schedule": {
+            "kind": sched_kind, "decay_rate": draw(UNIT_OC), "decay_steps": draw(ints(1)),
+            "staircase": draw(st.booleans()), "step_size": draw(ints(1)), "gamma": draw(UNIT_OC),
+            "warmup_steps": warmup, "total_steps": total_steps, "final_lr": draw(NONNEG),
+            "plateau": draw(st.booleans()), "plateau_factor": draw(UNIT_OO),
+            "plateau_patience": draw(ints(0)), "plateau_threshold": draw(NONNEG),
+            "plateau_cooldown": draw(ints(0)), "plateau_min_factor": draw(UNIT_OC),
+        },
+        "loss_weights": {
+            **{t: draw(NONNEG) for t in ("pde", "boundary", "traction", "initial",
+                                         "initial_velocity", "data")},
+            "adaptive": draw(st.booleans()), "adaptive_every": draw(ints(1)),
+            "adaptive_alpha": draw(UNIT_OC),
+        },
+        "material": material,
+        "sampling": {
+            "strategy": draw(st.sampled_from(["uniform", "lhs", "halton"])),
+            "n_collocation": draw(ints(0)), "adaptive": adaptive,
+            "adaptive_every": draw(ints(1)), "n_candidates": n_candidates,
+            "rar_k": draw(st.integers(1, n_candidates)) if adaptive == "rar" else draw(ints(1)),
+            "rad_k": draw(NONNEG), "rad_c": draw(NONNEG),
+        },
+        "scales": {k: draw(maybe(POS)) for k in ("length", "time", "displacement", "modulus",
+                                                  "density")},
+        "checkpoint": {"directory": draw(maybe(st.text(min_size=1, max_size=12))),
+                       "interval": draw(ints(0)), "keep_last": draw(ints(1)),
+                       "keep_best": draw(st.booleans())},
+    }
+
+
+PROPERTY = settings(max_examples=50, deadline=None)
+
+
+@PROPERTY
+@given(valid_dicts())
+def test_dict_round_trip(d):
+    cfg = Config.from_dict(d)
+    # Every key of the input lands in its field, unchanged in value and type.
+    assert_same_types(cfg.to_dict(), d)
+    assert Config.from_dict(cfg.to_dict()) == cfg
+
+
+@PROPERTY
+@given(valid_dicts())
+def test_json_round_trip(d):
+    cfg = Config.from_dict(d)
+    text = cfg.to_json()
+    assert json.loads(text) == d
+    back = Config.from_json(text)
+    assert back == cfg
+    assert_same_types(back.to_dict(), d)
+
+
+@PROPERTY
+@given(valid_dicts())
+def test_toml_round_trip(d):
+    cfg = Config.from_dict(d)
+    text = cfg.to_toml()
+    # An independent TOML reader sees the same tree, less the None fields.
+    assert tomllib.loads(text) == without_none(d)
+    back = Config.from_toml(text)
+    assert back == cfg
+    assert_same_types(back.to_dict(), d)
+
+
+TRICKY_FLOATS = [0.1 + 0.2, 1 / 3, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308,
+                 123456789.12345679, 1e16, 1e22, 9007199254740993.0, 2.0**-1074 * 3, 1e-5]
+
+
+@pytest.mark.parametrize("x", TRICKY_FLOATS)
+def test_floats_are_bit_exact_through_both_formats(x):
+    cfg = Config().replace(**{"optimizer.lr": x, "scales.length": x, "loss_weights.data": x})
+    for back in (Config.from_json(cfg.to_json()), Config.from_toml(cfg.to_toml())):
+        for got in (back.optimizer.lr, back.scales.length, back.loss_weights.data):
+            assert got.hex() == x.hex()
+    assert f"lr = {x!r}\n" in cfg.to_toml()
+
+
+# -- output format -----------------------------------------------------------------------
+
+
+def test_toml_layout():
+    cfg = Config().replace(**{"optimizer.material_lr": 0.25, "architecture.hidden": [3, 5]})
+    text = cfg.to_toml()
+    lines = text.splitlines()
+    assert lines[0] == 'name = "run"'
+    headers = [line for line in lines if line.startswith("[")]
+    assert headers == ["[architecture]", "[training]", "[optimizer]", "[schedule]",
+                       "[loss_weights]", "[material]", "[sampling]", "[scales]", "[checkpoint]"]
+    assert "hidden = [3, 5]" in lines
+    assert "material_lr = 0.25" in lines
+    # None fields are omitted.
+    for key in ("batch_size", "threads", "target_loss", "lbfgs_after", "total_steps",
+                "lam_bounds", "directory", "length", "adaptive = None"):
+        assert not any(line.startswith(key) for line in lines), key
+    assert "null" not in text and "None" not in text
+
+
+def test_json_keeps_none_as_null():
+    data = json.loads(Config().to_json())
+    assert data["training"]["batch_size"] is None
+    assert data["scales"] == {k: None for k in SPEC_DEFAULTS["scales"]}
+
+
+@pytest.mark.parametrize("name", ['say "hi"', "back\\slash", "two\nlines\ttab", "\x01\x7f\x1f",
+                                  "λ μ ρ", "🌊 wave", "[x] = y # z"])
+def test_strings_survive_toml_and_json(name):
+    cfg = Config().replace(name=name, **{"checkpoint.directory": name})
+    assert tomllib.loads(cfg.to_toml())["name"] == name
+    assert Config.from_toml(cfg.to_toml()) == cfg
+    assert Config.from_json(cfg.to_json()) == cfg
+
+
+# -- hand-written TOML ----------------------------------------------------------------------
+
+HAND_TOML = """\
+# inversion of a two-layer model
+name = "layered"
+
+[architecture]
+hidden = [32, 32, 16]
+activation = "sin"
+
+[training]
+epochs = 20_000
+batch_size = 512
+target_loss = 1e-6
+
+[optimizer]
+kind = "adamw"
+lr = 3e-4
+material_lr = 1E-2
+weight_decay = 1e-4
+lbfgs_after = 15000   # polish with L-BFGS
+
+[schedule]
+kind = "cosine"
+warmup_steps = 500
+final_lr = 1.5e-6
+plateau = true
+
+[material]
+lam = 2.25
+mu = 1
+lam_bounds = [0.5, 10.0]
+optimize_rho = true
+
+[sampling]
+strategy = "halton"
+adaptive = "rar"
+rar_k = 50
+
+[scales]
+length = 1e3
+
+[checkpoint]
+directory = "runs/layered"
+interval = 1000
+"""
+
+
+def test_hand_written_toml(tmp_path):
+    expected = Config(
+        name="layered",
+        architecture=ArchitectureConfig(hidden=[32, 32, 16], activation="sin"),
+        training=TrainingConfig(epochs=20000, batch_size=512, target_loss=0.000001),
+        optimizer=OptimizerConfig(kind="adamw", lr=0.0003, material_lr=0.01, weight_decay=0.0001,
+                                  lbfgs_after=15000),
+        schedule=ScheduleConfig(kind="cosine", warmup_steps=500, final_lr=0.0000015, plateau=True),
+        material=MaterialConfig(lam=2.25, mu=1.0, lam_bounds=[0.5, 10.0], optimize_rho=True),
+        sampling=SamplingConfig(strategy="halton", adaptive="rar", rar_k=50),
+        checkpoint=CheckpointConfig(directory="runs/layered", interval=1000),
+    )
+    expected.scales.length = 1000.0
+    cfg = Config.from_toml(HAND_TOML)
+    assert cfg == expected
+    assert type(cfg.material.mu) is float  # TOML integer 1 in a float field
+    assert cfg.optimizer.b2 == 0.999 and cfg.scales.time is None  # untouched defaults
+    path = tmp_path / "run.toml"
+    path.write_text(HAND_TOML, encoding="utf-8")
+    assert Config.load(path) == expected
+    assert Config.from_toml(str(path)) == expected
+
+
+# -- per-field rules ----------------------------------------------------------------------------
+
+NAN, INF = float("nan"), float("inf")
+
+BAD_VALUES = [
+    ("name", "", "non-empty string"),
+    ("name", 3, "non-empty string"),
+    ("architecture.hidden", [], "non-empty list of integers >= 1"),
+    ("architecture.hidden", [64, 0], "integers >= 1"),
+    ("architecture.hidden", [64, 2.0], "integers >= 1"),
+    ("architecture.hidden", [True, 4], "integers >= 1"),
+    ("architecture.hidden", 64, "list"),
+    ("architecture.activation", "relu", "one of 'tanh', 'sin'"),
+    ("architecture.dtype", "float16", "one of 'float64', 'float32'"),
+    ("architecture.init", "he_normal", "one of 'glorot_normal', 'glorot_uniform'"),
+    ("training.epochs", -1, ">= 0"),
+    ("training.epochs", 2.5, "an integer >= 0"),
+    ("training.epochs", True, "an integer"),
+    ("training.batch_size", 0, ">= 1"),
+    ("training.batch_size", 8.0, "None or an integer >= 1"),
+    ("training.seed", -3, ">= 0"),
+    ("training.log_every", 0, ">= 1"),
+    ("training.threads", 0, ">= 1"),
+    ("training.threads", False, "None or an integer"),
+    ("training.target_loss", 0.0, "> 0"),
+    ("training.target_loss", -1.0, "> 0"),
+    ("optimizer.kind", "rmsprop", "one of 'sgd', 'adam', 'adamw', 'lbfgs'"),
+    ("optimizer.lr", -0.1, "expected > 0"),
+    ("optimizer.lr", 0.0, "expected > 0"),
+    ("optimizer.lr", NAN, "finite"),
+    ("optimizer.lr", INF, "finite"),
+    ("optimizer.lr", "0.1", "a finite real number"),
+    ("optimizer.lr", True, "a finite real number"),
+    ("optimizer.lr", None, "a finite real number"),
+    ("optimizer.material_lr", 0.0, "> 0"),
+    ("optimizer.momentum", 1.0, ">= 0 and < 1"),
+    ("optimizer.momentum", -0.1, ">= 0 and < 1"),
+    ("optimizer.nesterov", 1, "true or false"),
+    ("optimizer.nesterov", "yes", "true or false"),
+    ("optimizer.b1", 1.0, "< 1"),
+    ("optimizer.b2", -0.5, ">= 0"),
+    ("optimizer.eps", 0.0, "> 0"),
+    ("optimizer.weight_decay", -1e-3, ">= 0"),
+    ("optimizer.lbfgs_after", -1, ">= 0"),
+    ("optimizer.lbfgs_after", 1.5, "None or an integer"),
+    ("optimizer.lbfgs_history", 0, ">= 1"),
+    ("optimizer.lbfgs_max_linesearch", 0, ">= 1"),
+    ("optimizer.lbfgs_tolerance_grad", -1e-9, ">= 0"),
+    ("optimizer.lbfgs_tolerance_change", -1.0, ">= 0"),
+    ("schedule.kind", "linear", "one of 'constant', 'exponential', 'step', 'cosine'"),
+    ("schedule.decay_rate", 0.0, "> 0 and <= 1"),
+    ("schedule.decay_rate", 1.5, "> 0 and <= 1"),
+    ("schedule.decay_steps", 0, ">= 1"),
+    ("schedule.staircase", "no", "true or false"),
+    ("schedule.step_size", 0, ">= 1"),
+    ("schedule.gamma", 0.0, "> 0 and <= 1"),
+    ("schedule.gamma", 2.0, "> 0 and <= 1"),
+    ("schedule.warmup_steps", -1, ">= 0"),
+    ("schedule.total_steps", 0, ">= 1"),
+    ("schedule.final_lr", -1.0, ">= 0"),
+    ("schedule.plateau", 0, "true or false"),
+    ("schedule.plateau_factor", 1.0, "> 0 and < 1"),
+    ("schedule.plateau_factor", 0.0, "> 0 and < 1"),
+    ("schedule.plateau_patience", -1, ">= 0"),
+    ("schedule.plateau_threshold", -0.1, ">= 0"),
+    ("schedule.plateau_cooldown", -1, ">= 0"),
+    ("schedule.plateau_min_factor", 0.0, "> 0 and <= 1"),
+    ("schedule.plateau_min_factor", 1.5, "> 0 and <= 1"),
+    ("loss_weights.pde", -1.0, ">= 0"),
+    ("loss_weights.boundary", NAN, "finite"),
+    ("loss_weights.traction", -0.5, ">= 0"),
+    ("loss_weights.initial", "1", "finite real number"),
+    ("loss_weights.initial_velocity", INF, "finite"),
+    ("loss_weights.data", -1e-300, ">= 0"),
+    ("loss_weights.adaptive", 1, "true or false"),
+    ("loss_weights.adaptive_every", 0, ">= 1"),
+    ("loss_weights.adaptive_alpha", 0.0, "> 0 and <= 1"),
+    ("loss_weights.adaptive_alpha", 1.5, "> 0 and <= 1"),
+    ("material.lam", 0.0, "> 0"),
+    ("material.lam", -1.0, "> 0"),
+    ("material.mu", 0.0, "> 0"),
+    ("material.rho", -1.0, "> 0"),
+    ("material.optimize_lam", 1, "true or false"),
+    ("material.lam_bounds", [1.0], "[lo, hi]"),
+    ("material.mu_bounds", [0.0, 2.0], "0 < lo < hi"),
+    ("material.rho_bounds", [2.0, 1.0], "0 < lo < hi"),
+    ("material.rho_bounds", [1.0, 1.0], "0 < lo < hi"),
+    ("material.lam_bounds", [0.5, INF], "finite"),
+    ("material.lam_bounds", "0.5,2", "None or a list [lo, hi]"),
+    ("material.lam_bounds", [0.5, 1.0, 2.0], "[lo, hi]"),
+    ("sampling.strategy", "sobol", "one of 'uniform', 'lhs', 'halton'"),
+    ("sampling.n_collocation", -1, ">= 0"),
+    ("sampling.adaptive", "gar", "None or one of 'rar', 'rad'"),
+    ("sampling.adaptive_every", 0, ">= 1"),
+    ("sampling.n_candidates", 0, ">= 1"),
+    ("sampling.rar_k", 0, ">= 1"),
+    ("sampling.rad_k", -1.0, ">= 0"),
+    ("sampling.rad_c", -1.0, ">= 0"),
+    ("scales.length", 0.0, "> 0"),
+    ("scales.time", -1.0, "> 0"),
+    ("scales.displacement", NAN, "finite"),
+    ("scales.modulus", -2.0, "> 0"),
+    ("scales.density", "1", "None or a finite real number > 0"),
+    ("checkpoint.directory", "", "None or a non-empty string"),
+    ("checkpoint.directory", 3, "None or a non-empty string"),
+    ("checkpoint.interval", -1, ">= 0"),
+    ("checkpoint.keep_last", 0, ">= 1"),
+    ("checkpoint.keep_best", "true", "true or false"),
+]
+
+
+@pytest.mark.parametrize("dotted, bad, fragment", BAD_VALUES,
+                         ids=[f"{d}={b!r}" for d, b, _ in BAD_VALUES])
+def test_bad_value_is_rejected(dotted, bad, fragment):
+    for attempt in (lambda: Config.from_dict(nested(dotted, bad)),
+                    lambda: Config().replace(**{dotted: bad})):
+        with pytest.raises(ConfigError) as info:
+            attempt()
+        msg = str(info.value)
+        assert msg.startswith(dotted + ":"), msg
+        assert fragment in msg
+        assert f"found {describe(bad)}" in msg or f"found {float(bad)!r}" in msg, msg
+
+
+def test_config_error_is_an_input_error():
+    assert issubclass(ConfigError, InputError) and issubclass(ConfigError, ValueError)
+
+
+def test_example_message_from_the_spec():
+    with pytest.raises(ConfigError, match=r"^optimizer\.lr: expected > 0, found -0\.1$"):
+        Config.from_dict({"optimizer": {"lr": -0.1}})
+
+
+def test_validate_checks_directly_built_trees():
+    with pytest.raises(ConfigError, match=r"optimizer\.eps"):
+        Config(optimizer=OptimizerConfig(eps=-1.0)).validate()
+    with pytest.raises(ConfigError, match=r"^optimizer: expected an instance of OptimizerConfig"):
+        Config(optimizer={"lr": 1.0}).validate()
+    with pytest.raises(ConfigError, match=r"^optimizer: expected an instance of OptimizerConfig"):
+        Config(optimizer=TrainingConfig()).validate()
+
+
+def test_float_fields_accept_ints_and_store_floats():
+    cfg = Config.from_dict({"optimizer": {"lr": 1, "b1": 0}, "material": {"lam_bounds": [1, 3]},
+                            "scales": {"length": np.int64(10)}, "loss_weights": {"pde": 2}})
+    for value, expected in ((cfg.optimizer.lr, 1.0), (cfg.optimizer.b1, 0.0),
+                            (cfg.scales.length, 10.0), (cfg.loss_weights.pde, 2.0),
+                            (cfg.material.lam_bounds[0], 1.0), (cfg.material.lam_bounds[1], 3.0)):
+        assert type(value) is float and value == expected
+    assert "lr = 1.0\n" in cfg.to_toml()
+
+
+def test_sequences_and_numpy_scalars_are_normalised():
+    cfg = Config(architecture=ArchitectureConfig(hidden=(32, np.int32(16))),
+                 training=TrainingConfig(epochs=np.int64(12)),
+                 material=MaterialConfig(mu_bounds=(0.5, np.float32(2.0))),
+                 optimizer=OptimizerConfig(nesterov=np.bool_(False), lr=np.float32(0.5)))
+    assert cfg.validate() is cfg
+    assert cfg.architecture.hidden == [32, 16] and type(cfg.architecture.hidden) is list
+    assert all(type(w) is int for w in cfg.architecture.hidden)
+    assert type(cfg.training.epochs) is int and cfg.training.epochs == 12
+    assert cfg.material.mu_bounds == [0.5, 2.0] and type(cfg.material.mu_bounds) is list
+    assert cfg.optimizer.nesterov is False and type(cfg.optimizer.lr) is float
+    assert Config.from_json(cfg.to_json()) == cfg
+
+
+# -- cross-field rules -----------------------------------------------------------------------------
+
+CROSS_BAD = [
+    ({"optimizer": {"nesterov": True}}, "optimizer.nesterov", ["momentum > 0", "0.0"]),
+    ({"optimizer": {"nesterov": True, "momentum": 0}}, "optimizer.nesterov", ["momentum > 0"]),
+    ({"training": {"epochs": 100}, "optimizer": {"lbfgs_after": 101}},
+     "optimizer.lbfgs_after", ["<= training.epochs = 100", "found 101"]),
+    ({"training": {"epochs": 0}, "optimizer": {"lbfgs_after": 1}},
+     "optimizer.lbfgs_after", ["<= training.epochs = 0", "found 1"]),
+    ({"optimizer": {"kind": "lbfgs", "lbfgs_after": 10}},
+     "optimizer.lbfgs_after", ["None when optimizer.kind is 'lbfgs'", "found 10"]),
+    ({"material": {"lam": 5.0, "lam_bounds": [0.1, 2.0]}},
+     "material.lam_bounds", ["material.lam = 5.0", "[0.1, 2.0]"]),
+    ({"material": {"mu": 0.05, "mu_bounds": [0.1, 2.0]}},
+     "material.mu_bounds", ["material.mu = 0.05", "[0.1, 2.0]"]),
+    ({"material": {"rho_bounds": [2.0, 3.0]}},  # default rho = 1.0 lies outside
+     "material.rho_bounds", ["material.rho = 1.0", "[2.0, 3.0]"]),
+    ({"schedule": {"kind": "cosine", "total_steps": 10, "warmup_steps": 11}},
+     "schedule.warmup_steps", ["schedule.total_steps = 10", "found 11"]),
+    ({"training": {"epochs": 10}, "schedule": {"kind": "cosine", "warmup_steps": 11}},
+     "schedule.warmup_steps", ["training.epochs = 10", "found 11"]),
+    ({"sampling": {"adaptive": "rar", "n_candidates": 10, "rar_k": 11}},
+     "sampling.rar_k", ["sampling.n_candidates = 10", "found 11"]),
+]
+
+
+@pytest.mark.parametrize("d, dotted, fragments", CROSS_BAD)
+def test_cross_field_rule_is_enforced(d, dotted, fragments):
+    with pytest.raises(ConfigError) as info:
+        Config.from_dict(d)
+    msg = str(info.value)
+    assert msg.startswith(dotted + ":"), msg
+    for fragment in fragments:
+        assert fragment in msg, msg
+
+
+CROSS_GOOD = [
+    {"optimizer": {"nesterov": True, "momentum": 0.9}},
+    {"training": {"epochs": 100}, "optimizer": {"lbfgs_after": 100}},
+    {"training": {"epochs": 0}, "optimizer": {"lbfgs_after": 0}},
+    {"optimizer": {"kind": "lbfgs"}},
+    {"material": {"lam": 2.0, "lam_bounds": [0.1, 2.0], "mu": 0.1, "mu_bounds": [0.1, 2.0]}},
+    {"schedule": {"kind": "cosine", "total_steps": 10, "warmup_steps": 10}},
+    {"training": {"epochs": 10}, "schedule": {"kind": "constant", "warmup_steps": 11}},
+    {"sampling": {"adaptive": "rad", "n_candidates": 10, "rar_k": 11}},
+    {"sampling": {"adaptive": "rar", "n_candidates": 10, "rar_k": 10}},
+]
+
+
+@pytest.mark.parametrize("d", CROSS_GOOD)
+def test_cross_field_boundary_cases_are_accepted(d):
+    cfg = Config.from_dict(d)
+    for section, values in d.items():
+        for key, value in values.items():
+            assert getattr(getattr(cfg, section), key) == value
+
+
+# -- unknown keys, sources and suffixes ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("d, names", [
+    ({"foo": 1}, ["unknown key foo"]),
+    ({"optimizer": {"lrr": 1e-3}}, ["unknown key optimizer.lrr", "did you mean optimizer.lr?"]),
+    ({"optimiser": {"lr": 1e-3}}, ["unknown key optimiser", "did you mean optimizer?"]),
+    ({"architecture": {"hidden": [4], "depth": 3}, "seed": 1, "scales": {"mass": 1.0}},
+     ["unknown keys ", "architecture.depth", "seed", "scales.mass"]),
+])
+def test_unknown_keys_are_named_with_their_path(d, names):
+    for attempt in (lambda: Config.from_dict(d), lambda: Config.from_json(json.dumps(d))):
+        with pytest.raises(ConfigError) as info:
+            attempt()
+        for name in names:
+            assert name in str(info.value)
+
+
+def test_unknown_keys_in_toml():
+    with pytest.raises(ConfigError, match=r"unknown key training\.epoch\b"):
+        Config.from_toml('name = "x"\n[training]\nepoch = 3\n')
+    with pytest.raises(ConfigError, match=r"unknown key trainer"):
+        Config.from_toml("[trainer]\nepochs = 3\n")
+
+
+@pytest.mark.parametrize("d, fragment", [
+    ([], "config: expected a table of settings"),
+    ({"optimizer": 3}, "optimizer: expected a table of optimizer settings, found 3"),
+    ({"material": [1.0]}, "material: expected a table of material settings"),
+])
+def test_non_mapping_input_is_rejected(d, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        Config.from_dict(d)
+
+
+def test_malformed_text_is_a_config_error():
+    with pytest.raises(ConfigError, match="^JSON: "):
+        Config.from_json('{"name": }')
+    with pytest.raises(ConfigError, match="^TOML: "):
+        Config.from_toml("name = \n")
+    with pytest.raises(ConfigError, match="path_or_text"):
+        Config.from_json("no_such_file.json")
+    with pytest.raises(ConfigError, match="path_or_text"):
+        Config.from_json(3)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".toml", ".JSON", ".Toml"])
+def test_save_and_load(tmp_path, suffix):
+    cfg = Config().replace(**{"architecture.hidden": [7, 9], "optimizer.lr": 0.1 + 0.2,
+                              "material.rho_bounds": [0.5, 4.0], "training.threads": 2})
+    path = tmp_path / f"run{suffix}"
+    cfg.save(path)
+    assert Config.load(path) == cfg
+    assert Config.load(str(path)) == cfg
+    written = path.read_text(encoding="utf-8")
+    assert written == (cfg.to_json() if suffix.lower() == ".json" else cfg.to_toml())
+
+
+def test_to_text_with_path_writes_the_same_text(tmp_path):
+    cfg = Config().replace(name="written")
+    assert cfg.to_json(tmp_path / "a.json") == (tmp_path / "a.json").read_text(encoding="utf-8")
+    assert cfg.to_toml(tmp_path / "a.toml") == (tmp_path / "a.toml").read_text(encoding="utf-8")
+    assert Config.from_json(str(tmp_path / "a.json")) == cfg
+
+
+@pytest.mark.parametrize("name", ["run.yaml", "run.yml", "run", "run.json.bak", "run.ini"])
+def test_wrong_suffix_is_rejected(tmp_path, name):
+    path = tmp_path / name
+    with pytest.raises(ConfigError, match=r"\.json or \.toml"):
+        Config().save(path)
+    assert not path.exists()
+    path.write_text("{}", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\.json or \.toml"):
+        Config.load(path)
+
+
+def test_toml_reader_missing(monkeypatch):
+    monkeypatch.setattr(config_module, "_toml", None)
+    with pytest.raises(ImportError, match="tomllib"):
+        Config.from_toml('name = "x"\n')
+    # Writing TOML needs no reader.
+    assert Config().to_toml().startswith('name = "run"\n')
+
+
+# -- replace ----------------------------------------------------------------------------------
+
+
+def test_replace_returns_a_new_validated_config():
+    base = Config()
+    new = base.replace(**{"optimizer.lr": 1e-4, "optimizer.momentum": 0.9,
+                          "optimizer.nesterov": True, "optimizer.kind": "sgd"}, name="other")
+    assert (new.optimizer.lr, new.optimizer.kind, new.name) == (1e-4, "sgd", "other")
+    assert new.optimizer.nesterov is True
+    assert base == Config()  # untouched
+    new.architecture.hidden.append(5)  # no sharing of mutable parts
+    assert base.architecture.hidden == [64, 64, 64, 64]
+    swapped = base.replace(training=TrainingConfig(epochs=3))
+    assert swapped.training.epochs == 3 and swapped.training.seed == 0
+
+
+def test_replace_validates_and_rejects_unknown_keys():
+    with pytest.raises(ConfigError, match=r"^optimizer\.nesterov"):
+        Config().replace(**{"optimizer.nesterov": True})
+    with pytest.raises(ConfigError, match=r"unknown key optimizer\.lrr"):
+        Config().replace(**{"optimizer.lrr": 1.0})
+    with pytest.raises(ConfigError, match=r"unknown key optimizer\.lr\.x"):
+        Config().replace(**{"optimizer.lr.x": 1.0})
+    with pytest.raises(ConfigError, match=r"unknown key epochs"):
+        Config().replace(epochs=3)
+
+
+def test_replace_float_inputs_are_exact():
+    x = math.nextafter(0.1, 1.0)
+    assert Config().replace(**{"optimizer.lr": x}).optimizer.lr == x
