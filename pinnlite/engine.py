@@ -146,9 +146,20 @@ def prepare(arch, points, weights=None, tile_columns=TILE_COLUMNS, check=True):
                     _empty(dtype) if extra is None else np.ascontiguousarray(extra[a:b]),
                 )
             )
-    n_units = min(len(tiles), max(1, UNIT_BYTES // (8 * arch.n_params)))
-    units = tuple((u * len(tiles) // n_units, (u + 1) * len(tiles) // n_units) for u in range(n_units))
-    return Prepared(tuple(tiles), units, counts, s, n_points, int(tile_columns))
+    return Prepared(tuple(tiles), _units(len(tiles), arch), counts, s, n_points, int(tile_columns))
+
+
+def _units(n_tiles, arch):
+    """Consecutive tile ranges whose partial sums are kept apart (bounded memory)."""
+    n_units = min(n_tiles, max(1, UNIT_BYTES // (8 * arch.n_params)))
+    return tuple((u * n_tiles // n_units, (u + 1) * n_tiles // n_units) for u in range(n_units))
+
+
+def restrict(prep, terms, arch):
+    """The prepared points of ``terms`` only (same tiles, no copies)."""
+    tiles = tuple(t for t in prep.tiles if t.term in terms)
+    counts = {t: n for t, n in prep.counts.items() if t in terms}
+    return prep._replace(tiles=tiles, units=_units(len(tiles), arch), counts=counts, n_points=sum(counts.values()))
 
 
 class _Buffers:

@@ -1,0 +1,213 @@
+"""``TrainingData``: what a user measured and knows, in physical units.
+
+Every array is float64 (points (n, 3) with columns x, y, t; values (n, 2)).
+Only the domain is required; each other group is optional:
+
+================================ ==================================================
+``domain``                       ((x0, x1), (y0, y1), (t0, t1)) space-time box
+``collocation``                  explicit PDE points (else sampled from the config)
+``body_force``                   f at the explicit collocation points
+``boundary_points/_values``      Dirichlet displacement on the boundary
+``traction_points/_normals/_values`` traction sigma . n with outward unit normals
+``initial_points``               points at t0, with ``initial_displacement`` and/or
+                                 ``initial_velocity``
+``sensor_points/_values``        observed displacements (the data term)
+``truth``                        known (lam, mu, rho), for reports and plots only
+================================ ==================================================
+
+``TrainingData.from_npz(path)`` reads a NumPy ``.npz`` file with exactly these
+keys (``domain`` of shape (3, 2), ``truth`` of shape (3,)); ``save_npz`` writes
+one.
+"""
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from .errors import InputError, describe
+from .problem import PointSets
+
+# key -> number of columns (None: special shape)
+_ARRAYS = {
+    "collocation": 3,
+    "body_force": 2,
+    "boundary_points": 3,
+    "boundary_values": 2,
+    "traction_points": 3,
+    "traction_normals": 2,
+    "traction_values": 2,
+    "initial_points": 3,
+    "initial_displacement": 2,
+    "initial_velocity": 2,
+    "sensor_points": 3,
+    "sensor_values": 2,
+}
+# companion arrays: they need the points array of their group and its row count
+_GROUPS = {
+    "collocation": ("body_force",),
+    "boundary_points": ("boundary_values",),
+    "traction_points": ("traction_normals", "traction_values"),
+    "initial_points": ("initial_displacement", "initial_velocity"),
+    "sensor_points": ("sensor_values",),
+}
+_REQUIRED = {"boundary_values", "traction_normals", "traction_values", "sensor_values"}
+
+
+def _domain(value, name="domain"):
+    try:
+        d = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"{name}: expected ((x0, x1), (y0, y1), (t0, t1)), found {value!r}") from None
+    if d.shape != (3, 2):
+        raise InputError(f"{name}: expected shape (3, 2), found {d.shape}")
+    for axis, (lo, hi) in zip("xyt", d):
+        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+            raise InputError(f"{name}[{axis}]: expected finite lo < hi, found ({lo}, {hi})")
+    return tuple((float(lo), float(hi)) for lo, hi in d)
+
+
+@dataclass
+class TrainingData:
+    """Measured data and known conditions of one inverse problem (see the module docstring)."""
+
+    domain: tuple
+    collocation: np.ndarray = None
+    body_force: np.ndarray = None
+    boundary_points: np.ndarray = None
+    boundary_values: np.ndarray = None
+    traction_points: np.ndarray = None
+    traction_normals: np.ndarray = None
+    traction_values: np.ndarray = None
+    initial_points: np.ndarray = None
+    initial_displacement: np.ndarray = None
+    initial_velocity: np.ndarray = None
+    sensor_points: np.ndarray = None
+    sensor_values: np.ndarray = None
+    truth: tuple = None
+
+    def __post_init__(self):
+        self.domain = _domain(self.domain)
+        for key, cols in _ARRAYS.items():
+            a = getattr(self, key)
+            if a is None:
+                continue
+            if not isinstance(a, np.ndarray) or a.dtype.kind not in "fi":
+                raise InputError(f"{key}: expected a float array of shape (n, {cols}), found {describe(a)}")
+            if a.ndim != 2 or a.shape[1] != cols:
+                raise InputError(f"{key}: expected shape (n, {cols}), found {a.shape}")
+            a = np.ascontiguousarray(a, dtype=np.float64)
+            if not np.isfinite(a).all():
+                row = int(np.argwhere(~np.isfinite(a))[0][0])
+                raise InputError(f"{key}: expected finite values, found a non-finite value in row {row}")
+            setattr(self, key, a)
+        for points, companions in _GROUPS.items():
+            P = getattr(self, points)
+            for comp in companions:
+                arr = getattr(self, comp)
+                if P is None and arr is not None:
+                    raise InputError(f"{comp}: given without {points}")
+                if P is None:
+                    continue
+                if arr is None and comp in _REQUIRED:
+                    raise InputError(f"{comp}: expected shape ({P.shape[0]}, 2) for the {P.shape[0]} {points}, found None")
+                if arr is not None and arr.shape[0] != P.shape[0]:
+                    raise InputError(f"{comp}: expected shape ({P.shape[0]}, 2), found {arr.shape}")
+        if self.initial_points is not None and self.initial_displacement is None and self.initial_velocity is None:
+            raise InputError("initial_points: given without initial_displacement or initial_velocity")
+        if self.traction_normals is not None:
+            norm = np.hypot(self.traction_normals[:, 0], self.traction_normals[:, 1])
+            if norm.size and np.abs(norm - 1).max() > 1e-6:
+                raise InputError(f"traction_normals: expected unit vectors, found norm {norm[np.argmax(np.abs(norm - 1))]!r}")
+        if self.truth is not None:
+            try:
+                t = np.asarray(self.truth, dtype=np.float64)
+            except (TypeError, ValueError):
+                t = np.full(1, np.nan)
+            if t.shape != (3,) or not np.isfinite(t).all():
+                raise InputError(f"truth: expected (lam, mu, rho), found {self.truth!r}")
+            self.truth = tuple(float(v) for v in t)
+
+    # ------------------------------------------------------------------ files
+
+    @classmethod
+    def from_npz(cls, path):
+        """Read an ``.npz`` file with the keys of the module docstring (``domain`` required)."""
+        try:
+            archive = np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            raise InputError(f"data: file {str(path)!r} not found") from None
+        except (OSError, ValueError) as e:
+            raise InputError(f"data: {str(path)!r} is not a readable .npz file ({e})") from None
+        with archive:
+            keys = set(archive.files)
+            known = set(_ARRAYS) | {"domain", "truth"}
+            unknown = keys - known
+            if unknown:
+                raise InputError(f"data: unknown keys {sorted(unknown)} in {str(path)!r}; known keys: {sorted(known)}")
+            if "domain" not in keys:
+                raise InputError(f"data: missing key 'domain' (shape (3, 2)) in {str(path)!r}")
+            kwargs = {k: archive[k] for k in keys}
+        return cls(**kwargs)
+
+    def to_arrays(self):
+        """Dict key -> array of the present fields (the ``.npz`` layout)."""
+        out = {"domain": np.asarray(self.domain, dtype=np.float64)}
+        for key in _ARRAYS:
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.truth is not None:
+            out["truth"] = np.asarray(self.truth, dtype=np.float64)
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays):
+        """Inverse of :meth:`to_arrays`."""
+        return cls(**arrays)
+
+    def save_npz(self, path):
+        np.savez(path, **self.to_arrays())
+
+    # ------------------------------------------------------------------ use
+
+    def displacement_scale(self):
+        """RMS of the known displacements (sensors, else boundary, else initial); 1 if none."""
+        for key in ("sensor_values", "boundary_values", "initial_displacement"):
+            a = getattr(self, key)
+            if a is not None and a.size:
+                rms = float(np.sqrt(np.mean(a * a)))
+                if rms > 0:
+                    return rms
+        return 1.0
+
+    def point_sets(self, collocation, dtype, body_force=None):
+        """The engine's :class:`PointSets` for ``collocation`` points, cast to ``dtype``."""
+        cast = lambda a: None if a is None else np.ascontiguousarray(a, dtype=dtype)  # noqa: E731
+        has_u0 = self.initial_displacement is not None
+        has_v0 = self.initial_velocity is not None
+        return PointSets(
+            collocation=cast(collocation),
+            body_force=cast(body_force),
+            boundary=cast(self.boundary_points),
+            boundary_values=cast(self.boundary_values),
+            traction=cast(self.traction_points),
+            traction_normals=cast(self.traction_normals),
+            traction_values=cast(self.traction_values),
+            initial=cast(self.initial_points) if has_u0 else None,
+            initial_values=cast(self.initial_displacement),
+            initial_velocity=cast(self.initial_points) if has_v0 else None,
+            initial_velocity_values=cast(self.initial_velocity),
+            data=cast(self.sensor_points),
+            data_values=cast(self.sensor_values),
+        )
+
+    def __eq__(self, other):
+        if not isinstance(other, TrainingData):
+            return NotImplemented
+        for f in fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+                if a is None or b is None or not np.array_equal(a, b):
+                    return False
+            elif a != b:
+                return False
+        return True

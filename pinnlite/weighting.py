@@ -1,0 +1,48 @@
+"""Adaptive loss weights by learning-rate annealing (Wang, Teng & Perdikaris 2021).
+
+"Understanding and mitigating gradient flow pathologies in physics-informed
+neural networks", SIAM J. Sci. Comput. 43(5), A3055-A3081, Algorithm 1. Every
+K steps, with g_r the gradient of the PDE term and g_i that of term i with
+respect to the network weights::
+
+    lambda_hat_i = max |g_r| / mean |g_i|
+    lambda_i     = (1 - alpha) lambda_i + alpha lambda_hat_i
+
+The PDE term keeps weight 1. The state is a NamedTuple of one array and an int,
+saved with every checkpoint.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .problem import TERMS
+
+
+class AdaptiveState(NamedTuple):
+    weights: np.ndarray  # (len(TERMS),) float64 multipliers, in TERMS order
+    count: int  # number of updates made
+
+
+def init():
+    return AdaptiveState(np.ones(len(TERMS)), 0)
+
+
+def update(state, term_grads, alpha):
+    """One annealing update from ``term_grads``: dict term -> gradient vector.
+
+    Terms without a gradient, or with an all-zero one, keep their weight; without
+    a PDE gradient nothing changes but the count.
+    """
+    w = state.weights.copy()
+    g_r = term_grads.get("pde")
+    if g_r is not None and g_r.size:
+        top = float(np.max(np.abs(g_r)))
+        for i, term in enumerate(TERMS):
+            g = term_grads.get(term)
+            if term == "pde" or g is None or g.size == 0:
+                continue
+            mean = float(np.mean(np.abs(g)))
+            if mean > 0 and top > 0:
+                w[i] = (1 - alpha) * w[i] + alpha * (top / mean)
+    return AdaptiveState(w, state.count + 1)
