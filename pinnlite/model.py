@@ -108,6 +108,34 @@ class ElasticPINN2D:
             self.params, self.arch, points, material, weights, workspace=self._ws, need_grad=need_grad
         )
 
+    def save(self, path, material=None, extra=None):
+        """Write an inference-only model file (architecture, weights, optional material).
+
+        ``material``: a dict lam/mu/rho or a :class:`~pinnlite.problem.Material`;
+        ``extra``: a dict of plain values stored alongside. Atomic like every
+        checkpoint; readable by :meth:`load` and :func:`pinnlite.checkpoint.read`.
+        """
+        from . import checkpoint
+
+        if material is not None and not isinstance(material, dict):
+            material = material.values()
+        tree = {
+            "kind": "model",
+            "architecture": self.arch.to_dict(),
+            "params": {e.name: v.copy() for e, v in zip(self.arch.layout.entries, self.arch.layout.unflatten(self.params))},
+            "material": None if material is None else {k: float(v) for k, v in material.items()},
+            "extra": extra or {},
+        }
+        checkpoint.save_file(path, tree, checkpoint.meta())
+
+    @classmethod
+    def load(cls, path):
+        """The model stored in a model file or a training checkpoint (no config needed)."""
+        from . import checkpoint
+
+        arch, arrays = checkpoint.model_arrays(checkpoint.read(path))
+        return cls(arch["hidden"], arch["activation"], arch["bounds"], arch["output_scale"], arch["dtype"], params=arrays)
+
     def __repr__(self):
         a = self.arch
         return (
