@@ -23,8 +23,8 @@ run on.
 import ctypes
 import glob
 import os
+import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -135,10 +135,55 @@ class single_threaded_blas:
 # --------------------------------------------------------------------------- pool
 
 
-def _init_worker():
-    fn = _local_setter()
-    if fn is not None:
-        fn(1)
+class _Job:
+    """Tasks 0..n-1 of one call, taken in order by whoever is free."""
+
+    def __init__(self, fn, n_tasks, n_workers):
+        self.fn = fn
+        self.n_tasks = n_tasks
+        self.next = 0
+        self.active = n_workers
+        self.error = None
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+
+    def work(self):
+        try:
+            while True:
+                with self.lock:
+                    k = self.next
+                    if k >= self.n_tasks or self.error is not None:
+                        break
+                    self.next = k + 1
+                try:
+                    self.fn(k)
+                except BaseException as e:  # noqa: BLE001  (re-raised in the caller)
+                    with self.lock:
+                        if self.error is None:
+                            self.error = e
+                    break
+        finally:
+            with self.lock:
+                self.active -= 1
+                finished = self.active == 0
+            if finished:
+                self.done.set()
+
+
+class _Pool:
+    """Daemon worker threads that run jobs from a queue, BLAS single-threaded in each."""
+
+    def __init__(self, n):
+        self.queue = queue.SimpleQueue()
+        for i in range(n):
+            threading.Thread(target=self._loop, name=f"{_WORKER_PREFIX}-{i}", daemon=True).start()
+
+    def _loop(self):
+        fn = _local_setter()
+        if fn is not None:
+            fn(1)
+        while True:
+            self.queue.get().work()
 
 
 _pools = {}
@@ -149,17 +194,17 @@ def _pool(n):
     with _pools_lock:
         pool = _pools.get(n)
         if pool is None:
-            pool = ThreadPoolExecutor(n, thread_name_prefix=_WORKER_PREFIX, initializer=_init_worker)
-            _pools[n] = pool
+            pool = _pools[n] = _Pool(n)
         return pool
 
 
 def run_tasks(fn, n_tasks, threads):
-    """Call ``fn(k)`` for k in range(n_tasks) on ``threads`` threads; first error is raised.
+    """Call ``fn(k)`` for k in range(n_tasks) on ``threads`` threads; the first error is raised.
 
-    Tasks are taken in order from a shared counter. With one thread, with a BLAS
-    that cannot be limited per thread, or when called from a worker (nested), the
-    tasks run in the calling thread.
+    The calling thread works too, next to ``threads - 1`` pool workers; tasks are
+    taken in order from a shared counter. With one thread, with a BLAS that
+    cannot be limited per thread, or when called from a worker (nested), the
+    tasks run in the calling thread alone.
     """
     threads = min(threads, n_tasks)
     nested = threading.current_thread().name.startswith(_WORKER_PREFIX)
@@ -168,26 +213,12 @@ def run_tasks(fn, n_tasks, threads):
             for k in range(n_tasks):
                 fn(k)
         return
-    lock = threading.Lock()
-    state = {"next": 0, "error": None}
-
-    def worker():
-        while True:
-            with lock:
-                k = state["next"]
-                if k >= n_tasks or state["error"] is not None:
-                    return
-                state["next"] = k + 1
-            try:
-                fn(k)
-            except BaseException as e:  # noqa: BLE001  (re-raised in the caller)
-                with lock:
-                    if state["error"] is None:
-                        state["error"] = e
-                return
-
-    futures = [_pool(threads).submit(worker) for _ in range(threads)]
-    for f in futures:
-        f.result()
-    if state["error"] is not None:
-        raise state["error"]
+    job = _Job(fn, n_tasks, threads)
+    pool = _pool(threads - 1)
+    for _ in range(threads - 1):
+        pool.queue.put(job)
+    with single_threaded_blas():
+        job.work()
+    job.done.wait()
+    if job.error is not None:
+        raise job.error
