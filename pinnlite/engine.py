@@ -155,6 +155,17 @@ def _units(n_tiles, arch):
     return tuple((u * n_tiles // n_units, (u + 1) * n_tiles // n_units) for u in range(n_units))
 
 
+def combine(first, second, arch):
+    """Prepared points of two disjoint sets of terms as one (tiles in TERMS order)."""
+    if set(first.counts) & set(second.counts):
+        raise InputError(f"combine: both hold the terms {sorted(set(first.counts) & set(second.counts))}")
+    if first.tile_columns != second.tile_columns:
+        raise InputError(f"combine: tile_columns differ ({first.tile_columns} and {second.tile_columns})")
+    tiles = tuple(sorted(first.tiles + second.tiles, key=lambda t: t.index))
+    counts = {t: n for t, n in list(first.counts.items()) + list(second.counts.items())}
+    return first._replace(tiles=tiles, units=_units(len(tiles), arch), counts=counts, n_points=first.n_points + second.n_points)
+
+
 def restrict(prep, terms, arch):
     """The prepared points of ``terms`` only (same tiles, no copies)."""
     tiles = tuple(t for t in prep.tiles if t.term in terms)

@@ -30,7 +30,7 @@ from .data import TrainingData
 from .errors import InputError
 from .metrics import Metrics
 from .model import ElasticPINN2D
-from .problem import MATERIAL_NAMES, TERMS, LossWeights, Material
+from .problem import MATERIAL_NAMES, TERMS, LossWeights, Material, PointSets
 from .progress import Progress
 from .scaling import derive_scales
 
@@ -109,6 +109,7 @@ class Trainer:
         self._ws = engine.Workspace(config.training.threads)
         self._interrupted = False
         self._prep_cache = None
+        self._static_prep = None
 
     # ------------------------------------------------------------------ setup
 
@@ -275,13 +276,25 @@ class Trainer:
         return self.state.collocation, None
 
     def _prepare(self, idx=None):
-        """Prepared point sets with the collocation points ``idx`` (all when None)."""
+        """Prepared point sets with the collocation points ``idx`` (all when None).
+
+        The fixed terms (boundary, traction, initial, data) are prepared once per
+        run and combined with each batch of collocation points.
+        """
+        arch = self.model.arch
         colloc, force = self._collocation()
         if idx is not None:
             colloc = colloc[idx]
             force = None if force is None else force[idx]
-        pts = self.data.point_sets(colloc, self.model.arch.np_dtype, force)
-        return engine.prepare(self.model.arch, pts, check=False)
+        if self._static_prep is None:
+            self._static_prep = engine.prepare(arch, self.data.point_sets(None, arch.np_dtype), check=False)
+        dt = arch.np_dtype
+        pde = engine.prepare(
+            arch,
+            PointSets(collocation=np.ascontiguousarray(colloc, dt), body_force=None if force is None else np.ascontiguousarray(force, dt)),
+            check=False,
+        )
+        return engine.combine(pde, self._static_prep, arch)
 
     def _full_prep(self):
         colloc = self._collocation()[0]
@@ -423,6 +436,7 @@ class Trainer:
             raise InputError(f"data.domain: this run was started on {self.data.domain}, found {data.domain}")
         self.data = data
         self._prep_cache = None
+        self._static_prep = None
         if self.state is None:
             self._start(data)
         elif self.scales is None:
