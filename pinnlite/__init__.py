@@ -24,6 +24,13 @@ _EXPORTS = {
     "Workspace": "engine",
     "predict": "engine",
     "check_grads": "testing",
+    "Config": "config",
+    "ConfigError": "config",
+    "TrainingData": "data",
+    "Trainer": "trainer",
+    "Metrics": "metrics",
+    "IdentifiabilityWarning": "trainer",
+    "CheckpointError": "container",
 }
 
 
