@@ -117,7 +117,8 @@ class TrainingData:
         if self.traction_normals is not None:
             norm = np.hypot(self.traction_normals[:, 0], self.traction_normals[:, 1])
             if norm.size and np.abs(norm - 1).max() > 1e-6:
-                raise InputError(f"traction_normals: expected unit vectors, found norm {norm[np.argmax(np.abs(norm - 1))]!r}")
+                i = int(np.argmax(np.abs(norm - 1)))
+                raise InputError(f"traction_normals: expected unit vectors, found norm {float(norm[i])!r} in row {i}")
         if self.truth is not None:
             try:
                 t = np.asarray(self.truth, dtype=np.float64)
@@ -138,6 +139,8 @@ class TrainingData:
             raise InputError(f"data: file {str(path)!r} not found") from None
         except (OSError, ValueError) as e:
             raise InputError(f"data: {str(path)!r} is not a readable .npz file ({e})") from None
+        if not isinstance(archive, np.lib.npyio.NpzFile):  # a .npy file loads as one bare array
+            raise InputError(f"data: expected an .npz archive of named arrays, found a single array in {str(path)!r}")
         with archive:
             keys = set(archive.files)
             known = set(_ARRAYS) | {"domain", "truth"}

@@ -32,7 +32,11 @@ class Progress:
     def line(self, epoch, row):
         now = time.perf_counter()
         if self._first_epoch is None:
-            self._first_epoch, self._t0 = epoch - 1, now - row.get("_dt", 0.0)
+            # The first epoch ran since the display was created (the trainer creates it
+            # as training starts); a row may give that epoch's duration instead.
+            self._first_epoch = epoch - 1
+            if "_dt" in row:
+                self._t0 = now - row["_dt"]
         done = epoch - self._first_epoch
         rate = (now - self._t0) / max(done, 1)
         eta = _fmt_time(rate * max(self.total - epoch, 0))

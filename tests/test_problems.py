@@ -1,0 +1,261 @@
+"""Tests of pinnlite.problems: the plane-wave inverse problem against closed-form plane
+waves written out in this file, finite differences of the exact field, the wave
+equation, the traction formula and the stated noise level."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pinnlite import physics
+from pinnlite.errors import InputError
+from pinnlite.problems import DEFAULT_WAVES, ExactField, Wave, plane_waves
+
+DOMAIN = ((0.0, 2.0), (-1.0, 1.0), (0.5, 1.5))
+
+
+def reference_field(X, waves, lam, mu, rho):
+    """u(X) of a superposition of plane waves, from the closed form (not from pinnlite).
+
+    P wave: A d cos(k d.x - k c_p t + phase); S wave: A d_perp cos(k d.x - k c_s t + phase),
+    with d the unit direction, d_perp = (-d_y, d_x), c_p = sqrt((lam + 2 mu) / rho),
+    c_s = sqrt(mu / rho).
+    """
+    u = np.zeros((X.shape[0], 2))
+    for w in waves:
+        d = np.array(w.direction, dtype=float)
+        d /= np.hypot(*d)
+        if w.kind == "P":
+            c, pol = math.sqrt((lam + 2 * mu) / rho), d
+        else:
+            c, pol = math.sqrt(mu / rho), np.array([-d[1], d[0]])
+        theta = w.wavenumber * (X[:, 0] * d[0] + X[:, 1] * d[1] - c * X[:, 2]) + w.phase
+        u += w.amplitude * np.cos(theta)[:, None] * pol[None, :]
+    return u
+
+
+def fd_channels_first(f, X, axis, h):
+    """d f / d X[:, axis] by the fourth-order central difference."""
+
+    def shift(s):
+        Y = X.copy()
+        Y[:, axis] += s
+        return f(Y)
+
+    return (-shift(2 * h) + 8 * shift(h) - 8 * shift(-h) + shift(-2 * h)) / (12 * h)
+
+
+def fd_channels(f, X, h=1e-3):
+    """(8, n, 2) value, x, y, t, xx, yy, tt, xy derivatives of ``f`` by fourth-order differences."""
+    out = np.empty((8, X.shape[0], 2))
+    out[0] = f(X)
+
+    def shift(axis, s):
+        Y = X.copy()
+        Y[:, axis] += s
+        return f(Y)
+
+    for axis in range(3):
+        out[1 + axis] = (-shift(axis, 2 * h) + 8 * shift(axis, h) - 8 * shift(axis, -h) + shift(axis, -2 * h)) / (12 * h)
+        out[4 + axis] = (
+            -shift(axis, 2 * h) + 16 * shift(axis, h) - 30 * out[0] + 16 * shift(axis, -h) - shift(axis, -2 * h)
+        ) / (12 * h * h)
+
+    def d_dx_shifted(sy):
+        Y = X.copy()
+        Y[:, 1] += sy
+        return fd_channels_first(f, Y, 0, h)
+
+    out[7] = (-d_dx_shifted(2 * h) + 8 * d_dx_shifted(h) - 8 * d_dx_shifted(-h) + d_dx_shifted(-2 * h)) / (12 * h)
+    return out
+
+
+def random_points(rng, n, domain=DOMAIN):
+    lo = [a for a, _ in domain]
+    hi = [b for _, b in domain]
+    return rng.uniform(lo, hi, (n, 3))
+
+
+# -- the exact field ----------------------------------------------------------------------
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    lam=st.floats(0.2, 5.0),
+    mu=st.floats(0.2, 3.0),
+    rho=st.floats(0.5, 2.0),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_exact_field_matches_closed_form(lam, mu, rho, seed):
+    X = random_points(np.random.default_rng(seed), 50)
+    exact = ExactField(DEFAULT_WAVES, lam, mu, rho)
+    np.testing.assert_allclose(exact(X), reference_field(X, DEFAULT_WAVES, lam, mu, rho), rtol=0, atol=1e-12)
+
+
+def test_exact_channels_match_finite_differences():
+    waves = DEFAULT_WAVES + (Wave("P", 0.3, (0.0, 1.0), 3.0, 1.0),)
+    exact = ExactField(waves, 2.0, 1.0, 1.3)
+    X = random_points(np.random.default_rng(1), 40)
+    C = exact.channels(X)
+    F = fd_channels(lambda Y: reference_field(Y, waves, 2.0, 1.0, 1.3), X)
+    # second derivatives reach (k c_p)^2 ~ 100: compare relative to each channel's scale
+    for c in range(8):
+        scale = np.abs(F[c]).max()
+        np.testing.assert_allclose(C[c], F[c], rtol=0, atol=1e-6 * scale, err_msg=physics.CHANNEL_NAMES[c])
+
+
+@pytest.mark.parametrize("lam, mu, rho", [(2.0, 1.0, 1.0), (7.5, 0.3, 2.5), (0.1, 4.0, 0.7)])
+def test_exact_channels_satisfy_the_wave_equation(lam, mu, rho):
+    exact = ExactField(DEFAULT_WAVES, lam, mu, rho)
+    C = exact.channels(random_points(np.random.default_rng(2), 300))
+    scale = np.abs(rho * C[6]).max()  # the size of each term of the equation
+    assert scale > 1.0
+    r = physics.residual(C, lam, mu, rho)
+    assert np.abs(r).max() <= 1e-12 * scale
+    # the check has teeth: a 5% wrong density leaves a residual of 5% of the terms
+    wrong = physics.residual(C, lam, mu, 1.05 * rho)
+    assert np.abs(wrong).max() > 0.01 * scale
+
+
+# -- sensors ------------------------------------------------------------------------------
+
+
+def test_sensor_values_equal_the_exact_field_without_noise():
+    data, exact = plane_waves(2.0, 1.0, 1.0, domain=DOMAIN, n_sensors=400, rng=3)
+    assert data.sensor_points.shape == (400, 3)
+    for axis, (lo, hi) in enumerate(DOMAIN):
+        assert data.sensor_points[:, axis].min() >= lo and data.sensor_points[:, axis].max() <= hi
+    np.testing.assert_array_equal(data.sensor_values, exact(data.sensor_points))
+    ref = reference_field(data.sensor_points, DEFAULT_WAVES, 2.0, 1.0, 1.0)
+    np.testing.assert_allclose(data.sensor_values, ref, rtol=0, atol=1e-12)
+    assert data.truth == (2.0, 1.0, 1.0)
+    assert data.domain == DOMAIN
+    assert (exact.lam, exact.mu, exact.rho) == (2.0, 1.0, 1.0)
+
+
+@pytest.mark.parametrize("noise", [0.01, 0.1])
+def test_noise_has_the_stated_relative_std(noise):
+    data, exact = plane_waves(n_sensors=20000, noise=noise, rng=4)
+    clean = exact(data.sensor_points)
+    err = data.sensor_values - clean
+    rms = math.sqrt(np.mean(clean**2))
+    # 40000 Gaussian samples: the sample std is within 1% (3 standard errors) of sigma
+    assert abs(err.std() / (noise * rms) - 1) < 0.015
+    assert abs(err.mean()) < 4 * noise * rms / math.sqrt(err.size)
+    # independent per component: no correlation between u and v noise
+    assert abs(np.corrcoef(err[:, 0], err[:, 1])[0, 1]) < 0.03
+
+
+def test_grid_sensors_include_the_box_corners():
+    data, exact = plane_waves(domain=DOMAIN, sensor_grid=(3, 4, 5), rng=0)
+    P = data.sensor_points
+    assert P.shape == (60, 3)
+    rows = {tuple(p) for p in P.tolist()}
+    assert len(rows) == 60
+    for x in DOMAIN[0]:
+        for y in DOMAIN[1]:
+            for t in DOMAIN[2]:
+                assert (x, y, t) in rows
+    np.testing.assert_allclose(np.unique(P[:, 0]), [0.0, 1.0, 2.0], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(np.unique(P[:, 2]), [0.5, 0.75, 1.0, 1.25, 1.5], rtol=0, atol=1e-15)
+    np.testing.assert_array_equal(data.sensor_values, exact(P))
+
+
+def test_same_seed_same_problem_and_different_seed_differs():
+    a, _ = plane_waves(n_sensors=50, noise=0.05, boundary="dirichlet", n_boundary=20, rng=7)
+    b, _ = plane_waves(n_sensors=50, noise=0.05, boundary="dirichlet", n_boundary=20, rng=np.random.default_rng(7))
+    c, _ = plane_waves(n_sensors=50, noise=0.05, boundary="dirichlet", n_boundary=20, rng=8)
+    assert a == b
+    assert not np.array_equal(a.sensor_points, c.sensor_points)
+
+
+# -- boundary and initial conditions ---------------------------------------------------------
+
+
+def _outward_normal(p, domain):
+    (x0, x1), (y0, y1), _ = domain
+    if p[0] == x0:
+        return (-1.0, 0.0)
+    if p[0] == x1:
+        return (1.0, 0.0)
+    if p[1] == y0:
+        return (0.0, -1.0)
+    if p[1] == y1:
+        return (0.0, 1.0)
+    raise AssertionError(f"point {p} is on no edge")
+
+
+def test_dirichlet_boundary_values_are_the_exact_displacement():
+    data, exact = plane_waves(domain=DOMAIN, boundary="dirichlet", n_boundary=120, rng=5)
+    assert data.traction_points is None
+    assert data.boundary_points.shape == (120, 3)
+    for p in data.boundary_points:
+        _outward_normal(p, DOMAIN)  # every point lies on an edge
+    np.testing.assert_array_equal(data.boundary_values, exact(data.boundary_points))
+    np.testing.assert_allclose(data.boundary_values, reference_field(data.boundary_points, DEFAULT_WAVES, 2.0, 1.0, 1.0),
+                               rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("lam, mu", [(2.0, 1.0), (0.5, 3.0)])
+def test_traction_values_are_sigma_dot_outward_normal(lam, mu):
+    data, exact = plane_waves(lam, mu, 1.2, domain=DOMAIN, boundary="traction", n_boundary=200, rng=6)
+    assert data.boundary_points is None
+    P, N, T = data.traction_points, data.traction_normals, data.traction_values
+    assert P.shape == N.shape[:1] + (3,) and T.shape == (200, 2)
+    expected_normals = np.array([_outward_normal(p, DOMAIN) for p in P])
+    np.testing.assert_array_equal(N, expected_normals)
+    assert set(map(tuple, N.tolist())) == {(-1.0, 0.0), (1.0, 0.0), (0.0, -1.0), (0.0, 1.0)}
+    # plane-strain Hooke's law written out, gradients by finite differences of the closed form
+    G = fd_channels(lambda Y: reference_field(Y, DEFAULT_WAVES, lam, mu, 1.2), P)
+    ux, uy, vx, vy = G[1, :, 0], G[2, :, 0], G[1, :, 1], G[2, :, 1]
+    sxx = (lam + 2 * mu) * ux + lam * vy
+    syy = lam * ux + (lam + 2 * mu) * vy
+    sxy = mu * (uy + vx)
+    ref = np.stack([sxx * N[:, 0] + sxy * N[:, 1], sxy * N[:, 0] + syy * N[:, 1]], axis=1)
+    np.testing.assert_allclose(T, ref, rtol=0, atol=1e-7 * np.abs(ref).max())
+    # and the same as pinnlite.physics on the exact channels
+    np.testing.assert_allclose(T, physics.traction(exact.channels(P), N, lam, mu), rtol=0, atol=1e-12)
+
+
+def test_initial_conditions_are_the_exact_displacement_and_velocity():
+    data, exact = plane_waves(2.0, 1.0, 1.0, domain=DOMAIN, n_initial=80, rng=9)
+    P = data.initial_points
+    assert P.shape == (80, 3)
+    assert np.all(P[:, 2] == DOMAIN[2][0])
+    np.testing.assert_allclose(data.initial_displacement, reference_field(P, DEFAULT_WAVES, 2.0, 1.0, 1.0),
+                               rtol=0, atol=1e-12)
+    h = 1e-3
+    f = lambda dt: reference_field(P + np.array([0.0, 0.0, dt]), DEFAULT_WAVES, 2.0, 1.0, 1.0)  # noqa: E731
+    v_fd = (-f(2 * h) + 8 * f(h) - 8 * f(-h) + f(-2 * h)) / (12 * h)
+    assert np.abs(v_fd).max() > 1.0
+    np.testing.assert_allclose(data.initial_velocity, v_fd, rtol=0, atol=1e-7 * np.abs(v_fd).max())
+    np.testing.assert_array_equal(data.initial_velocity, exact.channels(P)[3])
+
+
+def test_without_options_only_sensors_are_given():
+    data, _ = plane_waves(n_sensors=10, rng=0)
+    for key in ("boundary_points", "traction_points", "initial_points", "collocation"):
+        assert getattr(data, key) is None
+
+
+# -- bad arguments --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        (dict(waves=()), "waves"),
+        (dict(noise=-0.01), "noise"),
+        (dict(noise=math.nan), "noise"),
+        (dict(noise=math.inf), "noise"),
+        (dict(boundary="neumann"), "boundary"),
+        (dict(waves=[("X", 1.0)]), "kind"),
+        (dict(waves=[("P", 1.0, (0.0, 0.0))]), "direction"),
+        (dict(domain=((1.0, 0.0), (0.0, 1.0), (0.0, 1.0))), "domain"),
+    ],
+)
+def test_bad_arguments_are_rejected(kwargs, fragment):
+    with pytest.raises(InputError, match=fragment):
+        plane_waves(n_sensors=5, rng=0, **kwargs)

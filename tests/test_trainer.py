@@ -1,0 +1,602 @@
+"""Tests of pinnlite.trainer: an inverse run that recovers lam and mu, the gradient of
+the objective by finite differences, the loss normalisation, every optimizer and the
+switch to L-BFGS, mini-batches, material bounds and fixed/free parameters, the
+identifiability warning, determinism, callbacks, Ctrl-C, early stops, adaptive
+resampling and loss weights, and input errors.
+
+Networks are tiny and runs short; the inverse run uses the demo's settings scaled
+down (Adam, then L-BFGS, PDE weight 0.01)."""
+
+import io
+import math
+import os
+import signal
+import warnings
+
+import numpy as np
+import pytest
+
+from pinnlite import engine
+from pinnlite.cli import demo_config
+from pinnlite.config import Config, ConfigError
+from pinnlite.data import TrainingData
+from pinnlite.errors import InputError
+from pinnlite.metrics import COLUMNS
+from pinnlite.model import ElasticPINN2D
+from pinnlite.problem import TERMS, Material, PointSets
+from pinnlite.problems import plane_waves
+from pinnlite.progress import Progress
+from pinnlite.testing import check_grads
+from pinnlite.trainer import FIRST_ORDER, LBFGS, IdentifiabilityWarning, Trainer
+
+TRUTH = (2.0, 1.0, 1.0)
+
+
+def quiet():
+    return Progress(1, stream=io.StringIO())
+
+
+def tiny_config(**changes):
+    """A small network on few points, guesses off by 2x, the demo's PDE weight."""
+    c = Config(name="tiny")
+    c.architecture.hidden = [12, 12]
+    c.training.epochs = 10
+    c.training.threads = 1
+    c.training.log_every = 1000
+    c.optimizer.lr = 3e-3
+    c.loss_weights.pde = 0.01
+    c.material.lam, c.material.mu = 4.0, 0.5
+    c.sampling.n_collocation = 64
+    return c.replace(**changes)
+
+
+_DATA = {}
+
+
+def tiny_data(kind="sensors"):
+    """Plane-wave data: sensors only, or sensors with traction and initial conditions."""
+    if kind not in _DATA:
+        if kind == "sensors":
+            _DATA[kind] = plane_waves(*TRUTH, n_sensors=120, rng=0)[0]
+        else:
+            _DATA[kind] = plane_waves(*TRUTH, n_sensors=60, boundary="traction", n_boundary=40, n_initial=30, rng=1)[0]
+    return _DATA[kind]
+
+
+def train(config, data=None, **kwargs):
+    trainer = Trainer(None, config, progress=quiet())
+    for fn, every in kwargs.pop("callbacks", ()):
+        trainer.add_callback(fn, every)
+    metrics = trainer.train(tiny_data() if data is None else data)
+    return trainer, metrics
+
+
+def table(metrics, drop=("time",)):
+    return {c: metrics[c] for c in COLUMNS if c not in drop}
+
+
+def assert_same_history(a, b):
+    ta, tb = table(a), table(b)
+    for c in ta:
+        np.testing.assert_array_equal(ta[c], tb[c], err_msg=c)
+
+
+# -- the inverse problem -----------------------------------------------------------------------
+
+
+def test_inverse_run_recovers_lam_and_mu():
+    data, _ = plane_waves(*TRUTH, n_sensors=500, rng=0)
+    cfg = demo_config(epochs=800, seed=0, threads=2).replace(
+        **{"architecture.hidden": [24, 24, 24], "optimizer.lbfgs_after": 300, "sampling.n_collocation": 500}
+    )
+    trainer = Trainer(None, cfg, progress=quiet())
+    metrics = trainer.train(data)
+    lam, mu = trainer.material["lam"], trainer.material["mu"]
+    err_lam, err_mu = abs(lam / TRUTH[0] - 1), abs(mu / TRUTH[1] - 1)
+    start_lam, start_mu = abs(4.0 / TRUTH[0] - 1), abs(0.5 / TRUTH[1] - 1)  # 100% and 50% off
+    assert err_lam < 0.03 and err_mu < 0.03, (lam, mu)  # about 0.7% and 0.4% with these settings
+    assert err_lam < start_lam / 30 and err_mu < start_mu / 15
+    # L-BFGS does most of the work on lam: its error at the switch was far larger
+    assert abs(metrics["lam"][299] / TRUTH[0] - 1) > 5 * err_lam
+    np.testing.assert_array_equal(metrics["phase"], [0] * 300 + [1] * 500)
+    assert len(metrics) == 800 and trainer.state.stop_reason == "epochs"
+    assert np.all(metrics["rho"] == 1.0)  # fixed in the demo
+    np.testing.assert_array_equal(metrics["epoch"], np.arange(1, 801))
+    # the material history ends where the trainer reports it
+    assert metrics["lam"][-1] == lam and metrics["mu"][-1] == mu
+    assert metrics.truth == TRUTH
+    # the model holds the trained weights
+    np.testing.assert_array_equal(trainer.model.params, trainer.state.x[: trainer.model.arch.n_params])
+    assert metrics["data"][-1] < 1e-2 * metrics["data"][0]
+
+
+# -- the objective -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("free", [("lam", "mu"), ("lam", "mu", "rho"), ("mu",)])
+def test_objective_gradient_matches_finite_differences(free):
+    """Network weights and theta = log(p / p0): d/dtheta = p d/dp (the chain rule)."""
+    data = tiny_data("full")
+    changes = {f"material.optimize_{n}": n in free for n in ("lam", "mu", "rho")}
+    changes.update({"architecture.hidden": [5, 4], "training.epochs": 0, "sampling.n_collocation": 20,
+                    "loss_weights.traction": 0.7, "loss_weights.initial_velocity": 2.0})
+    trainer, _ = train(tiny_config(**changes), data)
+    n = trainer.model.arch.n_params
+    x = trainer.state.x.copy()
+    assert x.shape == (n + len(free),)
+    x[n:] = np.linspace(-0.3, 0.2, len(free))  # away from the guesses
+    prep = trainer._full_prep()
+    res, g = trainer._objective(x, prep)
+    assert set(res.terms) == {"pde", "traction", "initial", "initial_velocity", "data"}
+    f = lambda z: trainer._objective(z, prep)[0].total  # noqa: E731
+    check_grads(f, x, g, directions=4, coords=range(n, n + len(free)), rng=0)
+    # the material part is p dL/dp of the engine's gradient at p = p0 exp(theta)
+    vals = trainer.material_values(x)
+    for i, name in enumerate(free):
+        assert vals[name] == pytest.approx(trainer._p0()[name] * math.exp(x[n + i]), rel=1e-15)
+        assert g[n + i] == pytest.approx(vals[name] * res.grad_material[name], rel=1e-15)
+
+
+def test_loss_is_the_weighted_sum_of_normalised_terms():
+    data = tiny_data("full")
+    weights = {"pde": 0.3, "traction": 0.5, "initial": 1.5, "initial_velocity": 0.2, "data": 2.0}
+    cfg = tiny_config(**{f"loss_weights.{t}": w for t, w in weights.items()},
+                      **{"training.epochs": 6, "optimizer.lbfgs_after": 3})
+    trainer, metrics = train(cfg, data)
+    # the scales written out: L = 1, T = 1, U = rms(sensors), M = lam0 + 2 mu0 = 5
+    U = math.sqrt(np.mean(data.sensor_values**2))
+    M, L, T = 5.0, 1.0, 1.0
+    norm = {"pde": (M * U / L**2) ** 2, "traction": (M * U / L) ** 2, "initial": U**2,
+            "initial_velocity": (U / T) ** 2, "data": U**2}
+    assert trainer.scales.displacement == pytest.approx(U, rel=1e-14)
+    assert np.all(np.isnan(metrics["boundary"]))  # no Dirichlet data
+    for k in range(len(metrics)):
+        expected = sum(weights[t] * metrics[t][k] / norm[t] for t in weights)
+        assert metrics["loss"][k] == pytest.approx(expected, rel=1e-12), k
+    np.testing.assert_array_equal(metrics["phase"], [0, 0, 0, 1, 1, 1])
+    # the terms are in user units: the data term is the mean squared sensor misfit
+    # (the last L-BFGS row is evaluated at the final parameters)
+    pred = trainer.model.predict(data.sensor_points)
+    misfit = np.mean(np.sum((pred - data.sensor_values) ** 2, axis=1))
+    assert metrics["data"][-1] == pytest.approx(misfit, rel=1e-10)
+
+
+def test_terms_agree_with_the_engine_at_the_final_parameters():
+    data = tiny_data("full")
+    trainer, metrics = train(tiny_config(**{"training.epochs": 4, "optimizer.kind": "lbfgs"}), data)
+    mat = trainer.material
+    pts = data.point_sets(trainer.state.collocation, np.float64)
+    res = engine.loss_and_grad(trainer.model.params, trainer.model.arch, pts,
+                               Material(mat["lam"], mat["mu"], mat["rho"]), need_grad=False)
+    last = metrics.last()
+    for t in res.terms:
+        assert last[t] == pytest.approx(res.terms[t], rel=1e-12), t
+
+
+# -- optimizers --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kind, extra",
+    [
+        ("sgd", {"optimizer.lr": 1e-2, "optimizer.momentum": 0.9}),
+        ("adam", {}),
+        ("adamw", {"optimizer.weight_decay": 1e-2}),
+        ("lbfgs", {}),
+    ],
+)
+def test_every_optimizer_decreases_the_loss(kind, extra):
+    cfg = tiny_config(**{"optimizer.kind": kind, "training.epochs": 15}, **extra)
+    trainer, metrics = train(cfg)
+    loss = metrics["loss"]
+    assert len(loss) == 15 and np.all(np.isfinite(loss))
+    assert loss[-1] < 0.97 * loss[0], loss
+    assert np.all(metrics["phase"] == (LBFGS if kind == "lbfgs" else FIRST_ORDER))
+    assert trainer.state.phase == (LBFGS if kind == "lbfgs" else FIRST_ORDER)
+    if kind != "lbfgs":
+        np.testing.assert_array_equal(metrics["lr"], np.full(15, cfg.optimizer.lr))
+
+
+def test_adamw_differs_from_adam_only_through_weight_decay():
+    _, adam = train(tiny_config(**{"training.epochs": 4}))
+    _, adamw0 = train(tiny_config(**{"training.epochs": 4, "optimizer.kind": "adamw"}))
+    _, adamw = train(tiny_config(**{"training.epochs": 4, "optimizer.kind": "adamw", "optimizer.weight_decay": 0.1}))
+    np.testing.assert_array_equal(adam["loss"], adamw0["loss"])
+    assert not np.array_equal(adam["loss"][1:], adamw["loss"][1:])
+
+
+def test_float32_network_trains():
+    trainer, metrics = train(tiny_config(**{"architecture.dtype": "float32", "training.epochs": 15}))
+    assert trainer.state.x.dtype == np.float32 and trainer.model.params.dtype == np.float32
+    assert metrics["loss"][-1] < 0.97 * metrics["loss"][0]
+
+
+@pytest.mark.parametrize("after", [0, 4, 9])
+def test_switch_to_lbfgs_happens_exactly_at_lbfgs_after(after):
+    trainer, metrics = train(tiny_config(**{"training.epochs": 9, "optimizer.lbfgs_after": after}))
+    np.testing.assert_array_equal(metrics["phase"], [FIRST_ORDER] * after + [LBFGS] * (9 - after))
+    # L-BFGS reports its accepted step size, the first-order phase the learning rate
+    assert np.all(metrics["lr"][:after] == 3e-3)
+    assert trainer.state.phase == (LBFGS if after < 9 else FIRST_ORDER)
+
+
+def test_material_learning_rate_moves_material_faster():
+    _, slow = train(tiny_config(**{"training.epochs": 5}))
+    _, fast = train(tiny_config(**{"training.epochs": 5, "optimizer.material_lr": 3e-2}))
+    # with Adam each step moves theta by about the learning rate
+    assert abs(math.log(fast["lam"][-1] / 4.0)) > 5 * abs(math.log(slow["lam"][-1] / 4.0))
+
+
+# -- mini-batches ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "batch, after, steps",
+    [
+        (None, None, [1, 2, 3, 4]),
+        (64, None, [1, 2, 3, 4]),
+        (100, None, [1, 2, 3, 4]),
+        (16, None, [4, 8, 12, 16]),
+        (7, None, [10, 20, 30, 40]),  # ceil(64 / 7) = 10, the last batch holds one point
+        (16, 2, [4, 8, 9, 10]),  # L-BFGS: one full-batch step per epoch
+    ],
+)
+def test_steps_per_epoch_are_ceil_n_over_batch(batch, after, steps):
+    cfg = tiny_config(**{"training.epochs": 4, "training.batch_size": batch, "optimizer.lbfgs_after": after})
+    trainer, metrics = train(cfg)
+    np.testing.assert_array_equal(metrics["step"], steps)
+    assert trainer.state.step == steps[-1]
+
+
+def test_minibatch_epoch_loss_is_the_mean_over_batches():
+    """With batches of one epoch, the row's loss is the mean of the batch totals."""
+    seen = []
+    trainer = Trainer(None, tiny_config(**{"training.epochs": 2, "training.batch_size": 20}), progress=quiet())
+    objective = trainer._objective
+
+    def spy(x, prep, weights=None):
+        res, g = objective(x, prep, weights)
+        seen.append((prep.counts["pde"], res.total))
+        return res, g
+
+    trainer._objective = spy
+    metrics = trainer.train(tiny_data())
+    assert [c for c, _ in seen] == [20, 20, 20, 4] * 2  # 64 points in batches of 20
+    for epoch in range(2):
+        batch = [v for _, v in seen[4 * epoch : 4 * epoch + 4]]
+        assert metrics["loss"][epoch] == pytest.approx(sum(batch) / 4, rel=1e-14)
+
+
+# -- material parameters -----------------------------------------------------------------------
+
+
+def test_material_bounds_are_respected_in_both_phases():
+    cfg = tiny_config(**{"material.lam_bounds": [3.5, 6.0], "material.mu_bounds": [0.45, 0.55],
+                         "optimizer.material_lr": 0.05, "training.epochs": 30, "optimizer.lbfgs_after": 15})
+    _, metrics = train(cfg)
+    lam, mu = metrics["lam"], metrics["mu"]
+    tol = 1e-12
+    assert np.all(lam >= 3.5 * (1 - tol)) and np.all(lam <= 6.0 * (1 + tol))
+    assert np.all(mu >= 0.45 * (1 - tol)) and np.all(mu <= 0.55 * (1 + tol))
+    # the unbounded run leaves the box: the bounds were active
+    _, free_run = train(cfg.replace(**{"material.lam_bounds": None, "material.mu_bounds": None}))
+    assert free_run["lam"].min() < 3.4
+    assert lam.min() == pytest.approx(3.5, rel=1e-12)
+    assert np.any(metrics["phase"][lam <= 3.5 * (1 + tol)] == LBFGS)
+
+
+def test_fixed_rho_stays_fixed_and_free_rho_moves():
+    _, fixed = train(tiny_config(**{"material.rho": 1.3, "training.epochs": 8}))
+    assert np.all(fixed["rho"] == 1.3)
+    cfg = tiny_config(**{"material.rho": 1.3, "material.optimize_rho": True, "training.epochs": 8})
+    with pytest.warns(IdentifiabilityWarning):
+        trainer, free = train(cfg)
+    assert abs(free["rho"][-1] - 1.3) > 1e-4
+    assert trainer.free == ("lam", "mu", "rho")
+    assert trainer.state.x.shape == (trainer.model.arch.n_params + 3,)
+
+
+def test_fixed_lam_stays_fixed():
+    trainer, metrics = train(tiny_config(**{"material.optimize_lam": False, "training.epochs": 5}))
+    assert np.all(metrics["lam"] == 4.0)
+    assert metrics["mu"][-1] != 0.5
+    assert trainer.free == ("mu",)
+
+
+def test_material_before_training_is_the_initial_guess():
+    trainer = Trainer(None, tiny_config())
+    assert trainer.material == {"lam": 4.0, "mu": 0.5, "rho": 1.0}
+
+
+# -- identifiability ---------------------------------------------------------------------------
+
+
+def _warnings_of(config, data):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train(config, data)
+    return [w for w in caught if issubclass(w.category, IdentifiabilityWarning)]
+
+
+def test_identifiability_warning_with_all_free_and_displacements_only():
+    cfg = tiny_config(**{"material.optimize_rho": True, "training.epochs": 0})
+    found = _warnings_of(cfg, tiny_data())
+    assert len(found) == 1
+    assert "rho" in str(found[0].message) and "traction" in str(found[0].message)
+
+
+def test_no_identifiability_warning_when_rho_is_fixed_or_traction_is_known():
+    assert _warnings_of(tiny_config(**{"training.epochs": 0}), tiny_data()) == []
+    all_free = tiny_config(**{"material.optimize_rho": True, "training.epochs": 0})
+    assert _warnings_of(all_free, tiny_data("full")) == []
+    # a known body force fixes the scale too
+    d = tiny_data()
+    colloc = np.random.default_rng(0).uniform(0, 1, (30, 3))
+    forced = TrainingData(d.domain, collocation=colloc, body_force=np.zeros((30, 2)),
+                          sensor_points=d.sensor_points, sensor_values=d.sensor_values)
+    assert _warnings_of(all_free, forced) == []
+
+
+# -- determinism -------------------------------------------------------------------------------
+
+
+def test_same_seed_same_history_and_different_seed_differs():
+    cfg = tiny_config(**{"training.epochs": 6, "training.batch_size": 20, "optimizer.lbfgs_after": 4,
+                         "sampling.strategy": "uniform"})
+    a_trainer, a = train(cfg)
+    b_trainer, b = train(cfg)
+    assert_same_history(a, b)
+    np.testing.assert_array_equal(a_trainer.state.x, b_trainer.state.x)
+    # the thread count does not change any result
+    _, c = train(cfg.replace(**{"training.threads": 2}))
+    assert_same_history(a, c)
+    _, d = train(cfg.replace(**{"training.seed": 1}))
+    assert not np.array_equal(a["loss"], d["loss"])
+    assert not np.array_equal(a["lam"], d["lam"])
+
+
+# -- callbacks and stops -----------------------------------------------------------------------
+
+
+def test_callbacks_receive_rows_every_n_epochs():
+    calls, every_two = [], []
+
+    def record(trainer, row):
+        calls.append((trainer, dict(row)))
+
+    trainer, metrics = train(tiny_config(), callbacks=[(record, 3), (lambda t, r: every_two.append(r["epoch"]), 2)])
+    assert [row["epoch"] for _, row in calls] == [3, 6, 9]
+    assert every_two == [2, 4, 6, 8, 10]
+    for t, row in calls:
+        assert t is trainer
+        k = int(row["epoch"]) - 1
+        assert set(row) >= set(COLUMNS)
+        for c in ("loss", "step", "lam", "mu", "data", "pde", "lr", "phase"):
+            assert row[c] == metrics[c][k], c
+
+
+def test_callback_returning_true_stops_training():
+    trainer, metrics = train(tiny_config(), callbacks=[(lambda t, row: row["epoch"] == 4, 2)])
+    assert len(metrics) == 4 and trainer.state.epoch == 4
+    assert trainer.state.stop_reason == "stopped by a callback"
+
+
+def test_bad_callbacks_are_rejected():
+    trainer = Trainer(None, tiny_config())
+    for fn, every in ((None, 1), (print, 0), (print, 1.5)):
+        with pytest.raises(InputError, match="add_callback"):
+            trainer.add_callback(fn, every)
+
+
+def test_target_loss_stops_early():
+    _, ref = train(tiny_config())
+    target = float(ref["loss"][5])
+    first = int(np.argmax(ref["loss"] <= target)) + 1  # the first epoch at or below the target
+    trainer, metrics = train(tiny_config(**{"training.target_loss": target}))
+    assert len(metrics) == first <= 6
+    assert trainer.state.stop_reason == "target loss reached"
+    np.testing.assert_array_equal(metrics["loss"], ref["loss"][:first])
+
+
+def _interrupt(trainer, row):
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+@pytest.mark.parametrize("at", [2, 6])  # in the Adam phase, in the L-BFGS phase
+def test_ctrl_c_stops_after_the_epoch_and_train_continues(at):
+    before = signal.getsignal(signal.SIGINT)
+    cfg = tiny_config(**{"training.epochs": 9, "optimizer.lbfgs_after": 4})
+    _, ref = train(cfg)
+    trainer = Trainer(None, cfg, progress=quiet())
+    trainer.add_callback(lambda t, row: row["epoch"] == at and _interrupt(t, row))
+    metrics = trainer.train(tiny_data())  # does not raise KeyboardInterrupt
+    assert len(metrics) == at and trainer.state.epoch == at and trainer.state.step == at
+    assert trainer.state.stop_reason == "interrupted"
+    assert signal.getsignal(signal.SIGINT) is before  # the handler is put back
+    metrics = trainer.train()  # continues with the data it has
+    assert len(metrics) == 9 and trainer.state.stop_reason == "epochs"
+    assert_same_history(metrics, ref)
+
+
+def test_ctrl_c_inside_an_epoch_stops_after_the_current_step():
+    cfg = tiny_config(**{"training.epochs": 3, "training.batch_size": 16})  # 4 steps per epoch
+    _, ref = train(cfg)
+    trainer = Trainer(None, cfg, progress=quiet())
+    objective, calls = trainer._objective, []
+
+    def objective_then_ctrl_c(x, prep, weights=None):
+        calls.append(len(calls) + 1)
+        if len(calls) == 6:  # during the second batch of the second epoch
+            os.kill(os.getpid(), signal.SIGINT)
+        return objective(x, prep, weights)
+
+    trainer._objective = objective_then_ctrl_c
+    metrics = trainer.train(tiny_data())
+    assert trainer.state.step == 6 and trainer.state.epoch == 1 and len(metrics) == 1
+    assert trainer.state.stop_reason == "interrupted"
+    assert trainer.state.batch_pos == 2
+    metrics = trainer.train()
+    assert len(metrics) == 3 and trainer.state.step == 12
+    assert_same_history(metrics, ref)
+
+
+# -- adaptive resampling and weights ---------------------------------------------------------
+
+
+def test_rar_grows_the_collocation_set_at_the_right_epochs():
+    sizes = []
+    cfg = tiny_config(**{"sampling.adaptive": "rar", "sampling.adaptive_every": 3, "sampling.rar_k": 10,
+                         "sampling.n_candidates": 200})
+    trainer, metrics = train(cfg, callbacks=[(lambda t, row: sizes.append(len(t.state.collocation)), 1)])
+    # refinements before epochs 4, 7 and 10 (after 3, 6 and 9 completed epochs)
+    assert sizes == [64, 64, 64, 74, 74, 74, 84, 84, 84, 94]
+    _, fixed = train(tiny_config())
+    plain = Trainer(None, tiny_config(**{"training.epochs": 0}), progress=quiet())
+    plain.train(tiny_data())
+    np.testing.assert_array_equal(trainer.state.collocation[:64], plain.state.collocation)
+    added = trainer.state.collocation[64:]
+    assert len({tuple(p) for p in added.tolist()}) == 30
+    assert np.all((added >= 0) & (added <= 1))
+    # the first three epochs match the run without refinement
+    np.testing.assert_array_equal(metrics["loss"][:3], fixed["loss"][:3])
+    assert metrics["loss"][3] != fixed["loss"][3]
+
+
+def test_rad_redraws_the_same_number_of_points():
+    cfg = tiny_config(**{"sampling.adaptive": "rad", "sampling.adaptive_every": 2, "training.epochs": 3,
+                         "sampling.n_candidates": 300})
+    plain = Trainer(None, cfg.replace(**{"training.epochs": 0}), progress=quiet())
+    plain.train(tiny_data())
+    trainer, _ = train(cfg)
+    assert trainer.state.collocation.shape == (64, 3)
+    assert not np.array_equal(trainer.state.collocation, plain.state.collocation)
+
+
+def test_adaptive_weights_follow_the_annealing_rule():
+    data = tiny_data("full")
+    alpha = 0.5
+    cfg = tiny_config(**{"loss_weights.adaptive": True, "loss_weights.adaptive_every": 1,
+                         "loss_weights.adaptive_alpha": alpha, "training.epochs": 1})
+    # the first update happens at the initial parameters: compute it independently
+    start = Trainer(None, cfg.replace(**{"training.epochs": 0}), progress=quiet())
+    start.train(data)
+    arch, n = start.model.arch, start.model.arch.n_params
+    params = start.state.x[:n]
+    norm = start.scales.normalisers()
+    mat = Material(4.0, 0.5, 1.0)
+    full = data.point_sets(start.state.collocation, np.float64)
+
+    def term_grad(term, field, values=None):
+        pts = {field: getattr(full, field)}
+        if values:
+            for v in values:
+                pts[v] = getattr(full, v)
+        return engine.loss_and_grad(params, arch, PointSets(**pts), mat, {term: 1.0 / norm[term]}).grad
+
+    g_pde = term_grad("pde", "collocation")
+    expected = {
+        "data": term_grad("data", "data", ["data_values"]),
+        "traction": term_grad("traction", "traction", ["traction_normals", "traction_values"]),
+        "initial": term_grad("initial", "initial", ["initial_values"]),
+        "initial_velocity": term_grad("initial_velocity", "initial_velocity", ["initial_velocity_values"]),
+    }
+    trainer, _ = train(cfg, data)
+    w = dict(zip(TERMS, trainer.state.adaptive.weights))
+    assert trainer.state.adaptive.count == 1
+    assert w["pde"] == 1.0 and w["boundary"] == 1.0  # the PDE keeps 1; no Dirichlet data
+    top = np.abs(g_pde).max()
+    for t, g in expected.items():
+        assert w[t] == pytest.approx((1 - alpha) + alpha * top / np.abs(g).mean(), rel=1e-9), t
+        assert abs(w[t] - 1) > 1e-3, t
+    # the weights enter the loss: the total is sum(w_cfg * w_adaptive * term / normaliser)
+    res, _ = trainer._objective(trainer.state.x, trainer._full_prep())
+    cw = cfg.loss_weights
+    total = sum(getattr(cw, t) * w[t] * res.terms[t] / norm[t] for t in res.terms)
+    assert res.total == pytest.approx(total, rel=1e-12)
+
+
+def test_adaptive_weights_update_every_k_steps():
+    cfg = tiny_config(**{"loss_weights.adaptive": True, "loss_weights.adaptive_every": 4, "training.epochs": 9})
+    trainer, metrics = train(cfg)
+    assert trainer.state.adaptive.count == 3  # steps 0, 4 and 8
+    assert trainer.state.adaptive.weights[TERMS.index("data")] != 1.0
+    _, plain = train(tiny_config(**{"training.epochs": 9}))
+    # the weighted total changes from the first update on; the unweighted terms only after a step
+    assert metrics["loss"][0] != plain["loss"][0]
+    assert metrics["data"][0] == plain["data"][0]
+
+
+def test_adaptive_weights_stay_one_when_disabled():
+    trainer, _ = train(tiny_config(**{"training.epochs": 3}))
+    np.testing.assert_array_equal(trainer.state.adaptive.weights, np.ones(len(TERMS)))
+    assert trainer.state.adaptive.count == 0
+
+
+# -- models, data and errors -------------------------------------------------------------------
+
+
+def test_given_model_is_trained_in_place():
+    model = ElasticPINN2D([12, 12], rng=5)
+    start = model.params.copy()
+    trainer = Trainer(model, tiny_config(**{"training.epochs": 3}), progress=quiet())
+    trainer.train(tiny_data())
+    assert trainer.model is model
+    assert not np.array_equal(model.params, start)
+    np.testing.assert_array_equal(model.params, trainer.state.x[: model.arch.n_params])
+
+
+def test_explicit_collocation_points_are_used():
+    d = tiny_data()
+    colloc = np.random.default_rng(3).uniform(0, 1, (25, 3))
+    data = TrainingData(d.domain, collocation=colloc, sensor_points=d.sensor_points, sensor_values=d.sensor_values)
+    sizes = []
+    trainer = Trainer(None, tiny_config(**{"training.epochs": 2, "sampling.n_collocation": 0}), progress=quiet())
+    objective = trainer._objective
+    trainer._objective = lambda x, prep, w=None: (sizes.append(prep.counts["pde"]), objective(x, prep, w))[1]
+    trainer.train(data)
+    assert trainer.state.collocation is None
+    assert sizes == [25, 25]
+
+
+@pytest.mark.parametrize(
+    "model, field",
+    [
+        (ElasticPINN2D([8], rng=0), "architecture.hidden"),
+        (ElasticPINN2D([12, 12], "sin", rng=0), "architecture.activation"),
+        (ElasticPINN2D([12, 12], dtype="float32", rng=0), "architecture.dtype"),
+    ],
+)
+def test_model_config_mismatch_names_the_field(model, field):
+    with pytest.raises(ConfigError, match=field):
+        Trainer(model, tiny_config())
+
+
+def test_bad_arguments_are_rejected():
+    with pytest.raises(InputError, match="config: expected a pinnlite.Config"):
+        Trainer(None, {"training": {"epochs": 3}})
+    with pytest.raises(InputError, match="model: expected an ElasticPINN2D"):
+        Trainer("model", tiny_config())
+    trainer = Trainer(None, tiny_config(), progress=quiet())
+    with pytest.raises(InputError, match="data: expected a TrainingData, found None"):
+        trainer.train()
+    with pytest.raises(InputError, match="data: expected a TrainingData, found dict"):
+        trainer.train({"domain": ((0, 1), (0, 1), (0, 1))})
+    d = tiny_data()
+    with pytest.raises(ConfigError, match="sampling.n_collocation"):
+        Trainer(None, tiny_config(**{"sampling.n_collocation": 0})).train(d)
+    forced = TrainingData(d.domain, collocation=np.zeros((3, 3)), body_force=np.zeros((3, 2)),
+                          sensor_points=d.sensor_points, sensor_values=d.sensor_values)
+    with pytest.raises(ConfigError, match="sampling.adaptive"):
+        Trainer(None, tiny_config(**{"sampling.adaptive": "rad"})).train(forced)
+    empty = TrainingData(d.domain, collocation=np.zeros((0, 3)), sensor_points=d.sensor_points,
+                         sensor_values=d.sensor_values)
+    with pytest.raises(InputError, match="data.collocation: expected at least one point"):
+        Trainer(None, tiny_config(**{"sampling.n_collocation": 0})).train(empty)
+
+
+def test_continuing_on_another_domain_is_rejected():
+    trainer, _ = train(tiny_config(**{"training.epochs": 1}))
+    other = plane_waves(*TRUTH, domain=((0.0, 2.0), (0.0, 1.0), (0.0, 1.0)), n_sensors=20, rng=0)[0]
+    trainer.config = trainer.config.replace(**{"training.epochs": 2})
+    with pytest.raises(InputError, match="data.domain"):
+        trainer.train(other)
