@@ -24,6 +24,7 @@ checkpoints themselves), and ``best.pinnlite`` (a model file of the epoch with
 the lowest loss).
 """
 
+import math
 import os
 import re
 import time
@@ -91,17 +92,23 @@ def read(source):
 def verify(source):
     """Check every checksum and that the arrays fit the architecture.
 
-    Returns the container's :class:`~pinnlite.container.VerifyReport`; raises
-    a :class:`CheckpointError` subclass naming the problem.
+    ``source`` is a path, bytes or a binary file object, read once. Returns the
+    container's :class:`~pinnlite.container.VerifyReport`; raises a
+    :class:`CheckpointError` subclass naming the problem.
     """
+    # one read, as container.verify does it, so that the report and the checked tree are the same bytes
     if isinstance(source, (bytes, bytearray, memoryview)):
-        report = container.verify(bytes(source))
-        tree = loads(source).tree
+        buf, digest = container._private_copy(source), None
+    elif hasattr(source, "read"):
+        container._check_binary(source)
+        buf, digest = container._read_stream(source)
     else:
-        report = container.verify(source)
-        tree = container.load_file(source).tree
-    check(tree)
-    return report
+        with container._open(source) as fileobj:
+            buf, digest = container._read_stream(fileobj)
+    found, digest = container._decode(buf, check_crcs=True, digest=digest)
+    check(found.tree)
+    return container.VerifyReport(version=found.version, meta=found.meta, extra=found.extra, arrays=found.arrays,
+                                  file_length=buf.size, sha256=digest.hex())
 
 
 def _require(tree, key, kind, where="checkpoint"):
@@ -111,6 +118,15 @@ def _require(tree, key, kind, where="checkpoint"):
     if not isinstance(value, kind):
         raise StructureError(f"{where}.{key}: expected {getattr(kind, '__name__', kind)}, found {type(value).__name__}")
     return value
+
+
+def _finite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond the float range
+        return False
 
 
 def layer_shapes(arch):
@@ -144,6 +160,13 @@ def check(tree):
         value = _require(arch, key, list, "architecture")
         if len(value) != n:
             raise StructureError(f"architecture.{key}: expected {n} entries, found {len(value)}")
+    # predict() computes with these numbers: a checksummed file may still hold anything
+    bounds = arch["bounds"]
+    if not all(isinstance(b, list) and len(b) == 2 and _finite(b[0]) and _finite(b[1]) and b[0] < b[1] for b in bounds):
+        raise StructureError(f"architecture.bounds: expected three [lo, hi] pairs of finite numbers, lo < hi, found {bounds!r:.200}")
+    scale = arch["output_scale"]
+    if not all(_finite(s) and s > 0 for s in scale):
+        raise StructureError(f"architecture.output_scale: expected two finite positive numbers, found {scale!r:.200}")
     params = _require(tree, "params", dict)
     expected = layer_shapes(arch)
     names = [n for n, _ in expected]

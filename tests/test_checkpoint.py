@@ -1,0 +1,611 @@
+"""Training checkpoints and model files: reading, checking, predicting, directories, the CLI.
+
+The container format itself is tested in ``test_container.py``; exact resume
+in ``test_resume.py``. Here: the checkpoint layer on real training files
+(damage of every kind is detected, arrays are checked against the
+architecture), the NumPy-only reader (in a process where Numba cannot be
+imported), model files, retention / ``latest`` / ``best.pinnlite``, failed
+saves, the committed golden checkpoint and the ``pinnlite`` commands that
+read checkpoints.
+"""
+
+import hashlib
+import io
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import tracemalloc
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pinnlite import checkpoint, cli, container
+from pinnlite.checkpoint import CheckpointError, ShapeError, StructureError
+from pinnlite.config import Config, ConfigError
+from pinnlite.metrics import COLUMNS
+from pinnlite.model import ElasticPINN2D
+from pinnlite.problems import plane_waves
+from pinnlite.trainer import Trainer
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data"
+GOLDEN = DATA / "golden_training_v1_0.pinnlite"
+GOLDEN_JSON = DATA / "golden_training_v1_0.json"
+FORMAT_MD = ROOT / "docs" / "FORMAT.md"
+EPOCHS, KEEP = 9, 3
+
+
+def numpy_forward(arrays, bounds, scale, X, sigma=np.tanh):
+    """The network of FORMAT.md section 12.1, written out independently of pinnlite."""
+    lo, hi = np.array(bounds, dtype=float).T
+    h = 2.0 * (X - lo) / (hi - lo) - 1.0
+    for l in range(0, len(arrays), 2):
+        h = h @ arrays[l].T.astype(float) + arrays[l + 1]
+        if l + 2 < len(arrays):
+            h = sigma(h)
+    return h * np.asarray(scale)
+
+
+def small_config(**changes):
+    cfg = Config(name="ckpt-test")
+    cfg.architecture.hidden = [6]
+    cfg.training.epochs = EPOCHS
+    cfg.training.threads = 1
+    cfg.sampling.n_collocation = 60
+    cfg.optimizer.lr = 0.3  # large on purpose: the loss goes up and down, the best epoch is an early one
+    cfg.checkpoint.interval = 1
+    cfg.checkpoint.keep_last = KEEP
+    return cfg.validate().replace(**changes)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A finished run with a checkpoint directory, and the optimised vector at the end of every epoch."""
+    directory = tmp_path_factory.mktemp("run") / "checkpoints"
+    data, _ = plane_waves(n_sensors=100, rng=0)
+    trainer = Trainer(None, small_config(**{"checkpoint.directory": str(directory)}))
+    xs = {}
+    trainer.add_callback(lambda t, row: xs.__setitem__(t.state.epoch, t.state.x.copy()))
+    trainer.train(data)
+    return trainer, directory, xs
+
+
+@pytest.fixture
+def run_copy(run, tmp_path):
+    directory = tmp_path / "checkpoints"
+    shutil.copytree(run[1], directory)
+    return directory
+
+
+# ---------------------------------------------------------------- reading and checking
+
+
+def test_read_and_verify_a_training_checkpoint(run):
+    trainer, directory, xs = run
+    path = checkpoint.latest(directory)
+    raw = Path(path).read_bytes()
+    tree = checkpoint.read(path)
+    assert tree["kind"] == "training" and tree["epoch"] == EPOCHS
+    n = trainer.model.n_params
+    flat = np.concatenate([tree["params"][e.name].ravel() for e in trainer.model.layout.entries])
+    assert np.array_equal(np.concatenate([flat, tree["material"]["theta"]]), xs[EPOCHS])
+    assert flat.size == n
+    report = checkpoint.verify(path)
+    assert report.file_length == len(raw) == os.path.getsize(path)
+    assert report.sha256 == hashlib.sha256(raw[:-34]).hexdigest() == raw[-32:].hex()
+    assert report.meta["pinnlite_version"] and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}", report.meta["created"])
+    keys = {info.path: info for info in report.arrays}
+    W0 = keys[("params", "W0")]
+    assert W0.shape == (6, 3) and W0.dtype == "float64" and W0.nbytes == 144
+    assert W0.crc32 == zlib.crc32(tree["params"]["W0"].tobytes())
+    assert ("optimizer", "state", "mu") in keys and ("data", "sensor_points") in keys
+    # bytes and file objects give the same tree
+    for source in (raw, bytearray(raw), io.BytesIO(raw)):
+        again = checkpoint.read(source)
+        assert np.array_equal(again["optimizer"]["state"]["nu"], tree["optimizer"]["state"]["nu"])
+    assert checkpoint.verify(raw).sha256 == checkpoint.verify(io.BytesIO(raw)).sha256 == report.sha256
+
+
+@pytest.fixture(scope="module")
+def small_model_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "m.pinnlite"
+    ElasticPINN2D([2], rng=0).save(path)
+    return path.read_bytes()
+
+
+def test_every_single_bit_flip_of_a_model_file_is_detected(small_model_file):
+    data = small_model_file
+    assert checkpoint.read(data)["kind"] == "model"
+    buf = bytearray(data)
+    undetected = []
+    for i in range(len(buf)):
+        for bit in range(8):
+            buf[i] ^= 1 << bit
+            try:
+                checkpoint.read(buf)
+                undetected.append((i, bit))
+            except CheckpointError:
+                pass
+            buf[i] ^= 1 << bit
+    assert undetected == [] and bytes(buf) == data
+
+
+def test_truncation_and_appended_bytes_are_detected(small_model_file):
+    data = small_model_file
+    for end in range(len(data)):
+        with pytest.raises(CheckpointError):
+            checkpoint.read(data[:end])
+    for tail in (b"\x00", b"\n", data):
+        with pytest.raises(container.TrailingDataError):
+            checkpoint.read(data + tail)
+        with pytest.raises(container.TrailingDataError):
+            checkpoint.read(io.BytesIO(data + tail))
+
+
+def model_tree(**changes):
+    tree = {
+        "kind": "model",
+        "architecture": {"hidden": [4, 3], "activation": "tanh", "bounds": [[0.0, 1.0], [0.0, 2.0], [0.0, 1.0]],
+                         "output_scale": [1.0, 2.0], "dtype": "float64"},
+        "params": {"W0": np.ones((4, 3)), "b0": np.zeros(4), "W1": np.ones((3, 4)), "b1": np.zeros(3),
+                   "W2": np.ones((2, 3)), "b2": np.zeros(2)},
+        "material": None,
+        "extra": {},
+    }
+    for path, value in changes.items():
+        node = tree
+        keys = path.split(".")
+        for key in keys[:-1]:
+            node = node[key]
+        if value is KeyError:
+            del node[keys[-1]]
+        else:
+            node[keys[-1]] = value
+    return tree
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"params.W1": np.ones((4, 3))}, r"params\.W1: expected shape \(3, 4\)"),
+    ({"params.b2": np.zeros(3)}, r"params\.b2: expected shape \(2,\)"),
+    ({"params.b0": KeyError}, r"params\.b0: missing"),
+    ({"params.W3": np.ones((2, 2))}, r"W3"),
+    ({"params.W0": np.ones((4, 3), np.float32)}, r"params\.W0: expected dtype float64"),
+    ({"params.W0": [[1.0] * 3] * 4}, r"params\.W0: missing"),
+    ({"architecture.hidden": [4, 5]}, r"params\.W1: expected shape \(5, 4\)"),
+])
+def test_arrays_that_do_not_fit_the_architecture(tmp_path, changes, match):
+    path = tmp_path / "bad.pinnlite"
+    container.save_file(path, model_tree(**changes))
+    for reader in (checkpoint.read, checkpoint.verify, ElasticPINN2D.load,
+                   lambda p: checkpoint.predict(p, np.zeros((1, 3)))):
+        with pytest.raises(ShapeError, match=match):
+            reader(path)
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"kind": "optimizer"}, r"kind: expected one of \('training', 'model'\), found 'optimizer'"),
+    ({"kind": KeyError}, "missing key 'kind'"),
+    ({"kind": 1}, "kind: expected str"),
+    ({"architecture": KeyError}, "missing key 'architecture'"),
+    ({"architecture.hidden": []}, "hidden"),
+    ({"architecture.hidden": [4, True]}, "hidden"),
+    ({"architecture.activation": "relu"}, "activation"),
+    ({"architecture.dtype": "float16"}, "dtype"),
+    ({"architecture.bounds": [[0.0, 1.0]] * 2}, "bounds: expected 3 entries"),
+    ({"architecture.bounds": [[0.0, 1.0], [1.0, 1.0], [0.0, 1.0]]}, "bounds"),
+    ({"architecture.bounds": [[0.0, 1.0], [0.0, math.nan], [0.0, 1.0]]}, "bounds"),
+    ({"architecture.bounds": [[0.0, 1.0], ["a", "b"], [0.0, 1.0]]}, "bounds"),
+    ({"architecture.bounds": [[0.0, 1.0], [0.0, 2**2000], [0.0, 1.0]]}, "bounds"),
+    ({"architecture.output_scale": [1.0, -1.0]}, "output_scale"),
+    ({"architecture.output_scale": [1.0, math.inf]}, "output_scale"),
+    ({"params": [np.ones(2)]}, "params: expected dict"),
+])
+def test_malformed_trees_are_structure_errors(changes, match):
+    data = container.dumps(model_tree(**changes))
+    for reader in (checkpoint.read, checkpoint.verify, lambda d: checkpoint.predict(d, np.zeros((1, 3)))):
+        with pytest.raises(StructureError, match=match):
+            reader(data)
+    with pytest.raises(StructureError, match="expected a map"):
+        checkpoint.read(container.dumps([1, 2]))
+
+
+def test_predict_is_the_documented_network():
+    rng = np.random.default_rng(5)
+    tree = model_tree()
+    tree["params"] = {k: rng.standard_normal(v.shape) for k, v in tree["params"].items()}
+    X = rng.uniform([0, 0, 0], [1, 2, 1], (7, 3))
+    arch = tree["architecture"]
+    expected = numpy_forward(list(tree["params"].values()), arch["bounds"], arch["output_scale"], X)
+    np.testing.assert_allclose(checkpoint.predict(tree, X), expected, rtol=1e-13, atol=1e-15)
+    arch["activation"] = "sin"
+    expected = numpy_forward(list(tree["params"].values()), arch["bounds"], arch["output_scale"], X, np.sin)
+    np.testing.assert_allclose(checkpoint.predict(container.dumps(tree), X), expected, rtol=1e-13, atol=1e-15)
+    with pytest.raises(ValueError, match=r"X: expected shape \(n, 3\)"):
+        checkpoint.predict(tree, np.zeros((2, 2)))
+
+
+def expect_fast_rejection(exc_type, data, match):
+    tracemalloc.start()
+    try:
+        with pytest.raises(exc_type, match=match):
+            checkpoint.read(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10e6 + 3 * len(data), f"peak {peak} bytes"
+
+
+def test_hostile_training_files_are_rejected_with_little_memory(run):
+    tree = checkpoint.read(checkpoint.latest(run[1]))
+    # widths claiming exabytes of parameters, with the small arrays of the real file
+    tree["architecture"]["hidden"] = [2**62, 2**62]
+    expect_fast_rejection(ShapeError, container.dumps(tree), r"params\.W0: expected shape \(4611686018427387904, 3\)")
+    tree["architecture"]["hidden"] = [2**80]  # beyond int64: an ext-type integer
+    expect_fast_rejection(ShapeError, container.dumps(tree), "params.W0")
+    # a plausible architecture with ten thousand layers and no arrays for them
+    tree["architecture"]["hidden"] = [6] * 10_000
+    expect_fast_rejection(ShapeError, container.dumps(tree), r"params.W1: expected shape \(6, 6\)")
+
+
+# ---------------------------------------------------------------- the reader without Numba
+
+
+READER_SCRIPT = """
+import sys
+import numpy as np
+import pinnlite.checkpoint as checkpoint
+try:
+    import pinnlite.trainer
+except ImportError as e:
+    assert "no numba here" in str(e), e
+else:
+    raise SystemExit("the fake numba package is not in effect")
+path, points, out = sys.argv[1:]
+tree = checkpoint.read(path)
+assert tree["kind"] == "training"
+checkpoint.verify(path)
+np.save(out, checkpoint.predict(path, np.load(points)))
+assert "numba" not in {m.split(".")[0] for m in sys.modules if sys.modules[m] is not None}
+"""
+
+
+def test_reader_works_without_numba(run, tmp_path):
+    fake = tmp_path / "fake" / "numba"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('no numba here')\n")
+    path = checkpoint.latest(run[1])
+    X = np.random.default_rng(3).uniform(0, 1, (50, 3))
+    np.save(tmp_path / "X.npy", X)
+    env = dict(os.environ, PYTHONPATH=str(tmp_path / "fake"))
+    proc = subprocess.run([sys.executable, "-c", READER_SCRIPT, path, tmp_path / "X.npy", tmp_path / "u.npy"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    u = np.load(tmp_path / "u.npy")
+    expected = ElasticPINN2D.load(path).predict(X)
+    assert u.shape == (50, 2)
+    assert np.max(np.abs(u - expected)) <= 1e-12 * np.max(np.abs(expected))
+
+
+# ---------------------------------------------------------------- model files
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_model_file_round_trip(tmp_path, dtype):
+    model = ElasticPINN2D([5, 3], "sin", ((0.0, 2.0), (-1.0, 1.0), (0.0, 3.0)), (0.5, 2.0), dtype, rng=4)
+    path = tmp_path / "m.pinnlite"
+    model.save(path, material={"lam": 2.5, "mu": 1.25, "rho": 1.0}, extra={"note": "round trip", "epoch": 3})
+    again = ElasticPINN2D.load(path)
+    assert again.arch == model.arch and again.params.dtype == np.dtype(dtype)
+    assert again.params.tobytes() == model.params.tobytes()
+    X = np.random.default_rng(0).uniform([0, -1, 0], [2, 1, 3], (9, 3))
+    X = X.astype(dtype)  # the model evaluates in its own dtype
+    assert np.array_equal(again.predict(X), model.predict(X))
+    tree = checkpoint.read(path)
+    assert tree["kind"] == "model" and tree["material"] == {"lam": 2.5, "mu": 1.25, "rho": 1.0}
+    assert tree["extra"] == {"note": "round trip", "epoch": 3}
+    assert all(tree["params"][e.name].dtype == np.dtype(dtype) for e in model.layout.entries)
+    expected = numpy_forward(model.to_arrays(), model.arch.bounds, model.arch.output_scale, X, np.sin)
+    rtol = 1e-13 if dtype == "float64" else 1e-5
+    np.testing.assert_allclose(checkpoint.predict(path, X), expected, rtol=rtol, atol=rtol)
+    # bytes and file objects
+    data = path.read_bytes()
+    assert checkpoint.read(data)["extra"] == tree["extra"]
+    assert checkpoint.dumps(checkpoint.loads(data).tree, checkpoint.loads(data).meta) == data
+    from_file_object = checkpoint.read(io.BytesIO(data))
+    assert from_file_object["params"]["W2"].tobytes() == tree["params"]["W2"].tobytes()
+    assert np.array_equal(checkpoint.predict(io.BytesIO(data), X), checkpoint.predict(data, X))
+    buf = io.BytesIO()
+    container.dump(tree, buf)
+    assert ElasticPINN2D.from_arch(model.arch, list(checkpoint.read(buf.getvalue())["params"].values())).params.tobytes() == model.params.tobytes()
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    hidden=st.lists(st.integers(1, 6), min_size=1, max_size=4),
+    activation=st.sampled_from(["tanh", "sin"]),
+    dtype=st.sampled_from(["float64", "float32"]),
+    lo=st.lists(st.floats(-5, 5), min_size=3, max_size=3),
+    width=st.lists(st.floats(0.1, 10), min_size=3, max_size=3),
+    scale=st.tuples(st.floats(1e-3, 1e3), st.floats(1e-3, 1e3)),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_any_model_round_trips_through_a_file(hidden, activation, dtype, lo, width, scale, seed):
+    bounds = tuple((a, a + w) for a, w in zip(lo, width))
+    model = ElasticPINN2D(hidden, activation, bounds, scale, dtype, rng=seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "m.pinnlite")
+        model.save(path)
+        again = ElasticPINN2D.load(path)
+        data = Path(path).read_bytes()
+    assert again.arch == model.arch and again.params.tobytes() == model.params.tobytes()
+    X = np.random.default_rng(seed).uniform([b[0] for b in bounds], [b[1] for b in bounds], (5, 3))
+    expected = numpy_forward(model.to_arrays(), bounds, model.arch.output_scale, X, np.tanh if activation == "tanh" else np.sin)
+    np.testing.assert_allclose(checkpoint.predict(data, X), expected, rtol=1e-12, atol=1e-12 * np.max(np.abs(expected)))
+
+
+def test_model_file_material_from_a_material_object(tmp_path):
+    from pinnlite.problem import Material
+
+    ElasticPINN2D([2], rng=0).save(tmp_path / "m.pinnlite", material=Material(3.0, 0.5, 2.0))
+    assert checkpoint.read(tmp_path / "m.pinnlite")["material"] == {"lam": 3.0, "mu": 0.5, "rho": 2.0}
+    ElasticPINN2D([2], rng=0).save(tmp_path / "n.pinnlite")
+    assert checkpoint.read(tmp_path / "n.pinnlite")["material"] is None
+
+
+def test_model_loads_from_a_training_checkpoint(run):
+    trainer, directory, xs = run
+    for epoch, path in checkpoint.list_checkpoints(directory):
+        model = ElasticPINN2D.load(path)
+        assert model.arch == trainer.model.arch
+        assert model.params.tobytes() == xs[epoch][: trainer.model.n_params].tobytes()
+
+
+# ---------------------------------------------------------------- directories
+
+
+def test_keep_last_latest_and_best(run):
+    trainer, directory, xs = run
+    names = sorted(os.listdir(directory))
+    assert names == ["best.pinnlite"] + [f"ckpt-{e:08d}.pinnlite" for e in range(EPOCHS - KEEP + 1, EPOCHS + 1)] + ["latest"]
+    assert (directory / "latest").read_text() == f"ckpt-{EPOCHS:08d}.pinnlite\n"
+    assert checkpoint.latest(directory) == str(directory / f"ckpt-{EPOCHS:08d}.pinnlite")
+    for epoch, path in checkpoint.list_checkpoints(directory):
+        assert checkpoint.read(path)["epoch"] == epoch
+    loss = trainer.metrics["loss"]
+    best = int(np.argmin(loss)) + 1
+    assert best < EPOCHS - KEEP + 1  # the best epoch's checkpoint is gone: best.pinnlite is its own copy
+    tree = checkpoint.read(directory / "best.pinnlite")
+    assert tree["kind"] == "model" and tree["extra"] == {"epoch": best}
+    n = trainer.model.n_params
+    assert ElasticPINN2D.load(directory / "best.pinnlite").params.tobytes() == xs[best][:n].tobytes()
+    assert tree["material"] == {k: trainer.metrics[k][best - 1] for k in ("lam", "mu", "rho")}
+    last = checkpoint.read(checkpoint.latest(directory))
+    assert last["best"] == {"loss": float(loss[best - 1]), "epoch": best}
+
+
+def test_keep_last_one_and_an_explicit_directory(tmp_path):
+    data, _ = plane_waves(n_sensors=50, rng=1)
+    trainer = Trainer(None, small_config(**{"checkpoint.keep_last": 1, "checkpoint.interval": 2, "training.epochs": 5,
+                                            "checkpoint.keep_best": False}))
+    trainer.train(data)  # no directory configured: nothing is written
+    with pytest.raises(ConfigError, match="checkpoint.directory"):
+        trainer.save_checkpoint()
+    path = trainer.save_checkpoint(directory=tmp_path)
+    assert path == str(tmp_path / "ckpt-00000005.pinnlite") and sorted(os.listdir(tmp_path)) == [os.path.basename(path), "latest"]
+    trainer.save_checkpoint(epoch=7, directory=tmp_path)  # the name only; the state is the current one
+    assert sorted(os.listdir(tmp_path)) == ["ckpt-00000007.pinnlite", "latest"]
+    assert checkpoint.read(checkpoint.latest(tmp_path))["epoch"] == 5
+
+
+def test_latest_without_a_pointer_is_the_newest_file_that_verifies(run_copy):
+    directory = run_copy
+    (directory / "latest").unlink()
+    newest = directory / f"ckpt-{EPOCHS:08d}.pinnlite"
+    assert checkpoint.latest(directory) == str(newest)
+    damaged = bytearray(newest.read_bytes())
+    damaged[-1] ^= 1
+    newest.write_bytes(bytes(damaged))
+    assert checkpoint.latest(directory) == str(directory / f"ckpt-{EPOCHS - 1:08d}.pinnlite")
+    (directory / "latest").write_text("ckpt-00000999.pinnlite\n")  # names a file that is not there
+    assert checkpoint.latest(directory) == str(directory / f"ckpt-{EPOCHS - 1:08d}.pinnlite")
+    for _, path in checkpoint.list_checkpoints(directory):
+        os.unlink(path)
+    with pytest.raises(container.MissingFileError, match="no checkpoint"):
+        checkpoint.latest(directory)
+    with pytest.raises(container.MissingFileError):
+        Trainer.load_checkpoint(directory)
+
+
+def snapshot_directory(directory):
+    return {name: (directory / name).read_bytes() for name in sorted(os.listdir(directory))}
+
+
+@pytest.mark.parametrize("fail", ["save_file", "file_fsync", "directory_fsync", "latest_fsync"])
+def test_a_failed_save_leaves_earlier_checkpoints_and_latest(run, tmp_path, monkeypatch, fail):
+    directory = tmp_path / "checkpoints"
+    shutil.copytree(run[1], directory)
+    trainer = Trainer.load_checkpoint(directory)
+    trainer.config = trainer.config.replace(**{"checkpoint.directory": str(directory), "training.epochs": EPOCHS + 1})
+    trainer.train()
+    before = snapshot_directory(directory)
+    assert "ckpt-00000010.pinnlite" in before
+    calls = []
+
+    def boom(*args, **kwargs):
+        calls.append(args)
+        raise OSError("disk full")
+
+    if fail == "save_file":
+        monkeypatch.setattr(checkpoint, "save_file", boom)
+    else:
+        real_fsync = os.fsync
+        # fsync calls of a save: the new file, the directory (the file is in), `latest`, the directory
+        failing_call = {"file_fsync": 1, "directory_fsync": 2, "latest_fsync": 3}[fail]
+
+        def fsync(fd):
+            calls.append(fd)
+            if len(calls) == failing_call:
+                raise OSError("disk full")
+            return real_fsync(fd)
+
+        monkeypatch.setattr(os, "fsync", fsync)
+    with pytest.raises(OSError, match="disk full"):
+        trainer.save_checkpoint(epoch=EPOCHS + 2)
+    after = snapshot_directory(directory)
+    for name, content in before.items():
+        assert after[name] == content, name  # every earlier file and `latest`, byte for byte
+    extra = set(after) - set(before)
+    assert extra <= {f"ckpt-{EPOCHS + 2:08d}.pinnlite"}  # at most the new, complete file (no temp files)
+    for name in extra:
+        checkpoint.verify(directory / name)
+    assert checkpoint.latest(directory) == str(directory / "ckpt-00000010.pinnlite")
+    monkeypatch.undo()
+    trainer.save_checkpoint(epoch=EPOCHS + 2)  # the next save works and applies retention
+    assert [e for e, _ in checkpoint.list_checkpoints(directory)] == [EPOCHS, EPOCHS + 1, EPOCHS + 2]
+
+
+# ---------------------------------------------------------------- the golden file
+
+
+def test_golden_training_checkpoint():
+    expected = json.loads(GOLDEN_JSON.read_text())
+    assert GOLDEN.stat().st_size < 64_000
+    tree = checkpoint.read(GOLDEN)
+    report = checkpoint.verify(GOLDEN)
+    assert report.version == (1, 0)
+    assert tree["kind"] == "training" and tree["epoch"] == expected["epoch"]
+    assert tree["material"]["values"] == expected["material"]
+    assert float(tree["metrics"]["loss"][-1]) == expected["final_loss"]
+    X = np.array(expected["points"])
+    U = np.array(expected["displacements"])
+    scale = np.max(np.abs(U))
+    for predicted in (checkpoint.predict(GOLDEN, X), ElasticPINN2D.load(GOLDEN).predict(X)):
+        assert np.max(np.abs(predicted - U)) <= 1e-12 * scale
+    arch = tree["architecture"]
+    independent = numpy_forward(list(tree["params"].values()), arch["bounds"], arch["output_scale"], X)
+    assert np.max(np.abs(independent - U)) <= 1e-12 * scale
+    trainer = Trainer.load_checkpoint(path=GOLDEN)
+    assert trainer.material == expected["material"] and trainer.state.epoch == expected["epoch"]
+    assert trainer.config.checkpoint.directory is None  # resuming it writes nothing next to the file
+    trainer.config = trainer.config.replace(**{"training.epochs": expected["epoch"] + 2})
+    metrics = trainer.train()
+    assert trainer.state.epoch == expected["epoch"] + 2 and len(metrics) == expected["epoch"] + 2
+    assert metrics["loss"][: expected["epoch"]].tobytes() == tree["metrics"]["loss"].tobytes()
+    # the kernels may round differently on another machine; two steps keep that far below 1e-9
+    assert metrics.final_loss() == pytest.approx(expected["resumed_loss"], rel=1e-9)
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def test_cli_verify(run, run_copy, capsys):
+    paths = [p for _, p in checkpoint.list_checkpoints(run[1])] + [str(run[1] / "best.pinnlite")]
+    assert cli.main(["verify", *paths]) == 0
+    out = capsys.readouterr().out
+    assert out.count("ok ") == len(paths) and "FAILED" not in out
+    path = run_copy / f"ckpt-{EPOCHS:08d}.pinnlite"
+    data = bytearray(path.read_bytes())
+    offset = next(i.offset for i in checkpoint.verify(path).arrays if i.path == ("optimizer", "state", "nu"))
+    data[offset + 3] ^= 0x10
+    path.write_bytes(bytes(data))
+    assert cli.main(["verify", paths[0], str(path)]) == 1
+    out = capsys.readouterr().out
+    assert out.count("ok ") == 1
+    line = next(l for l in out.splitlines() if l.startswith("FAILED"))
+    assert str(path) in line and "ChecksumError" in line and "nu" in line
+    path.write_bytes(bytes(data[:-1]))
+    assert cli.main(["verify", str(path)]) == 1
+    assert "TruncatedError" in capsys.readouterr().out
+    assert cli.main(["verify", str(run_copy / "missing.pinnlite")]) == 1
+    assert "FAILED" in capsys.readouterr().out
+
+
+def test_cli_inspect(run, capsys):
+    trainer, directory, _ = run
+    path = checkpoint.latest(directory)
+    assert cli.main(["inspect", path]) == 0
+    out = capsys.readouterr().out
+    assert "kind training" in out and f"epoch {EPOCHS}, step {EPOCHS}" in out
+    assert f"lam = {trainer.material['lam']:.6g}" in out and "free: lam, mu" in out
+    lines = out.splitlines()
+    for info in checkpoint.verify(path).arrays:  # one row per array: its key path, shape, size and CRC-32
+        assert any(all(str(k) in l for k in info.path) and f"{info.crc32:x}" in l.split()
+                   and str(info.nbytes) in l.split() for l in lines), info
+
+
+def test_cli_export(run, tmp_path, capsys):
+    trainer, directory, _ = run
+    path = checkpoint.latest(directory)
+    config, metrics = tmp_path / "config.json", tmp_path / "metrics.json"
+    assert cli.main(["export", path, "--config", str(config), "--metrics", str(metrics)]) == 0
+    assert Config.from_dict(json.loads(config.read_text())) == trainer.config
+    table = json.loads(metrics.read_text())
+    assert sorted(table) == sorted(COLUMNS)
+    for column in COLUMNS:
+        expected = [None if math.isnan(v) else v for v in trainer.metrics[column].tolist()]
+        assert table[column] == expected, column
+    assert table["traction"] == [None] * EPOCHS and table["epoch"] == list(range(1, EPOCHS + 1))
+    assert cli.main(["export", path]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["kind"] == "training" and summary["epoch"] == EPOCHS
+    assert summary["last"]["loss"] == trainer.metrics.final_loss()
+    # a model file has no config
+    with pytest.raises(SystemExit, match="holds no config"):
+        cli.main(["export", str(directory / "best.pinnlite"), "--config", str(config)])
+
+
+def test_cli_resume_continues(run, run_copy, capsys):
+    trainer, _, _ = run
+    assert cli.main(["resume", str(run_copy), "--epochs", str(EPOCHS + 3)]) == 0
+    tree = checkpoint.read(checkpoint.latest(run_copy))
+    assert tree["epoch"] == EPOCHS + 3
+    assert tree["metrics"]["loss"][:EPOCHS].tobytes() == trainer.metrics["loss"].tobytes()
+    assert [e for e, _ in checkpoint.list_checkpoints(run_copy)] == list(range(EPOCHS + 1, EPOCHS + 4))
+    summary = json.loads((run_copy.parent / "summary.json").read_text())
+    assert summary["epochs"] == EPOCHS + 3 and summary["stop_reason"] == "epochs"
+    assert summary["material"] == tree["material"]["values"]
+    assert cli.main(["resume", str(run_copy.parent / "nothing-here")]) == 1
+    assert "MissingFileError" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the specification
+
+
+def doc_keys(heading):
+    """First-column keys of the table under ``heading`` in FORMAT.md section 12."""
+    text = FORMAT_MD.read_text()
+    section = text.split(heading, 1)[1].split("\n### ", 1)[0]
+    keys = set()
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            keys.update(re.findall(r"`([^`]+)`", line.split("|")[1]))
+    return keys
+
+
+def tree_keys(tree, descend):
+    out = set()
+    for key, value in tree.items():
+        if key in descend and isinstance(value, dict):
+            out.update(f"{key}.{sub}" for sub in value)
+        else:
+            out.add(key)
+    return out
+
+
+def test_format_md_lists_every_key_of_both_trees(run):
+    trainer, directory, _ = run
+    common = doc_keys("### 12.1 ")
+    training = tree_keys(checkpoint.read(checkpoint.latest(directory)),
+                         {"architecture", "material", "optimizer", "schedule", "adaptive_weights", "sampler", "best", "scales"})
+    assert common | doc_keys("### 12.2 ") == training
+    model = tree_keys(checkpoint.read(directory / "best.pinnlite"), {"architecture"})
+    assert common | doc_keys("### 12.3 ") == model
