@@ -1,7 +1,7 @@
 """The ``pinnlite`` command line.
 
     pinnlite demo [--noise 0.01] [--seed 0] [--epochs N] [--out DIR]
-    pinnlite train CONFIG --data DATA.npz [--out DIR]
+    pinnlite train CONFIG --data DATA.npz [--out DIR]      (also under mpiexec -n K)
     pinnlite resume DIR [--epochs N]
     pinnlite plot RUN_DIR
     pinnlite inspect CKPT
@@ -110,39 +110,58 @@ def _mkdir(path):
     return path
 
 
+def _comm(args):
+    """MPI.COMM_WORLD when started by an MPI launcher (or --mpi), else None."""
+    from . import distributed
+
+    if args.mpi or distributed.launched_by_mpi():
+        return distributed.world()
+    return None
+
+
 def cmd_train(args):
+    from . import distributed
     from .config import Config
     from .data import TrainingData
     from .trainer import Trainer
 
-    cfg = Config.load(args.config)
-    if args.threads is not None:
-        cfg = cfg.replace(**{"training.threads": args.threads})
-    if cfg.checkpoint.directory is None:
-        cfg = cfg.replace(**{"checkpoint.directory": os.path.join(args.out, "checkpoints")})
-    data = TrainingData.from_npz(args.data)
-    data.save_npz(os.path.join(_mkdir(args.out), "data.npz"))
-    t0 = time.perf_counter()
-    trainer = Trainer(None, cfg)
-    metrics = trainer.train(data)
-    _print_summary(_finish_run(trainer, metrics, args.out, time.perf_counter() - t0))
+    comm = _comm(args)
+    root = comm is None or comm.Get_rank() == 0
+    with distributed.abort_on_error(comm):
+        cfg = Config.load(args.config)
+        if args.threads is not None:
+            cfg = cfg.replace(**{"training.threads": args.threads})
+        if cfg.checkpoint.directory is None:
+            cfg = cfg.replace(**{"checkpoint.directory": os.path.join(args.out, "checkpoints")})
+        data = TrainingData.from_npz(args.data)
+        if root:
+            data.save_npz(os.path.join(_mkdir(args.out), "data.npz"))
+        t0 = time.perf_counter()
+        trainer = Trainer(None, cfg, comm=comm)
+        metrics = trainer.train(data)
+        if root:
+            _print_summary(_finish_run(trainer, metrics, args.out, time.perf_counter() - t0))
     return 0
 
 
 def cmd_resume(args):
+    from . import distributed
     from .trainer import Trainer
 
-    trainer = Trainer.load_checkpoint(args.directory)
-    if args.epochs is not None:
-        trainer.config = trainer.config.replace(**{"training.epochs": args.epochs})
-    if args.threads is not None:
-        from .engine import Workspace
+    comm = _comm(args)
+    with distributed.abort_on_error(comm):
+        trainer = Trainer.load_checkpoint(args.directory, comm=comm)
+        if args.epochs is not None:
+            trainer.config = trainer.config.replace(**{"training.epochs": args.epochs})
+        if args.threads is not None:
+            from .engine import Workspace
 
-        trainer._ws = Workspace(args.threads)
-    t0 = time.perf_counter()
-    metrics = trainer.train()
-    out = os.path.dirname(os.path.abspath(args.directory.rstrip(os.sep)))
-    _print_summary(_finish_run(trainer, metrics, out, time.perf_counter() - t0))
+            trainer._ws = Workspace(args.threads)
+        t0 = time.perf_counter()
+        metrics = trainer.train()
+        if comm is None or comm.Get_rank() == 0:
+            out = os.path.dirname(os.path.abspath(args.directory.rstrip(os.sep)))
+            _print_summary(_finish_run(trainer, metrics, out, time.perf_counter() - t0))
     return 0
 
 
@@ -174,7 +193,7 @@ def cmd_inspect(args):
               + (f" (free: {', '.join(mat['free'])})" if "free" in mat else ""))
     print(f"{'array':<40} {'dtype':>9} {'shape':>16} {'bytes':>10} {'crc32':>10}")
     for info in report.arrays:
-        print(f"{info.path:<40} {info.dtype:>9} {str(tuple(info.shape)):>16} {info.nbytes:>10} {info.crc32:>10x}")
+        print(f"{'/'.join(map(str, info.path)):<40} {info.dtype:>9} {str(tuple(info.shape)):>16} {info.nbytes:>10} {info.crc32:>10x}")
     return 0
 
 
@@ -267,13 +286,15 @@ def build_parser():
     p.add_argument("config", help="config file (.toml or .json)")
     p.add_argument("--data", required=True, help="TrainingData .npz file")
     p.add_argument("--out", default="run", help="run directory (default ./run)")
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--threads", type=int, default=None, help="threads per process (per MPI rank)")
+    p.add_argument("--mpi", action="store_true", help="train data-parallel over MPI ranks (automatic under mpiexec/srun)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("resume", help="continue a run from its latest checkpoint")
     p.add_argument("directory", help="checkpoint directory")
     p.add_argument("--epochs", type=int, default=None, help="train to this many epochs instead")
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--threads", type=int, default=None, help="threads per process (per MPI rank)")
+    p.add_argument("--mpi", action="store_true", help="resume data-parallel over MPI ranks (automatic under mpiexec/srun)")
     p.set_defaults(func=cmd_resume)
 
     p = sub.add_parser("plot", help="PNG plots of a run (needs the 'plot' extra)")
@@ -309,7 +330,7 @@ def main(argv=None):
 
     try:
         return args.func(args)
-    except PinnliteError as e:
+    except (PinnliteError, OSError) as e:  # OSError: a file named on the command line is missing or unreadable
         print(f"pinnlite {args.command}: {type(e).__name__}: {e}", file=sys.stderr)
         return 1 if args.command in ("verify", "inspect", "resume", "export") else 2
 

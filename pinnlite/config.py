@@ -356,8 +356,9 @@ class ScheduleConfig(_Section):
     gamma: float = _real(0.5, 0.0, 1.0, low_open=True)
     #: cosine: linear warmup from 0 over this many steps; integer >= 0 (and <= total_steps).
     warmup_steps: int = _int(0, low=0)
-    #: cosine: step at which final_lr is reached (Loshchilov & Hutter 2017);
-    #: None: training.epochs; else an integer >= 1.
+    #: cosine: optimizer step at which final_lr is reached (Loshchilov & Hutter 2017);
+    #: None: the run's first-order steps (epochs before the L-BFGS switch times
+    #: mini-batches per epoch); else an integer >= 1.
     total_steps: int | None = _int(None, low=1, optional=True)
     #: cosine: learning rate from total_steps on; >= 0.
     final_lr: float = _real(0.0, 0.0)

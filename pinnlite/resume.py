@@ -2,7 +2,8 @@
 
 The tree of a ``"training"`` checkpoint (``docs/FORMAT.md`` lists every key):
 
-- ``kind``, ``epoch``, ``step``, ``stop_reason``, ``elapsed``
+- ``kind``, ``world_size`` (MPI ranks of the run), ``epoch``, ``step``,
+  ``stop_reason``, ``elapsed``
 - ``config`` (the whole :class:`~pinnlite.config.Config` as a dict),
   ``architecture``, ``params`` (W0, b0, ..., WL, bL)
 - ``material``: ``values`` (lam, mu, rho in user units), ``initial`` (p0),
@@ -31,6 +32,7 @@ from .config import Config
 from .data import TrainingData
 from .metrics import Metrics
 from .model import ElasticPINN2D
+from .problem import TERMS
 from .scaling import Scales
 
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
@@ -51,6 +53,7 @@ def state_tree(trainer):
     kind = "lbfgs" if st.phase == LBFGS else cfg.optimizer.kind
     return {
         "kind": "training",
+        "world_size": trainer.world_size,
         "epoch": st.epoch,
         "step": st.step,
         "stop_reason": st.stop_reason,
@@ -97,12 +100,12 @@ def _rng(state):
     bg = getattr(np.random, state["bit_generator"])()
     try:
         bg.state = state
-    except (TypeError, ValueError, KeyError) as e:
-        raise StructureError(f"rng: the bit generator state does not load ({e})") from None
+    except (TypeError, ValueError, LookupError, ArithmeticError) as e:  # NumPy raises all four on bad states
+        raise StructureError(f"rng: the bit generator state does not load ({type(e).__name__}: {e})") from None
     return np.random.Generator(bg)
 
 
-def restore(tree, progress=None):
+def restore(tree, progress=None, comm=None):
     """A :class:`~pinnlite.trainer.Trainer` ready to continue from a ``"training"`` tree."""
     from .trainer import FIRST_ORDER, LBFGS, Trainer, TrainState
 
@@ -115,7 +118,10 @@ def restore(tree, progress=None):
         model = ElasticPINN2D(
             arch["hidden"], arch["activation"], arch["bounds"], arch["output_scale"], arch["dtype"], params=arrays
         )
-        trainer = Trainer(model, config, progress=progress)
+        trainer = Trainer(model, config, progress=progress, comm=comm)
+        world = tree.get("world_size", 1)
+        if isinstance(world, bool) or not isinstance(world, int) or world < 1:
+            raise StructureError(f"world_size: expected a positive integer, found {world!r:.80}")
         mat, opt, smp = tree["material"], tree["optimizer"], tree["sampler"]
         theta = np.asarray(mat["theta"])
         if theta.shape != (len(trainer.free),) or theta.dtype != model.params.dtype:
@@ -142,7 +148,15 @@ def restore(tree, progress=None):
             elapsed=float(tree["elapsed"]),
             stop_reason=str(tree["stop_reason"]),
         )
+        st = trainer.state
+        if st.acc.shape != (len(TERMS) + 2,) or st.adaptive.weights.shape != (len(TERMS),):
+            raise StructureError(f"sampler.acc / adaptive_weights.weights: expected {len(TERMS) + 2} and {len(TERMS)} values, "
+                                 f"found {st.acc.shape} and {st.adaptive.weights.shape}")
+        if st.perm is not None:
+            n = len(trainer._collocation()[0]) if st.collocation is not None or trainer.data.collocation is not None else -1
+            if not isinstance(st.perm, np.ndarray) or st.perm.dtype.kind not in "iu" or st.perm.shape != (n,):
+                raise StructureError(f"sampler.perm: expected a permutation of the {n} collocation points, found {st.perm!r:.80}")
         trainer.metrics = Metrics.from_arrays(tree["metrics"])
-    except (KeyError, TypeError, ValueError) as e:
+    except (LookupError, TypeError, ValueError, ArithmeticError) as e:  # e.g. int(inf): OverflowError
         raise StructureError(f"checkpoint: training state does not load ({type(e).__name__}: {e})") from None
     return trainer

@@ -13,6 +13,8 @@ guess), so material parameters stay positive; each loss term is divided by its
 natural magnitude (:mod:`pinnlite.scaling`) so all are O(1).
 """
 
+import copy
+import io
 import logging
 import math
 import os
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import engine, optim, sampling, schedules, weighting
+from . import distributed, engine, optim, sampling, schedules, weighting
 from .config import Config, ConfigError
 from .data import TrainingData
 from .errors import InputError
@@ -75,6 +77,11 @@ class Trainer:
         data's domain as input bounds and its displacement scale as output
         scale. A given model must match ``config.architecture``.
     config : Config
+    progress : Progress, optional
+        The progress display (default: a terminal line or periodic log lines).
+    comm : mpi4py communicator, optional
+        Train data-parallel over its ranks (:mod:`pinnlite.distributed`): every
+        rank evaluates its shard of the points and the gradients are summed.
 
     Examples
     --------
@@ -84,11 +91,11 @@ class Trainer:
     {'lam': 2.001, 'mu': 0.9996, 'rho': 1.0}
     """
 
-    def __init__(self, model, config, progress=None):
+    def __init__(self, model, config, progress=None, comm=None):
         if not isinstance(config, Config):
             raise InputError(f"config: expected a pinnlite.Config, found {type(config).__name__}")
-        self.config = config.validate()
-        a = config.architecture
+        self.config = copy.deepcopy(config).validate()  # the run's own copy
+        a = self.config.architecture
         if model is not None:
             if not isinstance(model, ElasticPINN2D):
                 raise InputError(f"model: expected an ElasticPINN2D or None, found {type(model).__name__}")
@@ -106,10 +113,13 @@ class Trainer:
         self.scales = None
         self.progress = progress
         self._callbacks = []
-        self._ws = engine.Workspace(config.training.threads)
+        self._ws = engine.Workspace(self.config.training.threads)
         self._interrupted = False
         self._prep_cache = None
         self._static_prep = None
+        self.comm = comm
+        self.rank = 0 if comm is None else comm.Get_rank()
+        self.world_size = 1 if comm is None else comm.Get_size()
 
     # ------------------------------------------------------------------ setup
 
@@ -133,6 +143,8 @@ class Trainer:
         s = self.config.sampling
         if data.collocation is None and s.n_collocation == 0:
             raise ConfigError("sampling.n_collocation: expected > 0 when the data give no collocation points, found 0")
+        if data.collocation is not None and len(data.collocation) == 0:  # the epoch is cut into batches of them
+            raise InputError("data.collocation: expected at least one point (or None to sample them), found 0")
         if data.body_force is not None and s.adaptive is not None:
             raise ConfigError(
                 f"sampling.adaptive: the body force is known only at the data's collocation points, "
@@ -194,8 +206,15 @@ class Trainer:
             return schedules.exponential(lr, c.decay_rate, c.decay_steps, c.staircase)
         if c.kind == "step":
             return schedules.step_decay(lr, c.step_size, c.gamma)
-        total = c.total_steps or max(1, t.training.epochs)
-        return schedules.cosine(lr, total, c.warmup_steps, c.final_lr)
+        return schedules.cosine(lr, c.total_steps or self._first_order_steps(), c.warmup_steps, c.final_lr)
+
+    def _first_order_steps(self):
+        """Optimizer steps of the first-order phase: its epochs times the batches per epoch."""
+        t = self.config
+        epochs = t.training.epochs if t.optimizer.lbfgs_after is None else t.optimizer.lbfgs_after
+        n = len(self.data.collocation) if self.data is not None and self.data.collocation is not None else t.sampling.n_collocation
+        bs = t.training.batch_size
+        return max(1, epochs * (1 if bs is None or bs >= n else math.ceil(n / bs)))
 
     def _plateau(self):
         c = self.config.schedule
@@ -286,15 +305,37 @@ class Trainer:
         if idx is not None:
             colloc = colloc[idx]
             force = None if force is None else force[idx]
+        n_colloc = len(colloc)
         if self._static_prep is None:
-            self._static_prep = engine.prepare(arch, self.data.point_sets(None, arch.np_dtype), check=False)
+            static = self.data.point_sets(None, arch.np_dtype)
+            self._static_counts = {t: static.count(t) for t in static.present() if static.count(t)}
+            self._static_prep = engine.prepare(arch, self._shard_points(static), check=False)
         dt = arch.np_dtype
+        if self.comm is not None:
+            part = distributed.shard(n_colloc, self.rank, self.world_size)
+            colloc = colloc[part]
+            force = None if force is None else force[part]
         pde = engine.prepare(
             arch,
             PointSets(collocation=np.ascontiguousarray(colloc, dt), body_force=None if force is None else np.ascontiguousarray(force, dt)),
             check=False,
         )
-        return engine.combine(pde, self._static_prep, arch)
+        prep = engine.combine(pde, self._static_prep, arch)
+        if self.comm is not None:  # means over the global point counts
+            counts = dict(self._static_counts)
+            if n_colloc:
+                counts["pde"] = n_colloc
+            prep = prep._replace(counts={t: counts[t] for t in TERMS if t in counts})
+        return prep
+
+    def _shard_points(self, pts):
+        """This rank's rows of every term of ``pts`` (all of them without MPI)."""
+        if self.comm is None:
+            return pts
+        fields = {}
+        for name, value in pts.__dict__.items():
+            fields[name] = None if value is None else value[distributed.shard(len(value), self.rank, self.world_size)]
+        return PointSets(**fields)
 
     def _full_prep(self):
         colloc = self._collocation()[0]
@@ -307,11 +348,33 @@ class Trainer:
         n = self._n_params()
         g = np.empty_like(x)
         mat = self._material(x)
-        res = engine.evaluate(self.model.arch, x[:n], prep, mat, weights or self._weights(), self._ws, g[:n])
+        w = weights or self._weights()
+        res = engine.evaluate(self.model.arch, x[:n], prep, mat, w, self._ws, g[:n])
+        if self.comm is not None:
+            res = self._allreduce(res, g[:n], w)
         vals = mat.values()
         for i, name in enumerate(self.free):
             g[n + i] = vals[name] * res.grad_material[name]  # d/dtheta = p d/dp
         return res, g
+
+    def _allreduce(self, res, grad, weights):
+        """Sum one evaluation's partial results over the ranks (grad in place)."""
+        mats = MATERIAL_NAMES
+        buf = np.concatenate([grad.astype(np.float64), [res.terms.get(t, 0.0) for t in TERMS],
+                              [res.grad_material.get(m, 0.0) for m in mats]])
+        total = distributed.allreduce_sum(self.comm, buf)
+        n = grad.shape[0]
+        grad[:] = total[:n]
+        terms = {t: float(total[n + i]) for i, t in enumerate(TERMS) if t in res.terms}
+        wt = weights.as_tuple()
+        gmat = {m: float(total[n + len(TERMS) + i]) for i, m in enumerate(mats) if m in res.grad_material}
+        return engine.LossResult(float(sum(wt[TERMS.index(t)] * v for t, v in terms.items())), terms, grad, gmat)
+
+    def _stop_requested(self):
+        """The interrupt flag, agreed by all ranks (a collective call under MPI)."""
+        if self.comm is None:
+            return self._interrupted
+        return distributed.any_rank(self.comm, self._interrupted)
 
     def _update_adaptive(self, prep):
         """Learning-rate annealing of the loss weights from per-term gradients."""
@@ -332,8 +395,12 @@ class Trainer:
         cand = sampling.interior(st.rng, s.n_candidates, self.data.domain, "uniform")
         mat = self._material(st.x)
         dt = self.model.arch.np_dtype
-        r = engine.pde_residual(self.model.arch, st.x[: self._n_params()], cand.astype(dt), mat)
-        res = np.sqrt(np.sum(r.astype(np.float64) ** 2, axis=1))
+        part = slice(None) if self.comm is None else distributed.shard(len(cand), self.rank, self.world_size)
+        r = engine.pde_residual(self.model.arch, st.x[: self._n_params()], cand[part].astype(dt), mat)
+        res = np.zeros(len(cand))
+        res[part] = np.sqrt(np.sum(r.astype(np.float64) ** 2, axis=1))
+        if self.comm is not None:
+            res = distributed.allreduce_sum(self.comm, res)
         if s.adaptive == "rar":
             st.collocation = sampling.rar(st.collocation, cand, res, s.rar_k)
         else:
@@ -374,7 +441,7 @@ class Trainer:
             for i, t in enumerate(TERMS):
                 st.acc[1 + i] += res.terms.get(t, math.nan)
             st.acc[-1] += 1
-            if self._interrupted and st.batch_pos < n_batches:
+            if st.batch_pos < n_batches and self._stop_requested():
                 return None
         mean = st.acc[:-1] / st.acc[-1]
         row = dict(loss=mean[0], lr=self._schedule()(st.step - 1) * factor, phase=FIRST_ORDER)
@@ -445,7 +512,10 @@ class Trainer:
         self._interrupted = False
         restore = self._install_sigint()
         t0 = time.perf_counter()
-        progress = self.progress if self.progress is not None else Progress(cfg.training.epochs, every=cfg.training.log_every)
+        progress = self.progress
+        if progress is None:
+            quiet = self.rank != 0  # under MPI only rank 0 shows progress
+            progress = Progress(cfg.training.epochs, every=cfg.training.log_every, stream=io.StringIO() if quiet else None)
         log.info(
             "training %s: %d parameters, free %s, epochs %d -> %d",
             cfg.name, self._n_params(), ",".join(self.free) or "none", st.epoch, cfg.training.epochs,
@@ -479,7 +549,7 @@ class Trainer:
                         st.stop_reason = "stopped by a callback"
                 if cfg.training.target_loss is not None and row["loss"] <= cfg.training.target_loss:
                     st.stop_reason = "target loss reached"
-                if self._interrupted:
+                if self._stop_requested():
                     st.stop_reason = "interrupted"
                 self._on_epoch_end()
         finally:
@@ -507,6 +577,9 @@ class Trainer:
         directory = directory or self.config.checkpoint.directory
         if directory is None:
             raise ConfigError("checkpoint.directory: expected a directory to save into, found None")
+        if self.rank != 0:  # under MPI rank 0 writes for everyone
+            self._saved_epoch = self.state.epoch, self.state.step
+            return None
         epoch = self.state.epoch if epoch is None else epoch
         path = checkpoint.save_in_directory(directory, epoch, resume.state_tree(self), self.config.checkpoint.keep_last)
         self._saved_epoch = self.state.epoch, self.state.step
@@ -514,12 +587,17 @@ class Trainer:
         return path
 
     @classmethod
-    def load_checkpoint(cls, directory=None, epoch=None, path=None, progress=None):
+    def load_checkpoint(cls, directory=None, epoch=None, path=None, progress=None, comm=None):
         """A trainer ready to continue from a checkpoint.
 
         ``path`` names a file; otherwise ``epoch`` selects ``ckpt-<epoch>`` in
         ``directory``, and None the latest one. Call :meth:`train` (with no
         data: the checkpoint holds them) to continue exactly where it stopped.
+        A run loaded from ``directory`` that saved checkpoints keeps saving
+        them in ``directory``. Under MPI (``comm``) every rank loads the same
+        file; with another number of ranks than the run was saved with, the
+        points are re-sharded and the continuation is no longer bit-exact (a
+        warning says so).
         """
         from . import checkpoint, resume
 
@@ -527,7 +605,17 @@ class Trainer:
             if directory is None:
                 raise InputError("load_checkpoint: expected a directory or a path, found neither")
             path = checkpoint.latest(directory) if epoch is None else checkpoint.checkpoint_path(directory, epoch)
-        trainer = resume.restore(checkpoint.read(path), progress=progress)
+        tree = checkpoint.read(path)
+        trainer = resume.restore(tree, progress=progress, comm=comm)
+        saved = tree.get("world_size", 1)
+        if saved != trainer.world_size:
+            msg = (f"{path} was written by a run on {saved} MPI rank(s) and resumes on {trainer.world_size}: "
+                   "the points are re-sharded and the continuation is no longer bit-exact")
+            log.warning(msg)
+            warnings.warn(msg, RuntimeWarning, stacklevel=2)
+        if directory is not None and trainer.config.checkpoint.directory is not None:
+            # keep saving where the run was found: the stored path may be relative or the directory moved
+            trainer.config = trainer.config.replace(**{"checkpoint.directory": os.fspath(directory)})
         log.info("resumed %s at epoch %d", path, trainer.state.epoch)
         return trainer
 
@@ -537,7 +625,7 @@ class Trainer:
 
     def _save_best(self):
         best = getattr(self, "_best", None)
-        if best is None or getattr(self, "_best_saved", None) == best[0]:
+        if best is None or getattr(self, "_best_saved", None) == best[0] or self.rank != 0:
             return
         from . import checkpoint
 
