@@ -12,9 +12,12 @@ sensors, lam and mu free) and thread count in:
 - ``jax-hessian``: JAX, ``vmap(hessian(f))`` and ``value_and_grad``, under ``jit``.
 
 Each implementation runs in its own process (so its peak RSS is its own) that
-first times the NumPy floor (the three products per hidden layer on the
-8-channel shapes, as in ``benchmarks/step.py``); times are reported as ratios
-to that in-process floor and, through it, to pinnlite. Before racing, every
+also times the NumPy floor (the three products per hidden layer on the
+8-channel shapes, as in ``benchmarks/step.py``) after the steps; times are
+reported as ratios to that in-process floor and, through it, to pinnlite.
+Memory: "peak MB" is the process's peak RSS during setup and steps (framework
+imports included); "step MB" is that peak minus the RSS just before the
+implementation set up its step (after its imports): the memory the step needs. Before racing, every
 implementation's loss and gradients are compared with pinnlite's (the maximum
 relative difference is printed), so the race is honest. A framework that is not
 installed is skipped with a message. Install them with the ``bench`` extra
@@ -56,17 +59,6 @@ def make_problem(H, L, N, dtype, seed=0):
     Xd = rng.uniform(0, 1, (N // 8, 3)).astype(dtype)
     D = rng.standard_normal((N // 8, 2)).astype(dtype)
     return arrays, X, Xd, D
-
-
-def median_ms(fn, repeat, warmup=2):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * float(np.median(times))
 
 
 # --------------------------------------------------------------------------- implementations
@@ -222,6 +214,7 @@ IMPL_FUNCS = {
     "jax-hessian": impl_jax_hessian,
 }
 REQUIRES = {"torch-autograd": "torch", "torch-func": "torch", "jax-hessian": "jax"}
+IMPORTS = {"pinnlite": "pinnlite.engine", "torch-autograd": "torch", "torch-func": "torch", "jax-hessian": "jax"}
 
 
 # --------------------------------------------------------------------------- one process
@@ -229,19 +222,30 @@ REQUIRES = {"torch-autograd": "torch", "torch-func": "torch", "jax-hessian": "ja
 
 def run_one(impl, H, L, N, dtype, threads, repeat, out_path):
     sys.path.insert(0, HERE)
-    from step import floor_ms
+    from step import floor_ms, median_ms
 
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ[var] = str(threads)
     arrays, X, Xd, D = make_problem(H, L, N, dtype)
-    floor = floor_ms(H, L, N, dtype, repeat)
+    __import__(IMPORTS[impl])  # the framework's import is not part of the step's memory
+    rss0 = current_rss_mb()
     t0 = time.perf_counter()
     step, (loss, grads, gmat) = IMPL_FUNCS[impl](arrays, X, Xd, D, dtype, threads)
     first = time.perf_counter() - t0
     ms = median_ms(step, repeat)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    floor = floor_ms(H, L, N, dtype, repeat)  # after the peak was read: its arrays are not counted
     np.savez(out_path, loss=loss, gmat=np.array(gmat), *[np.asarray(g, dtype=np.float64) for g in grads])
-    print(json.dumps(dict(impl=impl, step_ms=ms, floor_ms=floor, first_s=first, peak_rss_mb=rss)))
+    print(json.dumps(dict(impl=impl, step_ms=ms, floor_ms=floor, first_s=first, peak_rss_mb=peak, step_mb=peak - rss0)))
+
+
+def current_rss_mb():
+    """Resident set size now (Linux /proc; falls back to the peak elsewhere)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def max_rel_diff(a, b):
@@ -275,7 +279,7 @@ def main():
     print(f"threads {args.threads}; every time is the median of {args.repeat} steps; "
           "x floor = step / NumPy floor in the same process; x pinnlite = (x floor) / (pinnlite's x floor)")
     print(f"{'config':>14} {'dtype':>8} {'impl':>15} {'ms/step':>9} {'x floor':>8} {'x pinnlite':>10} "
-          f"{'first s':>8} {'peak MB':>8} {'max rel diff':>13}")
+          f"{'first s':>8} {'peak MB':>8} {'step MB':>8} {'max rel diff':>13}")
     for spec in args.configs:
         H, L, N = (int(v) for v in spec.split(","))
         for dt in args.dtypes:
@@ -301,7 +305,7 @@ def main():
                 diff = "" if base is None else f"{max_rel_diff(np.load(out), base[1]):13.2e}"
                 rel = "" if base is None else f"{ratio / base[0]:10.2f}"
                 print(f"{spec:>14} {dt:>8} {impl:>15} {r['step_ms']:9.1f} {ratio:8.2f} {rel:>10} "
-                      f"{r['first_s']:8.2f} {r['peak_rss_mb']:8.0f} {diff}")
+                      f"{r['first_s']:8.2f} {r['peak_rss_mb']:8.0f} {r['step_mb']:8.0f} {diff}")
 
 
 if __name__ == "__main__":

@@ -33,6 +33,9 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 from pinnlite._jit import kernel
+from pinnlite._checks import integer as _int
+from pinnlite._checks import is_real as _is_real
+from pinnlite._checks import real as _real
 from pinnlite.errors import InputError, describe
 
 __all__ = [
@@ -272,31 +275,10 @@ def _two_loop(g, s, y, rho, head, size):
 # -- argument checks -------------------------------------------------------------------
 
 
-def _is_real(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _real(name, value, *, low=None, low_open=False, high=None, high_open=False):
-    rule = "a finite real number"
-    if low is not None:
-        rule += f" {'>' if low_open else '>='} {low}"
-    if high is not None:
-        rule += f"{' and' if low is not None else ''} {'<' if high_open else '<='} {high}"
-    bad = not _is_real(value) or not math.isfinite(value)
-    if not bad:
-        value = float(value)
-        bad = (low is not None and (value < low or (low_open and value == low))) or (
-            high is not None and (value > high or (high_open and value == high))
-        )
-    if bad:
-        raise InputError(f"{name}: expected {rule}, found {value!r}")
-    return value
 
 
-def _int(name, value, *, low):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-        raise InputError(f"{name}: expected an integer >= {low}, found {value!r}")
-    return int(value)
 
 
 def _learning_rate(value, *, positive=False):

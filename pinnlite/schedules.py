@@ -14,10 +14,13 @@ the optimizer's ``update(..., lr_factor=factor)``.
 
 import bisect
 import math
-import numbers
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from pinnlite._checks import integer as _int
+from pinnlite._checks import is_int as _is_int
+from pinnlite._checks import is_real as _is_real
+from pinnlite._checks import real as _real
 from pinnlite.errors import InputError
 
 __all__ = [
@@ -41,35 +44,12 @@ __all__ = [
 # -- argument checks -------------------------------------------------------------
 
 
-def _is_real(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _real(name, value, *, low=None, low_open=False, high=None, high_open=False):
-    """``value`` as a finite float inside the given bounds, else InputError naming ``name``."""
-    rule = "a finite real number"
-    if low is not None:
-        rule += f" {'>' if low_open else '>='} {low}"
-    if high is not None:
-        rule += f"{' and' if low is not None else ''} {'<' if high_open else '<='} {high}"
-    if not _is_real(value) or not math.isfinite(value):
-        raise InputError(f"{name}: expected {rule}, found {value!r}")
-    value = float(value)
-    if low is not None and (value < low or (low_open and value == low)):
-        raise InputError(f"{name}: expected {rule}, found {value!r}")
-    if high is not None and (value > high or (high_open and value == high)):
-        raise InputError(f"{name}: expected {rule}, found {value!r}")
-    return value
 
 
-def _int(name, value, *, low=0):
-    if not _is_int(value) or value < low:
-        raise InputError(f"{name}: expected an integer >= {low}, found {value!r}")
-    return int(value)
 
 
 def _step(step):
