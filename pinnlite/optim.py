@@ -19,6 +19,9 @@ The learning rate of element ``i`` at a step is
 the multiplier of a reduce-on-plateau controller and ``lr_scale`` an optional
 per-element vector given to the constructor (default ones).
 
+L-BFGS lives in :mod:`pinnlite.lbfgs` (re-exported here); the shared pieces
+(the :class:`Optimizer` tuple, argument checks) in ``pinnlite._optim_base``.
+
 The elementwise rules are serial Numba kernels: every arithmetic operation is
 done in float64 (float32 values are widened when read and rounded when stored)
 and every reduction is summed in index order, so results are identical run to
@@ -28,15 +31,35 @@ run and do not depend on a BLAS library.
 import inspect
 import math
 import numbers
-from typing import Any, Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
-from pinnlite._jit import kernel
-from pinnlite._checks import integer as _int
 from pinnlite._checks import is_real as _is_real
 from pinnlite._checks import real as _real
+from pinnlite._jit import kernel
+from pinnlite._optim_base import (  # noqa: F401  (Optimizer is part of this module's interface)
+    Optimizer,
+    _check_params,
+    _check_state,
+    _check_vector,
+    _learning_rate,
+    _lr_at,
+    _lr_factor,
+    _lr_scale,
+    _scale_for,
+)
 from pinnlite.errors import InputError, describe
+from pinnlite.lbfgs import (  # noqa: F401  (re-exported)
+    LBFGS_GRAD_TOL,
+    LBFGS_LINESEARCH_FAILED,
+    LBFGS_RUNNING,
+    LBFGS_STEP_CHANGE,
+    LBFGS_VALUE_CHANGE,
+    LbfgsState,
+    _cubic_min,
+    lbfgs,
+)
 
 __all__ = [
     "Optimizer",
@@ -58,22 +81,6 @@ __all__ = [
 ]
 
 
-class Optimizer(NamedTuple):
-    """An optimizer: ``init(params) -> state`` and ``update(...) -> (params, state)``.
-
-    ``hyperparams`` holds the constructor's arguments (floats, ints, the
-    learning-rate schedule, and read-only copies of ``lr_scale`` / ``decay_mask``);
-    ``state_type`` is the NamedTuple class of the state (restore a saved state
-    with ``state_type(**fields)`` or :func:`state_from_dict`).
-    """
-
-    name: str
-    init: Callable
-    update: Callable
-    hyperparams: dict
-    state_type: Any
-
-
 class SgdState(NamedTuple):
     """SGD state: update counter and momentum buffer ``(n,)``."""
 
@@ -88,61 +95,6 @@ class AdamState(NamedTuple):
     mu: np.ndarray
     nu: np.ndarray
 
-
-class LbfgsState(NamedTuple):
-    """L-BFGS state.
-
-    Fields
-    ------
-    count : int
-        Update calls processed (calls on a converged state are not counted).
-    n_evals : int
-        Objective evaluations made by the line searches so far.
-    head : int
-        Ring-buffer slot the next stored pair goes to.
-    size : int
-        Number of stored pairs (<= history).
-    converged : int
-        1 once a stopping rule fired (see ``status``); later updates are no-ops.
-    status : int
-        Why it stopped: ``LBFGS_RUNNING`` (0), ``LBFGS_GRAD_TOL`` (1),
-        ``LBFGS_VALUE_CHANGE`` (2), ``LBFGS_STEP_CHANGE`` (3),
-        ``LBFGS_LINESEARCH_FAILED`` (4).
-    wolfe : int
-        1 if the last accepted step satisfied the strong Wolfe conditions, 0 if it
-        came from the line search's fallback (or no step was taken).
-    step_size : float
-        Step length ``t`` of the last accepted step (0.0 if none).
-    value : float
-        Objective at the returned params (NaN before the first update).
-    grad : ndarray (n,)
-        Gradient at the returned params.
-    s, y : ndarray (history, n)
-        Ring buffer of ``s_k = x_{k+1} - x_k`` and ``y_k = g_{k+1} - g_k``.
-    rho : ndarray (history,)
-        ``1 / (y_k' s_k)``.
-    """
-
-    count: int
-    n_evals: int
-    head: int
-    size: int
-    converged: int
-    status: int
-    wolfe: int
-    step_size: float
-    value: float
-    grad: np.ndarray
-    s: np.ndarray
-    y: np.ndarray
-    rho: np.ndarray
-
-
-LBFGS_RUNNING = 0
-LBFGS_GRAD_TOL = 1  # max |g| <= tolerance_grad
-LBFGS_VALUE_CHANGE = 2  # |f_new - f| < tolerance_change
-LBFGS_STEP_CHANGE = 3  # max |x_new - x| <= tolerance_change
-LBFGS_LINESEARCH_FAILED = 4  # no point with f < f(x) found; params unchanged
 
 _STATE_TYPES = {"sgd": SgdState, "adam": AdamState, "adamw": AdamState, "lbfgs": LbfgsState}
 
@@ -186,182 +138,6 @@ def _adam_kernel(p, g, mu, nu, eta, scale, b1, b2, eps, bc1, bc2, weight_decay, 
         else:
             p_new[i] = p[i] - eta_i * step
     return p_new, mu_new, nu_new
-
-
-@kernel
-def _dot(a, b):
-    acc = 0.0
-    for i in range(a.shape[0]):
-        acc += 1.0 * a[i] * b[i]
-    return acc
-
-
-@kernel
-def _max_abs(a):
-    m = 0.0
-    for i in range(a.shape[0]):
-        v = abs(1.0 * a[i])
-        if v > m or v != v:
-            m = v
-    return m
-
-
-@kernel
-def _sum_abs(a):
-    acc = 0.0
-    for i in range(a.shape[0]):
-        acc += abs(1.0 * a[i])
-    return acc
-
-
-@kernel
-def _axpy(x, t, d):
-    out = np.empty_like(x)
-    for i in range(x.shape[0]):
-        out[i] = x[i] + t * d[i]
-    return out
-
-
-@kernel
-def _sub(a, b):
-    out = np.empty_like(a)
-    for i in range(a.shape[0]):
-        out[i] = 1.0 * a[i] - b[i]
-    return out
-
-
-@kernel
-def _all_finite(a):
-    for i in range(a.shape[0]):
-        if not np.isfinite(a[i]):
-            return False
-    return True
-
-
-@kernel
-def _two_loop(g, s, y, rho, head, size):
-    """``d = -H g`` by the L-BFGS two-loop recursion (Nocedal & Wright, Alg. 7.4),
-    newest pair first, ``H_0 = gamma I`` with ``gamma = s'y / y'y`` of the newest
-    pair (eq. 7.20); ``H_0 = I`` with no pairs. Works in float64."""
-    m = s.shape[0]
-    n = g.shape[0]
-    q = np.empty(n)
-    for i in range(n):
-        q[i] = g[i]
-    alpha = np.empty(size)
-    for k in range(size):
-        j = (head - 1 - k + m) % m
-        a = rho[j] * _dot(s[j], q)
-        alpha[k] = a
-        for i in range(n):
-            q[i] -= a * y[j, i]
-    gamma = 1.0
-    if size > 0:
-        j = (head - 1 + m) % m
-        gamma = _dot(s[j], y[j]) / _dot(y[j], y[j])
-    for i in range(n):
-        q[i] *= gamma
-    for k in range(size - 1, -1, -1):
-        j = (head - 1 - k + m) % m
-        b = rho[j] * _dot(y[j], q)
-        for i in range(n):
-            q[i] += s[j, i] * (alpha[k] - b)
-    d = np.empty_like(g)
-    for i in range(n):
-        d[i] = -q[i]
-    return d
-
-
-# -- argument checks -------------------------------------------------------------------
-
-
-
-
-
-
-
-
-def _learning_rate(value, *, positive=False):
-    """A constant or a schedule, as a callable ``count -> float``."""
-    if callable(value):
-        return value
-    lr = _real("learning_rate", value, low=0.0, low_open=positive)
-    return lambda count: lr
-
-
-def _lr_at(schedule, count, *, positive=False):
-    lr = schedule(count)
-    if not _is_real(lr) or not math.isfinite(lr) or lr < 0 or (positive and lr == 0):
-        rule = "> 0" if positive else ">= 0"
-        raise InputError(
-            f"learning_rate: expected the schedule to return a finite number {rule} "
-            f"at step {count}, found {lr!r}"
-        )
-    return float(lr)
-
-
-def _lr_factor(value, *, positive=False):
-    return _real("lr_factor", value, low=0.0, low_open=positive)
-
-
-def _lr_scale(value):
-    """``lr_scale`` as a read-only float64 copy, or None."""
-    if value is None:
-        return None
-    arr = np.array(value, dtype=np.float64) if _is_real_array(value) else None
-    if arr is None or arr.ndim != 1 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise InputError(
-            f"lr_scale: expected a 1-D array of finite reals >= 0, found {describe(value)}"
-        )
-    arr.setflags(write=False)
-    return arr
-
-
-def _is_real_array(value):
-    try:
-        arr = np.asarray(value)
-    except Exception:
-        return False
-    return arr.dtype.kind in "fiu"
-
-
-def _check_params(params, name="params"):
-    if not isinstance(params, np.ndarray) or params.ndim != 1:
-        raise InputError(f"{name}: expected a 1-D numpy array, found {describe(params)}")
-    if params.dtype not in (np.float32, np.float64):
-        raise InputError(f"{name}: expected dtype float32 or float64, found {params.dtype}")
-    return params
-
-
-def _check_vector(name, value, like):
-    """``value`` must be a 1-D array with the shape and dtype of ``like`` (no casting)."""
-    if (
-        not isinstance(value, np.ndarray)
-        or value.shape != like.shape
-        or value.dtype != like.dtype
-    ):
-        raise InputError(
-            f"{name}: expected an array of shape {like.shape} and dtype {like.dtype} "
-            f"(matching the optimizer state), found {describe(value)}"
-        )
-    return value
-
-
-def _check_state(state, cls):
-    if not isinstance(state, cls):
-        raise InputError(f"state: expected a {cls.__name__}, found {type(state).__name__}")
-    return state
-
-
-def _scale_for(lr_scale, n):
-    if lr_scale is None:
-        return np.ones(n)
-    if lr_scale.shape[0] != n:
-        raise InputError(
-            f"lr_scale: expected length {n} (the number of parameters), "
-            f"found length {lr_scale.shape[0]}"
-        )
-    return lr_scale
 
 
 # -- SGD ---------------------------------------------------------------------------------
@@ -544,286 +320,6 @@ def adamw(learning_rate, b1=0.9, b2=0.999, eps=1e-8, weight_decay=1e-2, decay_ma
         State :class:`AdamState` ``(count, mu, nu)``.
     """
     return _adam_like("adamw", learning_rate, b1, b2, eps, weight_decay, decay_mask, lr_scale)
-
-
-# -- L-BFGS ---------------------------------------------------------------------------------
-
-
-def _cubic_min(t0, f0, d0, t1, f1, d1):
-    """Minimiser of the cubic matching ``f`` and ``f'`` at ``t0`` and ``t1``
-    (Nocedal & Wright eq. 3.59); NaN if there is none."""
-    if t0 == t1:
-        return math.nan
-    e1 = d0 + d1 - 3.0 * (f0 - f1) / (t0 - t1)
-    disc = e1 * e1 - d0 * d1
-    if not (disc >= 0.0) or not math.isfinite(disc):
-        return math.nan
-    e2 = math.copysign(math.sqrt(disc), t1 - t0)
-    denom = d1 - d0 + 2.0 * e2
-    if denom == 0.0:
-        return math.nan
-    return t1 - (t1 - t0) * (d1 + e2 - e1) / denom
-
-
-class _Point(NamedTuple):
-    t: float
-    f: float
-    dg: float  # directional derivative g(x + t d)' d
-    x: Any
-    g: Any
-    ok: bool  # f and g finite
-
-
-def _strong_wolfe(fun, x, f0, dg0, d, t1, c1, c2, max_evals, tolerance_change):
-    """Strong-Wolfe line search along ``d`` (Nocedal & Wright Alg. 3.5 and the zoom
-    Alg. 3.6, trial steps by cubic interpolation, eq. 3.59).
-
-    Bracketing phase: a trial ``t_i`` that breaks sufficient decrease or does not
-    lower ``f`` below the previous trial brackets a minimiser (zoom between the
-    previous and current trial); one with ``|phi'(t_i)| <= -c2 phi'(0)`` is
-    accepted; one with ``phi'(t_i) >= 0`` brackets the other way; otherwise the next
-    trial is the cubic extrapolation clamped to
-    ``[t_i + 0.01 (t_i - t_{i-1}), 10 t_i]``. In zoom, the cubic minimiser is used
-    when it lies in the middle 80 % of the bracket, else the bisection point; the
-    zoom stops when the bracket is shorter than ``tolerance_change / max|d|``.
-    Non-finite trials count as breaking sufficient decrease.
-
-    Safe fallback: when ``max_evals`` evaluations are spent (or the bracket
-    collapses) without a strong-Wolfe point, the evaluated point with the lowest
-    ``f < f0`` is accepted (``wolfe = False``); if there is none the search failed.
-
-    Returns
-    -------
-    (point or None, wolfe: bool, n_evals: int)
-    """
-    n_evals = 0
-    best = None
-    d_max = _max_abs(d)
-
-    def probe(t):
-        nonlocal n_evals, best
-        xt = _axpy(x, t, d)
-        f, g = fun(xt)
-        n_evals += 1
-        if not _is_real(f):
-            raise InputError(f"fun: expected to return (float, array), found value {f!r}")
-        _check_vector("fun", g, x)
-        f = float(f)
-        ok = math.isfinite(f) and _all_finite(g)
-        p = _Point(t, f, _dot(g, d) if ok else math.nan, xt, g, ok)
-        if ok and f < f0 and (best is None or f < best.f):
-            best = p
-        return p
-
-    def armijo(p):
-        return p.ok and p.f <= f0 + c1 * p.t * dg0
-
-    def curvature(p):
-        return abs(p.dg) <= -c2 * dg0
-
-    def zoom(lo, hi):
-        while n_evals < max_evals:
-            if abs(hi.t - lo.t) * d_max < tolerance_change:
-                break
-            a, b = min(lo.t, hi.t), max(lo.t, hi.t)
-            t = math.nan
-            if hi.ok:
-                t = _cubic_min(lo.t, lo.f, lo.dg, hi.t, hi.f, hi.dg)
-            if not (a + 0.1 * (b - a) <= t <= b - 0.1 * (b - a)):
-                t = 0.5 * (lo.t + hi.t)
-            p = probe(t)
-            if not armijo(p) or p.f >= lo.f:
-                hi = p
-            else:
-                if curvature(p):
-                    return p
-                if p.dg * (hi.t - lo.t) >= 0.0:
-                    hi = lo
-                lo = p
-        return None
-
-    prev = _Point(0.0, f0, dg0, x, None, True)
-    t = t1
-    found = None
-    while n_evals < max_evals:
-        p = probe(t)
-        if not armijo(p) or (prev.t > 0.0 and p.f >= prev.f):
-            found = zoom(prev, p)
-            break
-        if curvature(p):
-            found = p
-            break
-        if p.dg >= 0.0:
-            found = zoom(p, prev)
-            break
-        low, high = p.t + 0.01 * (p.t - prev.t), 10.0 * p.t
-        t_next = _cubic_min(prev.t, prev.f, prev.dg, p.t, p.f, p.dg)
-        t = high if not math.isfinite(t_next) else min(max(t_next, low), high)
-        prev = p
-    if found is not None:
-        return found, True, n_evals
-    return best, False, n_evals
-
-
-def lbfgs(history=10, learning_rate=1.0, max_linesearch=25, c1=1e-4, c2=0.9,
-          tolerance_grad=1e-9, tolerance_change=1e-12):
-    """Full-batch L-BFGS with a strong-Wolfe line search.
-
-    One update from ``x`` with value ``f`` and gradient ``g``:
-
-    1. if ``max|g| <= tolerance_grad``: converged (status 1), params unchanged;
-    2. ``d = -H g`` by the two-loop recursion (Nocedal & Wright Alg. 7.4) over the
-       stored pairs, ``H_0 = gamma I``, ``gamma = s'y / y'y`` of the newest pair
-       (eq. 7.20); if ``g'd >= 0`` (not a descent direction, only possible
-       through rounding) the history is dropped and ``d = -g``;
-    3. strong-Wolfe line search (Alg. 3.5/3.6, see :func:`_strong_wolfe`) from the
-       trial step ``t_0 = learning_rate(count) * lr_factor``, further multiplied
-       by ``min(1, 1 / sum|g|)`` while no pair is stored (``-g`` is unscaled);
-    4. ``s = x_new - x``, ``y = g_new - g``; the pair is stored in the ring buffer
-       (overwriting the oldest when full, Alg. 7.5) only if
-       ``s'y > eps * |s| |y|`` with ``eps`` the machine epsilon of the dtype, so
-       ``H`` stays positive definite;
-    5. stop (``converged = 1``) with status 1 if ``max|g_new| <= tolerance_grad``,
-       3 if ``max|s| <= tolerance_change``, 2 if ``|f_new - f| < tolerance_change``;
-       status 4 if the line search found no point with ``f < f(x)`` (params
-       unchanged).
-
-    Dot products are serial Numba loops in index order (no BLAS), so iterates
-    are reproducible bit for bit.
-
-    Parameters
-    ----------
-    history : int
-        Number of stored pairs ``m`` (>= 1).
-    learning_rate : float or callable
-        Initial trial step of each line search (> 0), or a schedule.
-    max_linesearch : int
-        Maximum objective evaluations per line search (>= 1).
-    c1, c2 : float
-        Wolfe constants, ``0 < c1 < c2 < 1``.
-    tolerance_grad, tolerance_change : float
-        Stopping tolerances (>= 0).
-
-    Returns
-    -------
-    Optimizer
-        ``update(grads, state, params, *, value, fun, lr_factor=1.0)`` where
-        ``value = f(params)``, ``grads`` its gradient and ``fun(p) -> (f, g)``
-        (``g`` with the dtype and shape of ``params``). State :class:`LbfgsState`.
-    """
-    history = _int("history", history, low=1)
-    schedule = _learning_rate(learning_rate, positive=True)
-    max_linesearch = _int("max_linesearch", max_linesearch, low=1)
-    c1 = _real("c1", c1, low=0.0, low_open=True, high=1.0, high_open=True)
-    c2 = _real("c2", c2, low=0.0, low_open=True, high=1.0, high_open=True)
-    if not c1 < c2:
-        raise InputError(f"c2: expected c1 < c2 < 1 with c1={c1}, found {c2!r}")
-    tolerance_grad = _real("tolerance_grad", tolerance_grad, low=0.0)
-    tolerance_change = _real("tolerance_change", tolerance_change, low=0.0)
-
-    def init(params):
-        params = _check_params(params)
-        n = params.shape[0]
-        return LbfgsState(
-            count=0, n_evals=0, head=0, size=0, converged=0, status=LBFGS_RUNNING, wolfe=0,
-            step_size=0.0, value=math.nan, grad=np.zeros_like(params),
-            s=np.zeros((history, n), params.dtype), y=np.zeros((history, n), params.dtype),
-            rho=np.zeros(history, params.dtype),
-        )
-
-    def check_state(state):
-        _check_state(state, LbfgsState)
-        g = state.grad
-        if not isinstance(g, np.ndarray) or g.ndim != 1:
-            raise InputError(f"state: expected grad to be a 1-D array, found {describe(g)}")
-        shape2 = (history, g.shape[0])
-        for name, arr, shape in (("s", state.s, shape2), ("y", state.y, shape2),
-                                 ("rho", state.rho, (history,))):
-            if not isinstance(arr, np.ndarray) or arr.shape != shape or arr.dtype != g.dtype:
-                raise InputError(
-                    f"state: expected {name} of shape {shape} and dtype {g.dtype}, "
-                    f"found {describe(arr)}"
-                )
-        if not (0 <= state.size <= history and 0 <= state.head < history):
-            raise InputError(
-                f"state: expected 0 <= size <= {history} and 0 <= head < {history}, "
-                f"found size={state.size!r}, head={state.head!r}"
-            )
-
-    def update(grads, state, params, *, value, fun, lr_factor=1.0):
-        check_state(state)
-        _check_vector("params", params, state.grad)
-        _check_vector("grads", grads, state.grad)
-        if not callable(fun):
-            raise InputError(f"fun: expected a callable p -> (f, g), found {describe(fun)}")
-        if not _is_real(value) or not math.isfinite(value):
-            raise InputError(f"value: expected a finite real number f(params), found {value!r}")
-        if not _all_finite(grads):
-            raise InputError("grads: expected finite values, found NaN or inf")
-        if state.converged:
-            return params.copy(), state
-        value = float(value)
-        factor = _lr_factor(lr_factor, positive=True)
-        lr = _lr_at(schedule, state.count, positive=True)
-        count = state.count + 1
-        n_evals = state.n_evals
-        head, size = state.head, state.size
-
-        def stop(status, p, f, g, wolfe, t, s, y, rho, head, size):
-            return p, LbfgsState(
-                count=count, n_evals=n_evals, head=head, size=size,
-                converged=int(status != LBFGS_RUNNING), status=status, wolfe=wolfe,
-                step_size=t, value=f, grad=g, s=s, y=y, rho=rho,
-            )
-
-        if _max_abs(grads) <= tolerance_grad:
-            return stop(LBFGS_GRAD_TOL, params.copy(), value, grads.copy(), 0, 0.0,
-                        state.s.copy(), state.y.copy(), state.rho.copy(), head, size)
-
-        d = _two_loop(grads, state.s, state.y, state.rho, head, size)
-        dg = _dot(grads, d)
-        if not (dg < 0.0) or not _all_finite(d):
-            head, size = 0, 0
-            d = _two_loop(grads, state.s, state.y, state.rho, 0, 0)
-            dg = _dot(grads, d)
-        t0 = lr * factor
-        if size == 0:
-            t0 *= min(1.0, 1.0 / _sum_abs(grads))
-
-        point, wolfe, evals = _strong_wolfe(
-            fun, params, value, dg, d, t0, c1, c2, max_linesearch, tolerance_change
-        )
-        n_evals += evals
-        if point is None:
-            return stop(LBFGS_LINESEARCH_FAILED, params.copy(), value, grads.copy(), 0, 0.0,
-                        state.s.copy(), state.y.copy(), state.rho.copy(), head, size)
-
-        x_new, f_new, g_new = point.x, point.f, point.g.copy()
-        s_k = _sub(x_new, params)
-        y_k = _sub(g_new, grads)
-        s_buf, y_buf, rho_buf = state.s.copy(), state.y.copy(), state.rho.copy()
-        sy = _dot(s_k, y_k)
-        eps = float(np.finfo(params.dtype).eps)
-        if sy > eps * math.sqrt(_dot(s_k, s_k)) * math.sqrt(_dot(y_k, y_k)):
-            s_buf[head] = s_k
-            y_buf[head] = y_k
-            rho_buf[head] = 1.0 / sy
-            head = (head + 1) % history
-            size = min(size + 1, history)
-
-        status = LBFGS_RUNNING
-        if _max_abs(g_new) <= tolerance_grad:
-            status = LBFGS_GRAD_TOL
-        elif _max_abs(s_k) <= tolerance_change:
-            status = LBFGS_STEP_CHANGE
-        elif abs(f_new - value) < tolerance_change:
-            status = LBFGS_VALUE_CHANGE
-        return stop(status, x_new, f_new, g_new, int(wolfe), point.t,
-                    s_buf, y_buf, rho_buf, head, size)
-
-    hyper = dict(history=history, learning_rate=learning_rate, max_linesearch=max_linesearch,
-                 c1=c1, c2=c2, tolerance_grad=tolerance_grad, tolerance_change=tolerance_change)
-    return Optimizer("lbfgs", init, update, hyper, LbfgsState)
 
 
 # -- registry and saving --------------------------------------------------------------------
