@@ -4,11 +4,11 @@ A container stores one *tree* (nested ``dict`` / ``list`` / ``tuple`` of
 ``None``, ``bool``, ``int`` of any size, ``float``, ``str``, ``bytes`` and
 ``numpy.ndarray``) plus a ``meta`` dict. :mod:`pinnlite.checkpoint` maps a
 training state to such a tree; this module only knows the file format. The
-normative specification, with a 40-line reader that needs only ``msgpack``,
-``hashlib`` and ``numpy``, is ``docs/FORMAT.md``; the summary below is kept
-in step with it. The key words MUST, MUST NOT, SHOULD are used as in RFC 2119.
-All multi-byte integers of the layout are big-endian (MessagePack's order);
-array data are little-endian.
+normative specification, with a reader of under 50 lines that needs only
+``msgpack``, ``hashlib`` and ``numpy``, is ``docs/FORMAT.md``; the summary
+below is kept in step with it. The key words MUST, MUST NOT, SHOULD are used
+as in RFC 2119. All multi-byte integers of the layout are big-endian
+(MessagePack's order); array data are little-endian.
 
 Layout of version 1.0 (``L`` is the file length, ``H`` the header length)::
 
@@ -23,7 +23,16 @@ Layout of version 1.0 (``L`` is the file length, ``H`` the header length)::
                       PAD   c4 k + k zero bytes, k in 0..63 chosen so that the
                             data below starts at a multiple of 64
                       DATA  c6 + uint32 nbytes + nbytes bytes (C order, little-endian)
-    L-34      34    TRAILER: c4 20 + SHA-256 of bytes [0, L-34)
+    L-34      34    TRAILER: c4 20 + DIGEST of bytes [0, L-34)
+
+DIGEST is the SHA-256 over the SHA-256 digests of 4 MiB chunks: bytes
+``[0, L-34)`` are cut into consecutive chunks of exactly :data:`CHUNK` =
+4194304 bytes (the last one may be shorter and may be the only one), and
+DIGEST = SHA-256(SHA-256(chunk 0) || SHA-256(chunk 1) || ...). Any standard
+SHA-256 computes it, and the chunks can be hashed on several threads:
+hashlib releases the GIL, so this module hashes chunks on
+:func:`pinnlite.parallel.resolve_threads` worker threads while it writes or
+reads the file.
 
 Bytes 0-28 (magic and version) keep this meaning in every future version. A
 reader MUST read any file of its own major version; fields and ext types that a
@@ -42,8 +51,8 @@ Limits: :data:`MAX_DEPTH` nested containers, :data:`MAX_NDIM` dimensions,
 :data:`MAX_ARRAY_NBYTES` bytes per array, :data:`MAX_HEADER_SIZE` header bytes.
 
 Reading checks, in this order: magic, version, preamble fields, file length
-against ``L`` (truncation, appended bytes), the SHA-256 trailer, then the
-header and layout. Per-array CRCs are only recomputed when the SHA-256 fails (to
+against ``L`` (truncation, appended bytes), the trailer DIGEST, then the
+header and layout. Per-array CRCs are only recomputed when the DIGEST fails (to
 name the damaged array) and by :func:`verify`.
 """
 
@@ -61,6 +70,7 @@ import msgpack
 import numpy as np
 
 from pinnlite.errors import InputError, PinnliteError, describe
+from pinnlite.parallel import resolve_threads  # stdlib + NumPy only: no Numba here
 
 FORMAT_NAME = "pinnlite-checkpoint"
 # PNG-style: a high byte catches 7-bit transports, CR LF / LF catch newline
@@ -91,8 +101,8 @@ MAX_HEADER_SIZE = 2**30
 PREAMBLE_SIZE = 52
 TRAILER_SIZE = 34
 MIN_FILE_SIZE = PREAMBLE_SIZE + 1 + TRAILER_SIZE
-_THREAD_MIN = 1 << 23  # files from 8 MiB hash on a worker thread while doing I/O
-_CHUNK = 1 << 24  # read size when hashing while reading
+CHUNK = 4194304  # 4 MiB: the trailer DIGEST hashes bytes [0, L-34) in chunks of this size
+_CRC_THREAD_MIN = 1 << 20  # arrays from 1 MiB get their CRC-32 on a worker thread
 TEMP_PATTERN = re.compile(r"\A\..+\.tmp-[0-9a-f]{16}\Z", re.DOTALL)
 
 _HEADER_FIELDS = ("arrays", "meta", "tree")
@@ -124,7 +134,7 @@ class MagicError(CheckpointError):
 
 
 class ChecksumError(CheckpointError):
-    """A SHA-256 or CRC-32 does not match; ``damaged`` names the sections."""
+    """The trailer digest or a CRC-32 does not match; ``damaged`` names the sections."""
 
     def __init__(self, message, damaged=()):
         super().__init__(message)
@@ -195,14 +205,14 @@ class VerifyReport:
     extra: dict
     arrays: tuple  # of ArrayInfo
     file_length: int
-    sha256: str  # hex digest stored in (and matching) the trailer
+    sha256: str  # hex of the trailer DIGEST (SHA-256 over the chunk digests), stored and matching
 
     def __str__(self):
         rows = [("key path", "dtype", "shape", "nbytes", "crc32")]
         rows += [(a.key, a.dtype, str(a.shape), str(a.nbytes), f"{a.crc32:08x}") for a in self.arrays]
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
         lines = [f"{FORMAT_NAME} {self.version[0]}.{self.version[1]}, {self.file_length} bytes, "
-                 f"sha256 {self.sha256}", f"meta: {self.meta!r}"]
+                 f"trailer digest {self.sha256}", f"meta: {self.meta!r}"]
         lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
         return "\n".join(lines)
 
@@ -307,8 +317,9 @@ def _encode(tree, meta):
         "meta": _encode_value(meta, "meta", (), 0, None, None),
         "tree": _encode_value(tree, "tree", (), 0, arrays, paths),
     }
+    crcs = _crc32s([_data_view(a) for a in arrays])
     header["arrays"] = [
-        {"dtype": _NAME_OF[a.dtype], "shape": list(a.shape), "crc32": zlib.crc32(_data_view(a))} for a in arrays
+        {"dtype": _NAME_OF[a.dtype], "shape": list(a.shape), "crc32": crc} for a, crc in zip(arrays, crcs)
     ]
     head = msgpack.packb(header, use_bin_type=True, strict_types=True, datetime=False)
     if len(head) > MAX_HEADER_SIZE:
@@ -329,46 +340,117 @@ def _encode(tree, meta):
     return parts, length
 
 
-class _Sha256:
-    """SHA-256 of buffers fed in order; for large inputs hashed on one worker
-    thread (hashlib releases the GIL) so that hashing overlaps file I/O."""
+def _sha256_of(pieces):
+    sha = hashlib.sha256()
+    for piece in pieces:
+        sha.update(piece)
+    return sha.digest()
 
-    def __init__(self, threaded):
-        self._sha = hashlib.sha256()
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="pinnlite-sha256") if threaded else None
-        self._pending = []
+
+class _Digest:
+    """The trailer DIGEST of ``size`` bytes fed in order through :meth:`update`.
+
+    DIGEST = SHA-256(SHA-256(chunk 0) || SHA-256(chunk 1) || ...) over the
+    consecutive :data:`CHUNK`-byte chunks (docs/FORMAT.md section 3.3). Each
+    chunk is hashed on a worker thread as soon as it is complete (hashlib
+    releases the GIL), so hashing runs on several cores and overlaps the
+    caller's reads or writes; a single-chunk input is hashed in the calling
+    thread, where threads would only add overhead. The buffers fed are hashed
+    in place: they must stay unchanged until :meth:`digest` returns.
+    """
+
+    def __init__(self, size):
+        chunks = -(-size // CHUNK)
+        workers = min(resolve_threads(), chunks) if chunks > 1 else 0
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="pinnlite-sha256") if workers else None
+        self._done = []  # per chunk: its digest, or the future computing it
+        self._pieces = []  # views making up the current, incomplete chunk
+        self._filled = 0
+
+    @property
+    def threaded(self):
+        return self._pool is not None
 
     def update(self, data):
+        view = memoryview(data).cast("B")
+        while view.nbytes:
+            take = min(view.nbytes, CHUNK - self._filled)
+            self._pieces.append(view[:take])
+            self._filled += take
+            view = view[take:]
+            if self._filled == CHUNK:
+                self._hash_chunk()
+
+    def _hash_chunk(self):
+        pieces, self._pieces, self._filled = self._pieces, [], 0
         if self._pool is None:
-            self._sha.update(data)
-        else:  # one worker: updates run in submission order
-            self._pending.append(self._pool.submit(self._sha.update, data))
+            self._done.append(_sha256_of(pieces))
+        else:
+            self._done.append(self._pool.submit(_sha256_of, pieces))
 
     def digest(self):
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
-        for future in self._pending:
-            future.result()
-        return self._sha.digest()
+        """The 32-byte DIGEST of everything fed (the last chunk may be short)."""
+        if self._filled:
+            self._hash_chunk()
+        digests = [d if type(d) is bytes else d.result() for d in self._done]
+        self.close()
+        return hashlib.sha256(b"".join(digests)).digest()
 
     def close(self):
-        """Stop early (after an error): drop the updates not yet started."""
+        """Stop the workers; after an error, chunks not yet started are dropped."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
 
-def _emit(parts, write, length):
-    """Write ``parts`` and the SHA-256 trailer through ``write(buffer)``."""
-    sha = _Sha256(threaded=length >= _THREAD_MIN)
+def _digest_of(data):
+    """The trailer DIGEST of a whole bytes-like object (hashed in place)."""
+    digest = _Digest(memoryview(data).nbytes)
+    try:
+        digest.update(data)
+        return digest.digest()
+    finally:
+        digest.close()
+
+
+def _crc32s(buffers):
+    """``zlib.crc32`` of each buffer; the large ones on worker threads.
+
+    zlib releases the GIL, so CRCs of different arrays run on different cores;
+    the small ones are computed in the calling thread meanwhile.
+    """
+    out = [None] * len(buffers)
+    big = sorted((i for i, b in enumerate(buffers) if b.nbytes >= _CRC_THREAD_MIN), key=lambda i: -buffers[i].nbytes)
+    workers = min(resolve_threads(), len(big)) if len(big) > 1 else 0
+    if not workers:
+        return [zlib.crc32(b) for b in buffers]
+    with ThreadPoolExecutor(workers, thread_name_prefix="pinnlite-crc32") as pool:
+        futures = {i: pool.submit(zlib.crc32, buffers[i]) for i in big}  # largest first: balanced finish
+        for i, b in enumerate(buffers):
+            if i not in futures:
+                out[i] = zlib.crc32(b)
+        for i, future in futures.items():
+            out[i] = future.result()
+    return out
+
+
+def _emit(parts, write, length, sync=None):
+    """Write ``parts`` and the trailer through ``write(buffer)``.
+
+    ``sync()``, if given, is called once all of ``parts`` are written when
+    worker threads hash them, so that flushing them to disk overlaps the
+    hashing of the last chunks (a single-chunk file is hashed by then: no call).
+    """
+    digest = _Digest(length - TRAILER_SIZE)
     try:
         for part in parts:
-            sha.update(part)
+            digest.update(part)
             write(part)
-        write(b"\xc4\x20" + sha.digest())
+        if sync is not None and digest.threaded:
+            sync()
+        write(b"\xc4\x20" + digest.digest())
     finally:
-        sha.close()
+        digest.close()
 
 
 def dumps(tree, meta=None):
@@ -389,9 +471,9 @@ def dumps(tree, meta=None):
     bytes
         The whole file; ``dumps(t, m) == dumps(t, m)`` byte for byte.
     """
-    parts, _ = _encode(tree, meta)
+    parts, length = _encode(tree, meta)
     out = []
-    _emit(parts, out.append, 0)  # hashing in memory: nothing to overlap with
+    _emit(parts, out.append, length)
     return b"".join(out)
 
 
@@ -464,7 +546,9 @@ def save_file(path, tree, meta=None):
                                 directory) from None
     try:
         try:
-            _emit(parts, lambda b: _write_all(lambda v: os.write(fd, v), b), length)
+            # a large body is flushed while its last chunks are hashed; the
+            # second fsync then only has the 34-byte trailer to write
+            _emit(parts, lambda b: _write_all(lambda v: os.write(fd, v), b), length, sync=lambda: os.fsync(fd))
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -733,8 +817,8 @@ def _read_structure(buf, version, hlen, length):
 
 
 def _diagnose(buf, version, hlen, hcrc, length):
-    """Raise the ChecksumError that names what is damaged (the SHA-256 failed)."""
-    head = "SHA-256 mismatch: the checkpoint is damaged"
+    """Raise the ChecksumError that names what is damaged (the trailer digest failed)."""
+    head = "trailer digest mismatch: the checkpoint is damaged"
     if zlib.crc32(buf[PREAMBLE_SIZE:PREAMBLE_SIZE + hlen]) != hcrc:
         raise ChecksumError(f"{head} in the header (bytes {PREAMBLE_SIZE}-{PREAMBLE_SIZE + hlen - 1}, "
                             "CRC-32 mismatch); restore it from another copy", damaged=("header",))
@@ -753,28 +837,29 @@ def _diagnose(buf, version, hlen, hcrc, length):
 def _decode(buf, check_crcs=False, digest=None):
     """Container (and digest) from a 64-byte aligned, writeable uint8 buffer.
 
-    ``digest``: SHA-256 of ``buf[:L-34]`` if the caller already computed it.
+    ``digest``: the DIGEST of ``buf[:L-34]`` if the caller already computed it.
     """
     available = buf.size
     version, hlen, hcrc, length = _parse_preamble(buf[:PREAMBLE_SIZE].tobytes(), available)
     _check_lengths(available, hlen, length)
     if buf[length - TRAILER_SIZE] != 0xC4 or buf[length - TRAILER_SIZE + 1] != 0x20:
-        raise ChecksumError(f"trailer at byte {length - TRAILER_SIZE}: expected c4 20 + SHA-256, found "
+        raise ChecksumError(f"trailer at byte {length - TRAILER_SIZE}: expected c4 20 + the 32-byte digest, found "
                             f"{buf[length - TRAILER_SIZE:length - TRAILER_SIZE + 2].tobytes().hex(' ')}",
                             damaged=("trailer",))
     if digest is None:
-        digest = hashlib.sha256(buf[:length - TRAILER_SIZE]).digest()
+        digest = _digest_of(buf[:length - TRAILER_SIZE])
     if digest != buf[length - 32:length].tobytes():
         _diagnose(buf, version, hlen, hcrc, length)
     box, meta, extra, infos, refs = _read_structure(buf, version, hlen, length)
+    datas = [buf[info.offset:info.offset + info.nbytes] for info in infos]
+    crcs = _crc32s(datas) if check_crcs else None
     arrays = []
-    for info in infos:
-        data = buf[info.offset:info.offset + info.nbytes]
+    for i, (info, data) in enumerate(zip(infos, datas)):
         if info.dtype == "bool" and data.size and data.max() > 1:
             raise StructureError(f"{info.key}: bool array holds bytes other than 0 and 1")
-        if check_crcs and zlib.crc32(data) != info.crc32:
+        if check_crcs and crcs[i] != info.crc32:
             raise ChecksumError(f"{info.key}: stored CRC-32 {info.crc32:08x} does not match the data "
-                                f"({zlib.crc32(data):08x}) although the SHA-256 matches: the writer stored "
+                                f"({crcs[i]:08x}) although the trailer digest matches: the writer stored "
                                 "a wrong CRC", damaged=(info.key,))
         arrays.append(data.view(DTYPES[info.dtype]).reshape(info.shape))
     for index, _, holder, key in refs:
@@ -835,23 +920,25 @@ def _read_stream(fileobj):
         _check_lengths(size, hlen, length)
         buf = _aligned_empty(length)
         buf[:PREAMBLE_SIZE] = np.frombuffer(head, np.uint8)
-        sha = _Sha256(threaded=length >= _THREAD_MIN)
+        body = length - TRAILER_SIZE
+        hasher = _Digest(body)
         try:
-            # hash each chunk while the next one is read
+            # read up to each chunk boundary, so that workers hash every chunk
+            # while the next ones are read
             hashed = 0
             while got < length:
-                n = _readinto(fileobj, memoryview(buf[got:min(length, got + _CHUNK)]))
+                n = _readinto(fileobj, memoryview(buf[got:min(length, (got // CHUNK + 1) * CHUNK)]))
                 if n == 0:
                     break
                 got += n
-                end = min(got, length - TRAILER_SIZE)
+                end = min(got, body)
                 if end > hashed:
-                    sha.update(buf[hashed:end])
+                    hasher.update(buf[hashed:end])
                     hashed = end
             if got == length:
-                digest = sha.digest()
+                digest = hasher.digest()
         finally:
-            sha.close()
+            hasher.close()
     else:
         # unknown size: grow geometrically so a false length cannot make us allocate much
         cap = min(length, 1 << 24)

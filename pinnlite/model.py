@@ -1,7 +1,5 @@
 """``ElasticPINN2D``: the network u(x, y, t) -> (u, v) with its parameters."""
 
-import numpy as np
-
 from . import engine
 from .arch import Architecture, init_params
 

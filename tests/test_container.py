@@ -2,8 +2,9 @@
 
 The reference values come from the spec, not from the module: files are also
 built byte by byte by an independent writer (``spec_build``) written from
-docs/FORMAT.md, checksums are recomputed with zlib / hashlib, and the example
-reader printed in the spec is run as is.
+docs/FORMAT.md, checksums are recomputed with zlib / hashlib (the trailer
+digest by ``spec_digest``, written from section 3.3), and the example reader
+printed in the spec is run as is.
 """
 
 import enum
@@ -15,6 +16,7 @@ import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
 import tracemalloc
 import zlib
@@ -52,6 +54,8 @@ SPEC_DTYPES = {
     "uint16": "<u2", "uint32": "<u4", "uint64": "<u8", "float16": "<f2", "float32": "<f4",
     "float64": "<f8", "complex64": "<c8", "complex128": "<c16",
 }
+SPEC_CHUNK = 4 * 1024 * 1024  # the trailer digest's chunk size, section 3.3
+MiB = 1 << 20
 
 
 # ---------------------------------------------------------------- helpers
@@ -63,6 +67,17 @@ def float_from_bits(bits):
 
 def bits_of(x):
     return struct.pack("<d", x)
+
+
+def spec_digest(body, chunk=SPEC_CHUNK):
+    """Section 3.3: SHA-256 over the SHA-256 digests of the consecutive ``chunk``-byte chunks."""
+    body = bytes(body)
+    digests = b""
+    start = 0
+    while start < len(body):
+        digests += hashlib.sha256(body[start:start + chunk]).digest()
+        start += chunk
+    return hashlib.sha256(digests).digest()
 
 
 def ref(index):
@@ -92,7 +107,7 @@ def spec_build(header=None, arrays=(), *, header_bytes=None, version=(1, 0), hle
            + b"\xce" + struct.pack(">I", zlib.crc32(hb) if hcrc is None else hcrc)
            + b"\xcf" + struct.pack(">Q", total if length is None else length)
            + hb + body)
-    return out + b"\xc4\x20" + (hashlib.sha256(out).digest() if sha is None else sha)
+    return out + b"\xc4\x20" + (spec_digest(out) if sha is None else sha)
 
 
 def entry(array):
@@ -206,7 +221,8 @@ def test_the_documented_110_byte_file():
     # the documented bytes are self-consistent with the spec's definitions ...
     assert data[:24] == SPEC_MAGIC
     assert zlib.crc32(data[52:76]) == struct.unpack(">I", data[39:43])[0]
-    assert hashlib.sha256(data[:76]).digest() == data[78:]
+    # one chunk: the digest is the SHA-256 of the SHA-256 of bytes 0-75
+    assert hashlib.sha256(hashlib.sha256(data[:76]).digest()).digest() == data[78:]
     assert msgpack.unpackb(data[52:76]) == {"arrays": [], "meta": {}, "tree": {"a": 1}}
     # ... and are what dumps writes
     assert ct.dumps({"a": 1}) == data
@@ -322,16 +338,15 @@ def test_big_endian_and_strided_arrays_are_stored_as_c_order_little_endian(arr, 
     assert loaded.shape == expected.shape and loaded.tobytes() == expected.tobytes()
 
 
-def test_few_megabyte_array_through_a_file(tmp_path, monkeypatch):
-    # small chunk and thread thresholds exercise the overlapped hashing paths
-    monkeypatch.setattr(ct, "_CHUNK", 1 << 16)
-    monkeypatch.setattr(ct, "_THREAD_MIN", 1 << 16)
+def test_few_megabyte_array_through_a_file(tmp_path):
     rng = np.random.default_rng(3)
-    big = rng.standard_normal((700, 1000))  # 5.6 MB
+    big = rng.standard_normal((700, 1000))  # 5.6 MB: two chunks, hashed on worker threads
     tree = {"w": big, "c": (big[:10, :10] + 1j).astype(np.complex64)}
     path = tmp_path / "big.ckpt"
     ct.save_file(path, tree)
-    assert path.read_bytes() == ct.dumps(tree)
+    data = path.read_bytes()
+    assert data == ct.dumps(tree)
+    assert data[-32:] == spec_digest(data[:-34])
     assert_same(tree, ct.load_file(path).tree)
     assert_same(tree, ct.read(path))
     with open(path, "rb") as f:
@@ -509,9 +524,205 @@ def test_wrong_stored_crc_passes_load_but_fails_verify():
     header = header_of({"a": ref(0)}, [arr])
     header["arrays"][0]["crc32"] ^= 1
     data = spec_build(header, [arr.tobytes()])
-    assert np.array_equal(ct.loads(data).tree["a"], arr)  # the SHA-256 alone is checked on load
+    assert np.array_equal(ct.loads(data).tree["a"], arr)  # the trailer digest alone is checked on load
     with pytest.raises(ChecksumError, match=re.escape("tree['a']") + ".*wrong CRC"):
         ct.verify(data)
+
+
+# ---------------------------------------------------------------- trailer digest over 4 MiB chunks
+
+
+@pytest.fixture(scope="module")
+def multi_chunk():
+    """A 13 MiB file: chunk 1 holds the end of 'a' and the start of 'b', chunks 2 and 3 lie in 'b'."""
+    rng = np.random.default_rng(11)
+    tree = {"step": 3, "a": rng.standard_normal(5 * MiB // 8),
+            "b": rng.standard_normal(8 * MiB // 4).astype(np.float32)}
+    data = ct.dumps(tree, meta={"created": "t"})
+    report = ct.verify(data)
+    return tree, data, {info.key: info for info in report.arrays}
+
+
+class NonSeekable(io.RawIOBase):
+    """A pipe-like stream: no seek, no size."""
+
+    def __init__(self, data):
+        self._f = io.BytesIO(data)
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        return self._f.readinto(b)
+
+
+def test_digest_of_a_multi_chunk_file_is_sha256_over_the_chunk_digests(multi_chunk, tmp_path):
+    tree, data, arrays = multi_chunk
+    body = data[:-34]
+    assert 3 * SPEC_CHUNK < len(body) < 4 * SPEC_CHUNK
+    sha = lambda b: hashlib.sha256(b).digest()  # noqa: E731
+    c = SPEC_CHUNK
+    expected = sha(sha(body[:c]) + sha(body[c:2 * c]) + sha(body[2 * c:3 * c]) + sha(body[3 * c:]))
+    assert data[-34:] == b"\xc4\x20" + expected
+    assert expected == spec_digest(body) != sha(body)
+    path = tmp_path / "m.ckpt"
+    ct.save_file(path, tree, meta={"created": "t"})
+    assert path.read_bytes() == data
+    report = ct.verify(path)
+    assert report.sha256 == expected.hex() and report.file_length == len(data)
+    assert [(a.key, a.crc32) for a in report.arrays] == [
+        ("tree['a']", zlib.crc32(tree["a"].tobytes())), ("tree['b']", zlib.crc32(tree["b"].tobytes()))]
+    for loaded in (ct.loads(data).tree, ct.load_file(path).tree, ct.load(NonSeekable(data)).tree):
+        assert_same(tree, loaded)
+    read_checkpoint, _ = spec_reader()
+    assert_same(tree, read_checkpoint(data)[0])
+    # the plain SHA-256 of the body (a single-hash trailer) is not accepted
+    err = expect(ChecksumError, body + b"\xc4\x20" + sha(body))
+    assert err.damaged == ("trailer",)
+
+
+def test_the_documented_digest_test_vector():
+    text = FORMAT_MD.read_text()
+    section = text[text.index("### 3.3"):text.index("## 4.")]
+    match = re.search(r"for (\d+) zero bytes.*?`([0-9a-f]{64})`", section, flags=re.S)
+    count, documented = int(match.group(1)), bytes.fromhex(match.group(2))
+    assert count == 9 * MiB
+    zeros = bytes(count)
+    c = SPEC_CHUNK
+    by_hand = hashlib.sha256(hashlib.sha256(bytes(c)).digest() * 2 + hashlib.sha256(bytes(MiB)).digest()).digest()
+    assert documented == by_hand == spec_digest(zeros) == ct._digest_of(zeros)
+    assert ct.CHUNK == SPEC_CHUNK
+
+
+@pytest.mark.parametrize("where", ["a in chunk 1", "b in chunk 1", "first byte of chunk 1",
+                                   "last byte of chunk 0", "b in chunk 2"])
+def test_a_flipped_bit_in_a_later_chunk_is_detected_and_named(where, multi_chunk, tmp_path):
+    # chunks count from 0: chunk 1 is the second one
+    tree, data, arrays = multi_chunk
+    a, b = arrays["tree['a']"], arrays["tree['b']"]
+    assert a.offset < SPEC_CHUNK < a.offset + a.nbytes < b.offset < 2 * SPEC_CHUNK  # the layout described above
+    offset, key = {
+        "a in chunk 1": (SPEC_CHUNK + 1000, a.key),
+        "b in chunk 1": (b.offset + 3, b.key),
+        "first byte of chunk 1": (SPEC_CHUNK, a.key),
+        "last byte of chunk 0": (SPEC_CHUNK - 1, a.key),
+        "b in chunk 2": (2 * SPEC_CHUNK + 12345, b.key),
+    }[where]
+    bad = bytearray(data)
+    bad[offset] ^= 0x10
+    err = expect(ChecksumError, bytes(bad))
+    assert err.damaged == (key,) and key in str(err)
+    path = tmp_path / "bad.ckpt"
+    path.write_bytes(bad)
+    for reader in (ct.load_file, ct.verify, lambda p: ct.load(NonSeekable(p.read_bytes()))):
+        with pytest.raises(ChecksumError) as info:
+            reader(path)
+        assert info.value.damaged == (key,)
+
+
+def test_swapped_chunks_are_detected(multi_chunk):
+    # the chunk digests are hashed in order: the same chunks in another order do not match
+    _, data, arrays = multi_chunk
+    c = SPEC_CHUNK
+    swapped = data[:c] + data[2 * c:3 * c] + data[c:2 * c] + data[3 * c:]
+    assert len(swapped) == len(data) and swapped != data
+    err = expect(ChecksumError, swapped)
+    assert err.damaged == ("layout",)  # chunk 1 holds the section header of 'b', now moved
+
+
+def file_with_body_length(body_length):
+    """dumps output whose bytes [0, L - 34) are exactly ``body_length`` long (one uint8 array)."""
+    n = body_length - 200
+    for _ in range(10):
+        data = ct.dumps({"x": np.full(n, 7, dtype=np.uint8)})
+        if len(data) - 34 == body_length:
+            return data
+        n += body_length - (len(data) - 34)
+    raise AssertionError(f"no file with a body of {body_length} bytes")
+
+
+@pytest.mark.parametrize("extra, chunks", [(-1, 2), (0, 2), (1, 3)])
+def test_chunk_count_at_the_boundaries(extra, chunks):
+    data = file_with_body_length(2 * SPEC_CHUNK + extra)
+    body = data[:-34]
+    c = SPEC_CHUNK
+    pieces = [body[i * c:(i + 1) * c] for i in range(chunks)]
+    assert b"".join(pieces) == body and all(pieces)  # no empty chunk, even at an exact multiple
+    assert data[-32:] == hashlib.sha256(b"".join(hashlib.sha256(p).digest() for p in pieces)).digest()
+    assert ct.loads(data).tree["x"].size > 0
+
+
+def test_the_digest_does_not_depend_on_the_number_of_hashing_threads(multi_chunk, tmp_path, monkeypatch):
+    tree, data, _ = multi_chunk
+    used = []
+    real = ct._sha256_of
+
+    def recording(pieces):
+        used[-1].add(threading.current_thread().name)
+        return real(pieces)
+
+    monkeypatch.setattr(ct, "_sha256_of", recording)
+    bad = bytearray(data)
+    bad[3 * SPEC_CHUNK + 5] ^= 1
+    for threads in (1, 2, 3, 8):
+        monkeypatch.setenv("PINNLITE_NUM_THREADS", str(threads))
+        used.append(set())
+        path = tmp_path / f"t{threads}.ckpt"
+        ct.save_file(path, tree, meta={"created": "t"})
+        assert path.read_bytes() == data
+        assert ct.dumps(tree, meta={"created": "t"}) == data
+        assert ct.verify(path).sha256 == data[-32:].hex()
+        assert_same(tree, ct.load_file(path).tree)
+        assert ct.verify(data).sha256 == data[-32:].hex()
+        with pytest.raises(ChecksumError) as info:
+            ct.loads(bytes(bad))
+        assert info.value.damaged == ("tree['b']",)
+        # at most `threads` hashing threads, none of them the caller
+        assert 1 <= len(used[-1]) <= threads
+        assert all(name.startswith("pinnlite-sha256") for name in used[-1])
+    assert not [t for t in threading.enumerate() if t.name.startswith(("pinnlite-sha256", "pinnlite-crc32"))]
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.binary(min_size=1, max_size=300), chunk=st.integers(1, 64), threads=st.integers(1, 4),
+       cuts=st.lists(st.integers(0, 300), max_size=8))
+def test_streamed_digest_matches_the_definition_for_any_split(data, chunk, threads, cuts):
+    # the writer feeds the file in pieces that do not line up with the chunks
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ct, "CHUNK", chunk)
+        mp.setenv("PINNLITE_NUM_THREADS", str(threads))
+        digest = ct._Digest(len(data))
+        bounds = sorted({0, len(data), *(c for c in cuts if c < len(data))})
+        for lo, hi in zip(bounds, bounds[1:]):
+            digest.update(data[lo:hi])
+        assert digest.digest() == spec_digest(data, chunk)
+
+
+def test_wrong_crc_of_a_large_array_is_named_by_verify(monkeypatch):
+    monkeypatch.setenv("PINNLITE_NUM_THREADS", "2")  # CRCs of large arrays on two threads
+    arrs = [np.arange(2 * MiB // 8, dtype=np.float64) * k for k in (1, 2, 3)]
+    header = header_of({"a": ref(0), "b": ref(1), "c": ref(2)}, arrs)
+    header["arrays"][1]["crc32"] ^= 1 << 7
+    data = spec_build(header, [a.tobytes() for a in arrs])
+    assert len(data) > SPEC_CHUNK
+    assert np.array_equal(ct.loads(data).tree["b"], arrs[1])
+    with pytest.raises(ChecksumError, match=re.escape("tree['b']") + ".*wrong CRC") as info:
+        ct.verify(data)
+    assert info.value.damaged == ("tree['b']",)
+
+
+def test_a_failed_multi_chunk_save_stops_its_hashing_threads(multi_chunk, tmp_path, monkeypatch):
+    tree, data, _ = multi_chunk
+    path = tmp_path / "c.ckpt"
+    ct.save_file(path, {"v": 1})
+    before = path.read_bytes()
+    monkeypatch.setenv("PINNLITE_NUM_THREADS", "3")
+    monkeypatch.setattr(os, "write", _fail_after(6 * MiB))
+    with pytest.raises(OSError, match="No space"):
+        ct.save_file(path, tree)
+    monkeypatch.undo()
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["c.ckpt"]
+    assert not [t for t in threading.enumerate() if t.name.startswith(("pinnlite-sha256", "pinnlite-crc32"))]
 
 
 # ---------------------------------------------------------------- hostile files
@@ -666,7 +877,7 @@ def test_malformed_sections():
     assert pad > 0
     bad = bytearray(good[:-34])
     bad[end + 2] = 1
-    bad = bytes(bad) + b"\xc4\x20" + hashlib.sha256(bytes(bad)).digest()
+    bad = bytes(bad) + b"\xc4\x20" + spec_digest(bad)
     expect(StructureError, bad, match="padding")
     # bin32 length that disagrees with the entry
     header2 = header_of({"a": ref(0)}, [np.arange(4, dtype=np.uint8)])
@@ -783,7 +994,7 @@ def test_verify_report(tmp_path):
     report = ct.verify(path)
     assert report.version == (1, 0) and report.meta == {"created": "t0"}
     assert report.file_length == len(data)
-    assert report.sha256 == hashlib.sha256(data[:-34]).hexdigest() == data[-32:].hex()
+    assert report.sha256 == hashlib.sha256(hashlib.sha256(data[:-34]).digest()).hexdigest() == data[-32:].hex()
     rows = [(a.key, a.dtype, a.shape, a.nbytes, a.crc32) for a in report.arrays]
     w, b, m = tree["model"]["W"], tree["model"]["b"], tree["mask"]
     assert rows == [
