@@ -7,11 +7,14 @@ the GIL). Each tile's partial sums are kept apart and added in tile order at the
 end, so the result does not depend on the number of threads nor on which thread
 ran which tile.
 
-BLAS is made single-threaded *for the calling thread only* with OpenBLAS's
-``openblas_set_num_threads_local`` (OpenBLAS >= 0.3.27, which NumPy's wheels
-ship), so the user's own NumPy work keeps its threads. Where no such function is
-found, evaluations run in the calling thread only and BLAS keeps its own
-threading.
+While an evaluation runs, OpenBLAS is set to one thread (``openblas_set_num_threads``,
+found in the library NumPy loaded) and the previous count is restored when the
+last concurrent evaluation ends. The setting is process-wide: OpenBLAS's
+``openblas_set_num_threads_local`` changes the global count too in the
+pthreads builds NumPy ships, so it is not used. Other BLAS calls made by the
+program during an evaluation therefore run single-threaded. Where no OpenBLAS
+is found (MKL, Accelerate), evaluations run in the calling thread only and BLAS
+keeps its own threading.
 
 The thread count comes from, in order: the ``threads`` argument (config
 ``training.threads``, CLI ``--threads``), the environment variables
@@ -84,51 +87,74 @@ def _candidate_libraries():
     return out
 
 
-def _find_local_setter():
+_SETTERS = ("openblas_set_num_threads", "scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads_64_")
+_GETTERS = ("openblas_get_num_threads", "scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads_64_")
+
+
+def _find_controls():
+    """(get, set) of the loaded OpenBLAS's global thread count, or None."""
     for path in _candidate_libraries():
         try:
             lib = ctypes.CDLL(path)
         except OSError:
             continue
-        fn = getattr(lib, "openblas_set_num_threads_local", None)
-        if fn is not None:
-            fn.argtypes = [ctypes.c_int]
-            fn.restype = ctypes.c_int
-            return fn
+        for get_name, set_name in zip(_GETTERS, _SETTERS):
+            get, put = getattr(lib, get_name, None), getattr(lib, set_name, None)
+            if get is not None and put is not None:
+                get.argtypes, get.restype = [], ctypes.c_int
+                put.argtypes, put.restype = [ctypes.c_int], None
+                return get, put
     return None
 
 
-_setter = None
-_setter_found = False
-_setter_lock = threading.Lock()
+_controls = None
+_controls_found = False
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_saved = None
 
 
-def blas_local_threads_supported():
-    """True when BLAS can be made single-threaded for one calling thread."""
-    return _local_setter() is not None
+def _blas_controls():
+    global _controls, _controls_found
+    if not _controls_found:
+        with _blas_lock:
+            if not _controls_found:
+                _controls = _find_controls()
+                _controls_found = True
+    return _controls
 
 
-def _local_setter():
-    global _setter, _setter_found
-    if not _setter_found:
-        with _setter_lock:
-            if not _setter_found:
-                _setter = _find_local_setter()
-                _setter_found = True
-    return _setter
+def blas_threads_controllable():
+    """True when pinnlite can run BLAS single-threaded inside its worker threads."""
+    return _blas_controls() is not None
 
 
 class single_threaded_blas:
-    """Context manager: BLAS runs single-threaded in this thread inside the block."""
+    """Context manager: OpenBLAS runs with one thread inside the block.
+
+    Reference counted across threads: the first block to enter saves the
+    global thread count and sets 1, the last to leave restores it.
+    """
 
     def __enter__(self):
-        fn = _local_setter()
-        self._previous = fn(1) if fn is not None else None
+        global _blas_users, _blas_saved
+        controls = _blas_controls()
+        if controls is not None:
+            with _blas_lock:
+                if _blas_users == 0:
+                    _blas_saved = controls[0]()
+                    controls[1](1)
+                _blas_users += 1
         return self
 
     def __exit__(self, *exc):
-        if self._previous is not None:
-            _local_setter()(self._previous)
+        global _blas_users
+        controls = _blas_controls()
+        if controls is not None:
+            with _blas_lock:
+                _blas_users -= 1
+                if _blas_users == 0:
+                    controls[1](_blas_saved)
         return False
 
 
@@ -171,7 +197,7 @@ class _Job:
 
 
 class _Pool:
-    """Daemon worker threads that run jobs from a queue, BLAS single-threaded in each."""
+    """Daemon worker threads that run jobs from a queue (the caller sets BLAS to one thread)."""
 
     def __init__(self, n):
         self.queue = queue.SimpleQueue()
@@ -179,9 +205,6 @@ class _Pool:
             threading.Thread(target=self._loop, name=f"{_WORKER_PREFIX}-{i}", daemon=True).start()
 
     def _loop(self):
-        fn = _local_setter()
-        if fn is not None:
-            fn(1)
         while True:
             self.queue.get().work()
 
@@ -208,17 +231,17 @@ def run_tasks(fn, n_tasks, threads):
     """
     threads = min(threads, n_tasks)
     nested = threading.current_thread().name.startswith(_WORKER_PREFIX)
-    if threads <= 1 or nested or _local_setter() is None:
+    if threads <= 1 or nested or _blas_controls() is None:
         with single_threaded_blas():
             for k in range(n_tasks):
                 fn(k)
         return
     job = _Job(fn, n_tasks, threads)
     pool = _pool(threads - 1)
-    for _ in range(threads - 1):
-        pool.queue.put(job)
     with single_threaded_blas():
+        for _ in range(threads - 1):
+            pool.queue.put(job)
         job.work()
-    job.done.wait()
+        job.done.wait()
     if job.error is not None:
         raise job.error

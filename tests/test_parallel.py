@@ -1,0 +1,88 @@
+"""Thread count, the worker pool and BLAS threading around evaluations."""
+
+import threading
+
+import numpy as np
+import pytest
+from conftest import random_model, random_problem
+
+from pinnlite import engine, parallel
+from pinnlite.errors import InputError
+from pinnlite.problem import Material
+
+
+def test_thread_count_order(monkeypatch):
+    for var in parallel.ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    assert parallel.resolve_threads(3) == 3
+    assert parallel.resolve_threads() == parallel.available_cpus()
+    monkeypatch.setenv("OMP_NUM_THREADS", "5")
+    assert parallel.resolve_threads() == 5
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
+    assert parallel.resolve_threads() == 4  # BLAS's variable before OpenMP's
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "2")
+    assert parallel.resolve_threads() == 2
+    monkeypatch.setenv("PINNLITE_NUM_THREADS", "7")
+    assert parallel.resolve_threads() == 7
+    assert parallel.resolve_threads(1) == 1  # an explicit argument wins
+    monkeypatch.setenv("PINNLITE_NUM_THREADS", "many")
+    with pytest.raises(InputError, match="PINNLITE_NUM_THREADS"):
+        parallel.resolve_threads()
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(InputError, match="threads"):
+            parallel.resolve_threads(bad)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 4])
+def test_every_task_runs_exactly_once(threads):
+    seen = []
+    lock = threading.Lock()
+
+    def task(k):
+        with lock:
+            seen.append(k)
+
+    parallel.run_tasks(task, 37, threads)
+    assert sorted(seen) == list(range(37))
+
+
+def test_an_error_in_a_task_reaches_the_caller_and_the_pool_keeps_working():
+    def task(k):
+        if k == 5:
+            raise ValueError("task five")
+
+    with pytest.raises(ValueError, match="task five"):
+        parallel.run_tasks(task, 20, 2)
+    out = []
+    parallel.run_tasks(out.append, 3, 2)
+    assert sorted(out) == [0, 1, 2]
+
+
+def test_nested_calls_run_inline_instead_of_deadlocking():
+    out = []
+    lock = threading.Lock()
+
+    def inner(k):
+        with lock:
+            out.append(k)
+
+    parallel.run_tasks(lambda k: parallel.run_tasks(inner, 3, 2), 4, 2)
+    assert len(out) == 12
+
+
+@pytest.mark.skipif(not parallel.blas_threads_controllable(), reason="this NumPy's BLAS is not OpenBLAS")
+def test_blas_thread_count_is_restored_after_evaluations():
+    get, put = parallel._blas_controls()
+    before = get()
+    seen = []
+    parallel.run_tasks(lambda k: seen.append(get()), 6, 2)
+    assert set(seen) == {1}  # single-threaded inside the workers
+    assert get() == before
+    put(3)
+    try:
+        rng = np.random.default_rng(0)
+        arch, p = random_model(rng)
+        engine.loss_and_grad(p, arch, random_problem(rng), Material(2.0, 1.0), workspace=engine.Workspace(2))
+        assert get() == 3
+    finally:
+        put(before)
