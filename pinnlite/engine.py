@@ -2,18 +2,22 @@
 
 One evaluation (``docs/ENGINE.md`` has the equations):
 
-1. the points of every loss term are normalised and laid out as column blocks
-   (:func:`prepare`), each with the channels its term needs;
-2. forward: per layer one matrix product over all columns (NumPy/BLAS) and one
-   fused activation kernel (:mod:`pinnlite.kernels`);
-3. the loss kernels compute every term, the material-parameter gradients and
-   the adjoint of the network output;
-4. backward: per layer one fused activation-adjoint kernel, one product for the
-   weight gradient and one for the adjoint of the layer below.
+1. the points of every loss term are normalised and cut into tiles of about
+   1024 columns (:func:`prepare`), each tile holding one term's points with
+   only the channels that term needs;
+2. worker threads (:mod:`pinnlite.parallel`) take tiles one after another and
+   run, per tile: forward, per layer one matrix product (NumPy/BLAS, single
+   threaded) and one fused activation kernel (:mod:`pinnlite.kernels`); the
+   loss kernel of the tile's term, which gives the term, the material-parameter
+   gradients and the adjoint of the output; backward, per layer one
+   activation-adjoint kernel, one product for the weight gradient and one for
+   the adjoint of the layer below;
+3. the partial sums of consecutive tiles ("units") are kept apart and added in
+   unit order, so the result is the same for any number of threads.
 
 Nothing here keeps global state: :func:`loss_and_grad` allocates its scratch
-arrays unless a :class:`Workspace` is passed (one per thread), so it can be
-called from several threads at once.
+memory unless a :class:`Workspace` is passed (one per concurrent caller), so it
+can be called from several threads at once.
 """
 
 import threading
@@ -29,6 +33,8 @@ from .parallel import resolve_threads, run_tasks
 from .problem import (
     CHANNELS,
     MATERIAL_NAMES,
+    POINTS_FIELD,
+    TARGET_FIELD,
     TERMS,
     LossWeights,
     PointSets,
@@ -36,23 +42,6 @@ from .problem import (
     check_material,
     check_points,
 )
-
-_POINTS_FIELD = {
-    "pde": "collocation",
-    "boundary": "boundary",
-    "traction": "traction",
-    "initial": "initial",
-    "initial_velocity": "initial_velocity",
-    "data": "data",
-}
-_TARGET_FIELD = {
-    "boundary": "boundary_values",
-    "traction": "traction_values",
-    "initial": "initial_values",
-    "initial_velocity": "initial_velocity_values",
-    "data": "data_values",
-}
-
 
 TILE_COLUMNS = 1024  # columns of one tile: 128 PDE points, 256 four-channel or 1024 value-only points
 UNIT_BYTES = 64 << 20  # memory for per-unit partial gradients
@@ -123,13 +112,13 @@ def prepare(arch, points, weights=None, tile_columns=TILE_COLUMNS, check=True):
     s, c = s.astype(dtype), c.astype(dtype)
     tiles, counts, n_points = [], {}, 0
     for k, term in enumerate(TERMS):
-        X = getattr(points, _POINTS_FIELD[term])
+        X = getattr(points, POINTS_FIELD[term])
         if X is None or X.shape[0] == 0:
             continue
         n_all = X.shape[0]
         counts[term] = n_all
         n_points += n_all
-        target = getattr(points, _TARGET_FIELD[term]) if term in _TARGET_FIELD else None
+        target = getattr(points, TARGET_FIELD[term]) if term in TARGET_FIELD else None
         extra = points.body_force if term == "pde" else (points.traction_normals if term == "traction" else None)
         xi = ((X - c) * s).T
         step = max(1, int(tile_columns) // CHANNELS[k])
@@ -407,7 +396,7 @@ def channels(arch, params, X, n_channels=8, workspace=None):
     if n == 0:
         return out
     term = {1: "data", 4: "traction", 8: "pde"}[n_channels]
-    prep = prepare(arch, PointSets(**{_POINTS_FIELD[term]: X}), check=False)
+    prep = prepare(arch, PointSets(**{POINTS_FIELD[term]: X}), check=False)
     starts = np.cumsum([0] + [t.n for t in prep.tiles])
     ws = workspace or Workspace()
     views = arch.layout.views(flat)

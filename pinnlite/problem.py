@@ -38,6 +38,8 @@ _COMPANIONS = {
     "data": ("data_values",),
 }
 _POINTS_OF_TERM = dict(zip(TERMS, _COMPANIONS))
+POINTS_FIELD = dict(_POINTS_OF_TERM)  # term -> its points field of PointSets
+TARGET_FIELD = {t: f + "_values" for t, f in POINTS_FIELD.items() if t != "pde"}  # term -> its target field
 _OPTIONAL = {"body_force"}
 
 
