@@ -165,11 +165,19 @@ def cmd_resume(args):
     return 0
 
 
+def _checkpoint_file(path):
+    """A checkpoint file, or the latest one when ``path`` is a checkpoint directory."""
+    from . import checkpoint
+
+    return checkpoint.latest(path) if os.path.isdir(path) else path
+
+
 def cmd_inspect(args):
     import numpy as np
 
     from . import checkpoint
 
+    args.checkpoint = _checkpoint_file(args.checkpoint)
     report = checkpoint.verify(args.checkpoint)
     tree = checkpoint.read(args.checkpoint)
     s = checkpoint.summary(tree)
@@ -203,6 +211,7 @@ def cmd_verify(args):
     failed = 0
     for path in args.checkpoints:
         try:
+            path = _checkpoint_file(path)
             report = checkpoint.verify(path)
             print(f"ok      {path} ({len(report.arrays)} arrays, {report.file_length} bytes)")
         except (checkpoint.CheckpointError, OSError) as e:
@@ -215,7 +224,7 @@ def cmd_export(args):
     from . import checkpoint
     from .metrics import COLUMNS
 
-    tree = checkpoint.read(args.checkpoint)
+    tree = checkpoint.read(_checkpoint_file(args.checkpoint))
     if args.config:
         if "config" not in tree:
             raise SystemExit(f"{args.checkpoint}: a {tree['kind']} file holds no config")
@@ -302,11 +311,11 @@ def build_parser():
     p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("inspect", help="version, epoch, losses, material and arrays of a checkpoint")
-    p.add_argument("checkpoint")
+    p.add_argument("checkpoint", help="a checkpoint file, or a directory (its latest checkpoint)")
     p.set_defaults(func=cmd_inspect)
 
     p = sub.add_parser("verify", help="check checkpoints; non-zero exit on any problem")
-    p.add_argument("checkpoints", nargs="+")
+    p.add_argument("checkpoints", nargs="+", help="checkpoint files or directories (their latest checkpoint)")
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("export", help="write a checkpoint's config and/or metrics as JSON")

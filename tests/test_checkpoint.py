@@ -533,6 +533,8 @@ def test_cli_verify(run, run_copy, capsys):
 def test_cli_inspect(run, capsys):
     trainer, directory, _ = run
     path = checkpoint.latest(directory)
+    assert cli.main(["inspect", str(directory)]) == 0  # a directory: its latest checkpoint
+    assert f"file: {path}" in capsys.readouterr().out
     assert cli.main(["inspect", path]) == 0
     out = capsys.readouterr().out
     assert "kind training" in out and f"epoch {EPOCHS}, step {EPOCHS}" in out
