@@ -2,10 +2,13 @@
 raises :class:`~pinnlite.errors.InputError` naming the argument, the rule and the
 value found."""
 
+import inspect
 import math
 import numbers
 
-from .errors import InputError
+import numpy as np
+
+from .errors import InputError, describe
 
 
 def is_real(value):
@@ -40,3 +43,31 @@ def integer(name, value, *, low=0):
     if not is_int(value) or value < low:
         raise InputError(f"{name}: expected an integer >= {low}, found {value!r}")
     return int(value)
+
+
+def box(name, value):
+    """``((x_lo, x_hi), (y_lo, y_hi), (t_lo, t_hi))`` as float pairs, finite with lo < hi."""
+    try:
+        d = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"{name}: expected ((x_lo, x_hi), (y_lo, y_hi), (t_lo, t_hi)), found {describe(value)}") from None
+    if d.shape != (3, 2):
+        raise InputError(f"{name}: expected shape (3, 2), found {d.shape}")
+    for axis, (lo, hi) in zip("xyt", d):
+        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+            raise InputError(f"{name}[{axis}]: expected finite lo < hi, found ({float(lo)}, {float(hi)})")
+    return tuple((float(lo), float(hi)) for lo, hi in d)
+
+
+def build(kind, table, name, kwargs):
+    """``table[name](**kwargs)``, naming an unknown ``name``, unknown or missing arguments."""
+    if name not in table:
+        raise InputError(f"name: expected one of {sorted(table)}, found {name!r}")
+    params = inspect.signature(table[name]).parameters
+    for key in kwargs:
+        if key not in params:
+            raise InputError(f"{key}: not a parameter of {kind} {name!r} (expected one of {list(params)})")
+    for key, p in params.items():
+        if p.default is inspect.Parameter.empty and key not in kwargs:
+            raise InputError(f"{key}: required by {kind} {name!r}, found nothing")
+    return table[name](**kwargs)

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._checks import box
 from .activations import get_activation
 from .errors import InputError, describe
 
@@ -87,21 +88,6 @@ class Layout(NamedTuple):
         return m
 
 
-def _pairs(bounds):
-    try:
-        out = tuple((float(lo), float(hi)) for lo, hi in bounds)
-    except (TypeError, ValueError):
-        raise InputError(
-            f"bounds: expected ((x_lo, x_hi), (y_lo, y_hi), (t_lo, t_hi)), found {bounds!r}"
-        ) from None
-    if len(out) != 3:
-        raise InputError(f"bounds: expected 3 (lo, hi) pairs for x, y, t, found {len(out)}")
-    for name, (lo, hi) in zip("xyt", out):
-        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-            raise InputError(f"bounds[{name}]: expected finite lo < hi, found ({lo}, {hi})")
-    return out
-
-
 @dataclass(frozen=True)
 class Architecture:
     """Everything needed to rebuild the network except its parameter values.
@@ -136,7 +122,7 @@ class Architecture:
             raise InputError(f"hidden: expected positive integer widths, found {list(hidden)!r}")
         object.__setattr__(self, "hidden", tuple(int(w) for w in hidden))
         get_activation(self.activation)
-        object.__setattr__(self, "bounds", _pairs(self.bounds))
+        object.__setattr__(self, "bounds", box("bounds", self.bounds))
         scale = self.output_scale
         if isinstance(scale, (int, float, np.floating, np.integer)) and not isinstance(scale, bool):
             scale = (scale, scale)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from ._checks import box
 from .errors import InputError, describe
 from .problem import PointSets
 
@@ -53,19 +54,6 @@ _GROUPS = {
 _REQUIRED = {"boundary_values", "traction_normals", "traction_values", "sensor_values"}
 
 
-def _domain(value, name="domain"):
-    try:
-        d = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError(f"{name}: expected ((x0, x1), (y0, y1), (t0, t1)), found {value!r}") from None
-    if d.shape != (3, 2):
-        raise InputError(f"{name}: expected shape (3, 2), found {d.shape}")
-    for axis, (lo, hi) in zip("xyt", d):
-        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-            raise InputError(f"{name}[{axis}]: expected finite lo < hi, found ({lo}, {hi})")
-    return tuple((float(lo), float(hi)) for lo, hi in d)
-
-
 @dataclass
 class TrainingData:
     """Measured data and known conditions of one inverse problem (see the module docstring)."""
@@ -86,7 +74,7 @@ class TrainingData:
     truth: tuple = None
 
     def __post_init__(self):
-        self.domain = _domain(self.domain)
+        self.domain = box("domain", self.domain)
         for key, cols in _ARRAYS.items():
             a = getattr(self, key)
             if a is None:

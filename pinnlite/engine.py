@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import kernels
+from . import kernels, physics
 from .activations import get_activation
 from .arch import Architecture
 from .errors import InputError, describe
@@ -426,12 +426,6 @@ def pde_residual(arch, params, X, material, body_force=None):
     """The residual (r_u, r_v) (n, 2) of the wave equation at points ``X`` (n, 3)."""
     check_material(material)
     C = channels(arch, params, X, 8)
-    u, v = C[..., 0], C[..., 1]
-    lam, mu, rho = material.lam, material.mu, material.rho
-    ru = rho * u[6] - (lam + 2 * mu) * u[4] - mu * u[5] - (lam + mu) * v[7]
-    rv = rho * v[6] - mu * v[4] - (lam + 2 * mu) * v[5] - (lam + mu) * u[7]
-    r = np.stack([ru, rv], axis=1)
     if body_force is not None:
         check_array("body_force", body_force, arch.np_dtype, 2, rows=X.shape[0])
-        r -= body_force
-    return r
+    return physics.residual(C, material.lam, material.mu, material.rho, body_force)

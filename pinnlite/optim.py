@@ -28,13 +28,13 @@ and every reduction is summed in index order, so results are identical run to
 run and do not depend on a BLAS library.
 """
 
-import inspect
 import math
 import numbers
 from typing import NamedTuple
 
 import numpy as np
 
+from pinnlite._checks import build as _build
 from pinnlite._checks import is_real as _is_real
 from pinnlite._checks import real as _real
 from pinnlite._jit import kernel
@@ -330,20 +330,7 @@ _CONSTRUCTORS = {"sgd": sgd, "adam": adam, "adamw": adamw, "lbfgs": lbfgs}
 def get_optimizer(name, **hyperparams):
     """Build an optimizer from its name (``"sgd"``, ``"adam"``, ``"adamw"``,
     ``"lbfgs"``) and its constructor's keyword arguments."""
-    if name not in _CONSTRUCTORS:
-        raise InputError(f"name: expected one of {sorted(_CONSTRUCTORS)}, found {name!r}")
-    ctor = _CONSTRUCTORS[name]
-    params = inspect.signature(ctor).parameters
-    for key in hyperparams:
-        if key not in params:
-            raise InputError(
-                f"{key}: not a hyperparameter of optimizer {name!r} "
-                f"(expected one of {list(params)})"
-            )
-    for key, p in params.items():
-        if p.default is inspect.Parameter.empty and key not in hyperparams:
-            raise InputError(f"{key}: required by optimizer {name!r}, found nothing")
-    return ctor(**hyperparams)
+    return _build("optimizer", _CONSTRUCTORS, name, hyperparams)
 
 
 def state_to_dict(state):

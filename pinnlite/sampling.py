@@ -28,6 +28,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from pinnlite._checks import box
 from pinnlite.errors import InputError, describe
 
 STRATEGIES = ("uniform", "lhs", "halton")
@@ -78,22 +79,8 @@ def _check_strategy(strategy):
 
 
 def _check_domain(domain):
-    """Return ``domain`` as a (3, 2) float64 array of finite ``(lo, hi)`` rows with lo < hi."""
-    rule = "((x0, x1), (y0, y1), (t0, t1)) of finite floats with lo < hi"
-    try:
-        box = np.array(domain, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError(f"domain: expected {rule}, found {describe(domain)}") from None
-    if box.shape != (3, 2):
-        raise InputError(f"domain: expected {rule}, found {describe(domain)}")
-    for axis, name in enumerate("xyt"):
-        lo, hi = (float(v) for v in box[axis])
-        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-            raise InputError(
-                f"domain[{axis}] ({name} range): expected finite lo < hi, "
-                f"found ({lo!r}, {hi!r})"
-            )
-    return box
+    """``domain`` as a (3, 2) float64 array of finite ``(lo, hi)`` rows with lo < hi."""
+    return np.array(box("domain", domain))
 
 
 def _check_points(name, points):

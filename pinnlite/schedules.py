@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from pinnlite._checks import build as _build
 from pinnlite._checks import integer as _int
 from pinnlite._checks import is_int as _is_int
 from pinnlite._checks import is_real as _is_real
@@ -253,25 +254,7 @@ _SCHEDULES = {
 def get_schedule(name, **params):
     """Build a schedule from its name (``"constant"``, ``"exponential"``, ``"step"``,
     ``"multistep"``, ``"cosine"``) and its constructor's keyword arguments."""
-    import inspect
-
-    if name not in _SCHEDULES:
-        raise InputError(f"name: expected one of {sorted(_SCHEDULES)}, found {name!r}")
-    ctor = _SCHEDULES[name]
-    allowed = inspect.signature(ctor).parameters
-    for key in params:
-        if key not in allowed:
-            raise InputError(
-                f"{key}: not a parameter of schedule {name!r} (expected one of {list(allowed)})"
-            )
-    missing = [
-        key
-        for key, p in allowed.items()
-        if p.default is inspect.Parameter.empty and key not in params
-    ]
-    if missing:
-        raise InputError(f"{missing[0]}: required by schedule {name!r}, found nothing")
-    return ctor(**params)
+    return _build("schedule", _SCHEDULES, name, params)
 
 
 # -- reduce on plateau ---------------------------------------------------------------

@@ -444,7 +444,7 @@ class Trainer:
             if st.batch_pos < n_batches and self._stop_requested():
                 return None
         mean = st.acc[:-1] / st.acc[-1]
-        row = dict(loss=mean[0], lr=self._schedule()(st.step - 1) * factor, phase=FIRST_ORDER)
+        row = dict(loss=mean[0], lr=opt.hyperparams["learning_rate"](st.step - 1) * factor, phase=FIRST_ORDER)
         row.update({t: mean[1 + i] for i, t in enumerate(TERMS)})
         st.perm = None
         if st.plateau is not None:
