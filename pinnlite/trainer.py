@@ -117,6 +117,9 @@ class Trainer:
         self._interrupted = False
         self._prep_cache = None
         self._static_prep = None
+        self._best = None  # (epoch, x, material) of the lowest loss, kept for best.pinnlite
+        self._best_saved = None  # epoch whose best model was written last
+        self._saved_epoch = None  # (epoch, step) of the last checkpoint written
         self.comm = comm
         self.rank = 0 if comm is None else comm.Get_rank()
         self.world_size = 1 if comm is None else comm.Get_size()
@@ -624,8 +627,8 @@ class Trainer:
             self._best = (self.state.epoch, self.state.x.copy(), self.material_values())
 
     def _save_best(self):
-        best = getattr(self, "_best", None)
-        if best is None or getattr(self, "_best_saved", None) == best[0] or self.rank != 0:
+        best = self._best
+        if best is None or self._best_saved == best[0] or self.rank != 0:
             return
         from . import checkpoint
 
@@ -642,7 +645,7 @@ class Trainer:
 
     def _on_end(self):
         c = self.config.checkpoint
-        if c.directory and getattr(self, "_saved_epoch", None) != (self.state.epoch, self.state.step):
+        if c.directory and self._saved_epoch != (self.state.epoch, self.state.step):
             self.save_checkpoint()
         if c.directory:
             self._save_best()
