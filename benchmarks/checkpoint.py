@@ -34,10 +34,11 @@ import time
 
 import numpy as np
 
-from pinnlite import checkpoint, resume
-from pinnlite.config import Config
-from pinnlite.problems import plane_waves
-from pinnlite.trainer import Trainer
+from pinnlite.io import checkpoint
+from pinnlite.training import state as resume
+from pinnlite.training.config import Config
+from pinnlite.training.problems import plane_waves
+from pinnlite.training.trainer import Trainer
 
 
 def small_trainer(directory):

@@ -72,8 +72,8 @@ def make_problem(H, L, N, dtype, seed=0):
 
 def impl_pinnlite(arrays, X, Xd, D, dtype, threads):
     from pinnlite import engine
-    from pinnlite.arch import Architecture
-    from pinnlite.problem import LossWeights, Material, PointSets
+    from pinnlite.core.arch import Architecture
+    from pinnlite.engine.terms import LossWeights, Material, PointSets
 
     H = arrays[0].shape[0]
     arch = Architecture((H,) * (len(arrays) // 2 - 1), "tanh", BOUNDS, SCALE, dtype)

@@ -22,8 +22,9 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from step import median_ms  # noqa: E402
 
-from pinnlite import Config, Trainer, TrainingData, engine  # noqa: E402
-from pinnlite.progress import Progress  # noqa: E402
+from pinnlite import Config, Trainer, TrainingData  # noqa: E402
+from pinnlite import engine
+from pinnlite.training.progress import Progress  # noqa: E402
 
 
 def main():

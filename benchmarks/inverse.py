@@ -41,9 +41,9 @@ DEFAULT_EPOCHS = 2500  # the demo's default (pinnlite demo --help)
 def run_one(noise, seed, epochs, threads):
     """Train the demo problem once; returns dict lam, mu, err_lam, err_mu, wall_s."""
     from pinnlite.cli import demo_config
-    from pinnlite.problems import plane_waves
-    from pinnlite.progress import Progress
-    from pinnlite.trainer import Trainer
+    from pinnlite.training.problems import plane_waves
+    from pinnlite.training.progress import Progress
+    from pinnlite.training.trainer import Trainer
 
     t0 = time.perf_counter()
     data, _ = plane_waves(*TRUTH, n_sensors=2000, noise=noise, rng=seed)
@@ -87,7 +87,7 @@ def main():
         ap.error("--seeds must be >= 1 and --epochs >= 0")
     epochs = DEFAULT_EPOCHS if args.epochs is None else args.epochs
 
-    from pinnlite.parallel import available_cpus, resolve_threads
+    from pinnlite.engine.threads import available_cpus, resolve_threads
 
     print(f"pinnlite inverse benchmark: plane waves, lam={TRUTH[0]:g} mu={TRUTH[1]:g} rho={TRUTH[2]:g} (fixed), "
           f"2000 sensors, guesses lam=4 mu=0.5")

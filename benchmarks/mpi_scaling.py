@@ -27,8 +27,9 @@ import numpy as np
 
 
 def one(N, threads, epochs):
-    from pinnlite import Config, Trainer, TrainingData, distributed
-    from pinnlite.progress import Progress
+    from pinnlite import Config, Trainer, TrainingData
+    from pinnlite.training import distributed
+    from pinnlite.training.progress import Progress
 
     comm = distributed.world()
     rng = np.random.default_rng(0)

@@ -16,8 +16,8 @@ from collections import defaultdict
 
 import numpy as np
 
-import pinnlite.engine as E
-from pinnlite import kernels
+import pinnlite.engine.loss as E
+from pinnlite.engine import kernels
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from step import problem  # noqa: E402

@@ -1,8 +1,23 @@
 """pinnlite: physics-informed neural networks for 2D elastic-wave inverse problems.
 
-NumPy + Numba only. Public names are imported lazily on first access, so
-``import pinnlite`` is cheap and ``import pinnlite.checkpoint`` (or
-``pinnlite.container``) works without Numba.
+NumPy + Numba only. The package is layered; a lower layer never imports an
+upper one (``tests/test_layering.py`` checks it):
+
+- :mod:`pinnlite.errors`: the exception types;
+- :mod:`pinnlite.core`: what every wing shares: argument checks, the activation
+  table, the architecture and its flat parameter layout, Numba flags, thread
+  counts;
+- :mod:`pinnlite.engine`: loss and exact gradient of the network (Numba kernels,
+  tiles on worker threads, the physics);
+- :mod:`pinnlite.optim`: optimizers and learning-rate schedules on one flat vector;
+- :mod:`pinnlite.io`: the checkpoint container and checkpoint files (NumPy and
+  msgpack only, no Numba);
+- :mod:`pinnlite.training`: the trainer and what it composes (config, data,
+  sampling, scaling, weighting, metrics, MPI, synthetic problems);
+- :mod:`pinnlite.cli`, :mod:`pinnlite.plotting`: the command line and the plots.
+
+The public names below are imported lazily on first access, so ``import
+pinnlite`` is cheap and ``import pinnlite.io.checkpoint`` works without Numba.
 """
 
 __version__ = "0.1.0"
@@ -11,39 +26,43 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "InputError": "errors",
     "PinnliteError": "errors",
-    "ACTIVATIONS": "activations",
-    "Architecture": "arch",
-    "init_params": "arch",
-    "Material": "problem",
-    "LossWeights": "problem",
-    "PointSets": "problem",
-    "TERMS": "problem",
-    "ElasticPINN2D": "model",
-    "loss_and_grad": "engine",
-    "LossResult": "engine",
-    "Workspace": "engine",
-    "predict": "engine",
+    "ACTIVATIONS": "core.activations",
+    "Architecture": "core.arch",
+    "init_params": "core.arch",
+    "Material": "engine.terms",
+    "LossWeights": "engine.terms",
+    "PointSets": "engine.terms",
+    "TERMS": "engine.terms",
+    "loss_and_grad": "engine.loss",
+    "LossResult": "engine.loss",
+    "Workspace": "engine.loss",
+    "predict": "engine.loss",
     "check_grads": "testing",
-    "Config": "config",
-    "ConfigError": "config",
-    "TrainingData": "data",
-    "Trainer": "trainer",
-    "Metrics": "metrics",
-    "IdentifiabilityWarning": "trainer",
-    "CheckpointError": "container",
+    "ElasticPINN2D": "training.model",
+    "Config": "training.config",
+    "ConfigError": "training.config",
+    "TrainingData": "training.data",
+    "Trainer": "training.trainer",
+    "Metrics": "training.metrics",
+    "IdentifiabilityWarning": "training.trainer",
+    "CheckpointError": "io.errors",
 }
+# public module name -> the module (``from pinnlite import problems``)
+_MODULES = {"problems": "training.problems"}
 
 
 def __getattr__(name):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pinnlite' has no attribute {name!r}")
     import importlib
 
-    value = getattr(importlib.import_module(f"pinnlite.{module}"), name)
+    if name in _MODULES:
+        value = importlib.import_module(f"pinnlite.{_MODULES[name]}")
+    elif name in _EXPORTS:
+        value = getattr(importlib.import_module(f"pinnlite.{_EXPORTS[name]}"), name)
+    else:
+        raise AttributeError(f"module 'pinnlite' has no attribute {name!r}")
     globals()[name] = value
     return value
 
 
 def __dir__():
-    return sorted(list(globals()) + list(_EXPORTS))
+    return sorted(list(globals()) + list(_EXPORTS) + list(_MODULES))

@@ -25,7 +25,7 @@ DEMO_TRUTH = (2.0, 1.0, 1.0)
 
 def demo_config(epochs=2500, seed=0, threads=None):
     """The built-in inverse problem's configuration (see ``pinnlite demo --help``)."""
-    from .config import Config
+    from pinnlite.training.config import Config
 
     cfg = Config(name="demo")
     cfg.architecture.hidden = [48, 48, 48]
@@ -83,8 +83,8 @@ def _print_summary(summary):
 
 
 def cmd_demo(args):
-    from .problems import DEFAULT_WAVES, plane_waves
-    from .trainer import Trainer
+    from pinnlite.training.problems import DEFAULT_WAVES, plane_waves
+    from pinnlite.training.trainer import Trainer
 
     lam, mu, rho = DEMO_TRUTH
     data, _ = plane_waves(lam, mu, rho, n_sensors=2000, noise=args.noise, rng=args.seed)
@@ -112,7 +112,7 @@ def _mkdir(path):
 
 def _comm(args):
     """MPI.COMM_WORLD when started by an MPI launcher (or --mpi), else None."""
-    from . import distributed
+    from pinnlite.training import distributed
 
     if args.mpi or distributed.launched_by_mpi():
         return distributed.world()
@@ -120,10 +120,10 @@ def _comm(args):
 
 
 def cmd_train(args):
-    from . import distributed
-    from .config import Config
-    from .data import TrainingData
-    from .trainer import Trainer
+    from pinnlite.training import distributed
+    from pinnlite.training.config import Config
+    from pinnlite.training.data import TrainingData
+    from pinnlite.training.trainer import Trainer
 
     comm = _comm(args)
     root = comm is None or comm.Get_rank() == 0
@@ -145,8 +145,8 @@ def cmd_train(args):
 
 
 def cmd_resume(args):
-    from . import distributed
-    from .trainer import Trainer
+    from pinnlite.training import distributed
+    from pinnlite.training.trainer import Trainer
 
     comm = _comm(args)
     with distributed.abort_on_error(comm):
@@ -154,7 +154,7 @@ def cmd_resume(args):
         if args.epochs is not None:
             trainer.config = trainer.config.replace(**{"training.epochs": args.epochs})
         if args.threads is not None:
-            from .engine import Workspace
+            from pinnlite.engine.loss import Workspace
 
             trainer._ws = Workspace(args.threads)
         t0 = time.perf_counter()
@@ -167,7 +167,7 @@ def cmd_resume(args):
 
 def _checkpoint_file(path):
     """A checkpoint file, or the latest one when ``path`` is a checkpoint directory."""
-    from . import checkpoint
+    from pinnlite.io import checkpoint
 
     return checkpoint.latest(path) if os.path.isdir(path) else path
 
@@ -175,7 +175,7 @@ def _checkpoint_file(path):
 def cmd_inspect(args):
     import numpy as np
 
-    from . import checkpoint
+    from pinnlite.io import checkpoint
 
     args.checkpoint = _checkpoint_file(args.checkpoint)
     report = checkpoint.verify(args.checkpoint)
@@ -206,7 +206,7 @@ def cmd_inspect(args):
 
 
 def cmd_verify(args):
-    from . import checkpoint
+    from pinnlite.io import checkpoint
 
     failed = 0
     for path in args.checkpoints:
@@ -221,8 +221,8 @@ def cmd_verify(args):
 
 
 def cmd_export(args):
-    from . import checkpoint
-    from .metrics import COLUMNS
+    from pinnlite.io import checkpoint
+    from pinnlite.training.metrics import COLUMNS
 
     tree = checkpoint.read(_checkpoint_file(args.checkpoint))
     if args.config:
@@ -242,7 +242,7 @@ def cmd_export(args):
 
 def cmd_plot(args):
     try:
-        from .plotting import plot_run
+        from pinnlite.plotting import plot_run
     except ImportError as e:
         print(f"pinnlite plot needs matplotlib ({e}); install it with: python -m pip install 'pinnlite[plot]'",
               file=sys.stderr)
@@ -256,10 +256,10 @@ def cmd_example(args):
     """Evaluate the loss and its gradient on exact plane waves, and check the gradient."""
     import numpy as np
 
-    from .model import ElasticPINN2D
-    from .problems import plane_waves
-    from .problem import Material, PointSets
-    from .testing import check_grads
+    from pinnlite.training.model import ElasticPINN2D
+    from pinnlite.training.problems import plane_waves
+    from pinnlite.engine.terms import Material, PointSets
+    from pinnlite.testing import check_grads
 
     data, exact = plane_waves(n_sensors=args.points // 8, rng=args.seed)
     rng = np.random.default_rng(args.seed)
@@ -335,7 +335,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)],
                         format="%(levelname)s %(name)s: %(message)s")
-    from .errors import PinnliteError
+    from pinnlite.errors import PinnliteError
 
     try:
         return args.func(args)

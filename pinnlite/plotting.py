@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .problem import TERMS  # noqa: E402
+from pinnlite.engine.terms import TERMS  # noqa: E402
 
 
 def _load_metrics(run_dir):
@@ -60,9 +60,9 @@ def plot_material(m, path):
 
 
 def plot_field(run_dir, path, t_slice=None):
-    from .checkpoint import latest, predict
-    from .data import TrainingData
-    from .problems import ExactField, Wave
+    from pinnlite.io.checkpoint import latest, predict
+    from pinnlite.training.data import TrainingData
+    from pinnlite.training.problems import ExactField, Wave
 
     data = TrainingData.from_npz(os.path.join(run_dir, "data.npz"))
     ckpt = latest(os.path.join(run_dir, "checkpoints"))

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from pinnlite.arch import Architecture, init_params
-from pinnlite.problem import Material, PointSets
+from pinnlite.core.arch import Architecture, init_params
+from pinnlite.engine.terms import Material, PointSets
 
 BOUNDS = ((0.0, 2.0), (-1.0, 1.0), (0.0, 3.0))
 

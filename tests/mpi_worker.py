@@ -10,8 +10,10 @@ import sys
 
 import numpy as np
 
-from pinnlite import Config, Trainer, distributed, problems
-from pinnlite.progress import Progress
+from pinnlite import Config, Trainer
+from pinnlite.training import distributed
+from pinnlite.training import problems
+from pinnlite.training.progress import Progress
 
 
 def config(epochs=8, **changes):

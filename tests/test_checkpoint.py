@@ -28,13 +28,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pinnlite import checkpoint, cli, container
-from pinnlite.checkpoint import CheckpointError, ShapeError, StructureError
-from pinnlite.config import Config, ConfigError
-from pinnlite.metrics import COLUMNS
-from pinnlite.model import ElasticPINN2D
-from pinnlite.problems import plane_waves
-from pinnlite.trainer import Trainer
+from pinnlite.io import checkpoint
+from pinnlite import cli
+from pinnlite.io import container
+from pinnlite.io.checkpoint import CheckpointError, ShapeError, StructureError
+from pinnlite.training.config import Config, ConfigError
+from pinnlite.training.metrics import COLUMNS
+from pinnlite.training.model import ElasticPINN2D
+from pinnlite.training.problems import plane_waves
+from pinnlite.training.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -268,9 +270,9 @@ def test_hostile_training_files_are_rejected_with_little_memory(run):
 READER_SCRIPT = """
 import sys
 import numpy as np
-import pinnlite.checkpoint as checkpoint
+import pinnlite.io.checkpoint as checkpoint
 try:
-    import pinnlite.trainer
+    import pinnlite.training.trainer
 except ImportError as e:
     assert "no numba here" in str(e), e
 else:
@@ -359,7 +361,7 @@ def test_any_model_round_trips_through_a_file(hidden, activation, dtype, lo, wid
 
 
 def test_model_file_material_from_a_material_object(tmp_path):
-    from pinnlite.problem import Material
+    from pinnlite.engine.terms import Material
 
     ElasticPINN2D([2], rng=0).save(tmp_path / "m.pinnlite", material=Material(3.0, 0.5, 2.0))
     assert checkpoint.read(tmp_path / "m.pinnlite")["material"] == {"lam": 3.0, "mu": 0.5, "rho": 2.0}

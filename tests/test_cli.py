@@ -13,9 +13,9 @@ import sys
 import pytest
 
 from pinnlite.cli import demo_config, main
-from pinnlite.config import Config
-from pinnlite.data import TrainingData
-from pinnlite.problems import plane_waves
+from pinnlite.training.config import Config
+from pinnlite.training.data import TrainingData
+from pinnlite.training.problems import plane_waves
 
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import pinnlite.config as config_module
-from pinnlite.config import (
+import pinnlite.training.config as config_module
+from pinnlite.training.config import (
     ArchitectureConfig,
     CheckpointConfig,
     Config,

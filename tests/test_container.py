@@ -28,8 +28,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import pinnlite.container as ct
-from pinnlite.container import (
+import pinnlite.io.container as ct
+from pinnlite.io.container import (
     ChecksumError,
     CheckpointError,
     DTypeError,
@@ -1088,7 +1088,7 @@ def test_clean_stale_temps_removes_only_temp_files(tmp_path):
 CHILD = r"""
 import sys
 import numpy as np
-from pinnlite.container import save_file
+from pinnlite.io.container import save_file
 
 def state(k):
     n = 1000 + 7000 * (k % 40)
@@ -1143,7 +1143,7 @@ def test_import_works_where_numba_cannot_be_imported(tmp_path):
     blocked = subprocess.run([sys.executable, "-c", "import numba"], env=env, capture_output=True, text=True,
                              timeout=60)
     assert blocked.returncode != 0 and "blocked" in blocked.stderr  # the blocker is effective
-    code = ("import numpy as np, pinnlite.container as c\n"
+    code = ("import numpy as np, pinnlite.io.container as c\n"
             "t = c.loads(c.dumps({'a': np.arange(3), 'n': 2**70})).tree\n"
             "assert t['a'].tolist() == [0, 1, 2] and t['n'] == 2**70\n"
             "print('ok')")
@@ -1153,7 +1153,7 @@ def test_import_works_where_numba_cannot_be_imported(tmp_path):
 
 
 def test_importing_the_container_does_not_import_numba():
-    code = "import sys, pinnlite.container; print(sorted(m for m in sys.modules if m.split('.')[0] == 'numba'))"
+    code = "import sys, pinnlite.io.container; print(sorted(m for m in sys.modules if m.split('.')[0] == 'numba'))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pinnlite.data import TrainingData
+from pinnlite.training.data import TrainingData
 from pinnlite.errors import InputError
-from pinnlite.problem import PointSets
+from pinnlite.engine.terms import PointSets
 
 DOMAIN = ((0.0, 2.0), (-1.0, 1.0), (0.0, 3.0))
 

@@ -9,9 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import naive
-from pinnlite import engine, kernels, physics
-from pinnlite.arch import Architecture
-from pinnlite.problem import TERMS, LossWeights, Material, PointSets
+from pinnlite import engine
+from pinnlite.engine import kernels
+from pinnlite.engine import physics
+from pinnlite.core.arch import Architecture
+from pinnlite.engine.terms import TERMS, LossWeights, Material, PointSets
 from pinnlite.testing import check_grads
 
 

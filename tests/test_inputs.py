@@ -7,10 +7,10 @@ import pytest
 from conftest import random_model, random_points, random_problem
 
 from pinnlite import engine
-from pinnlite.arch import Architecture
+from pinnlite.core.arch import Architecture
 from pinnlite.errors import InputError
-from pinnlite.model import ElasticPINN2D
-from pinnlite.problem import LossWeights, Material, PointSets
+from pinnlite.training.model import ElasticPINN2D
+from pinnlite.engine.terms import LossWeights, Material, PointSets
 
 
 @pytest.fixture

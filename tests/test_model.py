@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from conftest import random_points
 
-from pinnlite.arch import Architecture, init_params
-from pinnlite.model import ElasticPINN2D
+from pinnlite.core.arch import Architecture, init_params
+from pinnlite.training.model import ElasticPINN2D
 from pinnlite.testing import check_grads
 
 

@@ -9,8 +9,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pinnlite import optim
+from pinnlite.optim import lbfgs as lbfgs_module
 from pinnlite.errors import InputError
-from pinnlite.schedules import exponential, step_decay
+from pinnlite.optim.schedules import exponential, step_decay
 
 # -- objectives ------------------------------------------------------------------------
 
@@ -688,8 +689,8 @@ def test_cubic_interpolation_is_exact_on_cubics(lo_root, gap, a, b, scale):
     def dphi(t):
         return scale * (t - big) * (t - small)
 
-    t1 = optim._cubic_min(a, phi(a), dphi(a), b, phi(b), dphi(b))
-    t2 = optim._cubic_min(b, phi(b), dphi(b), a, phi(a), dphi(a))
+    t1 = lbfgs_module._cubic_min(a, phi(a), dphi(a), b, phi(b), dphi(b))
+    t2 = lbfgs_module._cubic_min(b, phi(b), dphi(b), a, phi(a), dphi(a))
     assert t1 == pytest.approx(big, rel=1e-6, abs=1e-6)
     assert t2 == pytest.approx(big, rel=1e-6, abs=1e-6)
 

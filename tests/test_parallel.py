@@ -6,31 +6,33 @@ import numpy as np
 import pytest
 from conftest import random_model, random_problem
 
-from pinnlite import engine, parallel
+from pinnlite import engine
+from pinnlite.core import cpus
+from pinnlite.engine import threads as parallel
 from pinnlite.errors import InputError
-from pinnlite.problem import Material
+from pinnlite.engine.terms import Material
 
 
 def test_thread_count_order(monkeypatch):
-    for var in parallel.ENV_VARS:
+    for var in cpus.ENV_VARS:
         monkeypatch.delenv(var, raising=False)
-    assert parallel.resolve_threads(3) == 3
-    assert parallel.resolve_threads() == parallel.available_cpus()
+    assert cpus.resolve_threads(3) == 3
+    assert cpus.resolve_threads() == cpus.available_cpus()
     monkeypatch.setenv("OMP_NUM_THREADS", "5")
-    assert parallel.resolve_threads() == 5
+    assert cpus.resolve_threads() == 5
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
-    assert parallel.resolve_threads() == 4  # BLAS's variable before OpenMP's
+    assert cpus.resolve_threads() == 4  # BLAS's variable before OpenMP's
     monkeypatch.setenv("NUMBA_NUM_THREADS", "2")
-    assert parallel.resolve_threads() == 2
+    assert cpus.resolve_threads() == 2
     monkeypatch.setenv("PINNLITE_NUM_THREADS", "7")
-    assert parallel.resolve_threads() == 7
-    assert parallel.resolve_threads(1) == 1  # an explicit argument wins
+    assert cpus.resolve_threads() == 7
+    assert cpus.resolve_threads(1) == 1  # an explicit argument wins
     monkeypatch.setenv("PINNLITE_NUM_THREADS", "many")
     with pytest.raises(InputError, match="PINNLITE_NUM_THREADS"):
-        parallel.resolve_threads()
+        cpus.resolve_threads()
     for bad in (0, -1, 2.5, True):
         with pytest.raises(InputError, match="threads"):
-            parallel.resolve_threads(bad)
+            cpus.resolve_threads(bad)
 
 
 @pytest.mark.parametrize("threads", [1, 2, 4])

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pinnlite import physics
+from pinnlite.engine import physics
 from pinnlite.errors import InputError
-from pinnlite.problems import DEFAULT_WAVES, ExactField, Wave, plane_waves
+from pinnlite.training.problems import DEFAULT_WAVES, ExactField, Wave, plane_waves
 
 DOMAIN = ((0.0, 2.0), (-1.0, 1.0), (0.5, 1.5))
 

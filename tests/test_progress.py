@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from pinnlite import progress as progress_module
-from pinnlite.progress import Progress, _fmt_time
+from pinnlite.training import progress as progress_module
+from pinnlite.training.progress import Progress, _fmt_time
 
 
 class Clock:

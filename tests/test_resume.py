@@ -23,13 +23,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pinnlite import checkpoint, optim, resume
-from pinnlite.checkpoint import StructureError
-from pinnlite.config import Config
-from pinnlite.container import TEMP_PATTERN, load_file, save_file
-from pinnlite.metrics import COLUMNS
-from pinnlite.problems import plane_waves
-from pinnlite.trainer import Trainer
+from pinnlite.io import checkpoint
+from pinnlite import optim
+from pinnlite.training import state as resume
+from pinnlite.io.checkpoint import StructureError
+from pinnlite.training.config import Config
+from pinnlite.io.container import TEMP_PATTERN, load_file, save_file
+from pinnlite.training.metrics import COLUMNS
+from pinnlite.training.problems import plane_waves
+from pinnlite.training.trainer import Trainer
 
 TESTS = Path(__file__).resolve().parent
 K = 6  # epochs before the checkpoint; run A trains 2K
@@ -107,7 +109,7 @@ import sys
 import numpy as np
 sys.path.insert(0, {tests!r})
 from test_resume import snapshot
-from pinnlite.trainer import Trainer
+from pinnlite.training.trainer import Trainer
 
 for directory, out in zip(sys.argv[1::2], sys.argv[2::2]):
     trainer = Trainer.load_checkpoint(directory)
@@ -326,7 +328,7 @@ def test_bad_training_state_is_a_structure_error(training_tree, path, value, mat
 
 
 def test_a_model_file_cannot_be_resumed(tmp_path):
-    from pinnlite.model import ElasticPINN2D
+    from pinnlite.training.model import ElasticPINN2D
 
     ElasticPINN2D([2], rng=0).save(tmp_path / "m.pinnlite")
     with pytest.raises(StructureError, match="'training'"):
@@ -338,10 +340,10 @@ def test_a_model_file_cannot_be_resumed(tmp_path):
 
 KILL_SCRIPT = """
 import sys
-from pinnlite import checkpoint
-from pinnlite.config import Config
-from pinnlite.problems import plane_waves
-from pinnlite.trainer import Trainer
+from pinnlite.io import checkpoint
+from pinnlite.training.config import Config
+from pinnlite.training.problems import plane_waves
+from pinnlite.training.trainer import Trainer
 
 directory, extra = sys.argv[1], int(sys.argv[2])
 try:

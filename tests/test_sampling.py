@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pinnlite import sampling as S
+from pinnlite.training import sampling as S
 from pinnlite.errors import InputError
 
 DOMAIN = ((-1.0, 2.0), (0.5, 1.5), (0.0, 0.25))

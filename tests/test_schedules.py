@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pinnlite.errors import InputError
-from pinnlite.schedules import (
+from pinnlite.optim.schedules import (
     Cosine,
     PlateauState,
     constant,

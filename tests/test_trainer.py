@@ -18,16 +18,16 @@ import pytest
 
 from pinnlite import engine
 from pinnlite.cli import demo_config
-from pinnlite.config import Config, ConfigError
-from pinnlite.data import TrainingData
+from pinnlite.training.config import Config, ConfigError
+from pinnlite.training.data import TrainingData
 from pinnlite.errors import InputError
-from pinnlite.metrics import COLUMNS
-from pinnlite.model import ElasticPINN2D
-from pinnlite.problem import TERMS, Material, PointSets
-from pinnlite.problems import plane_waves
-from pinnlite.progress import Progress
+from pinnlite.training.metrics import COLUMNS
+from pinnlite.training.model import ElasticPINN2D
+from pinnlite.engine.terms import TERMS, Material, PointSets
+from pinnlite.training.problems import plane_waves
+from pinnlite.training.progress import Progress
 from pinnlite.testing import check_grads
-from pinnlite.trainer import FIRST_ORDER, LBFGS, IdentifiabilityWarning, Trainer
+from pinnlite.training.trainer import FIRST_ORDER, LBFGS, IdentifiabilityWarning, Trainer
 
 TRUTH = (2.0, 1.0, 1.0)
 

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pinnlite import weighting
-from pinnlite.config import Config
-from pinnlite.data import TrainingData
-from pinnlite.problem import TERMS
-from pinnlite.scaling import Scales, derive_scales
+from pinnlite.training import weighting
+from pinnlite.training.config import Config
+from pinnlite.training.data import TrainingData
+from pinnlite.engine.terms import TERMS
+from pinnlite.training.scaling import Scales, derive_scales
 
 # -- normalisers ------------------------------------------------------------------------------
 

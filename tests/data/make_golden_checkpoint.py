@@ -19,10 +19,11 @@ import sys
 
 import numpy as np
 
-from pinnlite import checkpoint, resume
-from pinnlite.config import Config
-from pinnlite.problems import plane_waves
-from pinnlite.trainer import Trainer
+from pinnlite.io import checkpoint
+from pinnlite.training import state as resume
+from pinnlite.training.config import Config
+from pinnlite.training.problems import plane_waves
+from pinnlite.training.trainer import Trainer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NAME = "golden_training_v1_0"

@@ -15,7 +15,7 @@ import struct
 
 import numpy as np
 
-from pinnlite.container import save_file
+from pinnlite.io.container import save_file
 
 GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden_container_v1_0.ckpt")
 META = {"created": "2025-01-01T00:00:00+00:00", "writer": "pinnlite 0.1.0", "note": "golden file, format 1.0"}

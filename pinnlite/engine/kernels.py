@@ -30,8 +30,8 @@ releases the GIL. The inner loops run over points (contiguous in memory).
 
 import numpy as np
 
-from ._jit import inline, kernel
-from .activations import TANH
+from pinnlite.core.jit import inline, kernel
+from pinnlite.core.activations import TANH
 
 
 # ---------------------------------------------------------------------------

@@ -13,11 +13,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from pinnlite._checks import integer as _int
-from pinnlite._checks import is_real as _is_real
-from pinnlite._checks import real as _real
-from pinnlite._jit import kernel
-from pinnlite._optim_base import (
+from pinnlite.core.checks import integer as _int
+from pinnlite.core.checks import is_real as _is_real
+from pinnlite.core.checks import real as _real
+from pinnlite.core.jit import kernel
+from pinnlite.optim.base import (
     Optimizer,
     _check_params,
     _check_state,

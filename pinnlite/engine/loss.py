@@ -25,49 +25,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import kernels, physics
-from .activations import get_activation
-from .arch import Architecture
-from .errors import InputError, describe
-from .parallel import resolve_threads, run_tasks
-from .problem import (
-    CHANNELS,
-    MATERIAL_NAMES,
-    POINTS_FIELD,
-    TARGET_FIELD,
-    TERMS,
-    LossWeights,
-    PointSets,
-    check_array,
-    check_material,
-    check_points,
-)
-
-TILE_COLUMNS = 1024  # columns of one tile: 128 PDE points, 256 four-channel or 1024 value-only points
-UNIT_BYTES = 64 << 20  # memory for per-unit partial gradients
-
-
-class Tile(NamedTuple):
-    """``n`` points of one term with ``c`` channels each (``c*n`` columns)."""
-
-    term: str
-    index: int  # position of the term in TERMS
-    n: int
-    c: int
-    xi: np.ndarray  # (3, n) normalised points
-    target: np.ndarray  # (n, 2) target of the term, or (0, 2)
-    extra: np.ndarray  # (n, 2) body force (pde) / normals (traction), or (0, 2)
-
-
-class Prepared(NamedTuple):
-    """Point sets cut into tiles for the kernels (see :mod:`pinnlite.kernels`)."""
-
-    tiles: tuple
-    units: tuple  # (first, stop) tile ranges whose partial sums are kept apart
-    counts: dict  # term -> number of points
-    scale: np.ndarray  # (3,) input scale s (xi = s (X - c)), model dtype
-    n_points: int
-    tile_columns: int
+from pinnlite.core.activations import get_activation
+from pinnlite.core.arch import Architecture
+from pinnlite.engine import kernels, physics
+from pinnlite.engine.terms import MATERIAL_NAMES, POINTS_FIELD, TERMS, LossWeights, PointSets, check_array, check_material
+from pinnlite.engine.threads import resolve_threads, run_tasks
+from pinnlite.engine.tiles import TILE_COLUMNS, prepare
+from pinnlite.errors import InputError, describe
 
 
 class LossResult(NamedTuple):
@@ -83,83 +47,6 @@ class LossResult(NamedTuple):
     terms: dict
     grad: np.ndarray
     grad_material: dict
-
-
-def _empty(dtype):
-    return np.zeros((0, 2), dtype=dtype)
-
-
-def prepare(arch, points, weights=None, tile_columns=TILE_COLUMNS, check=True):
-    """Validate ``points`` and cut them into tiles.
-
-    Parameters
-    ----------
-    arch : Architecture
-    points : PointSets
-    weights : LossWeights, dict or None
-        Only used to reject empty point sets of terms with non-zero weight.
-    tile_columns : int
-        Columns per tile (a term with c channels gets ``tile_columns // c``
-        points per tile). It fixes the order in which partial sums are added,
-        so results are reproducible for a given value whatever the thread count.
-    """
-    dtype = arch.np_dtype
-    if check:
-        check_points(points, dtype, LossWeights.coerce(weights))
-    if isinstance(tile_columns, bool) or not isinstance(tile_columns, (int, np.integer)) or tile_columns < 8:
-        raise InputError(f"tile_columns: expected an integer >= 8, found {tile_columns!r}")
-    s, c = arch.input_transform()
-    s, c = s.astype(dtype), c.astype(dtype)
-    tiles, counts, n_points = [], {}, 0
-    for k, term in enumerate(TERMS):
-        X = getattr(points, POINTS_FIELD[term])
-        if X is None or X.shape[0] == 0:
-            continue
-        n_all = X.shape[0]
-        counts[term] = n_all
-        n_points += n_all
-        target = getattr(points, TARGET_FIELD[term]) if term in TARGET_FIELD else None
-        extra = points.body_force if term == "pde" else (points.traction_normals if term == "traction" else None)
-        xi = ((X - c) * s).T
-        step = max(1, int(tile_columns) // CHANNELS[k])
-        for a in range(0, n_all, step):
-            b = min(a + step, n_all)
-            tiles.append(
-                Tile(
-                    term,
-                    k,
-                    b - a,
-                    CHANNELS[k],
-                    np.ascontiguousarray(xi[:, a:b]),
-                    _empty(dtype) if target is None else np.ascontiguousarray(target[a:b]),
-                    _empty(dtype) if extra is None else np.ascontiguousarray(extra[a:b]),
-                )
-            )
-    return Prepared(tuple(tiles), _units(len(tiles), arch), counts, s, n_points, int(tile_columns))
-
-
-def _units(n_tiles, arch):
-    """Consecutive tile ranges whose partial sums are kept apart (bounded memory)."""
-    n_units = min(n_tiles, max(1, UNIT_BYTES // (8 * arch.n_params)))
-    return tuple((u * n_tiles // n_units, (u + 1) * n_tiles // n_units) for u in range(n_units))
-
-
-def combine(first, second, arch):
-    """Prepared points of two disjoint sets of terms as one (tiles in TERMS order)."""
-    if set(first.counts) & set(second.counts):
-        raise InputError(f"combine: both hold the terms {sorted(set(first.counts) & set(second.counts))}")
-    if first.tile_columns != second.tile_columns:
-        raise InputError(f"combine: tile_columns differ ({first.tile_columns} and {second.tile_columns})")
-    tiles = tuple(sorted(first.tiles + second.tiles, key=lambda t: t.index))
-    counts = {t: n for t, n in list(first.counts.items()) + list(second.counts.items())}
-    return first._replace(tiles=tiles, units=_units(len(tiles), arch), counts=counts, n_points=first.n_points + second.n_points)
-
-
-def restrict(prep, terms, arch):
-    """The prepared points of ``terms`` only (same tiles, no copies)."""
-    tiles = tuple(t for t in prep.tiles if t.term in terms)
-    counts = {t: n for t, n in prep.counts.items() if t in terms}
-    return prep._replace(tiles=tiles, units=_units(len(tiles), arch), counts=counts, n_points=sum(counts.values()))
 
 
 class _Buffers:

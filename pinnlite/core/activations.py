@@ -21,7 +21,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from .errors import InputError
+from pinnlite.errors import InputError
 
 TANH = 0
 SIN = 1

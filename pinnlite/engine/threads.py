@@ -31,35 +31,9 @@ import threading
 
 import numpy as np
 
-from .errors import InputError
+from pinnlite.core.cpus import available_cpus, resolve_threads  # noqa: F401  (re-exported)
 
-ENV_VARS = ("PINNLITE_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
 _WORKER_PREFIX = "pinnlite-worker"
-
-
-def available_cpus():
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def resolve_threads(threads=None):
-    """The thread count to use (see the module docstring for the order)."""
-    if threads is not None:
-        if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
-            raise InputError(f"threads: expected a positive integer or None, found {threads!r}")
-        return int(threads)
-    for var in ENV_VARS:
-        value = os.environ.get(var)
-        if value:
-            try:
-                n = int(value.split(",")[0])
-            except ValueError:
-                raise InputError(f"{var}: expected a positive integer, found {value!r}") from None
-            if n >= 1:
-                return n
-    return available_cpus()
 
 
 # --------------------------------------------------------------------------- BLAS

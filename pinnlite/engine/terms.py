@@ -22,7 +22,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from .errors import InputError, describe
+from pinnlite.errors import InputError, describe
 
 TERMS = ("pde", "boundary", "traction", "initial", "initial_velocity", "data")
 CHANNELS = (8, 1, 4, 1, 4, 1)  # channels each term needs: value (+ x, y, t) (+ xx, yy, tt, xy)

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import physics, sampling
-from .data import TrainingData
-from .errors import InputError
+from pinnlite.engine import physics
+from pinnlite.training import sampling
+from pinnlite.training.data import TrainingData
+from pinnlite.errors import InputError
 
 
 @dataclass(frozen=True)

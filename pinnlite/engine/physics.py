@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from .errors import InputError
+from pinnlite.errors import InputError
 
 CHANNEL_NAMES = ("value", "x", "y", "t", "xx", "yy", "tt", "xy")
 

@@ -24,9 +24,9 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from ._checks import box
-from .errors import InputError, describe
-from .problem import PointSets
+from pinnlite.core.checks import box
+from pinnlite.errors import InputError, describe
+from pinnlite.engine.terms import PointSets
 
 # key -> number of columns (None: special shape)
 _ARRAYS = {

@@ -8,8 +8,8 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from pinnlite._checks import is_real as _is_real
-from pinnlite._checks import real as _real
+from pinnlite.core.checks import is_real as _is_real
+from pinnlite.core.checks import real as _real
 from pinnlite.errors import InputError, describe
 
 

@@ -24,7 +24,7 @@ import json
 
 import numpy as np
 
-from .problem import TERMS
+from pinnlite.engine.terms import TERMS
 
 COLUMNS = ("epoch", "step", "loss") + TERMS + ("lr", "lam", "mu", "rho", "time", "phase")
 

@@ -8,7 +8,7 @@ import numbers
 
 import numpy as np
 
-from .errors import InputError, describe
+from pinnlite.errors import InputError, describe
 
 
 def is_real(value):

@@ -28,7 +28,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from pinnlite._checks import box
+from pinnlite.core.checks import box
 from pinnlite.errors import InputError, describe
 
 STRATEGIES = ("uniform", "lhs", "halton")

@@ -19,9 +19,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import box
-from .activations import get_activation
-from .errors import InputError, describe
+from pinnlite.core.checks import box
+from pinnlite.core.activations import get_activation
+from pinnlite.errors import InputError, describe
 
 DTYPES = ("float64", "float32")
 INITS = ("glorot_normal", "glorot_uniform")

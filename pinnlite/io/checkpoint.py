@@ -31,8 +31,8 @@ import time
 
 import numpy as np
 
-from . import __version__
-from .container import (  # noqa: F401  (re-exported: one place for the errors)
+from pinnlite import __version__
+from pinnlite.io.container import (  # noqa: F401  (re-exported: one place for the errors)
     ChecksumError,
     CheckpointError,
     DTypeError,
@@ -50,7 +50,7 @@ from .container import (  # noqa: F401  (re-exported: one place for the errors)
     loads,
     save_file,
 )
-from . import container
+from pinnlite.io import container
 
 SUFFIX = ".pinnlite"
 LATEST = "latest"

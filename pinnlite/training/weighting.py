@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .problem import TERMS
+from pinnlite.engine.terms import TERMS
 
 
 class AdaptiveState(NamedTuple):

@@ -26,14 +26,16 @@ The tree of a ``"training"`` checkpoint (``docs/FORMAT.md`` lists every key):
 
 import numpy as np
 
-from . import optim, schedules, weighting
-from .checkpoint import StructureError, check, model_arrays
-from .config import Config
-from .data import TrainingData
-from .metrics import Metrics
-from .model import ElasticPINN2D
-from .problem import TERMS
-from .scaling import Scales
+from pinnlite import optim
+from pinnlite.optim import schedules
+from pinnlite.training import weighting
+from pinnlite.io.checkpoint import StructureError, check, model_arrays
+from pinnlite.training.config import Config
+from pinnlite.training.data import TrainingData
+from pinnlite.training.metrics import Metrics
+from pinnlite.training.model import ElasticPINN2D
+from pinnlite.engine.terms import TERMS
+from pinnlite.training.scaling import Scales
 
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
 _PHASES = ("first_order", "lbfgs")
@@ -41,7 +43,7 @@ _PHASES = ("first_order", "lbfgs")
 
 def state_tree(trainer):
     """The checkpoint tree of ``trainer`` (which must have started training)."""
-    from .trainer import LBFGS
+    from pinnlite.training.trainer import LBFGS
 
     st = trainer.state
     if st is None:
@@ -107,7 +109,7 @@ def _rng(state):
 
 def restore(tree, progress=None, comm=None):
     """A :class:`~pinnlite.trainer.Trainer` ready to continue from a ``"training"`` tree."""
-    from .trainer import FIRST_ORDER, LBFGS, Trainer, TrainState
+    from pinnlite.training.trainer import FIRST_ORDER, LBFGS, Trainer, TrainState
 
     check(tree)
     if tree["kind"] != "training":

@@ -17,11 +17,11 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from pinnlite._checks import build as _build
-from pinnlite._checks import integer as _int
-from pinnlite._checks import is_int as _is_int
-from pinnlite._checks import is_real as _is_real
-from pinnlite._checks import real as _real
+from pinnlite.core.checks import build as _build
+from pinnlite.core.checks import integer as _int
+from pinnlite.core.checks import is_int as _is_int
+from pinnlite.core.checks import is_real as _is_real
+from pinnlite.core.checks import real as _real
 from pinnlite.errors import InputError
 
 __all__ = [

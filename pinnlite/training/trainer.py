@@ -26,15 +26,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import distributed, engine, optim, sampling, schedules, weighting
-from .config import Config, ConfigError
-from .data import TrainingData
-from .errors import InputError
-from .metrics import Metrics
-from .model import ElasticPINN2D
-from .problem import MATERIAL_NAMES, TERMS, LossWeights, Material, PointSets
-from .progress import Progress
-from .scaling import derive_scales
+from pinnlite.training import distributed
+from pinnlite import engine
+from pinnlite import optim
+from pinnlite.training import sampling
+from pinnlite.optim import schedules
+from pinnlite.training import weighting
+from pinnlite.training.config import Config, ConfigError
+from pinnlite.training.data import TrainingData
+from pinnlite.errors import InputError
+from pinnlite.training.metrics import Metrics
+from pinnlite.training.model import ElasticPINN2D
+from pinnlite.engine.terms import MATERIAL_NAMES, TERMS, LossWeights, Material, PointSets
+from pinnlite.training.progress import Progress
+from pinnlite.training.scaling import derive_scales
 
 log = logging.getLogger("pinnlite")
 
@@ -575,7 +580,8 @@ class Trainer:
         defaults to the completed epochs (the name only; the state saved is
         always the current one). Returns the path.
         """
-        from . import checkpoint, resume
+        from pinnlite.io import checkpoint
+        from pinnlite.training import state as resume
 
         directory = directory or self.config.checkpoint.directory
         if directory is None:
@@ -602,7 +608,8 @@ class Trainer:
         points are re-sharded and the continuation is no longer bit-exact (a
         warning says so).
         """
-        from . import checkpoint, resume
+        from pinnlite.io import checkpoint
+        from pinnlite.training import state as resume
 
         if path is None:
             if directory is None:
@@ -630,7 +637,7 @@ class Trainer:
         best = self._best
         if best is None or self._best_saved == best[0] or self.rank != 0:
             return
-        from . import checkpoint
+        from pinnlite.io import checkpoint
 
         epoch, x, mat = best
         model = ElasticPINN2D.from_arch(self.model.arch, x[: self._n_params()].copy())

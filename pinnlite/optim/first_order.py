@@ -29,16 +29,13 @@ run and do not depend on a BLAS library.
 """
 
 import math
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 
-from pinnlite._checks import build as _build
-from pinnlite._checks import is_real as _is_real
-from pinnlite._checks import real as _real
-from pinnlite._jit import kernel
-from pinnlite._optim_base import (  # noqa: F401  (Optimizer is part of this module's interface)
+from pinnlite.core.checks import real as _real
+from pinnlite.core.jit import kernel
+from pinnlite.optim.base import (
     Optimizer,
     _check_params,
     _check_state,
@@ -50,35 +47,6 @@ from pinnlite._optim_base import (  # noqa: F401  (Optimizer is part of this mod
     _scale_for,
 )
 from pinnlite.errors import InputError, describe
-from pinnlite.lbfgs import (  # noqa: F401  (re-exported)
-    LBFGS_GRAD_TOL,
-    LBFGS_LINESEARCH_FAILED,
-    LBFGS_RUNNING,
-    LBFGS_STEP_CHANGE,
-    LBFGS_VALUE_CHANGE,
-    LbfgsState,
-    _cubic_min,
-    lbfgs,
-)
-
-__all__ = [
-    "Optimizer",
-    "SgdState",
-    "AdamState",
-    "LbfgsState",
-    "LBFGS_RUNNING",
-    "LBFGS_GRAD_TOL",
-    "LBFGS_VALUE_CHANGE",
-    "LBFGS_STEP_CHANGE",
-    "LBFGS_LINESEARCH_FAILED",
-    "sgd",
-    "adam",
-    "adamw",
-    "lbfgs",
-    "get_optimizer",
-    "state_to_dict",
-    "state_from_dict",
-]
 
 
 class SgdState(NamedTuple):
@@ -94,9 +62,6 @@ class AdamState(NamedTuple):
     count: int
     mu: np.ndarray
     nu: np.ndarray
-
-
-_STATE_TYPES = {"sgd": SgdState, "adam": AdamState, "adamw": AdamState, "lbfgs": LbfgsState}
 
 
 # -- kernels ---------------------------------------------------------------------------
@@ -320,61 +285,3 @@ def adamw(learning_rate, b1=0.9, b2=0.999, eps=1e-8, weight_decay=1e-2, decay_ma
         State :class:`AdamState` ``(count, mu, nu)``.
     """
     return _adam_like("adamw", learning_rate, b1, b2, eps, weight_decay, decay_mask, lr_scale)
-
-
-# -- registry and saving --------------------------------------------------------------------
-
-_CONSTRUCTORS = {"sgd": sgd, "adam": adam, "adamw": adamw, "lbfgs": lbfgs}
-
-
-def get_optimizer(name, **hyperparams):
-    """Build an optimizer from its name (``"sgd"``, ``"adam"``, ``"adamw"``,
-    ``"lbfgs"``) and its constructor's keyword arguments."""
-    return _build("optimizer", _CONSTRUCTORS, name, hyperparams)
-
-
-def state_to_dict(state):
-    """A plain dict ``field -> array | int | float`` of an optimizer state (arrays copied)."""
-    if not isinstance(state, (SgdState, AdamState, LbfgsState)):
-        raise InputError(f"state: expected an optimizer state, found {type(state).__name__}")
-    return {
-        key: (value.copy() if isinstance(value, np.ndarray) else value)
-        for key, value in state._asdict().items()
-    }
-
-
-def state_from_dict(name, fields):
-    """The state of optimizer ``name`` from a dict made by :func:`state_to_dict`.
-
-    Arrays are copied with their dtype kept; ints and floats become Python ints
-    and floats, so the restored state continues bit for bit.
-    """
-    if name not in _STATE_TYPES:
-        raise InputError(f"name: expected one of {sorted(_STATE_TYPES)}, found {name!r}")
-    cls = _STATE_TYPES[name]
-    if not isinstance(fields, dict):
-        raise InputError(f"fields: expected a dict, found {describe(fields)}")
-    expected = list(cls._fields)
-    if set(fields) != set(expected):
-        raise InputError(
-            f"fields: expected exactly the keys {expected} for optimizer {name!r}, "
-            f"found {sorted(fields)}"
-        )
-    out = {}
-    for key, kind in cls.__annotations__.items():
-        value = fields[key]
-        if kind is np.ndarray:
-            if not isinstance(value, np.ndarray) or value.dtype not in (np.float32, np.float64):
-                raise InputError(
-                    f"{key}: expected a float32 or float64 numpy array, found {describe(value)}"
-                )
-            out[key] = value.copy()
-        elif kind is int:
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-                raise InputError(f"{key}: expected an integer, found {value!r}")
-            out[key] = int(value)
-        else:
-            if not _is_real(value):
-                raise InputError(f"{key}: expected a real number, found {value!r}")
-            out[key] = float(value)
-    return cls(**out)

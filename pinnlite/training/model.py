@@ -1,7 +1,7 @@
 """``ElasticPINN2D``: the network u(x, y, t) -> (u, v) with its parameters."""
 
-from . import engine
-from .arch import Architecture, init_params
+from pinnlite import engine
+from pinnlite.core.arch import Architecture, init_params
 
 
 class ElasticPINN2D:
@@ -113,7 +113,7 @@ class ElasticPINN2D:
         ``extra``: a dict of plain values stored alongside. Atomic like every
         checkpoint; readable by :meth:`load` and :func:`pinnlite.checkpoint.read`.
         """
-        from . import checkpoint
+        from pinnlite.io import checkpoint
 
         if material is not None and not isinstance(material, dict):
             material = material.values()
@@ -129,7 +129,7 @@ class ElasticPINN2D:
     @classmethod
     def load(cls, path):
         """The model stored in a model file or a training checkpoint (no config needed)."""
-        from . import checkpoint
+        from pinnlite.io import checkpoint
 
         arch, arrays = checkpoint.model_arrays(checkpoint.read(path))
         return cls(arch["hidden"], arch["activation"], arch["bounds"], arch["output_scale"], arch["dtype"], params=arrays)

@@ -69,8 +69,21 @@ from dataclasses import dataclass
 import msgpack
 import numpy as np
 
-from pinnlite.errors import InputError, PinnliteError, describe
-from pinnlite.parallel import resolve_threads  # stdlib + NumPy only: no Numba here
+from pinnlite.errors import InputError, describe
+from pinnlite.io.errors import (  # noqa: F401  (re-exported)
+    ChecksumError,
+    CheckpointError,
+    DTypeError,
+    MagicError,
+    MissingFileError,
+    ShapeError,
+    SizeError,
+    StructureError,
+    TrailingDataError,
+    TruncatedError,
+    VersionError,
+)
+from pinnlite.core.cpus import resolve_threads
 
 FORMAT_NAME = "pinnlite-checkpoint"
 # PNG-style: a high byte catches 7-bit transports, CR LF / LF catch newline
@@ -108,57 +121,6 @@ TEMP_PATTERN = re.compile(r"\A\..+\.tmp-[0-9a-f]{16}\Z", re.DOTALL)
 _HEADER_FIELDS = ("arrays", "meta", "tree")
 _ENTRY_FIELDS = ("dtype", "shape", "crc32")
 _INT_MIN, _INT_END = -(2**63), 2**64  # range msgpack stores natively
-
-
-# ---------------------------------------------------------------- errors
-
-
-class CheckpointError(PinnliteError):
-    """Base class of every error about a checkpoint file or its content."""
-
-
-class MissingFileError(CheckpointError, FileNotFoundError):
-    """The checkpoint file does not exist."""
-
-
-class TruncatedError(CheckpointError):
-    """The data end before the length the preamble declares."""
-
-
-class TrailingDataError(CheckpointError):
-    """Bytes follow the end of the checkpoint."""
-
-
-class MagicError(CheckpointError):
-    """The data do not start with the pinnlite-checkpoint magic bytes."""
-
-
-class ChecksumError(CheckpointError):
-    """The trailer digest or a CRC-32 does not match; ``damaged`` names the sections."""
-
-    def __init__(self, message, damaged=()):
-        super().__init__(message)
-        self.damaged = tuple(damaged)
-
-
-class VersionError(CheckpointError):
-    """The file's major version is not one this reader supports."""
-
-
-class DTypeError(CheckpointError):
-    """An array dtype is not in :data:`DTYPES`."""
-
-
-class SizeError(CheckpointError):
-    """A length exceeds the file or a documented limit."""
-
-
-class StructureError(CheckpointError):
-    """A malformed field, bad nesting, duplicate or non-str key, bad reference."""
-
-
-class ShapeError(CheckpointError):
-    """Arrays do not fit the architecture (raised by the checkpoint layer)."""
 
 
 # ---------------------------------------------------------------- results

@@ -1,0 +1,55 @@
+"""The errors of checkpoint files: one class per way a file can be wrong.
+
+Every class derives from :class:`CheckpointError`; ``docs/FORMAT.md`` says which
+check raises which.
+"""
+
+from pinnlite.errors import PinnliteError
+
+
+class CheckpointError(PinnliteError):
+    """Base class of every error about a checkpoint file or its content."""
+
+
+class MissingFileError(CheckpointError, FileNotFoundError):
+    """The checkpoint file does not exist."""
+
+
+class TruncatedError(CheckpointError):
+    """The data end before the length the preamble declares."""
+
+
+class TrailingDataError(CheckpointError):
+    """Bytes follow the end of the checkpoint."""
+
+
+class MagicError(CheckpointError):
+    """The data do not start with the pinnlite-checkpoint magic bytes."""
+
+
+class ChecksumError(CheckpointError):
+    """The trailer digest or a CRC-32 does not match; ``damaged`` names the sections."""
+
+    def __init__(self, message, damaged=()):
+        super().__init__(message)
+        self.damaged = tuple(damaged)
+
+
+class VersionError(CheckpointError):
+    """The file's major version is not one this reader supports."""
+
+
+class DTypeError(CheckpointError):
+    """An array dtype is not in :data:`DTYPES`."""
+
+
+class SizeError(CheckpointError):
+    """A length exceeds the file or a documented limit."""
+
+
+class StructureError(CheckpointError):
+    """A malformed field, bad nesting, duplicate or non-str key, bad reference."""
+
+
+class ShapeError(CheckpointError):
+    """Arrays do not fit the architecture (raised by the checkpoint layer)."""

@@ -1,0 +1,29 @@
+"""Optimizers and learning-rate schedules over one flat parameter vector.
+
+The interface follows optax: a constructor returns an
+:class:`~pinnlite.optim.base.Optimizer` ``(name, init, update, hyperparams,
+state_type)`` with ``init(params) -> state`` (a NamedTuple of arrays and
+numbers) and ``update(grads, state, params, ...) -> (new_params, new_state)``,
+pure. The learning rate of element ``i`` at a step is
+``learning_rate(count) * lr_factor * lr_scale[i]``, with ``learning_rate`` a
+number or a schedule (:mod:`~pinnlite.optim.schedules`).
+
+- :mod:`~pinnlite.optim.base`: the :class:`Optimizer` tuple and the argument checks;
+- :mod:`~pinnlite.optim.first_order`: SGD (momentum, Nesterov), Adam, AdamW;
+- :mod:`~pinnlite.optim.lbfgs`: L-BFGS with a strong-Wolfe line search;
+- :mod:`~pinnlite.optim.registry`: optimizers by name, states as dicts;
+- :mod:`~pinnlite.optim.schedules`: ``lr(step)`` schedules and reduce-on-plateau.
+"""
+
+from pinnlite.optim.base import Optimizer  # noqa: F401
+from pinnlite.optim.first_order import AdamState, SgdState, adam, adamw, sgd  # noqa: F401
+from pinnlite.optim.lbfgs import (  # noqa: F401
+    LBFGS_GRAD_TOL,
+    LBFGS_LINESEARCH_FAILED,
+    LBFGS_RUNNING,
+    LBFGS_STEP_CHANGE,
+    LBFGS_VALUE_CHANGE,
+    LbfgsState,
+    lbfgs,
+)
+from pinnlite.optim.registry import get_optimizer, state_from_dict, state_to_dict  # noqa: F401

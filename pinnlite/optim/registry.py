@@ -1,0 +1,73 @@
+"""Optimizers by name, and their states as plain dicts (for checkpoints).
+
+:func:`get_optimizer` builds any optimizer of this package from its name and
+keyword arguments; :func:`state_to_dict` / :func:`state_from_dict` turn a state
+NamedTuple into a dict of arrays and numbers and back, bit for bit.
+"""
+
+import numbers
+
+import numpy as np
+
+from pinnlite.core.checks import build as _build
+from pinnlite.core.checks import is_real as _is_real
+from pinnlite.errors import InputError, describe
+from pinnlite.optim.first_order import AdamState, SgdState, adam, adamw, sgd
+from pinnlite.optim.lbfgs import LbfgsState, lbfgs
+
+_STATE_TYPES = {"sgd": SgdState, "adam": AdamState, "adamw": AdamState, "lbfgs": LbfgsState}
+
+_CONSTRUCTORS = {"sgd": sgd, "adam": adam, "adamw": adamw, "lbfgs": lbfgs}
+
+
+def get_optimizer(name, **hyperparams):
+    """Build an optimizer from its name (``"sgd"``, ``"adam"``, ``"adamw"``,
+    ``"lbfgs"``) and its constructor's keyword arguments."""
+    return _build("optimizer", _CONSTRUCTORS, name, hyperparams)
+
+
+def state_to_dict(state):
+    """A plain dict ``field -> array | int | float`` of an optimizer state (arrays copied)."""
+    if not isinstance(state, (SgdState, AdamState, LbfgsState)):
+        raise InputError(f"state: expected an optimizer state, found {type(state).__name__}")
+    return {
+        key: (value.copy() if isinstance(value, np.ndarray) else value)
+        for key, value in state._asdict().items()
+    }
+
+
+def state_from_dict(name, fields):
+    """The state of optimizer ``name`` from a dict made by :func:`state_to_dict`.
+
+    Arrays are copied with their dtype kept; ints and floats become Python ints
+    and floats, so the restored state continues bit for bit.
+    """
+    if name not in _STATE_TYPES:
+        raise InputError(f"name: expected one of {sorted(_STATE_TYPES)}, found {name!r}")
+    cls = _STATE_TYPES[name]
+    if not isinstance(fields, dict):
+        raise InputError(f"fields: expected a dict, found {describe(fields)}")
+    expected = list(cls._fields)
+    if set(fields) != set(expected):
+        raise InputError(
+            f"fields: expected exactly the keys {expected} for optimizer {name!r}, "
+            f"found {sorted(fields)}"
+        )
+    out = {}
+    for key, kind in cls.__annotations__.items():
+        value = fields[key]
+        if kind is np.ndarray:
+            if not isinstance(value, np.ndarray) or value.dtype not in (np.float32, np.float64):
+                raise InputError(
+                    f"{key}: expected a float32 or float64 numpy array, found {describe(value)}"
+                )
+            out[key] = value.copy()
+        elif kind is int:
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+                raise InputError(f"{key}: expected an integer, found {value!r}")
+            out[key] = int(value)
+        else:
+            if not _is_real(value):
+                raise InputError(f"{key}: expected a real number, found {value!r}")
+            out[key] = float(value)
+    return cls(**out)
