@@ -9,7 +9,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pinnlite import optim
-from pinnlite.optim import lbfgs as lbfgs_module
+from pinnlite.optim import quasi_newton as lbfgs_module
 from pinnlite.errors import InputError
 from pinnlite.optim.schedules import exponential, step_decay
 

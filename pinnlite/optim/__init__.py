@@ -10,14 +10,14 @@ number or a schedule (:mod:`~pinnlite.optim.schedules`).
 
 - :mod:`~pinnlite.optim.base`: the :class:`Optimizer` tuple and the argument checks;
 - :mod:`~pinnlite.optim.first_order`: SGD (momentum, Nesterov), Adam, AdamW;
-- :mod:`~pinnlite.optim.lbfgs`: L-BFGS with a strong-Wolfe line search;
+- :mod:`~pinnlite.optim.quasi_newton`: L-BFGS with a strong-Wolfe line search;
 - :mod:`~pinnlite.optim.registry`: optimizers by name, states as dicts;
 - :mod:`~pinnlite.optim.schedules`: ``lr(step)`` schedules and reduce-on-plateau.
 """
 
 from pinnlite.optim.base import Optimizer  # noqa: F401
 from pinnlite.optim.first_order import AdamState, SgdState, adam, adamw, sgd  # noqa: F401
-from pinnlite.optim.lbfgs import (  # noqa: F401
+from pinnlite.optim.quasi_newton import (  # noqa: F401
     LBFGS_GRAD_TOL,
     LBFGS_LINESEARCH_FAILED,
     LBFGS_RUNNING,

@@ -13,7 +13,7 @@ from pinnlite.core.checks import build as _build
 from pinnlite.core.checks import is_real as _is_real
 from pinnlite.errors import InputError, describe
 from pinnlite.optim.first_order import AdamState, SgdState, adam, adamw, sgd
-from pinnlite.optim.lbfgs import LbfgsState, lbfgs
+from pinnlite.optim.quasi_newton import LbfgsState, lbfgs
 
 _STATE_TYPES = {"sgd": SgdState, "adam": AdamState, "adamw": AdamState, "lbfgs": LbfgsState}
 
