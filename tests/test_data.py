@@ -1,4 +1,4 @@
-"""Tests of pinnlite.data: TrainingData validation (every message names its key), the
+"""Tests of pinnlite.training.data: TrainingData validation (every message names its key), the
 .npz file format and its errors, the round trip, and the engine's point sets."""
 
 import math
@@ -57,7 +57,7 @@ def test_integer_arrays_are_stored_as_contiguous_float64():
 @pytest.mark.parametrize(
     "domain, fragment",
     [
-        (((0, 1), (0, 1)), r"domain: expected shape \(3, 2\)"),
+        (((0, 1), (0, 1)), r"domain: expected .* of shape \(3, 2\)"),
         (((0, 1), (1, 1), (0, 1)), r"domain\[y\]"),
         (((0, 1), (0, 1), (2, 1)), r"domain\[t\]"),
         (((0, math.nan), (0, 1), (0, 1)), r"domain\[x\]"),
@@ -72,13 +72,13 @@ def test_bad_domain_is_rejected(domain, fragment):
 @pytest.mark.parametrize(
     "key, value, fragment",
     [
-        ("collocation", np.zeros((4, 2)), r"collocation: expected shape \(n, 3\), found \(4, 2\)"),
-        ("collocation", np.zeros(12), r"collocation: expected shape \(n, 3\), found \(12,\)"),
-        ("sensor_values", np.zeros((5, 3)), r"sensor_values: expected shape \(n, 2\)"),
-        ("boundary_values", np.zeros((4, 2)), r"boundary_values: expected shape \(5, 2\), found \(4, 2\)"),
+        ("collocation", np.zeros((4, 2)), r"collocation: expected a float array of shape \(n, 3\), found array of shape \(4, 2\)"),
+        ("collocation", np.zeros(12), r"collocation: expected a float array of shape \(n, 3\), found array of shape \(12,\)"),
+        ("sensor_values", np.zeros((5, 3)), r"sensor_values: expected a float array of shape \(n, 2\)"),
+        ("boundary_values", np.zeros((4, 2)), r"boundary_values: expected an array of shape \(5, 2\) for the 5 boundary_points, found array of shape \(4, 2\)"),
         ("traction_values", np.zeros((6, 2), dtype=bool), r"traction_values: expected a float array"),
         ("initial_velocity", [[0.0, 0.0]] * 4, r"initial_velocity: expected a float array"),
-        ("body_force", np.zeros((8, 2)), r"body_force: expected shape \(7, 2\), found \(8, 2\)"),
+        ("body_force", np.zeros((8, 2)), r"body_force: expected an array of shape \(7, 2\) for the 7 collocation, found array of shape \(8, 2\)"),
     ],
 )
 def test_misshapen_arrays_are_named(key, value, fragment):
@@ -96,7 +96,7 @@ def test_non_finite_values_are_named_with_their_row(key, bad):
     arr = kwargs[key].copy()
     arr[2, 1] = bad
     kwargs[key] = arr
-    with pytest.raises(InputError, match=rf"{key}: expected finite values, found a non-finite value in row 2"):
+    with pytest.raises(InputError, match=rf"{key}: expected finite values, found {bad!r} at row 2, column 1"):
         TrainingData(**kwargs)
 
 
@@ -121,7 +121,7 @@ def test_companion_without_its_points_is_named(companion, points):
 def test_points_without_their_required_values_are_named(missing):
     kwargs = full_data(np.random.default_rng(2)).to_arrays()
     del kwargs[missing]
-    with pytest.raises(InputError, match=rf"{missing}: expected shape \(\d+, 2\).*found None"):
+    with pytest.raises(InputError, match=rf"{missing}: expected an array of shape \(\d+, 2\).*found None"):
         TrainingData(**kwargs)
 
 
@@ -271,8 +271,8 @@ def test_from_npz_unknown_key_is_named(tmp_path):
 @pytest.mark.parametrize(
     "key, value, fragment",
     [
-        ("domain", np.zeros(6), r"domain: expected shape \(3, 2\), found \(6,\)"),
-        ("sensor_points", np.zeros((2, 4)), r"sensor_points: expected shape \(n, 3\), found \(2, 4\)"),
+        ("domain", np.zeros(6), r"domain: expected .* of shape \(3, 2\), found array of shape \(6,\)"),
+        ("sensor_points", np.zeros((2, 4)), r"sensor_points: expected a float array of shape \(n, 3\), found array of shape \(2, 4\)"),
         ("truth", np.ones(2), r"truth: expected \(lam, mu, rho\)"),
     ],
 )

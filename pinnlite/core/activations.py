@@ -4,7 +4,7 @@ The forward-mode rules (``docs/ENGINE.md``, "Activation") need sigma, sigma' and
 sigma'' on the way forward and sigma''' on the way back. Each entry below holds
 NumPy versions of the four functions (used by the pure-NumPy paths and the tests)
 and the integer ``code`` that selects the same formulas inside the Numba kernels
-(:func:`pinnlite.kernels.jet`), in the spirit of ``jax.experimental.jet``: one small
+(:func:`pinnlite.engine.kernels.jet`), in the spirit of ``jax.experimental.jet``: one small
 rule per primitive.
 
 ==========  ==============  ==================  ==================  =========================

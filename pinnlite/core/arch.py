@@ -19,9 +19,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pinnlite.core.checks import box
+from pinnlite.core import checks
 from pinnlite.core.activations import get_activation
-from pinnlite.errors import InputError, describe
 
 DTYPES = ("float64", "float32")
 INITS = ("glorot_normal", "glorot_uniform")
@@ -65,17 +64,10 @@ class Layout(NamedTuple):
         """One new flat vector from a list of arrays in layout order (shapes and dtype checked)."""
         arrays = list(arrays)
         if len(arrays) != len(self.entries):
-            raise InputError(
-                f"params: expected {len(self.entries)} arrays ({', '.join(self.names)}), "
-                f"found {len(arrays)}"
-            )
+            checks.fail("params", f"{len(self.entries)} arrays ({', '.join(self.names)})", f"{len(arrays)} arrays")
         flat = np.empty(self.size, dtype=dtype)
         for e, a in zip(self.entries, arrays):
-            if not isinstance(a, np.ndarray) or a.shape != e.shape or a.dtype != np.dtype(dtype):
-                raise InputError(
-                    f"params[{e.name}]: expected array of shape {e.shape} and dtype {dtype}, "
-                    f"found {describe(a)}"
-                )
+            checks.array(f"params[{e.name}]", a, e.shape, dtype, finite=False)
             flat[e.offset : e.offset + e.size] = a.ravel()
         return flat
 
@@ -97,7 +89,7 @@ class Architecture:
     hidden : tuple of int
         Widths of the hidden layers, e.g. ``(100, 100, 100, 100)``.
     activation : str
-        A name from :data:`pinnlite.activations.ACTIVATIONS` (``"tanh"``, ``"sin"``).
+        A name from :data:`pinnlite.core.activations.ACTIVATIONS` (``"tanh"``, ``"sin"``).
     bounds : ((x_lo, x_hi), (y_lo, y_hi), (t_lo, t_hi))
         Physical domain, mapped affinely onto [-1, 1]^3 before the first layer.
     output_scale : (float, float)
@@ -115,26 +107,16 @@ class Architecture:
     _layout: Layout = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        hidden = self.hidden
-        if isinstance(hidden, (int, np.integer)) or not hasattr(hidden, "__len__") or len(hidden) == 0:
-            raise InputError(f"hidden: expected a non-empty list of widths, found {hidden!r}")
-        if not all(isinstance(w, (int, np.integer)) and not isinstance(w, bool) and w > 0 for w in hidden):
-            raise InputError(f"hidden: expected positive integer widths, found {list(hidden)!r}")
-        object.__setattr__(self, "hidden", tuple(int(w) for w in hidden))
+        object.__setattr__(self, "hidden", tuple(checks.integers("hidden", self.hidden, low=1)))
         get_activation(self.activation)
-        object.__setattr__(self, "bounds", box("bounds", self.bounds))
+        object.__setattr__(self, "bounds", checks.box("bounds", self.bounds))
         scale = self.output_scale
-        if isinstance(scale, (int, float, np.floating, np.integer)) and not isinstance(scale, bool):
+        if checks.is_real(scale):
             scale = (scale, scale)
-        try:
-            scale = tuple(float(s) for s in scale)
-        except (TypeError, ValueError):
-            raise InputError(f"output_scale: expected a positive float or two, found {scale!r}") from None
-        if len(scale) != 2 or not all(math.isfinite(s) and s > 0 for s in scale):
-            raise InputError(f"output_scale: expected two finite positive floats, found {scale!r}")
-        object.__setattr__(self, "output_scale", scale)
-        if self.dtype not in DTYPES:
-            raise InputError(f"dtype: expected one of {DTYPES}, found {self.dtype!r}")
+        if not isinstance(scale, (tuple, list)) or len(scale) != 2:
+            checks.fail("output_scale", "a positive number or two", scale)
+        object.__setattr__(self, "output_scale", tuple(checks.real("output_scale", s, low=0.0, low_open=True) for s in scale))
+        checks.choice("dtype", self.dtype, DTYPES)
         widths = (3,) + self.hidden + (2,)
         entries, offset = [], 0
         for l in range(len(widths) - 1):
@@ -178,9 +160,10 @@ class Architecture:
 
     @classmethod
     def from_dict(cls, d):
-        unknown = set(d) - {"hidden", "activation", "bounds", "output_scale", "dtype"}
+        known = {"hidden", "activation", "bounds", "output_scale", "dtype"}
+        unknown = set(d) - known
         if unknown:
-            raise InputError(f"architecture: unknown keys {sorted(unknown)}")
+            checks.fail("architecture", f"only the keys {sorted(known)}", sorted(unknown))
         return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()})
 
 
@@ -193,12 +176,10 @@ def init_params(arch, rng=None, init="glorot_normal"):
     seed) in layout order, then cast, so float32 and float64 models with the same
     seed start from the same numbers.
     """
-    if init not in INITS:
-        raise InputError(f"init: expected one of {INITS}, found {init!r}")
-    if rng is None or isinstance(rng, (int, np.integer)):
+    checks.choice("init", init, INITS)
+    if rng is None or checks.is_int(rng):
         rng = np.random.default_rng(rng)
-    elif not isinstance(rng, np.random.Generator):
-        raise InputError(f"rng: expected a numpy.random.Generator or an int seed, found {rng!r}")
+    checks.generator("rng", rng)
     flat = np.zeros(arch.n_params, dtype=arch.np_dtype)
     for e in arch.layout.entries:
         if e.name.startswith("W"):

@@ -1,6 +1,20 @@
-"""Argument checks shared by the numeric modules: each returns the clean value or
-raises :class:`~pinnlite.errors.InputError` naming the argument, the rule and the
-value found."""
+"""The argument checks of every pinnlite module: one vocabulary, one message format.
+
+Each check returns the clean value (a Python ``float``, ``int``, ``bool`` or
+``str``, or the array itself: arrays are never cast or copied) or raises
+``error`` (default :class:`~pinnlite.errors.InputError`; the config passes
+:class:`~pinnlite.training.config.ConfigError`) with the one message format::
+
+    <name>: expected <rule>, found <value>
+
+``name`` is the argument or the dotted config field, ``rule`` what is accepted
+and ``value`` what was given (:func:`~pinnlite.errors.describe`: the repr of a
+scalar, the shape and dtype of an array). With ``optional=True`` a check also
+accepts None (and says so in its rule).
+
+Integers are never bools: ``True`` is rejected where an integer or a real is
+expected, and ``2.0`` where an integer is.
+"""
 
 import inspect
 import math
@@ -11,63 +25,153 @@ import numpy as np
 from pinnlite.errors import InputError, describe
 
 
+def fail(name, rule, value, error=InputError, optional=False):
+    """Raise ``error`` with the message ``<name>: expected <rule>, found <value>``."""
+    raise error(f"{name}: expected {'None or ' if optional else ''}{rule}, found {describe(value)}")
+
+
 def is_real(value):
     """A real number that is not a bool."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
 def is_int(value):
     """An integer that is not a bool."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
-def real(name, value, *, low=None, low_open=False, high=None, high_open=False):
-    """``value`` as a finite float inside the given bounds."""
-    rule = "a finite real number"
+def _bounds_text(low, low_open, high, high_open):
+    parts = []
     if low is not None:
-        rule += f" {'>' if low_open else '>='} {low}"
+        parts.append(f"{'>' if low_open else '>='} {low:g}")
     if high is not None:
-        rule += f"{' and' if low is not None else ''} {'<' if high_open else '<='} {high}"
+        parts.append(f"{'<' if high_open else '<='} {high:g}")
+    return " and ".join(parts)
+
+
+def real(name, value, *, low=None, low_open=False, high=None, high_open=False, optional=False, error=InputError):
+    """``value`` as a finite float inside the given bounds."""
+    if optional and value is None:
+        return None
+    bounds = _bounds_text(low, low_open, high, high_open)
+    rule = "a finite real number" + (f" {bounds}" if bounds else "")
     if not is_real(value) or not math.isfinite(value):
-        raise InputError(f"{name}: expected {rule}, found {value!r}")
-    value = float(value)
-    if low is not None and (value < low or (low_open and value == low)):
-        raise InputError(f"{name}: expected {rule}, found {value!r}")
-    if high is not None and (value > high or (high_open and value == high)):
-        raise InputError(f"{name}: expected {rule}, found {value!r}")
-    return value
+        fail(name, rule, value, error, optional)
+    v = float(value)
+    if (low is not None and (v < low or (low_open and v == low))) or (
+        high is not None and (v > high or (high_open and v == high))
+    ):
+        fail(name, rule, v, error, optional)
+    return v
 
 
-def integer(name, value, *, low=0):
-    """``value`` as an int >= ``low``."""
-    if not is_int(value) or value < low:
-        raise InputError(f"{name}: expected an integer >= {low}, found {value!r}")
+def integer(name, value, *, low=None, high=None, optional=False, error=InputError):
+    """``value`` as an int inside ``[low, high]`` (bools rejected)."""
+    if optional and value is None:
+        return None
+    bounds = _bounds_text(low, False, high, False)
+    rule = "an integer" + (f" {bounds}" if bounds else "")
+    if not is_int(value) or (low is not None and value < low) or (high is not None and value > high):
+        fail(name, rule, value, error, optional)
     return int(value)
 
 
-def box(name, value):
+def integers(name, value, *, low=None, nonempty=True, error=InputError):
+    """``value`` (a list or tuple) as a list of ints >= ``low``."""
+    rule = f"a {'non-empty ' if nonempty else ''}list of integers" + (f" >= {low}" if low is not None else "")
+    if not isinstance(value, (list, tuple)) or (nonempty and not value):
+        fail(name, rule, value, error)
+    if not all(is_int(v) and (low is None or v >= low) for v in value):
+        fail(name, rule, list(value), error)
+    return [int(v) for v in value]
+
+
+def boolean(name, value, *, error=InputError):
+    """``value`` as a bool (Python or NumPy bools only: no 0 / 1)."""
+    if not isinstance(value, (bool, np.bool_)):
+        fail(name, "True or False", value, error)
+    return bool(value)
+
+
+def string(name, value, *, nonempty=False, optional=False, error=InputError):
+    """``value`` as a str of Unicode characters (no lone surrogates, which UTF-8 cannot hold)."""
+    if optional and value is None:
+        return None
+    rule = "a non-empty string" if nonempty else "a string"
+    if not isinstance(value, str) or (nonempty and not value):
+        fail(name, rule, value, error, optional)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        fail(name, rule + " of Unicode characters (no lone surrogates)", value, error, optional)
+    return str(value)
+
+
+def choice(name, value, options, *, optional=False, error=InputError):
+    """``value``, which must be one of the strings ``options``."""
+    if optional and value is None:
+        return None
+    if not isinstance(value, str) or value not in options:
+        fail(name, "one of " + ", ".join(repr(o) for o in options), value, error, optional)
+    return str(value)
+
+
+def array(name, value, shape, dtype=None, *, finite=True, error=InputError):
+    """``value``, which must be a NumPy array of ``shape`` (None: any length) and ``dtype``.
+
+    ``dtype`` None accepts any floating-point dtype. Nothing is cast, so an
+    array of the wrong dtype is an error rather than a silent copy. With
+    ``finite`` every value must be finite; the first bad one is named with its
+    index.
+    """
+    want = "(" + ", ".join("n" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+    kind = "float" if dtype is None else str(np.dtype(dtype))
+    rule = f"an array of shape {want} and dtype {kind}"
+    if (
+        not isinstance(value, np.ndarray)
+        or value.ndim != len(shape)
+        or any(d is not None and d != s for d, s in zip(shape, value.shape))
+        or (dtype is None and value.dtype.kind != "f")
+        or (dtype is not None and value.dtype != np.dtype(dtype))
+    ):
+        fail(name, rule, value, error)
+    if finite and not np.isfinite(value).all():
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(value))[0])
+        where = f"row {bad[0]}, column {bad[1]}" if len(bad) == 2 else f"index {bad}" if len(bad) != 1 else f"index {bad[0]}"
+        raise error(f"{name}: expected finite values, found {value[bad].item()!r} at {where}")
+    return value
+
+
+def box(name, value, *, error=InputError):
     """``((x_lo, x_hi), (y_lo, y_hi), (t_lo, t_hi))`` as float pairs, finite with lo < hi."""
     try:
         d = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise InputError(f"{name}: expected ((x_lo, x_hi), (y_lo, y_hi), (t_lo, t_hi)), found {describe(value)}") from None
+        fail(name, "((x_lo, x_hi), (y_lo, y_hi), (t_lo, t_hi))", value, error)
     if d.shape != (3, 2):
-        raise InputError(f"{name}: expected shape (3, 2), found {d.shape}")
+        fail(name, "((x_lo, x_hi), (y_lo, y_hi), (t_lo, t_hi)) of shape (3, 2)", d, error)
     for axis, (lo, hi) in zip("xyt", d):
         if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-            raise InputError(f"{name}[{axis}]: expected finite lo < hi, found ({float(lo)}, {float(hi)})")
+            fail(f"{name}[{axis}]", "finite lo < hi", (float(lo), float(hi)), error)
     return tuple((float(lo), float(hi)) for lo, hi in d)
 
 
-def build(kind, table, name, kwargs):
+def generator(name, value, *, error=InputError):
+    """``value``, which must be a :class:`numpy.random.Generator`."""
+    if not isinstance(value, np.random.Generator):
+        fail(name, "a numpy.random.Generator", value, error)
+    return value
+
+
+def build(kind, table, name, kwargs, *, error=InputError):
     """``table[name](**kwargs)``, naming an unknown ``name``, unknown or missing arguments."""
     if name not in table:
-        raise InputError(f"name: expected one of {sorted(table)}, found {name!r}")
+        fail("name", f"a {kind} name, one of {sorted(table)}", name, error)
     params = inspect.signature(table[name]).parameters
     for key in kwargs:
         if key not in params:
-            raise InputError(f"{key}: not a parameter of {kind} {name!r} (expected one of {list(params)})")
+            fail(key, f"a parameter of {kind} {name!r} ({', '.join(params)})", key, error)
     for key, p in params.items():
         if p.default is inspect.Parameter.empty and key not in kwargs:
-            raise InputError(f"{key}: required by {kind} {name!r}, found nothing")
+            fail(key, f"a value (required by {kind} {name!r})", None, error)
     return table[name](**kwargs)

@@ -1,4 +1,4 @@
-"""How many threads to use: the one rule, in the standard library only.
+"""How many threads to use: the one rule.
 
 The engine's worker threads (:mod:`pinnlite.engine.threads`) and the
 checkpoint hashing threads (:mod:`pinnlite.io.hashing`) both ask
@@ -9,10 +9,9 @@ checkpoint hashing threads (:mod:`pinnlite.io.hashing`) both ask
 3. the CPUs this process may run on.
 """
 
-import numbers
 import os
 
-from pinnlite.errors import InputError
+from pinnlite.core import checks
 
 ENV_VARS = ("PINNLITE_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
 
@@ -28,16 +27,14 @@ def available_cpus():
 def resolve_threads(threads=None):
     """The thread count to use (see the module docstring for the order)."""
     if threads is not None:
-        if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
-            raise InputError(f"threads: expected a positive integer or None, found {threads!r}")
-        return int(threads)
+        return checks.integer("threads", threads, low=1)
     for var in ENV_VARS:
         value = os.environ.get(var)
         if value:
             try:
                 n = int(value.split(",")[0])
             except ValueError:
-                raise InputError(f"{var}: expected a positive integer, found {value!r}") from None
+                checks.fail(var, "a positive integer", value)
             if n >= 1:
                 return n
     return available_cpus()

@@ -1,7 +1,8 @@
 """Numba settings, all in one place.
 
-Every compiled kernel in pinnlite is created through :func:`kernel` (serial) or
-:func:`parallel_kernel` (``prange`` loops), so the flags below apply everywhere:
+Every compiled kernel in pinnlite is created through :func:`kernel` (or
+:func:`inline` for the scalar helpers they call), so the flags below apply
+everywhere:
 
 - ``cache=True``: compiled machine code is stored next to the sources (or in
   ``NUMBA_CACHE_DIR``), so a second process starts without compiling.
@@ -12,9 +13,9 @@ Every compiled kernel in pinnlite is created through :func:`kernel` (serial) or
 - ``nogil=True``: kernels release the GIL, so pipelines may call pinnlite from
   several Python threads.
 
-Parallel kernels split work over rows (hidden units) or fixed blocks; every
-reduction is done by one thread per output in a fixed order, so results do not
-depend on how many threads run.
+Kernels are serial: the engine runs them on its own worker threads
+(:mod:`pinnlite.engine.threads`), one tile per call, which is why ``nogil``
+matters and ``parallel=True`` is never used.
 """
 
 import numba
@@ -25,11 +26,6 @@ FLAGS = dict(cache=True, fastmath=False, error_model="numpy", nogil=True)
 def kernel(fn):
     """Compile ``fn`` as a serial Numba kernel with pinnlite's flags."""
     return numba.njit(**FLAGS)(fn)
-
-
-def parallel_kernel(fn):
-    """Compile ``fn`` as a parallel (``prange``) Numba kernel with pinnlite's flags."""
-    return numba.njit(parallel=True, **FLAGS)(fn)
 
 
 def inline(fn):

@@ -13,7 +13,7 @@
 The equations are in ``docs/ENGINE.md``.
 """
 
-from pinnlite.engine.loss import (  # noqa: F401
+from pinnlite.engine.loss import (
     LossResult,
     Workspace,
     as_flat,
@@ -23,4 +23,21 @@ from pinnlite.engine.loss import (  # noqa: F401
     pde_residual,
     predict,
 )
-from pinnlite.engine.tiles import TILE_COLUMNS, Prepared, Tile, combine, prepare, restrict  # noqa: F401
+from pinnlite.engine.tiles import TILE_COLUMNS, Prepared, Tile, combine, prepare, restrict
+
+__all__ = [
+    "LossResult",
+    "Workspace",
+    "as_flat",
+    "channels",
+    "evaluate",
+    "loss_and_grad",
+    "pde_residual",
+    "predict",
+    "TILE_COLUMNS",
+    "Prepared",
+    "Tile",
+    "combine",
+    "prepare",
+    "restrict",
+]

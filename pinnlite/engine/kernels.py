@@ -31,12 +31,23 @@ releases the GIL. The inner loops run over points (contiguous in memory).
 import numpy as np
 
 from pinnlite.core.jit import inline, kernel
-from pinnlite.core.activations import TANH
+from pinnlite.core.activations import SIN, TANH
 
 
 # ---------------------------------------------------------------------------
-# activation rules (one branch per row of pinnlite.activations.ACTIVATIONS)
+# activation rules (one branch per row of pinnlite.core.activations.ACTIVATIONS)
 # ---------------------------------------------------------------------------
+
+
+@inline
+def check_code(code):
+    """Raise unless ``code`` is the code of a row of the activation table.
+
+    Called once at the entry of every kernel, so that the per-element branches
+    below can treat "not tanh" as sin without an unknown code silently meaning sin.
+    """
+    if code != TANH and code != SIN:
+        raise ValueError("unknown activation code: expected a code of pinnlite.core.activations.ACTIVATIONS")
 
 
 @inline
@@ -52,7 +63,7 @@ def jet(code, z, one):
             s = -s
         s1 = one - s * s
         return s, s1, -two * s * s1
-    s = np.sin(z)
+    s = np.sin(z)  # SIN (check_code has run)
     return s, np.cos(z), -s
 
 
@@ -66,7 +77,7 @@ def jet_back(code, z, h, one):
     if code == TANH:
         s1 = one - h * h
         return s1, -two * h * s1, s1 * (two * (two + one) * h * h - two)
-    c = np.cos(z)
+    c = np.cos(z)  # SIN
     return c, -h, -c
 
 
@@ -115,6 +126,7 @@ def first_forward(xi, W0, b0, scale, z0, H, n, c, code):
         ``z_k = s_k W0[:, k]`` for every point and the second ones are zero, so no
         matrix product is needed.
     """
+    check_code(code)
     w = W0.shape[0]
     one = H.dtype.type(1)
     s1r = np.empty(n, H.dtype)
@@ -152,6 +164,7 @@ def hidden_forward(Z, b, H, n, c, code):
     """Hidden layer l >= 1 of one tile: add the bias to the value channel of
     ``Z = W @ A`` (in place) and write the activation's channels to ``H``
     (both (w, c*n))."""
+    check_code(code)
     w = Z.shape[0]
     one = H.dtype.type(1)
     s1r = np.empty(n, H.dtype)
@@ -181,6 +194,7 @@ def hidden_backward(Hadj, Z, H, n, c, code, db):
     ``Z`` (each point's values are read before they are written). ``db`` (w,)
     receives the bias gradient, the sum of the value-channel adjoints.
     """
+    check_code(code)
     w = Z.shape[0]
     one = H.dtype.type(1)
     two = one + one
@@ -255,6 +269,7 @@ def first_backward(Hadj, z0, H, W0, scale, xi, n, c, code, gW0, gb0):
     W0 : (w, 3); scale : (3,); xi : (3, n) normalised points.
     gW0 : (w, 3), gb0 : (w,) outputs.
     """
+    check_code(code)
     w = W0.shape[0]
     one = H.dtype.type(1)
     two = one + one
@@ -309,8 +324,8 @@ def first_backward(Hadj, z0, H, W0, scale, xi, n, c, code, gW0, gb0):
 
 
 @kernel
-def pde_term(U, GU, coff, n, inv, so, lam, mu, rho, force, weight):
-    """PDE residual term on one 8-channel column block.
+def pde_term(U, GU, n, inv, so, lam, mu, rho, force, weight):
+    """PDE residual term on one 8-channel tile.
 
     With u = so_0 U_0, v = so_1 U_1 (channels xx, yy, tt, xy)::
 
@@ -333,14 +348,14 @@ def pde_term(U, GU, coff, n, inv, so, lam, mu, rho, force, weight):
     gmu = 0.0
     grho = 0.0
     for i in range(n):
-        uxx = su * U[0, coff + 4 * n + i]
-        uyy = su * U[0, coff + 5 * n + i]
-        utt = su * U[0, coff + 6 * n + i]
-        uxy = su * U[0, coff + 7 * n + i]
-        vxx = sv * U[1, coff + 4 * n + i]
-        vyy = sv * U[1, coff + 5 * n + i]
-        vtt = sv * U[1, coff + 6 * n + i]
-        vxy = sv * U[1, coff + 7 * n + i]
+        uxx = su * U[0, 4 * n + i]
+        uyy = su * U[0, 5 * n + i]
+        utt = su * U[0, 6 * n + i]
+        uxy = su * U[0, 7 * n + i]
+        vxx = sv * U[1, 4 * n + i]
+        vyy = sv * U[1, 5 * n + i]
+        vtt = sv * U[1, 6 * n + i]
+        vxy = sv * U[1, 7 * n + i]
         ru = rho * utt - lp2m * uxx - mu * uyy - lpm * vxy
         rv = rho * vtt - mu * vxx - lp2m * vyy - lpm * uxy
         if has_f:
@@ -352,14 +367,14 @@ def pde_term(U, GU, coff, n, inv, so, lam, mu, rho, force, weight):
         gmu -= ru * (2 * uxx + uyy + vxy) + rv * (vxx + 2 * vyy + uxy)
         au = 2 * inv * ru * weight
         av = 2 * inv * rv * weight
-        GU[0, coff + 4 * n + i] = -lp2m * au * su
-        GU[0, coff + 5 * n + i] = -mu * au * su
-        GU[0, coff + 6 * n + i] = rho * au * su
-        GU[0, coff + 7 * n + i] = -lpm * av * su
-        GU[1, coff + 4 * n + i] = -mu * av * sv
-        GU[1, coff + 5 * n + i] = -lp2m * av * sv
-        GU[1, coff + 6 * n + i] = rho * av * sv
-        GU[1, coff + 7 * n + i] = -lpm * au * sv
+        GU[0, 4 * n + i] = -lp2m * au * su
+        GU[0, 5 * n + i] = -mu * au * su
+        GU[0, 6 * n + i] = rho * au * su
+        GU[0, 7 * n + i] = -lpm * av * su
+        GU[1, 4 * n + i] = -mu * av * sv
+        GU[1, 5 * n + i] = -lp2m * av * sv
+        GU[1, 6 * n + i] = rho * av * sv
+        GU[1, 7 * n + i] = -lpm * au * sv
     return loss * inv, 2 * inv * glam, 2 * inv * gmu, 2 * inv * grho
 
 
@@ -384,8 +399,8 @@ def misfit_term(U, GU, start, n, inv, so, shift, target, weight):
 
 
 @kernel
-def traction_term(U, GU, coff, n, inv, so, lam, mu, normals, target, weight):
-    """Traction misfit on one 4-channel column block (plane strain).
+def traction_term(U, GU, n, inv, so, lam, mu, normals, target, weight):
+    """Traction misfit on one 4-channel tile (plane strain).
 
     ``s_xx = (lam+2mu) u_x + lam v_y``, ``s_yy = lam u_x + (lam+2mu) v_y``,
     ``s_xy = mu (u_y + v_x)``, ``t = s . n``; ``L = inv * sum |t - target|^2``.
@@ -398,10 +413,10 @@ def traction_term(U, GU, coff, n, inv, so, lam, mu, normals, target, weight):
     glam = 0.0
     gmu = 0.0
     for i in range(n):
-        ux = su * U[0, coff + n + i]
-        uy = su * U[0, coff + 2 * n + i]
-        vx = sv * U[1, coff + n + i]
-        vy = sv * U[1, coff + 2 * n + i]
+        ux = su * U[0, n + i]
+        uy = su * U[0, 2 * n + i]
+        vx = sv * U[1, n + i]
+        vy = sv * U[1, 2 * n + i]
         nx = normals[i, 0]
         ny = normals[i, 1]
         sxx = lp2m * ux + lam * vy
@@ -416,8 +431,8 @@ def traction_term(U, GU, coff, n, inv, so, lam, mu, normals, target, weight):
         glam += (dxx + dyy) * (ux + vy)
         gmu += 2 * (dxx * ux + dyy * vy) + dxy * (uy + vx)
         a = 2 * inv * weight
-        GU[0, coff + n + i] = a * su * (lp2m * dxx + lam * dyy)
-        GU[0, coff + 2 * n + i] = a * su * mu * dxy
-        GU[1, coff + n + i] = a * sv * mu * dxy
-        GU[1, coff + 2 * n + i] = a * sv * (lam * dxx + lp2m * dyy)
+        GU[0, n + i] = a * su * (lp2m * dxx + lam * dyy)
+        GU[0, 2 * n + i] = a * su * mu * dxy
+        GU[1, n + i] = a * sv * mu * dxy
+        GU[1, 2 * n + i] = a * sv * (lam * dxx + lp2m * dyy)
     return loss * inv, 2 * inv * glam, 2 * inv * gmu

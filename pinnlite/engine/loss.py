@@ -3,11 +3,11 @@
 One evaluation (``docs/ENGINE.md`` has the equations):
 
 1. the points of every loss term are normalised and cut into tiles of about
-   1024 columns (:func:`prepare`), each tile holding one term's points with
+   1024 columns (:func:`pinnlite.engine.tiles.prepare`), each tile holding one term's points with
    only the channels that term needs;
-2. worker threads (:mod:`pinnlite.parallel`) take tiles one after another and
+2. worker threads (:mod:`pinnlite.engine.threads`) take tiles one after another and
    run, per tile: forward, per layer one matrix product (NumPy/BLAS, single
-   threaded) and one fused activation kernel (:mod:`pinnlite.kernels`); the
+   threaded) and one fused activation kernel (:mod:`pinnlite.engine.kernels`); the
    loss kernel of the tile's term, which gives the term, the material-parameter
    gradients and the adjoint of the output; backward, per layer one
    activation-adjoint kernel, one product for the weight gradient and one for
@@ -28,10 +28,17 @@ import numpy as np
 from pinnlite.core.activations import get_activation
 from pinnlite.core.arch import Architecture
 from pinnlite.engine import kernels, physics
-from pinnlite.engine.terms import MATERIAL_NAMES, POINTS_FIELD, TERMS, LossWeights, PointSets, check_array, check_material
-from pinnlite.engine.threads import resolve_threads, run_tasks
-from pinnlite.engine.tiles import TILE_COLUMNS, prepare
-from pinnlite.errors import InputError, describe
+from pinnlite.core import checks
+from pinnlite.engine.terms import MATERIAL_NAMES, POINTS_FIELD, TERMS, LossWeights, PointSets, check_material
+from pinnlite.core.cpus import resolve_threads
+from pinnlite.engine.threads import run_tasks
+from pinnlite.engine.tiles import prepare
+
+
+# One row of scalars per unit of tiles: each term's value (in TERMS order), then
+# the weighted gradient of the total with respect to lam, mu and rho.
+_D_LAM, _D_MU, _D_RHO = len(TERMS), len(TERMS) + 1, len(TERMS) + 2
+N_SCALARS = len(TERMS) + 3
 
 
 class LossResult(NamedTuple):
@@ -97,7 +104,7 @@ class Workspace:
     Parameters
     ----------
     threads : int, optional
-        Threads per evaluation (default: :func:`pinnlite.parallel.resolve_threads`).
+        Threads per evaluation (default: :func:`pinnlite.core.cpus.resolve_threads`).
     """
 
     def __init__(self, threads=None):
@@ -114,27 +121,21 @@ class Workspace:
     def partials(self, n_units, n_params, dtype):
         p = self._parts
         if p is None or p[0].shape != (n_units, n_params) or p[0].dtype != dtype:
-            p = self._parts = (np.empty((n_units, n_params), dtype), np.empty((n_units, len(TERMS) + 3)))
+            p = self._parts = (np.empty((n_units, n_params), dtype), np.empty((n_units, N_SCALARS)))
         return p
 
 
 def as_flat(arch, params):
     """``params`` as a flat vector of the architecture's layout (checked, never cast)."""
     layout = arch.layout
-    if isinstance(params, np.ndarray):
-        if params.ndim != 1 or params.shape[0] != layout.size:
-            raise InputError(f"params: expected shape ({layout.size},), found {params.shape}")
-        if params.dtype != arch.np_dtype:
-            raise InputError(f"params: expected dtype {arch.dtype}, found {params.dtype}")
-        flat = params
-    elif isinstance(params, (list, tuple)):
+    if isinstance(params, (list, tuple)):
         flat = layout.flatten(params, arch.np_dtype)
     else:
-        raise InputError(f"params: expected a flat array or a list of arrays, found {describe(params)}")
+        flat = checks.array("params", params, (layout.size,), arch.np_dtype, finite=False)
     if not np.isfinite(flat).all():
         i = int(np.argmin(np.isfinite(flat)))
         name = next(e.name for e in layout.entries if e.offset <= i < e.offset + e.size)
-        raise InputError(f"params: expected finite values, found {flat[i]!r} in {name}")
+        checks.fail("params", f"finite values (one is not, in {name})", flat[i].item())
     return flat
 
 
@@ -156,10 +157,10 @@ def _loss_tile(tile, U, GU, inv, so, bias, zero, material, wt):
     lam, mu, rho = material.lam, material.mu, material.rho
     n = tile.n
     if tile.term == "pde":
-        val, gl, gm, gr = kernels.pde_term(U, GU, 0, n, inv, so, lam, mu, rho, tile.extra, wt)
+        val, gl, gm, gr = kernels.pde_term(U, GU, n, inv, so, lam, mu, rho, tile.force, wt)
         return val, gl, gm, gr
     if tile.term == "traction":
-        val, gl, gm = kernels.traction_term(U, GU, 0, n, inv, so, lam, mu, tile.extra, tile.target, wt)
+        val, gl, gm = kernels.traction_term(U, GU, n, inv, so, lam, mu, tile.normals, tile.target, wt)
         return val, gl, gm, 0.0
     if tile.term == "initial_velocity":
         return kernels.misfit_term(U, GU, 3 * n, n, inv, so, zero, tile.target, wt), 0.0, 0.0, 0.0
@@ -211,9 +212,9 @@ def evaluate(arch, flat, prep, material, weights, ws, grad=None):
             wt = w[tile.index]
             val, gl, gm, gr = _loss_tile(tile, U, shaped[4], 1.0 / prep.counts[tile.term], so, bias, zero, material, wt)
             row[tile.index] += val
-            row[len(TERMS)] += wt * gl
-            row[len(TERMS) + 1] += wt * gm
-            row[len(TERMS) + 2] += wt * gr
+            row[_D_LAM] += wt * gl
+            row[_D_MU] += wt * gm
+            row[_D_RHO] += wt * gr
             if need_grad:
                 if k == first:
                     _backward_tile(arch, views, layout.views(parts[u]), code, prep.scale, tile, shaped)
@@ -226,9 +227,8 @@ def evaluate(arch, flat, prep, material, weights, ws, grad=None):
     if need_grad:
         np.sum(parts, axis=0, out=grad)
     terms = {t: float(sums[i]) for i, t in enumerate(TERMS) if t in prep.counts}
-    total = float(sum(w[TERMS.index(t)] * v for t, v in terms.items()))
-    gmat = {n: float(sums[len(TERMS) + i]) for i, n in enumerate(MATERIAL_NAMES) if n in material.free}
-    return LossResult(total, terms, grad, gmat)
+    gmat = {n: float(sums[_D_LAM + i]) for i, n in enumerate(MATERIAL_NAMES) if n in material.free}
+    return LossResult(weights.total(terms), terms, grad, gmat)
 
 
 def loss_and_grad(params, arch, points, material, weights=None, *, workspace=None, need_grad=True):
@@ -257,13 +257,13 @@ def loss_and_grad(params, arch, points, material, weights=None, *, workspace=Non
     LossResult
     """
     if not isinstance(arch, Architecture):
-        raise InputError(f"arch: expected an Architecture, found {describe(arch)}")
+        checks.fail("arch", "an Architecture", arch)
     flat = as_flat(arch, params)
     check_material(material)
     weights = LossWeights.coerce(weights)
     prep = prepare(arch, points, weights)
     if prep.n_points == 0:
-        raise InputError("points: expected at least one point set with points, found none")
+        checks.fail("points", "at least one point set with points", "none")
     grad = np.empty_like(flat) if need_grad else None
     return evaluate(arch, flat, prep, material, weights, workspace or Workspace(), grad)
 
@@ -275,9 +275,9 @@ def channels(arch, params, X, n_channels=8, workspace=None):
     then d2/dx2, d2/dy2, d2/dt2, d2/dxdy, with respect to the physical inputs.
     """
     if n_channels not in (1, 4, 8):
-        raise InputError(f"n_channels: expected 1, 4 or 8, found {n_channels!r}")
+        checks.fail("n_channels", "1, 4 or 8", n_channels)
     flat = as_flat(arch, params)
-    check_array("points", X, arch.np_dtype, 3)
+    checks.array("points", X, (None, 3), arch.np_dtype)
     n = X.shape[0]
     out = np.empty((n_channels, n, 2), arch.np_dtype)
     if n == 0:
@@ -314,5 +314,5 @@ def pde_residual(arch, params, X, material, body_force=None):
     check_material(material)
     C = channels(arch, params, X, 8)
     if body_force is not None:
-        check_array("body_force", body_force, arch.np_dtype, 2, rows=X.shape[0])
+        checks.array("body_force", body_force, (X.shape[0], 2), arch.np_dtype)
     return physics.residual(C, material.lam, material.mu, material.rho, body_force)

@@ -17,12 +17,12 @@ A term whose points field is ``None`` is not part of the problem. A term whose
 points are given but empty, while its weight is non-zero, is an error.
 """
 
-import math
 from dataclasses import dataclass, fields
 
 import numpy as np
 
-from pinnlite.errors import InputError, describe
+from pinnlite.core import checks
+from pinnlite.errors import InputError
 
 TERMS = ("pde", "boundary", "traction", "initial", "initial_velocity", "data")
 CHANNELS = (8, 1, 4, 1, 4, 1)  # channels each term needs: value (+ x, y, t) (+ xx, yy, tt, xy)
@@ -43,16 +43,6 @@ TARGET_FIELD = {t: f + "_values" for t, f in POINTS_FIELD.items() if t != "pde"}
 _OPTIONAL = {"body_force"}
 
 
-def _finite_float(name, value):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{name}: expected a finite float, found {value!r}") from None
-    if not math.isfinite(v):
-        raise InputError(f"{name}: expected a finite float, found {v!r}")
-    return v
-
-
 @dataclass(frozen=True)
 class Material:
     """Lamé parameters and density, each with a flag saying whether it is trained.
@@ -69,15 +59,11 @@ class Material:
 
     def __post_init__(self):
         for name in MATERIAL_NAMES:
-            object.__setattr__(self, name, _finite_float(name, getattr(self, name)))
-            flag = getattr(self, "optimize_" + name)
-            if not isinstance(flag, (bool, np.bool_)):
-                raise InputError(f"optimize_{name}: expected a bool, found {flag!r}")
-            object.__setattr__(self, "optimize_" + name, bool(flag))
-        if self.mu <= 0:
-            raise InputError(f"mu: expected mu > 0, found {self.mu!r}")
-        if self.rho <= 0:
-            raise InputError(f"rho: expected rho > 0, found {self.rho!r}")
+            object.__setattr__(self, name, checks.real(name, getattr(self, name)))
+            flag = "optimize_" + name
+            object.__setattr__(self, flag, checks.boolean(flag, getattr(self, flag)))
+        checks.real("mu", self.mu, low=0.0, low_open=True)
+        checks.real("rho", self.rho, low=0.0, low_open=True)
         if self.lam + 2 * self.mu <= 0:
             raise InputError(
                 f"lam: expected lam + 2*mu > 0, found lam={self.lam!r}, mu={self.mu!r}"
@@ -105,10 +91,7 @@ class LossWeights:
 
     def __post_init__(self):
         for f in fields(self):
-            v = _finite_float(f"weights.{f.name}", getattr(self, f.name))
-            if v < 0:
-                raise InputError(f"weights.{f.name}: expected >= 0, found {v!r}")
-            object.__setattr__(self, f.name, v)
+            object.__setattr__(self, f.name, checks.real(f"weights.{f.name}", getattr(self, f.name), low=0.0))
 
     @classmethod
     def coerce(cls, weights):
@@ -126,6 +109,14 @@ class LossWeights:
 
     def as_tuple(self):
         return tuple(getattr(self, t) for t in TERMS)
+
+    def total(self, terms):
+        """The total loss ``sum(weight * term)`` of a dict term -> value, in ``terms``' order.
+
+        The one place the total is formed: the engine calls it on one process's
+        terms, the MPI objective on the terms summed over ranks.
+        """
+        return float(sum(getattr(self, t) * v for t, v in terms.items()))
 
 
 @dataclass(frozen=True)
@@ -160,26 +151,10 @@ class PointSets:
         return 0 if pts is None else pts.shape[0]
 
 
-def check_array(name, a, dtype, cols, rows=None):
-    """Raise InputError unless ``a`` is a finite ndarray of shape (rows, cols) and ``dtype``."""
-    if not isinstance(a, np.ndarray):
-        raise InputError(f"{name}: expected a numpy array of shape (n, {cols}), found {describe(a)}")
-    if a.ndim != 2 or a.shape[1] != cols or (rows is not None and a.shape[0] != rows):
-        want = f"({'n' if rows is None else rows}, {cols})"
-        raise InputError(f"{name}: expected shape {want}, found {a.shape}")
-    if a.dtype != dtype:
-        raise InputError(f"{name}: expected dtype {np.dtype(dtype)}, found {a.dtype}")
-    if not np.isfinite(a).all():
-        bad = np.argwhere(~np.isfinite(a))[0]
-        raise InputError(
-            f"{name}: expected finite values, found {a[tuple(bad)]!r} at row {bad[0]}, column {bad[1]}"
-        )
-
-
 def check_points(points, dtype, weights):
     """Validate every array of ``points`` against ``dtype`` and the loss ``weights``."""
     if not isinstance(points, PointSets):
-        raise InputError(f"points: expected a PointSets, found {describe(points)}")
+        checks.fail("points", "a PointSets", points)
     dtype = np.dtype(dtype)
     wt = dict(zip(TERMS, weights.as_tuple()))
     for term, field in _POINTS_OF_TERM.items():
@@ -190,7 +165,7 @@ def check_points(points, dtype, weights):
                 if getattr(points, c) is not None:
                     raise InputError(f"{c}: given without the points field {field!r}")
             continue
-        check_array(field, pts, dtype, 3)
+        checks.array(field, pts, (None, 3), dtype)
         n = pts.shape[0]
         for c in companions:
             arr = getattr(points, c)
@@ -198,7 +173,7 @@ def check_points(points, dtype, weights):
                 continue
             if arr is None:
                 raise InputError(f"{c}: expected an array of shape ({n}, 2) for the {n} {field} points, found None")
-            check_array(c, arr, dtype, 2, rows=n)
+            checks.array(c, arr, (n, 2), dtype)
         if term == "traction":
             norm = np.hypot(points.traction_normals[:, 0], points.traction_normals[:, 1])
             tol = 1e-6 if dtype == np.float64 else 1e-4
@@ -214,4 +189,4 @@ def check_points(points, dtype, weights):
 
 def check_material(material):
     if not isinstance(material, Material):
-        raise InputError(f"material: expected a Material, found {describe(material)}")
+        checks.fail("material", "a Material", material)

@@ -1,6 +1,6 @@
-"""Threads: how many, the worker pool, and single-threaded BLAS inside the workers.
+"""Threads: the worker pool, and single-threaded BLAS inside the workers.
 
-An evaluation splits its points into tiles (:mod:`pinnlite.engine`); worker
+An evaluation splits its points into tiles (:mod:`pinnlite.engine.tiles`); worker
 threads take tiles one after another and run the whole forward and backward
 pass of a tile with single-threaded BLAS and serial Numba kernels (both release
 the GIL). Each tile's partial sums are kept apart and added in tile order at the
@@ -16,11 +16,8 @@ program during an evaluation therefore run single-threaded. Where no OpenBLAS
 is found (MKL, Accelerate), evaluations run in the calling thread only and BLAS
 keeps its own threading.
 
-The thread count comes from, in order: the ``threads`` argument (config
-``training.threads``, CLI ``--threads``), the environment variables
-``PINNLITE_NUM_THREADS``, ``NUMBA_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``,
-``MKL_NUM_THREADS``, ``OMP_NUM_THREADS``, and finally the CPUs this process may
-run on.
+How many threads is decided by :func:`pinnlite.core.cpus.resolve_threads`
+(the ``threads`` argument, then the environment, then the CPUs available).
 """
 
 import ctypes
@@ -30,8 +27,6 @@ import queue
 import threading
 
 import numpy as np
-
-from pinnlite.core.cpus import available_cpus, resolve_threads  # noqa: F401  (re-exported)
 
 _WORKER_PREFIX = "pinnlite-worker"
 

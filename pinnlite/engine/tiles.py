@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from pinnlite.core import checks
 from pinnlite.errors import InputError
 from pinnlite.engine.terms import CHANNELS, POINTS_FIELD, TARGET_FIELD, TERMS, LossWeights, check_points
 
@@ -26,12 +27,13 @@ class Tile(NamedTuple):
     n: int
     c: int
     xi: np.ndarray  # (3, n) normalised points
-    target: np.ndarray  # (n, 2) target of the term, or (0, 2)
-    extra: np.ndarray  # (n, 2) body force (pde) / normals (traction), or (0, 2)
+    target: np.ndarray  # (n, 2) target of the term, or (0, 2) for the PDE term
+    force: np.ndarray  # (n, 2) body force of a PDE tile, or (0, 2): none
+    normals: np.ndarray  # (n, 2) outward unit normals of a traction tile, or (0, 2)
 
 
 class Prepared(NamedTuple):
-    """Point sets cut into tiles for the kernels (see :mod:`pinnlite.kernels`)."""
+    """Point sets cut into tiles for the kernels (see :mod:`pinnlite.engine.kernels`)."""
 
     tiles: tuple
     units: tuple  # (first, stop) tile ranges whose partial sums are kept apart
@@ -62,8 +64,7 @@ def prepare(arch, points, weights=None, tile_columns=TILE_COLUMNS, check=True):
     dtype = arch.np_dtype
     if check:
         check_points(points, dtype, LossWeights.coerce(weights))
-    if isinstance(tile_columns, bool) or not isinstance(tile_columns, (int, np.integer)) or tile_columns < 8:
-        raise InputError(f"tile_columns: expected an integer >= 8, found {tile_columns!r}")
+    checks.integer("tile_columns", tile_columns, low=8)
     s, c = arch.input_transform()
     s, c = s.astype(dtype), c.astype(dtype)
     tiles, counts, n_points = [], {}, 0
@@ -75,7 +76,8 @@ def prepare(arch, points, weights=None, tile_columns=TILE_COLUMNS, check=True):
         counts[term] = n_all
         n_points += n_all
         target = getattr(points, TARGET_FIELD[term]) if term in TARGET_FIELD else None
-        extra = points.body_force if term == "pde" else (points.traction_normals if term == "traction" else None)
+        force = points.body_force if term == "pde" else None
+        normals = points.traction_normals if term == "traction" else None
         xi = ((X - c) * s).T
         step = max(1, int(tile_columns) // CHANNELS[k])
         for a in range(0, n_all, step):
@@ -88,7 +90,8 @@ def prepare(arch, points, weights=None, tile_columns=TILE_COLUMNS, check=True):
                     CHANNELS[k],
                     np.ascontiguousarray(xi[:, a:b]),
                     _empty(dtype) if target is None else np.ascontiguousarray(target[a:b]),
-                    _empty(dtype) if extra is None else np.ascontiguousarray(extra[a:b]),
+                    _empty(dtype) if force is None else np.ascontiguousarray(force[a:b]),
+                    _empty(dtype) if normals is None else np.ascontiguousarray(normals[a:b]),
                 )
             )
     return Prepared(tuple(tiles), _units(len(tiles), arch), counts, s, n_points, int(tile_columns))

@@ -15,9 +15,9 @@ number or a schedule (:mod:`~pinnlite.optim.schedules`).
 - :mod:`~pinnlite.optim.schedules`: ``lr(step)`` schedules and reduce-on-plateau.
 """
 
-from pinnlite.optim.base import Optimizer  # noqa: F401
-from pinnlite.optim.first_order import AdamState, SgdState, adam, adamw, sgd  # noqa: F401
-from pinnlite.optim.quasi_newton import (  # noqa: F401
+from pinnlite.optim.base import Optimizer
+from pinnlite.optim.first_order import AdamState, SgdState, adam, adamw, sgd
+from pinnlite.optim.quasi_newton import (
     LBFGS_GRAD_TOL,
     LBFGS_LINESEARCH_FAILED,
     LBFGS_RUNNING,
@@ -26,4 +26,23 @@ from pinnlite.optim.quasi_newton import (  # noqa: F401
     LbfgsState,
     lbfgs,
 )
-from pinnlite.optim.registry import get_optimizer, state_from_dict, state_to_dict  # noqa: F401
+from pinnlite.optim.registry import get_optimizer, state_from_dict, state_to_dict
+
+__all__ = [
+    "LBFGS_GRAD_TOL",
+    "LBFGS_LINESEARCH_FAILED",
+    "LBFGS_RUNNING",
+    "LBFGS_STEP_CHANGE",
+    "LBFGS_VALUE_CHANGE",
+    "LbfgsState",
+    "lbfgs",
+    "Optimizer",
+    "AdamState",
+    "SgdState",
+    "adam",
+    "adamw",
+    "sgd",
+    "get_optimizer",
+    "state_from_dict",
+    "state_to_dict",
+]

@@ -1,6 +1,7 @@
-"""What every optimizer shares: the :class:`Optimizer` pair and the argument checks.
+"""What every optimizer shares: the :class:`Optimizer` tuple and the argument checks.
 
-See :mod:`pinnlite.optim` for the interface.
+See :mod:`pinnlite.optim` for the interface. The checks are built on
+:mod:`pinnlite.core.checks`, so their messages have the package's one format.
 """
 
 import math
@@ -8,9 +9,7 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from pinnlite.core.checks import is_real as _is_real
-from pinnlite.core.checks import real as _real
-from pinnlite.errors import InputError, describe
+from pinnlite.core import checks
 
 
 class Optimizer(NamedTuple):
@@ -29,84 +28,68 @@ class Optimizer(NamedTuple):
     state_type: Any
 
 
-def _learning_rate(value, *, positive=False):
-    """A constant or a schedule, as a callable ``count -> float``."""
+def as_schedule(value, *, positive=False):
+    """A learning rate given as a number (>= 0, or > 0 with ``positive``) or a schedule,
+    as a callable ``count -> float``."""
     if callable(value):
         return value
-    lr = _real("learning_rate", value, low=0.0, low_open=positive)
+    lr = checks.real("learning_rate", value, low=0.0, low_open=positive)
     return lambda count: lr
 
 
-def _lr_at(schedule, count, *, positive=False):
+def lr_at(schedule, count, *, positive=False):
+    """``schedule(count)``, which must be a finite number >= 0 (> 0 with ``positive``)."""
     lr = schedule(count)
-    if not _is_real(lr) or not math.isfinite(lr) or lr < 0 or (positive and lr == 0):
-        rule = "> 0" if positive else ">= 0"
-        raise InputError(
-            f"learning_rate: expected the schedule to return a finite number {rule} "
-            f"at step {count}, found {lr!r}"
-        )
+    if not checks.is_real(lr) or not math.isfinite(lr) or lr < 0 or (positive and lr == 0):
+        checks.fail("learning_rate", f"the schedule to return a finite number {'> 0' if positive else '>= 0'} "
+                    f"at step {count}", lr)
     return float(lr)
 
 
-def _lr_factor(value, *, positive=False):
-    return _real("lr_factor", value, low=0.0, low_open=positive)
+def check_lr_factor(value, *, positive=False):
+    """The reduce-on-plateau multiplier ``lr_factor`` as a float >= 0 (> 0 with ``positive``)."""
+    return checks.real("lr_factor", value, low=0.0, low_open=positive)
 
 
-def _lr_scale(value):
-    """``lr_scale`` as a read-only float64 copy, or None."""
+def check_lr_scale(value):
+    """``lr_scale`` (n,) as a read-only float64 copy of finite reals >= 0, or None."""
     if value is None:
         return None
-    arr = np.array(value, dtype=np.float64) if _is_real_array(value) else None
+    try:
+        arr = np.array(value, dtype=np.float64) if np.asarray(value).dtype.kind in "fiu" else None
+    except (TypeError, ValueError):
+        arr = None
     if arr is None or arr.ndim != 1 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise InputError(
-            f"lr_scale: expected a 1-D array of finite reals >= 0, found {describe(value)}"
-        )
+        checks.fail("lr_scale", "a 1-D array of finite reals >= 0", value)
     arr.setflags(write=False)
     return arr
 
 
-def _is_real_array(value):
-    try:
-        arr = np.asarray(value)
-    except Exception:
-        return False
-    return arr.dtype.kind in "fiu"
-
-
-def _check_params(params, name="params"):
-    if not isinstance(params, np.ndarray) or params.ndim != 1:
-        raise InputError(f"{name}: expected a 1-D numpy array, found {describe(params)}")
-    if params.dtype not in (np.float32, np.float64):
-        raise InputError(f"{name}: expected dtype float32 or float64, found {params.dtype}")
+def check_params(params, name="params"):
+    """``params``, a 1-D float32 or float64 NumPy array (never cast)."""
+    if not isinstance(params, np.ndarray) or params.ndim != 1 or params.dtype not in (np.float32, np.float64):
+        checks.fail(name, "a 1-D numpy array of dtype float32 or float64", params)
     return params
 
 
-def _check_vector(name, value, like):
-    """``value`` must be a 1-D array with the shape and dtype of ``like`` (no casting)."""
-    if (
-        not isinstance(value, np.ndarray)
-        or value.shape != like.shape
-        or value.dtype != like.dtype
-    ):
-        raise InputError(
-            f"{name}: expected an array of shape {like.shape} and dtype {like.dtype} "
-            f"(matching the optimizer state), found {describe(value)}"
-        )
+def check_vector(name, value, like):
+    """``value``, an array with the shape and dtype of ``like`` (no casting)."""
+    if not isinstance(value, np.ndarray) or value.shape != like.shape or value.dtype != like.dtype:
+        checks.fail(name, f"an array of shape {like.shape} and dtype {like.dtype} (matching the optimizer state)", value)
     return value
 
 
-def _check_state(state, cls):
+def check_state_type(state, cls):
+    """``state``, an instance of the state NamedTuple ``cls``."""
     if not isinstance(state, cls):
-        raise InputError(f"state: expected a {cls.__name__}, found {type(state).__name__}")
+        checks.fail("state", f"a {cls.__name__}", type(state).__name__)
     return state
 
 
-def _scale_for(lr_scale, n):
+def scale_for(lr_scale, n):
+    """The per-element learning-rate multipliers (n,): ``lr_scale`` checked against n, or ones."""
     if lr_scale is None:
         return np.ones(n)
     if lr_scale.shape[0] != n:
-        raise InputError(
-            f"lr_scale: expected length {n} (the number of parameters), "
-            f"found length {lr_scale.shape[0]}"
-        )
+        checks.fail("lr_scale", f"length {n} (the number of parameters)", f"length {lr_scale.shape[0]}")
     return lr_scale

@@ -14,13 +14,13 @@ state_type)`` with
 
 The learning rate of element ``i`` at a step is
 ``eta_i = learning_rate(count) * lr_factor * lr_scale[i]`` where
-``learning_rate`` is a float or a schedule (:mod:`pinnlite.schedules`),
+``learning_rate`` is a float or a schedule (:mod:`pinnlite.optim.schedules`),
 ``count`` the number of updates already made (0 for the first), ``lr_factor``
 the multiplier of a reduce-on-plateau controller and ``lr_scale`` an optional
 per-element vector given to the constructor (default ones).
 
-L-BFGS lives in :mod:`pinnlite.lbfgs` (re-exported here); the shared pieces
-(the :class:`Optimizer` tuple, argument checks) in ``pinnlite._optim_base``.
+L-BFGS lives in :mod:`pinnlite.optim.quasi_newton`; the shared pieces (the
+:class:`Optimizer` tuple, argument checks) in :mod:`pinnlite.optim.base`.
 
 The elementwise rules are serial Numba kernels: every arithmetic operation is
 done in float64 (float32 values are widened when read and rounded when stored)
@@ -33,18 +33,18 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pinnlite.core.checks import real as _real
+from pinnlite.core import checks
 from pinnlite.core.jit import kernel
 from pinnlite.optim.base import (
     Optimizer,
-    _check_params,
-    _check_state,
-    _check_vector,
-    _learning_rate,
-    _lr_at,
-    _lr_factor,
-    _lr_scale,
-    _scale_for,
+    check_params,
+    check_state_type,
+    check_vector,
+    as_schedule,
+    lr_at,
+    check_lr_factor,
+    check_lr_scale,
+    scale_for,
 )
 from pinnlite.errors import InputError, describe
 
@@ -135,25 +135,25 @@ def sgd(learning_rate, momentum=0.0, nesterov=False, lr_scale=None):
     Optimizer
         State :class:`SgdState` ``(count, trace)``.
     """
-    schedule = _learning_rate(learning_rate)
-    momentum = _real("momentum", momentum, low=0.0, high=1.0, high_open=True)
+    schedule = as_schedule(learning_rate)
+    momentum = checks.real("momentum", momentum, low=0.0, high=1.0, high_open=True)
     if not isinstance(nesterov, bool):
         raise InputError(f"nesterov: expected True or False, found {nesterov!r}")
     if nesterov and momentum == 0.0:
         raise InputError("nesterov: requires momentum > 0, found momentum=0.0")
-    scale_arr = _lr_scale(lr_scale)
+    scale_arr = check_lr_scale(lr_scale)
 
     def init(params):
-        params = _check_params(params)
-        _scale_for(scale_arr, params.shape[0])
+        params = check_params(params)
+        scale_for(scale_arr, params.shape[0])
         return SgdState(count=0, trace=np.zeros_like(params))
 
     def update(grads, state, params, *, lr_factor=1.0):
-        state = _check_state(state, SgdState)
-        _check_vector("params", params, state.trace)
-        _check_vector("grads", grads, state.trace)
-        eta = _lr_at(schedule, state.count) * _lr_factor(lr_factor)
-        scale = _scale_for(scale_arr, params.shape[0])
+        state = check_state_type(state, SgdState)
+        check_vector("params", params, state.trace)
+        check_vector("grads", grads, state.trace)
+        eta = lr_at(schedule, state.count) * check_lr_factor(lr_factor)
+        scale = scale_for(scale_arr, params.shape[0])
         p_new, trace = _sgd_kernel(params, grads, state.trace, eta, scale, momentum, nesterov)
         return p_new, SgdState(count=state.count + 1, trace=trace)
 
@@ -166,12 +166,12 @@ def sgd(learning_rate, momentum=0.0, nesterov=False, lr_scale=None):
 
 
 def _adam_like(name, learning_rate, b1, b2, eps, weight_decay, decay_mask, lr_scale):
-    schedule = _learning_rate(learning_rate)
-    b1 = _real("b1", b1, low=0.0, high=1.0, high_open=True)
-    b2 = _real("b2", b2, low=0.0, high=1.0, high_open=True)
-    eps = _real("eps", eps, low=0.0, low_open=True)
-    weight_decay = _real("weight_decay", weight_decay, low=0.0)
-    scale_arr = _lr_scale(lr_scale)
+    schedule = as_schedule(learning_rate)
+    b1 = checks.real("b1", b1, low=0.0, high=1.0, high_open=True)
+    b2 = checks.real("b2", b2, low=0.0, high=1.0, high_open=True)
+    eps = checks.real("eps", eps, low=0.0, low_open=True)
+    weight_decay = checks.real("weight_decay", weight_decay, low=0.0)
+    scale_arr = check_lr_scale(lr_scale)
     mask_arr = None
     if decay_mask is not None:
         if (
@@ -199,28 +199,28 @@ def _adam_like(name, learning_rate, b1, b2, eps, weight_decay, decay_mask, lr_sc
         return mask_arr
 
     def init(params):
-        params = _check_params(params)
-        _scale_for(scale_arr, params.shape[0])
+        params = check_params(params)
+        scale_for(scale_arr, params.shape[0])
         if mask_arr is not None:
             mask_for(params.shape[0])
         return AdamState(count=0, mu=np.zeros_like(params), nu=np.zeros_like(params))
 
     def update(grads, state, params, *, lr_factor=1.0):
-        state = _check_state(state, AdamState)
-        _check_vector("params", params, state.mu)
-        _check_vector("grads", grads, state.mu)
+        state = check_state_type(state, AdamState)
+        check_vector("params", params, state.mu)
+        check_vector("grads", grads, state.mu)
         if state.nu.shape != state.mu.shape or state.nu.dtype != state.mu.dtype:
             raise InputError(
                 f"state: expected nu shaped like mu ({describe(state.mu)}), "
                 f"found {describe(state.nu)}"
             )
-        eta = _lr_at(schedule, state.count) * _lr_factor(lr_factor)
+        eta = lr_at(schedule, state.count) * check_lr_factor(lr_factor)
         n = params.shape[0]
         t = state.count + 1
         bc1 = 1.0 - b1**t
         bc2 = 1.0 - b2**t
         p_new, mu, nu = _adam_kernel(
-            params, grads, state.mu, state.nu, eta, _scale_for(scale_arr, n),
+            params, grads, state.mu, state.nu, eta, scale_for(scale_arr, n),
             b1, b2, eps, bc1, bc2, weight_decay, mask_for(n),
         )
         return p_new, AdamState(count=t, mu=mu, nu=nu)

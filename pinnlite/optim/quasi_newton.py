@@ -13,18 +13,16 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from pinnlite.core.checks import integer as _int
-from pinnlite.core.checks import is_real as _is_real
-from pinnlite.core.checks import real as _real
+from pinnlite.core import checks
 from pinnlite.core.jit import kernel
 from pinnlite.optim.base import (
     Optimizer,
-    _check_params,
-    _check_state,
-    _check_vector,
-    _learning_rate,
-    _lr_at,
-    _lr_factor,
+    check_params,
+    check_state_type,
+    check_vector,
+    as_schedule,
+    lr_at,
+    check_lr_factor,
 )
 from pinnlite.errors import InputError, describe
 
@@ -231,9 +229,9 @@ def _strong_wolfe(fun, x, f0, dg0, d, t1, c1, c2, max_evals, tolerance_change):
         xt = _axpy(x, t, d)
         f, g = fun(xt)
         n_evals += 1
-        if not _is_real(f):
+        if not checks.is_real(f):
             raise InputError(f"fun: expected to return (float, array), found value {f!r}")
-        _check_vector("fun", g, x)
+        check_vector("fun", g, x)
         f = float(f)
         ok = math.isfinite(f) and _all_finite(g)
         p = _Point(t, f, _dot(g, d) if ok else math.nan, xt, g, ok)
@@ -337,18 +335,18 @@ def lbfgs(history=10, learning_rate=1.0, max_linesearch=25, c1=1e-4, c2=0.9,
         ``value = f(params)``, ``grads`` its gradient and ``fun(p) -> (f, g)``
         (``g`` with the dtype and shape of ``params``). State :class:`LbfgsState`.
     """
-    history = _int("history", history, low=1)
-    schedule = _learning_rate(learning_rate, positive=True)
-    max_linesearch = _int("max_linesearch", max_linesearch, low=1)
-    c1 = _real("c1", c1, low=0.0, low_open=True, high=1.0, high_open=True)
-    c2 = _real("c2", c2, low=0.0, low_open=True, high=1.0, high_open=True)
+    history = checks.integer("history", history, low=1)
+    schedule = as_schedule(learning_rate, positive=True)
+    max_linesearch = checks.integer("max_linesearch", max_linesearch, low=1)
+    c1 = checks.real("c1", c1, low=0.0, low_open=True, high=1.0, high_open=True)
+    c2 = checks.real("c2", c2, low=0.0, low_open=True, high=1.0, high_open=True)
     if not c1 < c2:
         raise InputError(f"c2: expected c1 < c2 < 1 with c1={c1}, found {c2!r}")
-    tolerance_grad = _real("tolerance_grad", tolerance_grad, low=0.0)
-    tolerance_change = _real("tolerance_change", tolerance_change, low=0.0)
+    tolerance_grad = checks.real("tolerance_grad", tolerance_grad, low=0.0)
+    tolerance_change = checks.real("tolerance_change", tolerance_change, low=0.0)
 
     def init(params):
-        params = _check_params(params)
+        params = check_params(params)
         n = params.shape[0]
         return LbfgsState(
             count=0, n_evals=0, head=0, size=0, converged=0, status=LBFGS_RUNNING, wolfe=0,
@@ -358,7 +356,7 @@ def lbfgs(history=10, learning_rate=1.0, max_linesearch=25, c1=1e-4, c2=0.9,
         )
 
     def check_state(state):
-        _check_state(state, LbfgsState)
+        check_state_type(state, LbfgsState)
         g = state.grad
         if not isinstance(g, np.ndarray) or g.ndim != 1:
             raise InputError(f"state: expected grad to be a 1-D array, found {describe(g)}")
@@ -378,19 +376,19 @@ def lbfgs(history=10, learning_rate=1.0, max_linesearch=25, c1=1e-4, c2=0.9,
 
     def update(grads, state, params, *, value, fun, lr_factor=1.0):
         check_state(state)
-        _check_vector("params", params, state.grad)
-        _check_vector("grads", grads, state.grad)
+        check_vector("params", params, state.grad)
+        check_vector("grads", grads, state.grad)
         if not callable(fun):
             raise InputError(f"fun: expected a callable p -> (f, g), found {describe(fun)}")
-        if not _is_real(value) or not math.isfinite(value):
+        if not checks.is_real(value) or not math.isfinite(value):
             raise InputError(f"value: expected a finite real number f(params), found {value!r}")
         if not _all_finite(grads):
             raise InputError("grads: expected finite values, found NaN or inf")
         if state.converged:
             return params.copy(), state
         value = float(value)
-        factor = _lr_factor(lr_factor, positive=True)
-        lr = _lr_at(schedule, state.count, positive=True)
+        factor = check_lr_factor(lr_factor, positive=True)
+        lr = lr_at(schedule, state.count, positive=True)
         count = state.count + 1
         n_evals = state.n_evals
         head, size = state.head, state.size

@@ -9,21 +9,20 @@ import numbers
 
 import numpy as np
 
-from pinnlite.core.checks import build as _build
-from pinnlite.core.checks import is_real as _is_real
+from pinnlite.core import checks
 from pinnlite.errors import InputError, describe
 from pinnlite.optim.first_order import AdamState, SgdState, adam, adamw, sgd
 from pinnlite.optim.quasi_newton import LbfgsState, lbfgs
 
 _STATE_TYPES = {"sgd": SgdState, "adam": AdamState, "adamw": AdamState, "lbfgs": LbfgsState}
 
-_CONSTRUCTORS = {"sgd": sgd, "adam": adam, "adamw": adamw, "lbfgs": lbfgs}
+OPTIMIZERS = {"sgd": sgd, "adam": adam, "adamw": adamw, "lbfgs": lbfgs}
 
 
 def get_optimizer(name, **hyperparams):
     """Build an optimizer from its name (``"sgd"``, ``"adam"``, ``"adamw"``,
     ``"lbfgs"``) and its constructor's keyword arguments."""
-    return _build("optimizer", _CONSTRUCTORS, name, hyperparams)
+    return checks.build("optimizer", OPTIMIZERS, name, hyperparams)
 
 
 def state_to_dict(state):
@@ -67,7 +66,7 @@ def state_from_dict(name, fields):
                 raise InputError(f"{key}: expected an integer, found {value!r}")
             out[key] = int(value)
         else:
-            if not _is_real(value):
+            if not checks.is_real(value):
                 raise InputError(f"{key}: expected a real number, found {value!r}")
             out[key] = float(value)
     return cls(**out)

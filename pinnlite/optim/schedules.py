@@ -17,11 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from pinnlite.core.checks import build as _build
-from pinnlite.core.checks import integer as _int
-from pinnlite.core.checks import is_int as _is_int
-from pinnlite.core.checks import is_real as _is_real
-from pinnlite.core.checks import real as _real
+from pinnlite.core import checks
 from pinnlite.errors import InputError
 
 __all__ = [
@@ -39,27 +35,31 @@ __all__ = [
     "cosine",
     "reduce_on_plateau",
     "get_schedule",
+    "check_milestones",
+    "SCHEDULES",
 ]
 
 
-# -- argument checks -------------------------------------------------------------
-
-
-
-
-
-
-
-
-
-
-def _step(step):
-    if not _is_int(step) or step < 0:
-        raise InputError(f"step: expected an integer >= 0, found {step!r}")
-    return int(step)
-
-
 # -- schedules ---------------------------------------------------------------------
+
+
+def _check_step(step):
+    """A schedule's argument: the optimizer step, an integer >= 0."""
+    return checks.integer("step", step, low=0)
+
+
+def check_milestones(name, value, error=InputError):
+    """``value`` as a tuple of strictly increasing integers >= 1 (the steps of :class:`MultiStep`).
+
+    Strictly increasing because the drops are counted by bisection; non-empty
+    because a multistep schedule without a step is the constant one.
+    """
+    rule = "a non-empty list of strictly increasing integers >= 1"
+    if not isinstance(value, (list, tuple)) or not value or not all(checks.is_int(m) and m >= 1 for m in value):
+        checks.fail(name, rule, value, error)
+    if any(a >= b for a, b in zip(value, value[1:])):
+        checks.fail(name, rule, value, error)
+    return tuple(int(m) for m in value)
 
 
 @dataclass(frozen=True)
@@ -69,10 +69,10 @@ class Constant:
     lr: float
 
     def __post_init__(self):
-        object.__setattr__(self, "lr", _real("lr", self.lr, low=0.0))
+        object.__setattr__(self, "lr", checks.real("lr", self.lr, low=0.0))
 
     def __call__(self, step):
-        _step(step)
+        _check_step(step)
         return self.lr
 
 
@@ -87,16 +87,16 @@ class Exponential:
     staircase: bool = False
 
     def __post_init__(self):
-        object.__setattr__(self, "lr", _real("lr", self.lr, low=0.0))
+        object.__setattr__(self, "lr", checks.real("lr", self.lr, low=0.0))
         object.__setattr__(
-            self, "decay_rate", _real("decay_rate", self.decay_rate, low=0.0, low_open=True)
+            self, "decay_rate", checks.real("decay_rate", self.decay_rate, low=0.0, low_open=True)
         )
-        object.__setattr__(self, "decay_steps", _int("decay_steps", self.decay_steps, low=1))
+        object.__setattr__(self, "decay_steps", checks.integer("decay_steps", self.decay_steps, low=1))
         if not isinstance(self.staircase, bool):
-            raise InputError(f"staircase: expected True or False, found {self.staircase!r}")
+            checks.fail("staircase", "True or False", self.staircase)
 
     def __call__(self, step):
-        step = _step(step)
+        step = _check_step(step)
         if self.staircase:
             exponent = float(step // self.decay_steps)
         else:
@@ -113,12 +113,12 @@ class StepDecay:
     gamma: float = 0.1
 
     def __post_init__(self):
-        object.__setattr__(self, "lr", _real("lr", self.lr, low=0.0))
-        object.__setattr__(self, "step_size", _int("step_size", self.step_size, low=1))
-        object.__setattr__(self, "gamma", _real("gamma", self.gamma, low=0.0, low_open=True))
+        object.__setattr__(self, "lr", checks.real("lr", self.lr, low=0.0))
+        object.__setattr__(self, "step_size", checks.integer("step_size", self.step_size, low=1))
+        object.__setattr__(self, "gamma", checks.real("gamma", self.gamma, low=0.0, low_open=True))
 
     def __call__(self, step):
-        return self.lr * self.gamma ** (_step(step) // self.step_size)
+        return self.lr * self.gamma ** (_check_step(step) // self.step_size)
 
 
 @dataclass(frozen=True)
@@ -131,27 +131,12 @@ class MultiStep:
     gamma: float = 0.1
 
     def __post_init__(self):
-        object.__setattr__(self, "lr", _real("lr", self.lr, low=0.0))
-        object.__setattr__(self, "gamma", _real("gamma", self.gamma, low=0.0, low_open=True))
-        try:
-            milestones = tuple(self.milestones)
-        except TypeError:
-            raise InputError(
-                f"milestones: expected a sequence of increasing integers >= 1, "
-                f"found {self.milestones!r}"
-            ) from None
-        ok = all(_is_int(m) and m >= 1 for m in milestones) and all(
-            a < b for a, b in zip(milestones, milestones[1:])
-        )
-        if not ok:
-            raise InputError(
-                f"milestones: expected a sequence of strictly increasing integers >= 1, "
-                f"found {self.milestones!r}"
-            )
-        object.__setattr__(self, "milestones", tuple(int(m) for m in milestones))
+        object.__setattr__(self, "lr", checks.real("lr", self.lr, low=0.0))
+        object.__setattr__(self, "gamma", checks.real("gamma", self.gamma, low=0.0, low_open=True))
+        object.__setattr__(self, "milestones", check_milestones("milestones", self.milestones))
 
     def __call__(self, step):
-        return self.lr * self.gamma ** bisect.bisect_right(self.milestones, _step(step))
+        return self.lr * self.gamma ** bisect.bisect_right(self.milestones, _check_step(step))
 
 
 @dataclass(frozen=True)
@@ -177,10 +162,10 @@ class Cosine:
     final_lr: float = 0.0
 
     def __post_init__(self):
-        object.__setattr__(self, "lr", _real("lr", self.lr, low=0.0))
-        object.__setattr__(self, "final_lr", _real("final_lr", self.final_lr, low=0.0))
-        object.__setattr__(self, "total_steps", _int("total_steps", self.total_steps, low=1))
-        warmup = _int("warmup_steps", self.warmup_steps, low=0)
+        object.__setattr__(self, "lr", checks.real("lr", self.lr, low=0.0))
+        object.__setattr__(self, "final_lr", checks.real("final_lr", self.final_lr, low=0.0))
+        object.__setattr__(self, "total_steps", checks.integer("total_steps", self.total_steps, low=1))
+        warmup = checks.integer("warmup_steps", self.warmup_steps, low=0)
         if warmup > self.total_steps:
             raise InputError(
                 f"warmup_steps: expected an integer <= total_steps={self.total_steps}, "
@@ -189,7 +174,7 @@ class Cosine:
         object.__setattr__(self, "warmup_steps", warmup)
 
     def __call__(self, step):
-        step = _step(step)
+        step = _check_step(step)
         if step < self.warmup_steps:
             return self.lr * step / self.warmup_steps
         if step >= self.total_steps:
@@ -242,7 +227,7 @@ def cosine(lr, total_steps, warmup_steps=0, final_lr=0.0):
     return Cosine(lr, total_steps, warmup_steps, final_lr)
 
 
-_SCHEDULES = {
+SCHEDULES = {
     "constant": constant,
     "exponential": exponential,
     "step": step_decay,
@@ -254,7 +239,7 @@ _SCHEDULES = {
 def get_schedule(name, **params):
     """Build a schedule from its name (``"constant"``, ``"exponential"``, ``"step"``,
     ``"multistep"``, ``"cosine"``) and its constructor's keyword arguments."""
-    return _build("schedule", _SCHEDULES, name, params)
+    return checks.build("schedule", SCHEDULES, name, params)
 
 
 # -- reduce on plateau ---------------------------------------------------------------
@@ -309,19 +294,19 @@ class ReduceOnPlateau:
         object.__setattr__(
             self,
             "factor",
-            _real("factor", self.factor, low=0.0, low_open=True, high=1.0, high_open=True),
+            checks.real("factor", self.factor, low=0.0, low_open=True, high=1.0, high_open=True),
         )
-        object.__setattr__(self, "patience", _int("patience", self.patience))
-        object.__setattr__(self, "threshold", _real("threshold", self.threshold, low=0.0))
+        object.__setattr__(self, "patience", checks.integer("patience", self.patience, low=0))
+        object.__setattr__(self, "threshold", checks.real("threshold", self.threshold, low=0.0))
         if self.threshold_mode not in ("rel", "abs"):
             raise InputError(
                 f"threshold_mode: expected 'rel' or 'abs', found {self.threshold_mode!r}"
             )
-        object.__setattr__(self, "cooldown", _int("cooldown", self.cooldown))
+        object.__setattr__(self, "cooldown", checks.integer("cooldown", self.cooldown, low=0))
         object.__setattr__(
-            self, "min_factor", _real("min_factor", self.min_factor, low=0.0, high=1.0)
+            self, "min_factor", checks.real("min_factor", self.min_factor, low=0.0, high=1.0)
         )
-        object.__setattr__(self, "eps", _real("eps", self.eps, low=0.0))
+        object.__setattr__(self, "eps", checks.real("eps", self.eps, low=0.0))
 
     def init(self):
         """The state before any loss was seen (``factor = 1``)."""
@@ -347,7 +332,7 @@ class ReduceOnPlateau:
         PlateauState
             The new state; ``new_state.factor`` is the ``lr_factor`` to use.
         """
-        if not _is_real(loss):
+        if not checks.is_real(loss):
             raise InputError(f"loss: expected a real number, found {loss!r}")
         if not isinstance(state, PlateauState):
             raise InputError(f"state: expected a PlateauState, found {type(state).__name__}")

@@ -24,8 +24,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from pinnlite.core.checks import box
-from pinnlite.errors import InputError, describe
+from pinnlite.core import checks
+from pinnlite.errors import InputError
 from pinnlite.engine.terms import PointSets
 
 # key -> number of columns (None: special shape)
@@ -74,20 +74,14 @@ class TrainingData:
     truth: tuple = None
 
     def __post_init__(self):
-        self.domain = box("domain", self.domain)
+        self.domain = checks.box("domain", self.domain)
         for key, cols in _ARRAYS.items():
             a = getattr(self, key)
             if a is None:
                 continue
-            if not isinstance(a, np.ndarray) or a.dtype.kind not in "fi":
-                raise InputError(f"{key}: expected a float array of shape (n, {cols}), found {describe(a)}")
-            if a.ndim != 2 or a.shape[1] != cols:
-                raise InputError(f"{key}: expected shape (n, {cols}), found {a.shape}")
-            a = np.ascontiguousarray(a, dtype=np.float64)
-            if not np.isfinite(a).all():
-                row = int(np.argwhere(~np.isfinite(a))[0][0])
-                raise InputError(f"{key}: expected finite values, found a non-finite value in row {row}")
-            setattr(self, key, a)
+            if not isinstance(a, np.ndarray) or a.dtype.kind not in "fi" or a.ndim != 2 or a.shape[1] != cols:
+                checks.fail(key, f"a float array of shape (n, {cols})", a)
+            setattr(self, key, checks.array(key, np.ascontiguousarray(a, dtype=np.float64), (None, cols), np.float64))
         for points, companions in _GROUPS.items():
             P = getattr(self, points)
             for comp in companions:
@@ -96,10 +90,8 @@ class TrainingData:
                     raise InputError(f"{comp}: given without {points}")
                 if P is None:
                     continue
-                if arr is None and comp in _REQUIRED:
-                    raise InputError(f"{comp}: expected shape ({P.shape[0]}, 2) for the {P.shape[0]} {points}, found None")
-                if arr is not None and arr.shape[0] != P.shape[0]:
-                    raise InputError(f"{comp}: expected shape ({P.shape[0]}, 2), found {arr.shape}")
+                if (arr is None and comp in _REQUIRED) or (arr is not None and arr.shape[0] != P.shape[0]):
+                    checks.fail(comp, f"an array of shape ({P.shape[0]}, 2) for the {P.shape[0]} {points}", arr)
         if self.initial_points is not None and self.initial_displacement is None and self.initial_velocity is None:
             raise InputError("initial_points: given without initial_displacement or initial_velocity")
         if self.traction_normals is not None:

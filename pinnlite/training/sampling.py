@@ -28,8 +28,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from pinnlite.core.checks import box
-from pinnlite.errors import InputError, describe
+from pinnlite.core import checks
 
 STRATEGIES = ("uniform", "lhs", "halton")
 
@@ -46,78 +45,25 @@ _BELOW_ONE = np.nextafter(1.0, 0.0)
 # --------------------------------------------------------------------------- validation
 
 
-def _check_rng(rng):
-    if not isinstance(rng, np.random.Generator):
-        raise InputError(f"rng: expected a numpy.random.Generator, found {describe(rng)}")
-    return rng
-
-
-def _is_int(value):
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def _check_count(name, value, minimum=0):
-    if not _is_int(value) or value < minimum:
-        rule = "a non-negative integer" if minimum == 0 else f"an integer >= {minimum}"
-        raise InputError(f"{name}: expected {rule}, found {describe(value)}")
-    return int(value)
-
-
-def _check_real(name, value):
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, (bool, np.bool_)
-    )
-    if not ok or not np.isfinite(value) or value < 0:
-        raise InputError(f"{name}: expected a finite real number >= 0, found {describe(value)}")
-    return float(value)
-
-
-def _check_strategy(strategy):
-    if not isinstance(strategy, str) or strategy not in STRATEGIES:
-        raise InputError(f"strategy: expected one of {STRATEGIES}, found {describe(strategy)}")
-    return strategy
-
-
-def _check_domain(domain):
-    """``domain`` as a (3, 2) float64 array of finite ``(lo, hi)`` rows with lo < hi."""
-    return np.array(box("domain", domain))
-
-
 def _check_points(name, points):
+    """``points`` as a finite float64 array of shape (n, 3) (lists are converted)."""
     try:
         arr = np.asarray(points, dtype=np.float64)
     except (TypeError, ValueError):
-        raise InputError(
-            f"{name}: expected a float array of shape (n, 3), found {describe(points)}"
-        ) from None
-    if arr.ndim != 2 or arr.shape[1] != 3:
-        raise InputError(f"{name}: expected a float array of shape (n, 3), found {describe(arr)}")
-    bad = ~np.isfinite(arr)
-    if np.any(bad):
-        row, col = (int(i) for i in np.argwhere(bad)[0])
-        raise InputError(
-            f"{name}: expected finite values, found {float(arr[row, col])!r} at [{row}, {col}]"
-        )
-    return arr
+        checks.fail(name, "a float array of shape (n, 3)", points)
+    return checks.array(name, arr, (None, 3), np.float64)
 
 
 def _check_residual(residual, m):
+    """``residual`` as a finite, non-negative float64 array of shape (m,)."""
     try:
         arr = np.asarray(residual, dtype=np.float64)
     except (TypeError, ValueError):
-        raise InputError(
-            f"residual: expected a float array of shape ({m},), found {describe(residual)}"
-        ) from None
-    if arr.shape != (m,):
-        raise InputError(
-            f"residual: expected shape ({m},) (one value per candidate), found {describe(arr)}"
-        )
-    bad = ~np.isfinite(arr) | (arr < 0)
-    if np.any(bad):
-        first = int(np.flatnonzero(bad)[0])
-        raise InputError(
-            f"residual: expected finite values >= 0, found {float(arr[first])!r} at index {first}"
-        )
+        checks.fail("residual", f"a float array of shape ({m},)", residual)
+    checks.array("residual", arr, (m,), np.float64)
+    if np.any(arr < 0):
+        first = int(np.flatnonzero(arr < 0)[0])
+        checks.fail("residual", f"values >= 0 (one per candidate), at index {first}", float(arr[first]))
     return arr
 
 
@@ -260,10 +206,10 @@ def unit_samples(rng, n, dim, strategy):
     -------
     (n, dim) float64 array with values in [0, 1).
     """
-    _check_rng(rng)
-    n = _check_count("n", n)
-    dim = _check_count("dim", dim, minimum=1)
-    strategy = _check_strategy(strategy)
+    checks.generator("rng", rng)
+    n = checks.integer("n", n, low=0)
+    dim = checks.integer("dim", dim, low=1)
+    strategy = checks.choice("strategy", strategy, STRATEGIES)
     if strategy == "uniform":
         return rng.random((n, dim))
     if strategy == "lhs":
@@ -294,10 +240,10 @@ def interior(rng, n, domain, strategy="uniform"):
     (n, 3) float64 array of (x, y, t) in the closed box (the upper faces are reached
     only through floating-point rounding).
     """
-    _check_rng(rng)
-    n = _check_count("n", n)
-    box = _check_domain(domain)
-    unit = unit_samples(rng, n, 3, _check_strategy(strategy))
+    checks.generator("rng", rng)
+    n = checks.integer("n", n, low=0)
+    box = np.array(checks.box("domain", domain))
+    unit = unit_samples(rng, n, 3, checks.choice("strategy", strategy, STRATEGIES))
     return _scale(unit, box[:, 0], box[:, 1])
 
 
@@ -307,16 +253,9 @@ def _check_edges(edges):
     try:
         names = tuple(edges)
     except TypeError:
-        raise InputError(
-            f"edges: expected a sequence of names from {EDGES}, found {describe(edges)}"
-        ) from None
-    if not names:
-        raise InputError(f"edges: expected at least one name from {EDGES}, found {names!r}")
-    for name in names:
-        if not isinstance(name, str) or name not in EDGES:
-            raise InputError(f"edges: expected names from {EDGES}, found unknown edge {name!r}")
-    if len(set(names)) != len(names):
-        raise InputError(f"edges: expected each edge at most once, found {names!r}")
+        checks.fail("edges", f"a sequence of names from {EDGES}", edges)
+    if not names or len(set(names)) != len(names) or not all(isinstance(e, str) and e in EDGES for e in names):
+        checks.fail("edges", f"a sequence of distinct names from {EDGES}", names)
     return names
 
 
@@ -338,12 +277,10 @@ def edge_counts(n, lengths):
     -------
     (len(lengths),) int64 array of counts.
     """
-    n = _check_count("n", n)
+    n = checks.integer("n", n, low=0)
     values = [float(length) for length in lengths]
     if not values or not all(np.isfinite(v) and v > 0 for v in values):
-        raise InputError(
-            f"lengths: expected positive finite edge lengths, found {describe(lengths)}"
-        )
+        checks.fail("lengths", "positive finite edge lengths", lengths)
     exact = [Fraction(v) for v in values]
     total = sum(exact)
     quotas = [n * length / total for length in exact]
@@ -381,10 +318,10 @@ def boundary(rng, n, domain, strategy="uniform", edges=EDGES):
     normals : (n, 2) float64 outward unit normals.
     edge_index : (n,) int64 index into :data:`EDGES` (not into ``edges``).
     """
-    _check_rng(rng)
-    n = _check_count("n", n)
-    box = _check_domain(domain)
-    strategy = _check_strategy(strategy)
+    checks.generator("rng", rng)
+    n = checks.integer("n", n, low=0)
+    box = np.array(checks.box("domain", domain))
+    strategy = checks.choice("strategy", strategy, STRATEGIES)
     names = _check_edges(edges)
     (x0, x1), (y0, y1), (t0, t1) = box
     ids = [EDGES.index(name) for name in names]
@@ -418,10 +355,10 @@ def initial(rng, n, domain, strategy="uniform"):
     -------
     (n, 3) float64 array; column 2 equals t0 exactly.
     """
-    _check_rng(rng)
-    n = _check_count("n", n)
-    box = _check_domain(domain)
-    unit = unit_samples(rng, n, 2, _check_strategy(strategy))
+    checks.generator("rng", rng)
+    n = checks.integer("n", n, low=0)
+    box = np.array(checks.box("domain", domain))
+    unit = unit_samples(rng, n, 2, checks.choice("strategy", strategy, STRATEGIES))
     points = np.empty((n, 3), dtype=np.float64)
     points[:, :2] = _scale(unit, box[:2, 0], box[:2, 1])
     points[:, 2] = box[2, 0]
@@ -452,9 +389,9 @@ def rar(points, candidates, residual, k):
     candidates = _check_points("candidates", candidates)
     m = candidates.shape[0]
     residual = _check_residual(residual, m)
-    k = _check_count("k", k)
+    k = checks.integer("k", k, low=0)
     if k > m:
-        raise InputError(f"k: expected at most the number of candidates ({m}), found {k}")
+        checks.fail("k", f"at most the number of candidates ({m})", k)
     # stable sort on the negated residual keeps lower indices first among ties
     chosen = np.argsort(-residual, kind="stable")[:k]
     return np.concatenate([points, candidates[chosen]], axis=0)
@@ -502,18 +439,15 @@ def rad(rng, candidates, residual, n, k=1.0, c=1.0):
     -------
     (n, 3) float64: the chosen candidates in the order they were drawn.
     """
-    _check_rng(rng)
+    checks.generator("rng", rng)
     candidates = _check_points("candidates", candidates)
     m = candidates.shape[0]
     residual = _check_residual(residual, m)
-    n = _check_count("n", n)
-    k = _check_real("k", k)
-    c = _check_real("c", c)
+    n = checks.integer("n", n, low=0)
+    k = checks.real("k", k, low=0.0)
+    c = checks.real("c", c, low=0.0)
     if n > m:
-        raise InputError(
-            f"n: expected at most the number of candidates ({m}) "
-            f"(sampling is without replacement), found {n}"
-        )
+        checks.fail("n", f"at most the number of candidates ({m}): sampling is without replacement", n)
     weights = _rad_weights(residual, k, c)
     v = 1.0 - rng.random(m)  # in (0, 1], so log(v) is finite
     positive = weights > 0
@@ -546,10 +480,10 @@ def minibatches(rng, n, batch_size):
     -------
     list of (size,) int64 arrays whose concatenation is a permutation of range(n).
     """
-    _check_rng(rng)
-    n = _check_count("n", n)
+    checks.generator("rng", rng)
+    n = checks.integer("n", n, low=0)
     if batch_size is not None:
-        batch_size = _check_count("batch_size", batch_size, minimum=1)
+        batch_size = checks.integer("batch_size", batch_size, low=1)
     if n == 0:
         return []
     if batch_size is None or batch_size >= n:
