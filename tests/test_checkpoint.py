@@ -1,7 +1,7 @@
 """Training checkpoints and model files: reading, checking, predicting, directories, the CLI.
 
 The container format itself is tested in ``test_container.py``; exact resume
-in ``test_resume.py``. Here: the checkpoint layer on real training files
+in ``test_state.py``. Here: the checkpoint layer on real training files
 (damage of every kind is detected, arrays are checked against the
 architecture), the NumPy-only reader (in a process where Numba cannot be
 imported), model files, retention / ``latest`` / ``best.pinnlite``, failed
@@ -28,7 +28,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pinnlite.io import checkpoint
+from pinnlite.io import atomic, checkpoint
 from pinnlite import cli
 from pinnlite.io import container
 from pinnlite.io.checkpoint import CheckpointError, ShapeError, StructureError
@@ -116,6 +116,26 @@ def test_read_and_verify_a_training_checkpoint(run):
         again = checkpoint.read(source)
         assert np.array_equal(again["optimizer"]["state"]["nu"], tree["optimizer"]["state"]["nu"])
     assert checkpoint.verify(raw).sha256 == checkpoint.verify(io.BytesIO(raw)).sha256 == report.sha256
+
+
+def report_fields(report):
+    return (report.version, report.meta, report.extra, report.arrays, report.file_length, report.sha256, str(report))
+
+
+def test_checkpoint_verify_is_container_verify_and_the_architecture_check(run):
+    path = checkpoint.latest(run[1])
+    raw = Path(path).read_bytes()
+    for source in (lambda: path, lambda: raw, lambda: io.BytesIO(raw)):  # a file object is read once: a new one each
+        ours, theirs = checkpoint.verify(source()), container.verify(source())
+        assert report_fields(ours) == report_fields(theirs)
+        assert ours.file_length == len(raw) and ours.sha256 == raw[-32:].hex()
+        # both reports carry the whole decoded tree: it encodes back to the very same file
+        assert container.dumps(ours.tree, ours.meta) == container.dumps(theirs.tree, theirs.meta) == raw
+    # a container that verifies but whose arrays do not fit its architecture
+    data = container.dumps(model_tree(**{"params.W1": np.ones((4, 3))}))
+    assert container.verify(data).tree["kind"] == "model"
+    with pytest.raises(ShapeError, match=r"params\.W1: expected shape \(3, 4\)"):
+        checkpoint.verify(data)
 
 
 @pytest.fixture(scope="module")
@@ -479,6 +499,36 @@ def test_a_failed_save_leaves_earlier_checkpoints_and_latest(run, tmp_path, monk
     monkeypatch.undo()
     trainer.save_checkpoint(epoch=EPOCHS + 2)  # the next save works and applies retention
     assert [e for e, _ in checkpoint.list_checkpoints(directory)] == [EPOCHS, EPOCHS + 1, EPOCHS + 2]
+
+
+def test_latest_is_replaced_by_the_atomic_write_of_the_checkpoints(run, tmp_path, monkeypatch):
+    directory = tmp_path / "checkpoints"
+    shutil.copytree(run[1], directory)
+    tree = checkpoint.read(checkpoint.latest(directory))
+    before = snapshot_directory(directory)
+    new = f"ckpt-{EPOCHS + 1:08d}.pinnlite"
+    real = atomic.write_file
+    written = []
+
+    def write_file(path, fill):
+        written.append(os.path.basename(path))
+        if os.path.basename(path) != checkpoint.LATEST:
+            return real(path, fill)
+
+        def fill_then_fail(write, sync):
+            fill(write, sync)  # the new pointer is in the temporary file when the save fails
+            raise OSError("injected failure")
+
+        return real(path, fill_then_fail)
+
+    monkeypatch.setattr(atomic, "write_file", write_file)
+    with pytest.raises(OSError, match="injected failure"):
+        checkpoint.save_in_directory(directory, EPOCHS + 1, tree, KEEP)
+    assert written == [new, checkpoint.LATEST]  # the checkpoint and `latest`, through the one helper
+    after = snapshot_directory(directory)
+    assert after.pop(new) == container.dumps(tree, container.load_file(directory / new).meta)
+    assert after == before  # `latest` still names the old checkpoint, and no temporary file is left
+    assert checkpoint.latest(directory) == str(directory / f"ckpt-{EPOCHS:08d}.pinnlite")
 
 
 # ---------------------------------------------------------------- the golden file

@@ -1,4 +1,4 @@
-"""Tests of pinnlite.container against the format specification (docs/FORMAT.md).
+"""Tests of pinnlite.io.container against the format specification (docs/FORMAT.md).
 
 The reference values come from the spec, not from the module: files are also
 built byte by byte by an independent writer (``spec_build``) written from
@@ -29,6 +29,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pinnlite.io.container as ct
+from pinnlite.io import hashing
 from pinnlite.io.container import (
     ChecksumError,
     CheckpointError,
@@ -348,11 +349,11 @@ def test_few_megabyte_array_through_a_file(tmp_path):
     assert data == ct.dumps(tree)
     assert data[-32:] == spec_digest(data[:-34])
     assert_same(tree, ct.load_file(path).tree)
-    assert_same(tree, ct.read(path))
     with open(path, "rb") as f:
         assert_same(tree, ct.load(f).tree)
     report = ct.verify(path)
     assert report.arrays[0].crc32 == zlib.crc32(big.tobytes())
+    assert_same(tree, report.tree)
 
 
 def test_pcg64_state_round_trips_and_restores_the_stream():
@@ -590,7 +591,7 @@ def test_the_documented_digest_test_vector():
     zeros = bytes(count)
     c = SPEC_CHUNK
     by_hand = hashlib.sha256(hashlib.sha256(bytes(c)).digest() * 2 + hashlib.sha256(bytes(MiB)).digest()).digest()
-    assert documented == by_hand == spec_digest(zeros) == ct._digest_of(zeros)
+    assert documented == by_hand == spec_digest(zeros) == hashing.digest_of(zeros)
     assert ct.CHUNK == SPEC_CHUNK
 
 
@@ -655,13 +656,13 @@ def test_chunk_count_at_the_boundaries(extra, chunks):
 def test_the_digest_does_not_depend_on_the_number_of_hashing_threads(multi_chunk, tmp_path, monkeypatch):
     tree, data, _ = multi_chunk
     used = []
-    real = ct._sha256_of
+    real = hashing._sha256_of
 
     def recording(pieces):
         used[-1].add(threading.current_thread().name)
         return real(pieces)
 
-    monkeypatch.setattr(ct, "_sha256_of", recording)
+    monkeypatch.setattr(hashing, "_sha256_of", recording)
     bad = bytearray(data)
     bad[3 * SPEC_CHUNK + 5] ^= 1
     for threads in (1, 2, 3, 8):
@@ -689,9 +690,9 @@ def test_the_digest_does_not_depend_on_the_number_of_hashing_threads(multi_chunk
 def test_streamed_digest_matches_the_definition_for_any_split(data, chunk, threads, cuts):
     # the writer feeds the file in pieces that do not line up with the chunks
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(ct, "CHUNK", chunk)
+        mp.setattr(hashing, "CHUNK", chunk)
         mp.setenv("PINNLITE_NUM_THREADS", str(threads))
-        digest = ct._Digest(len(data))
+        digest = hashing.Digest(len(data))
         bounds = sorted({0, len(data), *(c for c in cuts if c < len(data))})
         for lo, hi in zip(bounds, bounds[1:]):
             digest.update(data[lo:hi])
@@ -924,7 +925,7 @@ def test_empty_and_non_bytes_input(tmp_path):
         ct.load(text)
     with open(tmp_path / "y", "w") as text, pytest.raises(InputError, match="binary"):
         ct.dump([1], text)
-    assert ct.read(os.fsencode(path)) == [1]
+    assert ct.load_file(os.fsencode(path)).tree == [1]
 
 
 # ---------------------------------------------------------------- streams
@@ -1010,7 +1011,7 @@ def test_save_file_replaces_and_leaves_no_temp(tmp_path):
     path = tmp_path / "c.ckpt"
     ct.save_file(path, {"v": 1})
     ct.save_file(str(path), {"v": 2})
-    assert ct.read(path) == {"v": 2}
+    assert ct.load_file(path).tree == {"v": 2}
     assert sorted(os.listdir(tmp_path)) == ["c.ckpt"]
     with pytest.raises(FileNotFoundError, match="directory does not exist"):
         ct.save_file(tmp_path / "missing" / "c.ckpt", {"v": 3})

@@ -1,7 +1,8 @@
 """Checkpoints and model files: reading, checking and predicting without Numba.
 
-This module imports only the standard library, NumPy, msgpack and the
-container format (:mod:`pinnlite.container`, spec in ``docs/FORMAT.md``), so a
+This module imports only the standard library, NumPy, msgpack, the container
+format (:mod:`pinnlite.io.container`, spec in ``docs/FORMAT.md``) and the
+NumPy-only architecture and activation table of :mod:`pinnlite.core`, so a
 user who only wants to inspect a checkpoint or make predictions needs neither
 Numba nor a config file.
 
@@ -19,9 +20,9 @@ and ``params`` (one array per weight and bias, ``W0, b0, ..., WL, bL``), which
 is all :func:`predict` needs.
 
 A checkpoint directory holds ``ckpt-<epoch, 8 digits>.pinnlite`` files, a
-``latest`` file naming the newest one (replaced atomically, like the
-checkpoints themselves), and ``best.pinnlite`` (a model file of the epoch with
-the lowest loss).
+``latest`` file naming the newest one, and ``best.pinnlite`` (a model file of
+the epoch with the lowest loss). Each is replaced by the one atomic write,
+:func:`pinnlite.io.atomic.write_file`.
 """
 
 import math
@@ -32,6 +33,10 @@ import time
 import numpy as np
 
 from pinnlite import __version__
+from pinnlite.core.activations import ACTIVATIONS
+from pinnlite.core.arch import Architecture
+from pinnlite.errors import InputError
+from pinnlite.io import atomic, container
 from pinnlite.io.container import (  # noqa: F401  (re-exported: one place for the errors)
     ChecksumError,
     CheckpointError,
@@ -50,14 +55,14 @@ from pinnlite.io.container import (  # noqa: F401  (re-exported: one place for t
     loads,
     save_file,
 )
-from pinnlite.io import container
 
 SUFFIX = ".pinnlite"
 LATEST = "latest"
 BEST = "best" + SUFFIX
 KINDS = ("training", "model")
 _CKPT = re.compile(r"\Ackpt-(\d{8})" + re.escape(SUFFIX) + r"\Z")
-_ACTIVATIONS = {"tanh": np.tanh, "sin": np.sin}
+# the stored architecture's keys and their msgpack types (others are ignored)
+_ARCH_FIELDS = (("hidden", list), ("activation", str), ("dtype", str), ("bounds", list), ("output_scale", list))
 
 
 def meta():
@@ -71,11 +76,11 @@ def meta():
 def _tree(source):
     if isinstance(source, dict):
         return source
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return loads(source).tree
+    if isinstance(source, (str, os.PathLike)):
+        return container.load_file(source).tree
     if hasattr(source, "read"):
         return load(source).tree
-    return container.load_file(source).tree
+    return loads(source).tree
 
 
 def read(source):
@@ -90,25 +95,15 @@ def read(source):
 
 
 def verify(source):
-    """Check every checksum and that the arrays fit the architecture.
+    """:func:`pinnlite.io.container.verify`, then :func:`check` on the tree it decoded.
 
     ``source`` is a path, bytes or a binary file object, read once. Returns the
-    container's :class:`~pinnlite.container.VerifyReport`; raises a
+    container's :class:`~pinnlite.io.container.VerifyReport`; raises a
     :class:`CheckpointError` subclass naming the problem.
     """
-    # one read, as container.verify does it, so that the report and the checked tree are the same bytes
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        buf, digest = container._private_copy(source), None
-    elif hasattr(source, "read"):
-        container._check_binary(source)
-        buf, digest = container._read_stream(source)
-    else:
-        with container._open(source) as fileobj:
-            buf, digest = container._read_stream(fileobj)
-    found, digest = container._decode(buf, check_crcs=True, digest=digest)
-    check(found.tree)
-    return container.VerifyReport(version=found.version, meta=found.meta, extra=found.extra, arrays=found.arrays,
-                                  file_length=buf.size, sha256=digest.hex())
+    report = container.verify(source)
+    check(report.tree)
+    return report
 
 
 def _require(tree, key, kind, where="checkpoint"):
@@ -129,64 +124,64 @@ def _finite(value):
         return False
 
 
-def layer_shapes(arch):
-    """[(name, shape)] of the parameter arrays of an architecture dict."""
-    widths = [3] + list(arch["hidden"]) + [2]
-    out = []
-    for l in range(len(widths) - 1):
-        out.append((f"W{l}", (widths[l + 1], widths[l])))
-        out.append((f"b{l}", (widths[l + 1],)))
-    return out
+def _architecture(tree):
+    """The :class:`~pinnlite.core.arch.Architecture` stored in a checkpoint tree.
+
+    Raises :class:`StructureError` naming the field (``architecture.hidden``,
+    ...) when a key is missing or holds a value no architecture has.
+    """
+    stored = _require(tree, "architecture", dict)
+    fields = {key: _require(stored, key, kind, "architecture") for key, kind in _ARCH_FIELDS}
+    bounds, scale = fields["bounds"], fields["output_scale"]
+    for key, n in (("bounds", 3), ("output_scale", 2)):
+        if len(fields[key]) != n:
+            raise StructureError(f"architecture.{key}: expected {n} entries, found {len(fields[key])}")
+    # Architecture converts with float(), which takes bools and numeric strings and
+    # overflows on integers beyond the float range: a file must store the numbers themselves
+    if not all(isinstance(b, list) and len(b) == 2 and _finite(b[0]) and _finite(b[1]) for b in bounds):
+        raise StructureError("architecture.bounds: expected three [lo, hi] pairs of finite numbers, lo < hi, "
+                             f"found {bounds!r:.200}")
+    if not all(_finite(s) for s in scale):
+        raise StructureError(f"architecture.output_scale: expected two finite positive numbers, found {scale!r:.200}")
+    try:
+        return Architecture(**fields)
+    except InputError as exc:  # its messages start with the argument's name: here a key of the tree
+        raise StructureError(f"architecture.{exc}") from None
 
 
 def check(tree):
-    """Raise unless ``tree`` is a known kind whose arrays fit its architecture."""
+    """Raise unless ``tree`` is a known kind whose arrays fit its architecture; return that architecture."""
     if not isinstance(tree, dict):
         raise StructureError(f"checkpoint: expected a map at the top, found {type(tree).__name__}")
     kind = _require(tree, "kind", str)
     if kind not in KINDS:
         raise StructureError(f"checkpoint.kind: expected one of {KINDS}, found {kind!r}")
-    arch = _require(tree, "architecture", dict)
-    hidden = _require(arch, "hidden", list, "architecture")
-    if not hidden or not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in hidden):
-        raise StructureError(f"architecture.hidden: expected positive integer widths, found {hidden!r}")
-    act = _require(arch, "activation", str, "architecture")
-    if act not in _ACTIVATIONS:
-        raise StructureError(f"architecture.activation: expected one of {sorted(_ACTIVATIONS)}, found {act!r}")
-    dtype = _require(arch, "dtype", str, "architecture")
-    if dtype not in ("float64", "float32"):
-        raise StructureError(f"architecture.dtype: expected float64 or float32, found {dtype!r}")
-    for key, n in (("bounds", 3), ("output_scale", 2)):
-        value = _require(arch, key, list, "architecture")
-        if len(value) != n:
-            raise StructureError(f"architecture.{key}: expected {n} entries, found {len(value)}")
-    # predict() computes with these numbers: a checksummed file may still hold anything
-    bounds = arch["bounds"]
-    if not all(isinstance(b, list) and len(b) == 2 and _finite(b[0]) and _finite(b[1]) and b[0] < b[1] for b in bounds):
-        raise StructureError(f"architecture.bounds: expected three [lo, hi] pairs of finite numbers, lo < hi, found {bounds!r:.200}")
-    scale = arch["output_scale"]
-    if not all(_finite(s) and s > 0 for s in scale):
-        raise StructureError(f"architecture.output_scale: expected two finite positive numbers, found {scale!r:.200}")
+    arch = _architecture(tree)
     params = _require(tree, "params", dict)
-    expected = layer_shapes(arch)
-    names = [n for n, _ in expected]
-    extra = sorted(set(params) - set(names))
+    hidden = list(arch.hidden)
+    entries = arch.layout.entries
+    extra = sorted(set(params) - set(arch.layout.names))
     if extra:
         raise ShapeError(f"params: arrays {extra} do not belong to an architecture with hidden widths {hidden}")
-    for name, shape in expected:
+    for name, _, shape in entries:
         a = params.get(name)
         if not isinstance(a, np.ndarray):
             raise ShapeError(f"params.{name}: missing (hidden widths {hidden} need shape {shape})")
         if a.shape != shape:
             raise ShapeError(f"params.{name}: expected shape {shape} for hidden widths {hidden}, found {a.shape}")
-        if a.dtype != np.dtype(dtype):
-            raise ShapeError(f"params.{name}: expected dtype {dtype}, found {a.dtype}")
+        if a.dtype != arch.np_dtype:
+            raise ShapeError(f"params.{name}: expected dtype {arch.dtype}, found {a.dtype}")
+    return arch
+
+
+def _params(tree, arch):
+    """[W0, b0, ..., WL, bL]: the parameter arrays in layout order (the file may store them in any order)."""
+    return [tree["params"][name] for name in arch.layout.names]
 
 
 def model_arrays(tree):
     """(architecture dict, [W0, b0, ..., WL, bL]) of a checked tree."""
-    arch = tree["architecture"]
-    return arch, [tree["params"][name] for name, _ in layer_shapes(arch)]
+    return tree["architecture"], _params(tree, _architecture(tree))
 
 
 def predict(source, X):
@@ -194,25 +189,25 @@ def predict(source, X):
 
     ``source`` is a path, bytes, a binary file object or a tree from
     :func:`read`. Value channel only: ``u = S (W_L h + b_L)`` with
-    ``h = sigma(W_l h + b_l)`` and the inputs mapped from the bounds onto [-1, 1].
+    ``h = sigma(W_l h + b_l)`` and the inputs mapped from the bounds onto
+    [-1, 1] (``docs/FORMAT.md`` section 12.1); computed in float64 whatever
+    the stored dtype.
     """
     tree = _tree(source)
-    check(tree)
-    arch, arrays = model_arrays(tree)
+    arch = check(tree)
+    arrays = _params(tree, arch)
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != 3:
         raise ValueError(f"X: expected shape (n, 3), found {X.shape}")
-    lo = np.array([b[0] for b in arch["bounds"]], dtype=np.float64)
-    hi = np.array([b[1] for b in arch["bounds"]], dtype=np.float64)
-    h = (X - (hi + lo) / 2) * (2 / (hi - lo))
-    sigma = _ACTIVATIONS[arch["activation"]]
-    n_layers = len(arrays) // 2
-    for l in range(n_layers):
+    s, c = arch.input_transform()
+    h = (X - c) * s
+    sigma = ACTIVATIONS[arch.activation].sigma
+    for l in range(arch.n_layers):
         W, b = arrays[2 * l].astype(np.float64), arrays[2 * l + 1].astype(np.float64)
         h = h @ W.T + b
-        if l < n_layers - 1:
+        if l < arch.n_layers - 1:
             h = sigma(h)
-    return h * np.asarray(arch["output_scale"], dtype=np.float64)
+    return h * np.asarray(arch.output_scale, dtype=np.float64)
 
 
 def summary(tree):
@@ -248,24 +243,6 @@ def list_checkpoints(directory):
     return sorted(found)
 
 
-def _write_text_atomic(path, text):
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.tmp-{os.urandom(8).hex()}")
-    try:
-        with open(tmp, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    container._fsync_directory(directory)
-
-
 def latest(directory):
     """Path of the newest checkpoint: the one ``latest`` names, else the newest that verifies.
 
@@ -294,14 +271,16 @@ def save_in_directory(directory, epoch, tree, keep_last):
     """Write ``tree`` as the checkpoint of ``epoch``, point ``latest`` at it, apply retention.
 
     Order: the new file is committed (temp file, fsync, rename, directory
-    fsync), then ``latest`` is replaced the same way, then checkpoints beyond the
-    newest ``keep_last`` are deleted, then stale temporary files are removed. A
-    failure at any point leaves every earlier checkpoint and a valid ``latest``.
+    fsync), then ``latest`` is replaced by the same atomic write, then
+    checkpoints beyond the newest ``keep_last`` are deleted, then stale
+    temporary files are removed. A failure at any point leaves every earlier
+    checkpoint and a valid ``latest``.
     """
     os.makedirs(directory, exist_ok=True)
     path = checkpoint_path(directory, epoch)
     save_file(path, tree, meta())
-    _write_text_atomic(os.path.join(os.fspath(directory), LATEST), os.path.basename(path) + "\n")
+    pointer = (os.path.basename(path) + "\n").encode("utf-8")
+    atomic.write_file(os.path.join(os.fspath(directory), LATEST), lambda write, sync: write(pointer))
     for _, old in list_checkpoints(directory)[:-keep_last]:
         if old != path:
             try:

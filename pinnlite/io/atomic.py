@@ -1,0 +1,124 @@
+"""The one atomic file write: every file of a checkpoint directory goes through :func:`write_file`.
+
+A save writes ``.<name>.tmp-<16 lowercase hex digits>`` in the target's
+directory, ``fsync``-s it, renames it onto the target with ``os.replace``
+(atomic on POSIX and Windows), then ``fsync``-s the directory so that the
+rename itself survives a power loss (``docs/FORMAT.md`` section 9). The target
+is therefore either fully replaced or untouched; a process killed mid-save may
+leave its temporary file, which :func:`clean_stale_temps` removes.
+"""
+
+import contextlib
+import errno
+import os
+import re
+
+TEMP_PATTERN = re.compile(r"\A\..+\.tmp-[0-9a-f]{16}\Z", re.DOTALL)
+# the target's name is cut so that the temporary name stays within the usual 255-byte limit
+_NAME_MAX = 200
+_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _temp_prefix(name):
+    return f".{name[:_NAME_MAX]}.tmp-"
+
+
+def write_file(path, fill):
+    """Atomically replace ``path`` with the bytes that ``fill(write, sync)`` writes.
+
+    ``write(buffer)`` appends every byte of a bytes-like ``buffer`` to the
+    temporary file, continuing partial writes. ``sync()`` flushes what is
+    written so far to disk; calling it is optional (the file is flushed after
+    ``fill`` returns), but a caller that computes the end of a large file
+    while earlier bytes are on their way to disk can overlap the two.
+
+    On any failure, ``fill``'s own exceptions and ``KeyboardInterrupt``
+    included, the temporary file is removed, ``path`` is left as it was and the
+    exception is re-raised.
+
+    Parameters
+    ----------
+    path : str, bytes or os.PathLike
+        Target file; its directory must exist (:class:`FileNotFoundError`
+        naming the directory otherwise).
+    fill : callable
+        ``fill(write, sync)``; its return value is ignored.
+    """
+    path = os.fsdecode(path)
+    directory, name = os.path.split(os.path.abspath(path))
+    temp = os.path.join(directory, _temp_prefix(name) + os.urandom(8).hex())
+    try:
+        fd = os.open(temp, _FLAGS, 0o666)
+    except FileNotFoundError:
+        raise FileNotFoundError(errno.ENOENT, "cannot save the checkpoint: its directory does not exist",
+                                directory) from None
+    try:
+        try:
+            fill(lambda data: _write_all(fd, data), lambda: os.fsync(fd))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    _fsync_directory(directory)
+
+
+def _write_all(fd, data):
+    view = memoryview(data).cast("B")
+    while view.nbytes:
+        n = os.write(fd, view)
+        if n <= 0:
+            raise OSError(f"write returned {n} with {view.nbytes} bytes left to write")
+        view = view[n:]
+
+
+def _fsync_directory(directory):
+    """Make the rename durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except (PermissionError, IsADirectoryError, NotADirectoryError):
+        return  # e.g. Windows, which has no directory handles here
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP):  # filesystems without directory fsync
+            raise
+    finally:
+        os.close(fd)
+
+
+def stale_temps(path):
+    """Names of the temporary files that interrupted saves of ``path`` left, sorted ([] if unreadable)."""
+    directory, name = os.path.split(os.path.abspath(os.fsdecode(path)))
+    prefix = _temp_prefix(name)
+    try:
+        return sorted(f for f in os.listdir(directory) if f.startswith(prefix) and TEMP_PATTERN.match(f))
+    except OSError:
+        return []
+
+
+def clean_stale_temps(directory):
+    """Remove the temporary files that interrupted saves left in ``directory``.
+
+    Only regular files named ``.<name>.tmp-<16 lowercase hex digits>`` are
+    removed. Call it when no other process is saving into ``directory``: a
+    running save would lose its temporary file and fail (its target stays
+    intact).
+
+    Returns
+    -------
+    list of str
+        The removed paths, sorted.
+    """
+    directory = os.fspath(directory)
+    removed = []
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if TEMP_PATTERN.match(entry.name) and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed.append(entry.path)
+    return sorted(removed)
