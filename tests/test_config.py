@@ -1,6 +1,10 @@
-"""Tests of pinnlite.config: defaults, strict validation, cross-field rules, unknown
-keys and lossless round trips through dict, JSON and TOML."""
+"""Tests of pinnlite.training.config (with its sections and file formats): defaults,
+strict validation, cross-field rules, the first-order step count, unknown keys and
+misspelt attributes, and lossless round trips through dict, JSON and TOML."""
 
+import copy
+import dataclasses
+import inspect
 import json
 import math
 
@@ -9,7 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import pinnlite.training.config as config_module
+import pinnlite.training.config_format as config_format
+from pinnlite.core.activations import ACTIVATIONS
+from pinnlite.errors import InputError, describe
+from pinnlite.optim.schedules import SCHEDULES, get_schedule
 from pinnlite.training.config import (
     ArchitectureConfig,
     CheckpointConfig,
@@ -18,10 +25,11 @@ from pinnlite.training.config import (
     MaterialConfig,
     OptimizerConfig,
     SamplingConfig,
+    ScalesConfig,
     ScheduleConfig,
     TrainingConfig,
+    first_order_steps,
 )
-from pinnlite.errors import InputError, describe
 
 try:  # an independent TOML reader to check the writer against
     import tomllib
@@ -40,8 +48,8 @@ SPEC_DEFAULTS = {
                   "lbfgs_after": None, "lbfgs_history": 20, "lbfgs_max_linesearch": 25,
                   "lbfgs_tolerance_grad": 1e-9, "lbfgs_tolerance_change": 1e-12},
     "schedule": {"kind": "constant", "decay_rate": 0.9, "decay_steps": 1000, "staircase": False,
-                 "step_size": 1000, "gamma": 0.5, "warmup_steps": 0, "total_steps": None,
-                 "final_lr": 0.0, "plateau": False, "plateau_factor": 0.5,
+                 "step_size": 1000, "milestones": [1000], "gamma": 0.5, "warmup_steps": 0,
+                 "total_steps": None, "final_lr": 0.0, "plateau": False, "plateau_factor": 0.5,
                  "plateau_patience": 100, "plateau_threshold": 1e-4, "plateau_cooldown": 0,
                  "plateau_min_factor": 1e-4},
     "loss_weights": {"pde": 1.0, "boundary": 1.0, "traction": 1.0, "initial": 1.0,
@@ -137,15 +145,31 @@ def maybe(strategy):
     return st.none() | strategy
 
 
+def steps_by_hand(epochs, lbfgs_after, batch_size, n_collocation):
+    """The first-order steps, written out from the specification: epochs before the
+    L-BFGS switch times mini-batches per epoch, at least 1."""
+    first_order_epochs = epochs if lbfgs_after is None else lbfgs_after
+    if batch_size is None or batch_size >= n_collocation:
+        batches = 1
+    else:
+        batches = (n_collocation + batch_size - 1) // batch_size
+    return max(1, first_order_epochs * batches)
+
+
 @st.composite
 def valid_dicts(draw):
     epochs = draw(ints(0))
     kind = draw(st.sampled_from(["sgd", "adam", "adamw", "lbfgs"]))
+    lbfgs_after = None if kind == "lbfgs" else draw(maybe(st.integers(0, epochs)))
+    batch_size = draw(maybe(ints(1)))
+    n_collocation = draw(ints(0))
     momentum = draw(UNIT_CO)
-    sched_kind = draw(st.sampled_from(["constant", "exponential", "step", "cosine"]))
+    sched_kind = draw(st.sampled_from(["constant", "exponential", "step", "multistep", "cosine"]))
     total_steps = draw(maybe(ints(1)))
     if sched_kind == "cosine":
-        warmup = draw(st.integers(0, epochs if total_steps is None else total_steps))
+        bound = (steps_by_hand(epochs, lbfgs_after, batch_size, n_collocation)
+                 if total_steps is None else total_steps)
+        warmup = draw(st.integers(0, bound))
     else:
         warmup = draw(ints(0))
     adaptive = draw(st.sampled_from([None, "rar", "rad"]))
@@ -162,11 +186,11 @@ def valid_dicts(draw):
         "name": draw(st.text(min_size=1, max_size=12)),
         "architecture": {
             "hidden": draw(st.lists(st.integers(1, 4096), min_size=1, max_size=8)),
-            "activation": draw(st.sampled_from(["tanh", "sin"])),
+            "activation": draw(st.sampled_from(sorted(ACTIVATIONS))),
             "dtype": draw(st.sampled_from(["float64", "float32"])),
             "init": draw(st.sampled_from(["glorot_normal", "glorot_uniform"])),
         },
-        "training": {"epochs": epochs, "batch_size": draw(maybe(ints(1))), "seed": draw(ints(0)),
+        "training": {"epochs": epochs, "batch_size": batch_size, "seed": draw(ints(0)),
                      "log_every": draw(ints(1)), "threads": draw(maybe(st.integers(1, 256))),
                      "target_loss": draw(maybe(POS))},
         "optimizer": {
@@ -174,13 +198,15 @@ def valid_dicts(draw):
             "nesterov": draw(st.booleans()) if momentum > 0 else False,
             "b1": draw(UNIT_CO), "b2": draw(UNIT_CO), "eps": draw(POS),
             "weight_decay": draw(NONNEG),
-            "lbfgs_after": None if kind == "lbfgs" else draw(maybe(st.integers(0, epochs))),
+            "lbfgs_after": lbfgs_after,
             "lbfgs_history": draw(ints(1)), "lbfgs_max_linesearch": draw(ints(1)),
             "lbfgs_tolerance_grad": draw(NONNEG), "lbfgs_tolerance_change": draw(NONNEG),
         },
         "schedule": {
             "kind": sched_kind, "decay_rate": draw(UNIT_OC), "decay_steps": draw(ints(1)),
-            "staircase": draw(st.booleans()), "step_size": draw(ints(1)), "gamma": draw(UNIT_OC),
+            "staircase": draw(st.booleans()), "step_size": draw(ints(1)),
+            "milestones": sorted(draw(st.lists(ints(1), min_size=1, max_size=5, unique=True))),
+            "gamma": draw(UNIT_OC),
             "warmup_steps": warmup, "total_steps": total_steps, "final_lr": draw(NONNEG),
             "plateau": draw(st.booleans()), "plateau_factor": draw(UNIT_OO),
             "plateau_patience": draw(ints(0)), "plateau_threshold": draw(NONNEG),
@@ -195,7 +221,7 @@ def valid_dicts(draw):
         "material": material,
         "sampling": {
             "strategy": draw(st.sampled_from(["uniform", "lhs", "halton"])),
-            "n_collocation": draw(ints(0)), "adaptive": adaptive,
+            "n_collocation": n_collocation, "adaptive": adaptive,
             "adaptive_every": draw(ints(1)), "n_candidates": n_candidates,
             "rar_k": draw(st.integers(1, n_candidates)) if adaptive == "rar" else draw(ints(1)),
             "rad_k": draw(NONNEG), "rad_c": draw(NONNEG),
@@ -389,8 +415,8 @@ BAD_VALUES = [
     ("training.target_loss", 0.0, "> 0"),
     ("training.target_loss", -1.0, "> 0"),
     ("optimizer.kind", "rmsprop", "one of 'sgd', 'adam', 'adamw', 'lbfgs'"),
-    ("optimizer.lr", -0.1, "expected > 0"),
-    ("optimizer.lr", 0.0, "expected > 0"),
+    ("optimizer.lr", -0.1, "expected a finite real number > 0"),
+    ("optimizer.lr", 0.0, "expected a finite real number > 0"),
     ("optimizer.lr", NAN, "finite"),
     ("optimizer.lr", INF, "finite"),
     ("optimizer.lr", "0.1", "a finite real number"),
@@ -399,8 +425,8 @@ BAD_VALUES = [
     ("optimizer.material_lr", 0.0, "> 0"),
     ("optimizer.momentum", 1.0, ">= 0 and < 1"),
     ("optimizer.momentum", -0.1, ">= 0 and < 1"),
-    ("optimizer.nesterov", 1, "true or false"),
-    ("optimizer.nesterov", "yes", "true or false"),
+    ("optimizer.nesterov", 1, "True or False"),
+    ("optimizer.nesterov", "yes", "True or False"),
     ("optimizer.b1", 1.0, "< 1"),
     ("optimizer.b2", -0.5, ">= 0"),
     ("optimizer.eps", 0.0, "> 0"),
@@ -411,18 +437,26 @@ BAD_VALUES = [
     ("optimizer.lbfgs_max_linesearch", 0, ">= 1"),
     ("optimizer.lbfgs_tolerance_grad", -1e-9, ">= 0"),
     ("optimizer.lbfgs_tolerance_change", -1.0, ">= 0"),
-    ("schedule.kind", "linear", "one of 'constant', 'exponential', 'step', 'cosine'"),
+    ("schedule.kind", "linear", "one of 'constant', 'exponential', 'step', 'multistep', 'cosine'"),
     ("schedule.decay_rate", 0.0, "> 0 and <= 1"),
     ("schedule.decay_rate", 1.5, "> 0 and <= 1"),
     ("schedule.decay_steps", 0, ">= 1"),
-    ("schedule.staircase", "no", "true or false"),
+    ("schedule.staircase", "no", "True or False"),
     ("schedule.step_size", 0, ">= 1"),
+    ("schedule.milestones", [], "non-empty list of strictly increasing integers >= 1"),
+    ("schedule.milestones", [0, 5], "integers >= 1"),
+    ("schedule.milestones", [5, 2.0], "integers >= 1"),
+    ("schedule.milestones", [True], "integers >= 1"),
+    ("schedule.milestones", 1000, "list"),
+    ("schedule.milestones", None, "list"),
+    ("schedule.milestones", [5, 2], "strictly increasing"),
+    ("schedule.milestones", [5, 5], "strictly increasing"),
     ("schedule.gamma", 0.0, "> 0 and <= 1"),
     ("schedule.gamma", 2.0, "> 0 and <= 1"),
     ("schedule.warmup_steps", -1, ">= 0"),
     ("schedule.total_steps", 0, ">= 1"),
     ("schedule.final_lr", -1.0, ">= 0"),
-    ("schedule.plateau", 0, "true or false"),
+    ("schedule.plateau", 0, "True or False"),
     ("schedule.plateau_factor", 1.0, "> 0 and < 1"),
     ("schedule.plateau_factor", 0.0, "> 0 and < 1"),
     ("schedule.plateau_patience", -1, ">= 0"),
@@ -436,7 +470,7 @@ BAD_VALUES = [
     ("loss_weights.initial", "1", "finite real number"),
     ("loss_weights.initial_velocity", INF, "finite"),
     ("loss_weights.data", -1e-300, ">= 0"),
-    ("loss_weights.adaptive", 1, "true or false"),
+    ("loss_weights.adaptive", 1, "True or False"),
     ("loss_weights.adaptive_every", 0, ">= 1"),
     ("loss_weights.adaptive_alpha", 0.0, "> 0 and <= 1"),
     ("loss_weights.adaptive_alpha", 1.5, "> 0 and <= 1"),
@@ -444,7 +478,7 @@ BAD_VALUES = [
     ("material.lam", -1.0, "> 0"),
     ("material.mu", 0.0, "> 0"),
     ("material.rho", -1.0, "> 0"),
-    ("material.optimize_lam", 1, "true or false"),
+    ("material.optimize_lam", 1, "True or False"),
     ("material.lam_bounds", [1.0], "[lo, hi]"),
     ("material.mu_bounds", [0.0, 2.0], "0 < lo < hi"),
     ("material.rho_bounds", [2.0, 1.0], "0 < lo < hi"),
@@ -469,7 +503,7 @@ BAD_VALUES = [
     ("checkpoint.directory", 3, "None or a non-empty string"),
     ("checkpoint.interval", -1, ">= 0"),
     ("checkpoint.keep_last", 0, ">= 1"),
-    ("checkpoint.keep_best", "true", "true or false"),
+    ("checkpoint.keep_best", "true", "True or False"),
 ]
 
 
@@ -491,7 +525,7 @@ def test_config_error_is_an_input_error():
 
 
 def test_example_message_from_the_spec():
-    with pytest.raises(ConfigError, match=r"^optimizer\.lr: expected > 0, found -0\.1$"):
+    with pytest.raises(ConfigError, match=r"^optimizer\.lr: expected a finite real number > 0, found -0\.1$"):
         Config.from_dict({"optimizer": {"lr": -0.1}})
 
 
@@ -549,6 +583,15 @@ CROSS_BAD = [
      "schedule.warmup_steps", ["schedule.total_steps = 10", "found 11"]),
     ({"training": {"epochs": 10}, "schedule": {"kind": "cosine", "warmup_steps": 11}},
      "schedule.warmup_steps", ["training.epochs = 10", "found 11"]),
+    # The schedule counts optimizer steps: only the epochs before the L-BFGS switch...
+    ({"training": {"epochs": 20}, "optimizer": {"lbfgs_after": 2},
+      "schedule": {"kind": "cosine", "warmup_steps": 10}},
+     "schedule.warmup_steps", ["2 first-order steps", "optimizer.lbfgs_after = 2", "found 10"]),
+    # ... and each of them ceil(1000 / 300) = 4 mini-batch steps.
+    ({"training": {"epochs": 3, "batch_size": 300}, "sampling": {"n_collocation": 1000},
+      "schedule": {"kind": "cosine", "warmup_steps": 13}},
+     "schedule.warmup_steps", ["12 first-order steps", "training.epochs = 3", "4 mini-batches",
+                               "training.batch_size = 300", "found 13"]),
     ({"sampling": {"adaptive": "rar", "n_candidates": 10, "rar_k": 11}},
      "sampling.rar_k", ["sampling.n_candidates = 10", "found 11"]),
 ]
@@ -571,6 +614,10 @@ CROSS_GOOD = [
     {"optimizer": {"kind": "lbfgs"}},
     {"material": {"lam": 2.0, "lam_bounds": [0.1, 2.0], "mu": 0.1, "mu_bounds": [0.1, 2.0]}},
     {"schedule": {"kind": "cosine", "total_steps": 10, "warmup_steps": 10}},
+    {"training": {"epochs": 20}, "optimizer": {"lbfgs_after": 2},
+     "schedule": {"kind": "cosine", "warmup_steps": 2}},
+    {"training": {"epochs": 3, "batch_size": 300}, "sampling": {"n_collocation": 1000},
+     "schedule": {"kind": "cosine", "warmup_steps": 12}},
     {"training": {"epochs": 10}, "schedule": {"kind": "constant", "warmup_steps": 11}},
     {"sampling": {"adaptive": "rad", "n_candidates": 10, "rar_k": 11}},
     {"sampling": {"adaptive": "rar", "n_candidates": 10, "rar_k": 10}},
@@ -583,6 +630,88 @@ def test_cross_field_boundary_cases_are_accepted(d):
     for section, values in d.items():
         for key, value in values.items():
             assert getattr(getattr(cfg, section), key) == value
+
+
+# -- first-order steps ---------------------------------------------------------------------------
+
+# (config changes, n_collocation argument, steps counted by hand)
+FIRST_ORDER_STEPS = [
+    ({}, None, 5000),  # 5000 epochs, full batch
+    ({"optimizer.lbfgs_after": 2, "training.epochs": 20}, None, 2),
+    ({"optimizer.lbfgs_after": 2, "training.epochs": 20, "training.batch_size": 400}, None, 20),
+    ({"training.epochs": 5, "training.batch_size": 300, "sampling.n_collocation": 1000}, None, 20),
+    ({"training.epochs": 5, "training.batch_size": 1000, "sampling.n_collocation": 1000}, None, 5),
+    ({"training.epochs": 5, "training.batch_size": 2000, "sampling.n_collocation": 1000}, None, 5),
+    ({"training.epochs": 5, "training.batch_size": 999, "sampling.n_collocation": 1000}, None, 10),
+    ({"training.epochs": 7, "training.batch_size": 400}, 1001, 21),  # the data's count wins
+    ({"training.epochs": 7, "training.batch_size": 400}, 0, 7),
+    ({"training.epochs": 0}, None, 1),  # a schedule needs a step
+    ({"training.epochs": 9, "optimizer.lbfgs_after": 0, "training.batch_size": 10}, None, 1),
+]
+
+
+@pytest.mark.parametrize("changes, n, expected", FIRST_ORDER_STEPS)
+def test_first_order_steps_by_hand(changes, n, expected):
+    cfg = Config().replace(**changes)
+    assert first_order_steps(cfg, n) == expected
+    if n is None:
+        assert first_order_steps(cfg) == expected
+
+
+@pytest.mark.parametrize("args, name", [
+    ((Config(), -1), "n_collocation"),
+    ((Config(), 2.0), "n_collocation"),
+    ((Config(), True), "n_collocation"),
+    (({"training": {"epochs": 3}},), "config"),
+])
+def test_first_order_steps_rejects_bad_arguments(args, name):
+    with pytest.raises(InputError, match=f"^{name}: expected"):
+        first_order_steps(*args)
+
+
+# -- tables of other modules ----------------------------------------------------------------------
+
+
+def test_activation_choices_are_the_activation_table():
+    for name in ACTIVATIONS:
+        cfg = Config.from_dict({"architecture": {"activation": name}})
+        assert cfg.architecture.activation == name
+    with pytest.raises(ConfigError) as info:
+        Config.from_dict({"architecture": {"activation": "relu"}})
+    assert "one of " + ", ".join(repr(n) for n in ACTIVATIONS) + "," in str(info.value)
+
+
+@pytest.mark.parametrize("kind", sorted(SCHEDULES))
+def test_every_schedule_is_built_by_name_from_its_fields(kind):
+    cfg = Config().replace(**{"schedule.kind": kind, "schedule.milestones": [3, 7],
+                              "schedule.gamma": 0.25, "optimizer.lr": 0.5})
+    params = [p for p in inspect.signature(SCHEDULES[kind]).parameters if p != "lr"]
+    known = {f.name for f in dataclasses.fields(ScheduleConfig)}
+    assert set(params) <= known, f"{kind}: no config field for {set(params) - known}"
+    kwargs = {p: getattr(cfg.schedule, p) for p in params}
+    if kind == "cosine":
+        kwargs["total_steps"] = first_order_steps(cfg)
+    schedule = get_schedule(kind, lr=cfg.optimizer.lr, **kwargs)
+    assert schedule(0) == 0.5
+    if kind == "multistep":
+        assert [schedule(s) for s in (2, 3, 6, 7)] == [0.5, 0.125, 0.125, 0.03125]
+
+
+# -- attribute typos -------------------------------------------------------------------------------
+
+
+def test_assigning_a_misspelt_field_raises():
+    cfg = Config()
+    typo = r"^TrainingConfig has no field 'epocs' \(did you mean epochs\?\)$"
+    with pytest.raises(AttributeError, match=typo):
+        cfg.training.epocs = 10
+    with pytest.raises(AttributeError, match=r"^Config has no field 'nmae' \(did you mean name\?"):
+        cfg.nmae = "x"
+    with pytest.raises(AttributeError, match=r"^ScalesConfig has no field 'zzz' \(its fields are "):
+        ScalesConfig().zzz = 1.0
+    assert cfg == Config()  # nothing was set
+    cfg.training.epochs = 10  # a real field still can be
+    assert copy.deepcopy(cfg) == cfg and cfg.replace(name="b").training.epochs == 10
 
 
 # -- unknown keys, sources and suffixes ---------------------------------------------------------------
@@ -631,6 +760,20 @@ def test_malformed_text_is_a_config_error():
         Config.from_json(3)
 
 
+@pytest.mark.parametrize("suffix, bad", [(".toml", "name = \n"), (".json", '{"name": }')])
+def test_syntax_error_in_a_file_names_the_file(tmp_path, suffix, bad):
+    path = tmp_path / f"run{suffix}"
+    path.write_text(bad, encoding="utf-8")
+    kind = suffix[1:].upper()
+    read = Config.from_toml if kind == "TOML" else Config.from_json
+    for attempt in (lambda: Config.load(path), lambda: Config.load(str(path)),
+                    lambda: read(path), lambda: read(str(path))):
+        with pytest.raises(ConfigError) as info:
+            attempt()
+        assert str(info.value).startswith(f"{kind} file {path}: "), str(info.value)
+        assert "line 1" in str(info.value)
+
+
 @pytest.mark.parametrize("suffix", [".json", ".toml", ".JSON", ".Toml"])
 def test_save_and_load(tmp_path, suffix):
     cfg = Config().replace(**{"architecture.hidden": [7, 9], "optimizer.lr": 0.1 + 0.2,
@@ -662,7 +805,7 @@ def test_wrong_suffix_is_rejected(tmp_path, name):
 
 
 def test_toml_reader_missing(monkeypatch):
-    monkeypatch.setattr(config_module, "_toml", None)
+    monkeypatch.setattr(config_format, "_toml", None)
     with pytest.raises(ImportError, match="tomllib"):
         Config.from_toml('name = "x"\n')
     # Writing TOML needs no reader.

@@ -1,0 +1,394 @@
+"""The sections of the run configuration: each field's default, meaning and rule.
+
+Each section is a small mutable dataclass; the comment on each field is the
+user's reference for it (meaning, default and allowed values).
+:class:`~pinnlite.training.config.Config` is the tree of these sections and holds
+the rules that span fields; this module holds the rules of single fields.
+
+A field's rule is ``metadata["check"]``, a function ``(path, value) -> clean
+value`` made from a :mod:`pinnlite.core.checks` function with
+``error=ConfigError``, so a config error has the one message format of the
+package, ``<dotted field>: expected <rule>, found <value>``. A field whose
+value is a whole section has ``metadata["section"]`` (its class) instead.
+
+Assigning a name that is not a field raises :class:`AttributeError`, so that a
+misspelt field (``cfg.training.epocs = 10``) is not silently ignored.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from functools import partial
+
+from pinnlite.core import checks
+from pinnlite.core.activations import ACTIVATIONS
+from pinnlite.errors import InputError
+from pinnlite.optim.schedules import SCHEDULES, check_milestones
+
+__all__ = [
+    "ConfigError",
+    "Section",
+    "section_field",
+    "ArchitectureConfig",
+    "TrainingConfig",
+    "OptimizerConfig",
+    "ScheduleConfig",
+    "LossWeightsConfig",
+    "MaterialConfig",
+    "SamplingConfig",
+    "ScalesConfig",
+    "CheckpointConfig",
+]
+
+
+class ConfigError(InputError):
+    """A configuration value, key or file is invalid; the message names the dotted field."""
+
+
+# -- field rules --------------------------------------------------------------------
+
+
+def _field(default, check):
+    """A dataclass field with its rule (lists get a fresh copy per instance)."""
+    meta = {"check": check}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _int(default, low=None, optional=False):
+    return _field(default, partial(checks.integer, low=low, optional=optional, error=ConfigError))
+
+
+def _real(default, low=None, high=None, *, low_open=False, high_open=False, optional=False):
+    check = partial(checks.real, low=low, low_open=low_open, high=high, high_open=high_open,
+                    optional=optional, error=ConfigError)
+    return _field(default, check)
+
+
+def _positive(default, optional=False):
+    return _real(default, 0.0, low_open=True, optional=optional)
+
+
+def _bool(default):
+    return _field(default, partial(checks.boolean, error=ConfigError))
+
+
+def _string(default, optional=False):
+    check = partial(checks.string, nonempty=True, optional=optional, error=ConfigError)
+    return _field(default, check)
+
+
+def _choice(default, options, optional=False):
+    return _field(default, partial(checks.choice, options=tuple(options), optional=optional,
+                                   error=ConfigError))
+
+
+def _milestones(path, value):
+    return list(check_milestones(path, value, error=ConfigError))
+
+
+def _bounds(path, value):
+    # A pair rather than two fields so that an unbounded parameter is one None;
+    # the bounds are taken in log space by the trainer, hence lo > 0.
+    if value is None:
+        return None
+    ok = (isinstance(value, (list, tuple)) and len(value) == 2
+          and all(checks.is_real(v) and math.isfinite(v) for v in value)
+          and 0 < value[0] < value[1])
+    if not ok:
+        checks.fail(path, "a list [lo, hi] of finite numbers with 0 < lo < hi", value, ConfigError,
+                    optional=True)
+    return [float(v) for v in value]
+
+
+def section_field(cls):
+    """A field of :class:`~pinnlite.training.config.Config` holding a whole section ``cls``."""
+    return field(default_factory=cls, metadata={"section": cls})
+
+
+# -- the base of every section ----------------------------------------------------------
+
+
+class Section:
+    """Mixin of the section dataclasses: per-field validation and building from a dict."""
+
+    def __setattr__(self, name, value):
+        # A dataclass would accept any name, so a misspelt field would be set, never read
+        # and never validated. (slots=True would refuse it too, but its AttributeError
+        # cannot name the closest field.)
+        if name not in self.__dataclass_fields__:
+            known = list(self.__dataclass_fields__)
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"did you mean {close[0]}?" if close else "its fields are " + ", ".join(known)
+            raise AttributeError(f"{type(self).__name__} has no field {name!r} ({hint})")
+        object.__setattr__(self, name, value)
+
+    def _validate(self, prefix):
+        """Check and normalise every field in place, naming each ``prefix.<field>``."""
+        for f in fields(self):
+            path = f"{prefix}.{f.name}" if prefix else f.name
+            value, section = getattr(self, f.name), f.metadata.get("section")
+            if section is None:
+                setattr(self, f.name, f.metadata["check"](path, value))
+            elif isinstance(value, section):
+                value._validate(path)
+            else:
+                checks.fail(path, f"an instance of {section.__name__}", value, ConfigError)
+        return self
+
+    @classmethod
+    def _build(cls, data, prefix, unknown):
+        """An unvalidated instance from ``data``; unknown keys are appended to ``unknown``.
+
+        Each entry of ``unknown`` is ``(dotted key, dotted names of the known fields)``
+        so that the caller can report them all at once, each with its closest match.
+        """
+        if not isinstance(data, Mapping):
+            what = f"a table of {prefix} settings" if prefix else "a table of settings"
+            checks.fail(prefix or "config", what, data, ConfigError)
+        known = {f.name: f for f in fields(cls)}
+        kwargs = {}
+        for key, value in data.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key not in known:
+                unknown.append((path, [f"{prefix}.{n}" if prefix else n for n in known]))
+            elif "section" in known[key].metadata:
+                kwargs[key] = known[key].metadata["section"]._build(value, path, unknown)
+            else:
+                # Copy so that the Config never aliases the caller's lists.
+                kwargs[key] = copy.deepcopy(value)
+        return cls(**kwargs)
+
+
+# -- the sections -----------------------------------------------------------------------
+
+
+@dataclass
+class ArchitectureConfig(Section):
+    """The fully connected network (x, y, t) -> (u_x, u_y)."""
+
+    #: Widths of the hidden layers, input to output; a non-empty list of integers >= 1.
+    hidden: list = _field([64, 64, 64, 64], partial(checks.integers, low=1, error=ConfigError))
+    #: Hidden-layer activation: a name of the activation table
+    #: pinnlite.core.activations.ACTIVATIONS ("tanh", "sin").
+    activation: str = _choice("tanh", ACTIVATIONS)
+    #: Floating-point type of the weights and of the forward pass: "float64" or "float32".
+    dtype: str = _choice("float64", ("float64", "float32"))
+    #: Weight initialisation (Glorot & Bengio 2010): "glorot_normal" or "glorot_uniform".
+    init: str = _choice("glorot_normal", ("glorot_normal", "glorot_uniform"))
+
+
+@dataclass
+class TrainingConfig(Section):
+    """The training loop."""
+
+    #: Number of epochs (passes over the collocation points); integer >= 0.
+    epochs: int = _int(5000, low=0)
+    #: Collocation points per step; None: full batch; else an integer >= 1.
+    batch_size: int | None = _int(None, low=1, optional=True)
+    #: Seed of every random choice of the run (initialisation, sampling, batches); integer >= 0.
+    seed: int = _int(0, low=0)
+    #: Epochs between two log lines; integer >= 1.
+    log_every: int = _int(100, low=1)
+    #: Worker threads of the engine per loss evaluation; None: the first of the environment
+    #: variables PINNLITE_NUM_THREADS, NUMBA_NUM_THREADS, OPENBLAS_NUM_THREADS,
+    #: MKL_NUM_THREADS, OMP_NUM_THREADS that is set, else the CPUs available
+    #: (pinnlite.core.cpus.resolve_threads); else an integer >= 1.
+    threads: int | None = _int(None, low=1, optional=True)
+    #: Stop as soon as the total loss falls below this; None: never; else a number > 0.
+    target_loss: float | None = _positive(None, optional=True)
+
+
+@dataclass
+class OptimizerConfig(Section):
+    """The optimizer, and an optional switch to L-BFGS part way through."""
+
+    #: Optimizer: "sgd", "adam", "adamw" (decoupled weight decay) or "lbfgs".
+    kind: str = _choice("adam", ("sgd", "adam", "adamw", "lbfgs"))
+    #: Base learning rate of the network weights (the schedule multiplies it); > 0.
+    lr: float = _positive(1e-3)
+    #: Learning rate of the material parameters; None: the same as lr; else > 0.
+    material_lr: float | None = _positive(None, optional=True)
+    #: SGD momentum coefficient, in [0, 1).
+    momentum: float = _real(0.0, 0.0, 1.0, high_open=True)
+    #: SGD Nesterov momentum (Sutskever et al. 2013); true requires momentum > 0.
+    nesterov: bool = _bool(False)
+    #: Adam first-moment decay rate (Kingma & Ba 2015), in [0, 1).
+    b1: float = _real(0.9, 0.0, 1.0, high_open=True)
+    #: Adam second-moment decay rate, in [0, 1).
+    b2: float = _real(0.999, 0.0, 1.0, high_open=True)
+    #: Adam denominator offset; > 0.
+    eps: float = _positive(1e-8)
+    #: Decoupled weight decay (Loshchilov & Hutter 2019), >= 0; only used by "adamw".
+    weight_decay: float = _real(0.0, 0.0)
+    #: Switch from the first-order optimizer to L-BFGS after this many epochs; None: never;
+    #: else an integer in [0, training.epochs]; must be None when kind is "lbfgs".
+    lbfgs_after: int | None = _int(None, low=0, optional=True)
+    #: L-BFGS memory: number of (s, y) correction pairs kept; integer >= 1.
+    lbfgs_history: int = _int(20, low=1)
+    #: Most function evaluations of one L-BFGS strong-Wolfe line search; integer >= 1.
+    lbfgs_max_linesearch: int = _int(25, low=1)
+    #: L-BFGS stops when the largest gradient component is at most this; >= 0.
+    lbfgs_tolerance_grad: float = _real(1e-9, 0.0)
+    #: L-BFGS stops when the step or the loss change is at most this; >= 0.
+    lbfgs_tolerance_change: float = _real(1e-12, 0.0)
+
+
+@dataclass
+class ScheduleConfig(Section):
+    """The learning-rate schedule (a function of the step) and reduce-on-plateau on top.
+
+    The fields of a schedule are named after the keyword arguments of its
+    constructor in :mod:`pinnlite.optim.schedules` (``lr`` is ``optimizer.lr``),
+    so the schedule is built from its name and those fields alone.
+    """
+
+    #: Schedule, a name of pinnlite.optim.schedules.get_schedule: "constant", "exponential"
+    #: (decay_rate, decay_steps, staircase), "step" (step_size, gamma), "multistep"
+    #: (milestones, gamma) or "cosine" (warmup_steps, total_steps, final_lr).
+    kind: str = _choice("constant", SCHEDULES)
+    #: exponential: lr * decay_rate ** (step / decay_steps); in (0, 1].
+    decay_rate: float = _real(0.9, 0.0, 1.0, low_open=True)
+    #: exponential: steps per factor decay_rate; integer >= 1.
+    decay_steps: int = _int(1000, low=1)
+    #: exponential: round the exponent down (piecewise-constant decay).
+    staircase: bool = _bool(False)
+    #: step: multiply by gamma every step_size steps; integer >= 1.
+    step_size: int = _int(1000, low=1)
+    #: multistep: multiply by gamma at each of these steps (the drop takes effect at the
+    #: step itself); a non-empty list of strictly increasing integers >= 1.
+    milestones: list = _field([1000], _milestones)
+    #: step and multistep: the factor applied at each drop; in (0, 1].
+    gamma: float = _real(0.5, 0.0, 1.0, low_open=True)
+    #: cosine: linear warmup from 0 over this many steps; integer >= 0, and at most
+    #: total_steps (pinnlite.training.config.first_order_steps when total_steps is None).
+    warmup_steps: int = _int(0, low=0)
+    #: cosine: optimizer step at which final_lr is reached (Loshchilov & Hutter 2017);
+    #: None: the run's first-order steps (epochs before the L-BFGS switch times
+    #: mini-batches per epoch); else an integer >= 1.
+    total_steps: int | None = _int(None, low=1, optional=True)
+    #: cosine: learning rate from total_steps on; >= 0.
+    final_lr: float = _real(0.0, 0.0)
+    #: Reduce the learning rate by plateau_factor when the loss stops improving.
+    plateau: bool = _bool(False)
+    #: Reduce-on-plateau: factor applied on each reduction; in (0, 1).
+    plateau_factor: float = _real(0.5, 0.0, 1.0, low_open=True, high_open=True)
+    #: Reduce-on-plateau: epochs without improvement before a reduction; integer >= 0.
+    plateau_patience: int = _int(100, low=0)
+    #: Reduce-on-plateau: relative decrease of the best loss that counts as improvement; >= 0.
+    plateau_threshold: float = _real(1e-4, 0.0)
+    #: Reduce-on-plateau: epochs after a reduction during which no new one happens; >= 0.
+    plateau_cooldown: int = _int(0, low=0)
+    #: Reduce-on-plateau: the accumulated factor never goes below this; in (0, 1].
+    plateau_min_factor: float = _real(1e-4, 0.0, 1.0, low_open=True)
+
+
+def _weight():
+    return _real(1.0, 0.0)
+
+
+@dataclass
+class LossWeightsConfig(Section):
+    """Weight of each loss term in the total loss; each a finite number >= 0."""
+
+    #: Residual of the elastic wave equation at the collocation points.
+    pde: float = _weight()
+    #: Prescribed displacement on the boundary (Dirichlet).
+    boundary: float = _weight()
+    #: Prescribed traction on the boundary (Neumann).
+    traction: float = _weight()
+    #: Initial displacement at t = 0.
+    initial: float = _weight()
+    #: Initial velocity at t = 0.
+    initial_velocity: float = _weight()
+    #: Misfit to the measured displacements.
+    data: float = _weight()
+    #: Learning-rate annealing of the weights (Wang, Teng & Perdikaris 2021, Alg. 1).
+    adaptive: bool = _bool(False)
+    #: Annealing: steps between two weight updates; integer >= 1.
+    adaptive_every: int = _int(100, low=1)
+    #: Annealing: moving-average coefficient of the new weight; in (0, 1].
+    adaptive_alpha: float = _real(0.1, 0.0, 1.0, low_open=True)
+
+
+@dataclass
+class MaterialConfig(Section):
+    """Lamé parameters and density: initial guesses of the inversion, or fixed values."""
+
+    #: First Lamé parameter lambda, in the user's units; > 0.
+    lam: float = _positive(1.0)
+    #: Shear modulus mu, in the user's units; > 0.
+    mu: float = _positive(1.0)
+    #: Density rho, in the user's units; > 0.
+    rho: float = _positive(1.0)
+    #: Train lambda (true) or keep it fixed (false).
+    optimize_lam: bool = _bool(True)
+    #: Train mu (true) or keep it fixed (false).
+    optimize_mu: bool = _bool(True)
+    #: Train rho (true) or keep it fixed (false).
+    optimize_rho: bool = _bool(False)
+    #: None (unbounded) or [lo, hi] with 0 < lo < hi containing lam.
+    lam_bounds: list | None = _field(None, _bounds)
+    #: None (unbounded) or [lo, hi] with 0 < lo < hi containing mu.
+    mu_bounds: list | None = _field(None, _bounds)
+    #: None (unbounded) or [lo, hi] with 0 < lo < hi containing rho.
+    rho_bounds: list | None = _field(None, _bounds)
+
+
+@dataclass
+class SamplingConfig(Section):
+    """Collocation points and their adaptive refinement."""
+
+    #: Sampling of the collocation points: "uniform", "lhs" (Latin hypercube) or "halton".
+    strategy: str = _choice("lhs", ("uniform", "lhs", "halton"))
+    #: Number of collocation points; integer >= 0.
+    n_collocation: int = _int(4000, low=0)
+    #: Adaptive refinement: None (fixed points), "rar" (residual-based adaptive refinement,
+    #: Lu et al. 2021) or "rad" (residual-based adaptive distribution, Wu et al. 2023).
+    adaptive: str | None = _choice(None, ("rar", "rad"), optional=True)
+    #: Epochs between two refinements; integer >= 1.
+    adaptive_every: int = _int(1000, low=1)
+    #: Candidate points drawn per refinement; integer >= 1 (and >= rar_k with "rar").
+    n_candidates: int = _int(20000, low=1)
+    #: RAR: candidates with the largest residual added per refinement; integer >= 1.
+    rar_k: int = _int(100, low=1)
+    #: RAD: exponent k of the density residual**k / mean(residual**k) + c; >= 0.
+    rad_k: float = _real(1.0, 0.0)
+    #: RAD: offset c of the density; >= 0.
+    rad_c: float = _real(1.0, 0.0)
+
+
+@dataclass
+class ScalesConfig(Section):
+    """Nondimensionalisation scales in the user's units; None: derived from the domain,
+    the data and the material guesses; else a number > 0."""
+
+    #: Length scale of x and y.
+    length: float | None = _positive(None, optional=True)
+    #: Time scale of t.
+    time: float | None = _positive(None, optional=True)
+    #: Displacement scale of u_x and u_y.
+    displacement: float | None = _positive(None, optional=True)
+    #: Modulus scale of lambda and mu.
+    modulus: float | None = _positive(None, optional=True)
+    #: Density scale of rho.
+    density: float | None = _positive(None, optional=True)
+
+
+@dataclass
+class CheckpointConfig(Section):
+    """Saving the training state."""
+
+    #: Directory of the checkpoints; None: no checkpoints; else a non-empty path.
+    directory: str | None = _string(None, optional=True)
+    #: Epochs between automatic saves; 0: only at the end and on interrupt; integer >= 0.
+    interval: int = _int(0, low=0)
+    #: Number of most recent checkpoints kept on disk; integer >= 1.
+    keep_last: int = _int(3, low=1)
+    #: Also keep the checkpoint with the lowest loss seen so far.
+    keep_best: bool = _bool(True)
