@@ -2,7 +2,7 @@
 
 Two measurements, each compared in the same run with NumPy on the same arrays:
 
-- **latency** of a real training checkpoint: a :class:`~pinnlite.trainer.Trainer`
+- **latency** of a real training checkpoint: a :class:`~pinnlite.training.trainer.Trainer`
   with hidden layers [100, 100, 100, 100] (31k parameters) and Adam's two
   moments, after one epoch on a small plane-wave problem.
   ``save_checkpoint`` (state tree, temp file, fsync, rename, directory fsync,
@@ -35,7 +35,6 @@ import time
 import numpy as np
 
 from pinnlite.io import checkpoint
-from pinnlite.training import state as resume
 from pinnlite.training.config import Config
 from pinnlite.training.problems import plane_waves
 from pinnlite.training.trainer import Trainer
@@ -138,7 +137,7 @@ def main():
         ckpts, npz, npy = os.path.join(tmp, "ckpts"), os.path.join(tmp, "state.npz"), os.path.join(tmp, "state.npy")
 
         trainer = small_trainer(ckpts)
-        tree = resume.state_tree(trainer)
+        tree = trainer.to_tree()
         arrays = list(leaves(tree))
         reps = max(20, 10 * args.repeat)
         path = trainer.save_checkpoint()

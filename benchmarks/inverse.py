@@ -87,7 +87,7 @@ def main():
         ap.error("--seeds must be >= 1 and --epochs >= 0")
     epochs = DEFAULT_EPOCHS if args.epochs is None else args.epochs
 
-    from pinnlite.engine.threads import available_cpus, resolve_threads
+    from pinnlite.core.cpus import available_cpus, resolve_threads
 
     print(f"pinnlite inverse benchmark: plane waves, lam={TRUTH[0]:g} mu={TRUTH[1]:g} rho={TRUTH[2]:g} (fixed), "
           f"2000 sensors, guesses lam=4 mu=0.5")

@@ -1,4 +1,4 @@
-"""Scenarios run under ``mpiexec -n K`` by tests/test_mpi.py; rank 0 writes the results.
+"""Scenarios run under ``mpiexec -n K`` by tests/test_distributed.py; rank 0 writes the results.
 
     mpiexec -n K python tests/mpi_worker.py SCENARIO OUT_DIR
 """
@@ -48,7 +48,7 @@ def gradient(comm, out):
     tr.train(data())
     x = tr.state.x.copy()
     x[:] += 0.01 * np.sin(np.arange(x.size))  # a generic point, not the initial one
-    res, g = tr._objective(x, tr._full_prep())
+    res, g = tr._evaluate(x, tr._full_prep())
     if comm.Get_rank() == 0:
         np.savez(os.path.join(out, "gradient.npz"), x=x, g=g, total=res.total,
                  terms=np.array([res.terms.get(t, np.nan) for t in sorted(res.terms)]), names=np.array(sorted(res.terms)))

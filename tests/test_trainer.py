@@ -1,4 +1,4 @@
-"""Tests of pinnlite.trainer: an inverse run that recovers lam and mu, the gradient of
+"""Tests of pinnlite.training.trainer: an inverse run that recovers lam and mu, the gradient of
 the objective by finite differences, the loss normalisation, every optimizer and the
 switch to L-BFGS, mini-batches, material bounds and fixed/free parameters, the
 identifiability warning, determinism, callbacks, Ctrl-C, early stops, adaptive
@@ -126,14 +126,14 @@ def test_objective_gradient_matches_finite_differences(free):
     assert x.shape == (n + len(free),)
     x[n:] = np.linspace(-0.3, 0.2, len(free))  # away from the guesses
     prep = trainer._full_prep()
-    res, g = trainer._objective(x, prep)
+    res, g = trainer._evaluate(x, prep)
     assert set(res.terms) == {"pde", "traction", "initial", "initial_velocity", "data"}
-    f = lambda z: trainer._objective(z, prep)[0].total  # noqa: E731
+    f = lambda z: trainer._evaluate(z, prep)[0].total  # noqa: E731
     check_grads(f, x, g, directions=4, coords=range(n, n + len(free)), rng=0)
     # the material part is p dL/dp of the engine's gradient at p = p0 exp(theta)
     vals = trainer.material_values(x)
     for i, name in enumerate(free):
-        assert vals[name] == pytest.approx(trainer._p0()[name] * math.exp(x[n + i]), rel=1e-15)
+        assert vals[name] == pytest.approx(trainer.objective.p0[name] * math.exp(x[n + i]), rel=1e-15)
         assert g[n + i] == pytest.approx(vals[name] * res.grad_material[name], rel=1e-15)
 
 
@@ -252,14 +252,14 @@ def test_minibatch_epoch_loss_is_the_mean_over_batches():
     """With batches of one epoch, the row's loss is the mean of the batch totals."""
     seen = []
     trainer = Trainer(None, tiny_config(**{"training.epochs": 2, "training.batch_size": 20}), progress=quiet())
-    objective = trainer._objective
+    objective = trainer._evaluate
 
     def spy(x, prep, weights=None):
         res, g = objective(x, prep, weights)
         seen.append((prep.counts["pde"], res.total))
         return res, g
 
-    trainer._objective = spy
+    trainer._evaluate = spy
     metrics = trainer.train(tiny_data())
     assert [c for c, _ in seen] == [20, 20, 20, 4] * 2  # 64 points in batches of 20
     for epoch in range(2):
@@ -422,7 +422,7 @@ def test_ctrl_c_inside_an_epoch_stops_after_the_current_step():
     cfg = tiny_config(**{"training.epochs": 3, "training.batch_size": 16})  # 4 steps per epoch
     _, ref = train(cfg)
     trainer = Trainer(None, cfg, progress=quiet())
-    objective, calls = trainer._objective, []
+    objective, calls = trainer._evaluate, []
 
     def objective_then_ctrl_c(x, prep, weights=None):
         calls.append(len(calls) + 1)
@@ -430,7 +430,7 @@ def test_ctrl_c_inside_an_epoch_stops_after_the_current_step():
             os.kill(os.getpid(), signal.SIGINT)
         return objective(x, prep, weights)
 
-    trainer._objective = objective_then_ctrl_c
+    trainer._evaluate = objective_then_ctrl_c
     metrics = trainer.train(tiny_data())
     assert trainer.state.step == 6 and trainer.state.epoch == 1 and len(metrics) == 1
     assert trainer.state.stop_reason == "interrupted"
@@ -509,7 +509,7 @@ def test_adaptive_weights_follow_the_annealing_rule():
         assert w[t] == pytest.approx((1 - alpha) + alpha * top / np.abs(g).mean(), rel=1e-9), t
         assert abs(w[t] - 1) > 1e-3, t
     # the weights enter the loss: the total is sum(w_cfg * w_adaptive * term / normaliser)
-    res, _ = trainer._objective(trainer.state.x, trainer._full_prep())
+    res, _ = trainer._evaluate(trainer.state.x, trainer._full_prep())
     cw = cfg.loss_weights
     total = sum(getattr(cw, t) * w[t] * res.terms[t] / norm[t] for t in res.terms)
     assert res.total == pytest.approx(total, rel=1e-12)
@@ -551,8 +551,8 @@ def test_explicit_collocation_points_are_used():
     data = TrainingData(d.domain, collocation=colloc, sensor_points=d.sensor_points, sensor_values=d.sensor_values)
     sizes = []
     trainer = Trainer(None, tiny_config(**{"training.epochs": 2, "sampling.n_collocation": 0}), progress=quiet())
-    objective = trainer._objective
-    trainer._objective = lambda x, prep, w=None: (sizes.append(prep.counts["pde"]), objective(x, prep, w))[1]
+    objective = trainer._evaluate
+    trainer._evaluate = lambda x, prep, w=None: (sizes.append(prep.counts["pde"]), objective(x, prep, w))[1]
     trainer.train(data)
     assert trainer.state.collocation is None
     assert sizes == [25, 25]

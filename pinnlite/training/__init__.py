@@ -5,9 +5,12 @@
 - :mod:`~pinnlite.training.objective`: the optimised vector (network parameters and
   log-material parameters) and the loss and gradient over it;
 - :mod:`~pinnlite.training.state`: the training state and its checkpoint tree;
+- :mod:`~pinnlite.training.build`: optimizers and schedules from the config, by name;
 - :mod:`~pinnlite.training.model`: :class:`ElasticPINN2D`, a network with its parameters
   and its file;
-- :mod:`~pinnlite.training.config`: the run configuration;
+- :mod:`~pinnlite.training.config`: the run configuration (its sections in
+  :mod:`~pinnlite.training.config_sections`, JSON and TOML text in
+  :mod:`~pinnlite.training.config_format`);
 - :mod:`~pinnlite.training.data`: :class:`TrainingData`, what a user measured;
 - :mod:`~pinnlite.training.sampling`, :mod:`~pinnlite.training.scaling`,
   :mod:`~pinnlite.training.weighting`: collocation points, loss scales, adaptive weights;

@@ -9,7 +9,8 @@ One row per completed epoch, in columns:
 ``<term>``          every loss term in the user's units (NaN when absent):
                     ``pde``, ``boundary``, ``traction``, ``initial``,
                     ``initial_velocity``, ``data``
-``lr``              learning rate used in the epoch (1.0 during L-BFGS)
+``lr``              learning rate of the epoch's last step (schedule x plateau
+                    factor); during L-BFGS the accepted line-search step length
 ``lam mu rho``      material parameters at the end of the epoch, user units
 ``time``            wall time since the run started, in seconds
 ``phase``           0 for the first-order optimizer, 1 for L-BFGS
@@ -18,15 +19,41 @@ One row per completed epoch, in columns:
 Every column is a float64 array; the history round-trips exactly through
 :meth:`Metrics.to_arrays` / :meth:`Metrics.from_arrays` (used by checkpoints) and
 is written as JSON by :meth:`Metrics.to_json`.
+
+An epoch of mini-batches reports the mean over its batches: :func:`new_accumulator`,
+:func:`accumulate` and :func:`epoch_means` keep the running sums (saved in the
+checkpoint, so an epoch interrupted between batches resumes exactly).
 """
 
 import json
+import math
 
 import numpy as np
 
 from pinnlite.engine.terms import TERMS
 
 COLUMNS = ("epoch", "step", "loss") + TERMS + ("lr", "lam", "mu", "rho", "time", "phase")
+
+
+def new_accumulator():
+    """Running sums of one epoch's batches (float64): total, each term in TERMS order, batch count."""
+    return np.zeros(len(TERMS) + 2)
+
+
+def accumulate(acc, res):
+    """Add one batch's :class:`~pinnlite.engine.loss.LossResult` to ``acc`` (in place)."""
+    acc[0] += res.total
+    for i, t in enumerate(TERMS):
+        acc[1 + i] += res.terms.get(t, math.nan)
+    acc[-1] += 1
+
+
+def epoch_means(acc):
+    """Dict ``loss`` and every term -> its mean over the epoch's batches."""
+    mean = acc[:-1] / acc[-1]
+    row = {"loss": mean[0]}
+    row.update({t: mean[1 + i] for i, t in enumerate(TERMS)})
+    return row
 
 
 class Metrics:

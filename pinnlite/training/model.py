@@ -1,7 +1,14 @@
-"""``ElasticPINN2D``: the network u(x, y, t) -> (u, v) with its parameters."""
+"""``ElasticPINN2D``: the network u(x, y, t) -> (u, v) with its parameters and its file.
+
+The class joins the engine (evaluations at its parameters) and the checkpoint
+files (:meth:`ElasticPINN2D.save`, :meth:`ElasticPINN2D.load`), so it lives
+above both, in the training wing; the engine itself stays functional
+(architecture, parameters and points in, numbers out).
+"""
 
 from pinnlite import engine
 from pinnlite.core.arch import Architecture, init_params
+from pinnlite.io import checkpoint
 
 
 class ElasticPINN2D:
@@ -12,14 +19,14 @@ class ElasticPINN2D:
     hidden : list of int
         Hidden layer widths, e.g. ``[100, 100, 100, 100]``.
     activation : str
-        ``"tanh"`` (default) or ``"sin"`` (:data:`pinnlite.activations.ACTIVATIONS`).
+        ``"tanh"`` (default) or ``"sin"`` (:data:`pinnlite.core.activations.ACTIVATIONS`).
     bounds : ((x_lo, x_hi), (y_lo, y_hi), (t_lo, t_hi))
         Physical domain; inputs are mapped onto [-1, 1] before the first layer.
     output_scale : float or (float, float)
         Physical scale of the displacements (u, v).
     dtype : ``"float64"`` or ``"float32"``
     rng : numpy.random.Generator or int, optional
-        Source of the Glorot initial weights (:func:`pinnlite.arch.init_params`).
+        Source of the Glorot initial weights (:func:`pinnlite.core.arch.init_params`).
     init : ``"glorot_normal"`` or ``"glorot_uniform"``
     params : (n_params,) array, optional
         Start from these parameters instead (copied; must have ``dtype``).
@@ -109,12 +116,10 @@ class ElasticPINN2D:
     def save(self, path, material=None, extra=None):
         """Write an inference-only model file (architecture, weights, optional material).
 
-        ``material``: a dict lam/mu/rho or a :class:`~pinnlite.problem.Material`;
+        ``material``: a dict lam/mu/rho or a :class:`~pinnlite.engine.terms.Material`;
         ``extra``: a dict of plain values stored alongside. Atomic like every
-        checkpoint; readable by :meth:`load` and :func:`pinnlite.checkpoint.read`.
+        checkpoint; readable by :meth:`load` and :func:`pinnlite.io.checkpoint.read`.
         """
-        from pinnlite.io import checkpoint
-
         if material is not None and not isinstance(material, dict):
             material = material.values()
         tree = {
@@ -129,8 +134,6 @@ class ElasticPINN2D:
     @classmethod
     def load(cls, path):
         """The model stored in a model file or a training checkpoint (no config needed)."""
-        from pinnlite.io import checkpoint
-
         arch, arrays = checkpoint.model_arrays(checkpoint.read(path))
         return cls(arch["hidden"], arch["activation"], arch["bounds"], arch["output_scale"], arch["dtype"], params=arrays)
 

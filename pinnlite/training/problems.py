@@ -1,6 +1,6 @@
 """Inverse problems with exact solutions, for tests, demos and benchmarks.
 
-:func:`plane_waves` superposes P and S plane waves (``pinnlite.physics.plane_wave``),
+:func:`plane_waves` superposes P and S plane waves (``pinnlite.engine.physics.plane_wave``),
 which satisfy the elastic wave equation exactly, and measures them at sensors.
 """
 

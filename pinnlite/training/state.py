@@ -1,18 +1,25 @@
-"""A trainer's full state as a checkpoint tree, and back (exact resume).
+"""The training state, and its checkpoint tree (exact resume).
 
-The tree of a ``"training"`` checkpoint (``docs/FORMAT.md`` lists every key):
+:class:`TrainState` is everything that changes during a run. :func:`to_tree`
+turns it, with the run's config, data, scales and metrics, into the tree of a
+``"training"`` checkpoint, and :func:`from_tree` turns such a tree back into
+plain values (:class:`Restored`); neither knows the trainer, which assembles
+itself from them (:meth:`pinnlite.training.trainer.Trainer.load_checkpoint`).
+
+The tree (``docs/FORMAT.md`` lists every key):
 
 - ``kind``, ``world_size`` (MPI ranks of the run), ``epoch``, ``step``,
   ``stop_reason``, ``elapsed``
-- ``config`` (the whole :class:`~pinnlite.config.Config` as a dict),
+- ``config`` (the whole :class:`~pinnlite.training.config.Config` as a dict),
   ``architecture``, ``params`` (W0, b0, ..., WL, bL)
 - ``material``: ``values`` (lam, mu, rho in user units), ``initial`` (p0),
   ``free`` (names), ``theta`` (the trained log(p / p0), model dtype),
   ``parametrisation`` (``"log(p/p0)"``)
 - ``optimizer``: ``kind`` (``sgd``/``adam``/``adamw``/``lbfgs``, the optimizer of
   the current ``phase``), ``phase`` (``first_order``/``lbfgs``), ``lbfgs_after``,
-  ``hyperparams``, ``state`` (every field of the optimizer's state: step count,
-  moments or L-BFGS history and counters)
+  ``hyperparams`` (the numbers and strings among its constructor's arguments),
+  ``state`` (every field of the optimizer's state: step count, moments or
+  L-BFGS history and counters)
 - ``schedule``: ``kind`` and ``plateau`` (reduce-on-plateau state or None)
 - ``adaptive_weights``: ``weights`` and ``count``
 - ``rng``: the bit generator's state (``numpy.random.Generator.bit_generator.state``;
@@ -20,79 +27,124 @@ The tree of a ``"training"`` checkpoint (``docs/FORMAT.md`` lists every key):
 - ``sampler``: ``collocation`` (current points or None), ``perm``, ``batch_pos``,
   ``acc`` (position inside an interrupted epoch)
 - ``best``: ``loss``, ``epoch``; ``scales``; ``metrics`` (every column of every
-  epoch); ``data`` (the :class:`~pinnlite.data.TrainingData` arrays), so a run
+  epoch); ``data`` (the :class:`~pinnlite.training.data.TrainingData` arrays), so a run
   resumes from its directory alone.
 """
+
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from pinnlite import optim
+from pinnlite.engine.terms import TERMS
+from pinnlite.io.checkpoint import StructureError, check, model_arrays
 from pinnlite.optim import schedules
 from pinnlite.training import weighting
-from pinnlite.io.checkpoint import StructureError, check, model_arrays
 from pinnlite.training.config import Config
 from pinnlite.training.data import TrainingData
-from pinnlite.training.metrics import Metrics
-from pinnlite.training.model import ElasticPINN2D
-from pinnlite.engine.terms import TERMS
+from pinnlite.training.metrics import Metrics, new_accumulator
 from pinnlite.training.scaling import Scales
 
+FIRST_ORDER, LBFGS = 0, 1
+PHASES = ("first_order", "lbfgs")  # their names in the tree, indexed by phase
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
-_PHASES = ("first_order", "lbfgs")
 
 
-def state_tree(trainer):
-    """The checkpoint tree of ``trainer`` (which must have started training)."""
-    from pinnlite.training.trainer import LBFGS
+@dataclass
+class TrainState:
+    """Everything that changes during a run."""
 
-    st = trainer.state
-    if st is None:
-        raise StructureError("trainer: nothing to save before training has started")
-    arch = trainer.model.arch
+    epoch: int  # completed epochs
+    step: int  # optimizer steps taken
+    x: np.ndarray  # the optimised vector: network parameters + log-material parameters
+    phase: int  # FIRST_ORDER or LBFGS
+    opt_state: tuple  # NamedTuple of the current phase's optimizer
+    plateau: tuple  # schedules.PlateauState or None
+    adaptive: weighting.AdaptiveState
+    rng: np.random.Generator
+    collocation: np.ndarray  # current collocation points (float64), None when explicit
+    perm: np.ndarray  # this epoch's permutation of the collocation points, None between epochs
+    batch_pos: int  # next batch of ``perm``
+    acc: np.ndarray  # running sums over this epoch's batches (metrics.new_accumulator)
+    best_loss: float
+    best_epoch: int
+    elapsed: float  # wall time of earlier train() calls
+    stop_reason: str
+
+
+class Restored(NamedTuple):
+    """The plain values of a ``"training"`` tree (:func:`from_tree`)."""
+
+    state: TrainState
+    config: Config
+    architecture: dict  # as stored (Architecture.to_dict())
+    params: list  # [W0, b0, ..., WL, bL]
+    data: TrainingData
+    scales: Scales
+    metrics: Metrics
+    world_size: int
+
+
+def to_tree(state, *, config, arch, material, optimizer, scales, metrics, data, world_size):
+    """The checkpoint tree of a run.
+
+    Parameters
+    ----------
+    state : TrainState
+    config : Config
+    arch : Architecture
+        Its layout cuts ``state.x`` into the stored arrays.
+    material : Objective
+        Gives the initial guesses, the free names and the current values.
+    optimizer : Optimizer
+        The current phase's optimizer (its ``hyperparams`` are stored).
+    scales, metrics, data, world_size
+        The run's :class:`Scales`, :class:`Metrics`, :class:`TrainingData` and MPI ranks.
+    """
     n = arch.n_params
-    params = {e.name: st.x[e.offset : e.offset + e.size].reshape(e.shape).copy() for e in arch.layout.entries}
-    cfg = trainer.config
-    kind = "lbfgs" if st.phase == LBFGS else cfg.optimizer.kind
+    params = {e.name: state.x[e.offset : e.offset + e.size].reshape(e.shape).copy() for e in arch.layout.entries}
+    kind = "lbfgs" if state.phase == LBFGS else config.optimizer.kind
     return {
         "kind": "training",
-        "world_size": trainer.world_size,
-        "epoch": st.epoch,
-        "step": st.step,
-        "stop_reason": st.stop_reason,
-        "elapsed": float(st.elapsed),
-        "config": cfg.to_dict(),
+        "world_size": world_size,
+        "epoch": state.epoch,
+        "step": state.step,
+        "stop_reason": state.stop_reason,
+        "elapsed": float(state.elapsed),
+        "config": config.to_dict(),
         "architecture": arch.to_dict(),
         "params": params,
         "material": {
-            "values": trainer.material_values(),
-            "initial": trainer._p0(),
-            "free": list(trainer.free),
-            "theta": st.x[n:].copy(),
+            "values": material.values(state.x),
+            "initial": dict(material.p0),
+            "free": list(material.free),
+            "theta": state.x[n:].copy(),
             "parametrisation": "log(p/p0)",
         },
         "optimizer": {
             "kind": kind,
-            "phase": _PHASES[st.phase],
-            "lbfgs_after": cfg.optimizer.lbfgs_after,
-            "hyperparams": {k: v for k, v in trainer._optimizer(st.phase).hyperparams.items() if isinstance(v, (int, float, str, bool))},
-            "state": optim.state_to_dict(st.opt_state),
+            "phase": PHASES[state.phase],
+            "lbfgs_after": config.optimizer.lbfgs_after,
+            "hyperparams": {k: v for k, v in optimizer.hyperparams.items() if isinstance(v, (int, float, str, bool))},
+            "state": optim.state_to_dict(state.opt_state),
         },
         "schedule": {
-            "kind": cfg.schedule.kind,
-            "plateau": None if st.plateau is None else dict(st.plateau._asdict()),
+            "kind": config.schedule.kind,
+            "plateau": None if state.plateau is None else dict(state.plateau._asdict()),
         },
-        "adaptive_weights": {"weights": st.adaptive.weights.copy(), "count": st.adaptive.count},
-        "rng": st.rng.bit_generator.state,
+        "adaptive_weights": {"weights": state.adaptive.weights.copy(), "count": state.adaptive.count},
+        "rng": state.rng.bit_generator.state,
         "sampler": {
-            "collocation": st.collocation,
-            "perm": st.perm,
-            "batch_pos": st.batch_pos,
-            "acc": st.acc.copy(),
+            "collocation": state.collocation,
+            "perm": state.perm,
+            "batch_pos": state.batch_pos,
+            "acc": state.acc.copy(),
         },
-        "best": {"loss": float(st.best_loss), "epoch": st.best_epoch},
-        "scales": dict(trainer.scales._asdict()),
-        "metrics": trainer.metrics.to_arrays(),
-        "data": trainer.data.to_arrays(),
+        "best": {"loss": float(state.best_loss), "epoch": state.best_epoch},
+        "scales": dict(scales._asdict()),
+        "metrics": metrics.to_arrays(),
+        "data": data.to_arrays(),
     }
 
 
@@ -107,39 +159,34 @@ def _rng(state):
     return np.random.Generator(bg)
 
 
-def restore(tree, progress=None, comm=None):
-    """A :class:`~pinnlite.trainer.Trainer` ready to continue from a ``"training"`` tree."""
-    from pinnlite.training.trainer import FIRST_ORDER, LBFGS, Trainer, TrainState
-
+def from_tree(tree):
+    """The plain values of a ``"training"`` tree; :class:`StructureError` naming what is wrong."""
     check(tree)
     if tree["kind"] != "training":
         raise StructureError(f"checkpoint.kind: expected 'training' to resume a run, found {tree['kind']!r}")
     try:
         config = Config.from_dict(tree["config"])
         arch, arrays = model_arrays(tree)
-        model = ElasticPINN2D(
-            arch["hidden"], arch["activation"], arch["bounds"], arch["output_scale"], arch["dtype"], params=arrays
-        )
-        trainer = Trainer(model, config, progress=progress, comm=comm)
         world = tree.get("world_size", 1)
         if isinstance(world, bool) or not isinstance(world, int) or world < 1:
             raise StructureError(f"world_size: expected a positive integer, found {world!r:.80}")
         mat, opt, smp = tree["material"], tree["optimizer"], tree["sampler"]
+        n_free = sum(bool(getattr(config.material, "optimize_" + name)) for name in ("lam", "mu", "rho"))
         theta = np.asarray(mat["theta"])
-        if theta.shape != (len(trainer.free),) or theta.dtype != model.params.dtype:
-            raise StructureError(f"material.theta: expected {len(trainer.free)} values of {model.params.dtype}, found {theta.shape} {theta.dtype}")
-        phase = _PHASES.index(opt["phase"])
-        trainer.data = TrainingData.from_arrays(tree["data"])
-        trainer.scales = Scales(**tree["scales"])
+        if theta.shape != (n_free,) or theta.dtype != arrays[0].dtype:
+            raise StructureError(f"material.theta: expected {n_free} values of {arrays[0].dtype}, "
+                                 f"found {theta.shape} {theta.dtype}")
+        data = TrainingData.from_arrays(tree["data"])
         plateau = tree["schedule"]["plateau"]
-        trainer.state = TrainState(
+        state = TrainState(
             epoch=int(tree["epoch"]),
             step=int(tree["step"]),
-            x=np.concatenate([model.params, theta]),
-            phase=FIRST_ORDER if phase == 0 else LBFGS,
+            x=np.concatenate([a.ravel() for a in arrays] + [theta]),
+            phase=PHASES.index(opt["phase"]),
             opt_state=optim.state_from_dict(opt["kind"], opt["state"]),
             plateau=None if plateau is None else schedules.PlateauState(**plateau),
-            adaptive=weighting.AdaptiveState(np.asarray(tree["adaptive_weights"]["weights"]), int(tree["adaptive_weights"]["count"])),
+            adaptive=weighting.AdaptiveState(np.asarray(tree["adaptive_weights"]["weights"]),
+                                             int(tree["adaptive_weights"]["count"])),
             rng=_rng(tree["rng"]),
             collocation=smp["collocation"],
             perm=smp["perm"],
@@ -150,15 +197,17 @@ def restore(tree, progress=None, comm=None):
             elapsed=float(tree["elapsed"]),
             stop_reason=str(tree["stop_reason"]),
         )
-        st = trainer.state
-        if st.acc.shape != (len(TERMS) + 2,) or st.adaptive.weights.shape != (len(TERMS),):
-            raise StructureError(f"sampler.acc / adaptive_weights.weights: expected {len(TERMS) + 2} and {len(TERMS)} values, "
-                                 f"found {st.acc.shape} and {st.adaptive.weights.shape}")
-        if st.perm is not None:
-            n = len(trainer._collocation()[0]) if st.collocation is not None or trainer.data.collocation is not None else -1
-            if not isinstance(st.perm, np.ndarray) or st.perm.dtype.kind not in "iu" or st.perm.shape != (n,):
-                raise StructureError(f"sampler.perm: expected a permutation of the {n} collocation points, found {st.perm!r:.80}")
-        trainer.metrics = Metrics.from_arrays(tree["metrics"])
+        if state.acc.shape != new_accumulator().shape or state.adaptive.weights.shape != (len(TERMS),):
+            raise StructureError(f"sampler.acc / adaptive_weights.weights: expected {new_accumulator().size} and "
+                                 f"{len(TERMS)} values, found {state.acc.shape} and {state.adaptive.weights.shape}")
+        if state.perm is not None:
+            points = data.collocation if data.collocation is not None else state.collocation
+            n = -1 if points is None else len(points)
+            if not isinstance(state.perm, np.ndarray) or state.perm.dtype.kind not in "iu" or state.perm.shape != (n,):
+                raise StructureError(f"sampler.perm: expected a permutation of the {n} collocation points, "
+                                     f"found {state.perm!r:.80}")
+        metrics = Metrics.from_arrays(tree["metrics"])
+        scales = Scales(**tree["scales"])
     except (LookupError, TypeError, ValueError, ArithmeticError) as e:  # e.g. int(inf): OverflowError
         raise StructureError(f"checkpoint: training state does not load ({type(e).__name__}: {e})") from None
-    return trainer
+    return Restored(state, config, arch, arrays, data, scales, metrics, world)

@@ -1,16 +1,16 @@
 """``Trainer``: composes the engine, optimizers, schedules and samplers into a run.
 
 The trainer has no numerics of its own: each epoch it draws (or keeps)
-collocation points, cuts them into mini-batches, asks the engine for the loss
-and gradient, and hands them to the optimizer. All randomness comes from one
+collocation points, cuts them into mini-batches, asks the
+:class:`~pinnlite.training.objective.Objective` for the loss and gradient of the
+optimised vector (network parameters followed by log(p / p0) of the free
+material parameters) and hands them to the optimizer built from the config
+(:mod:`pinnlite.training.build`). All randomness comes from one
 ``numpy.random.Generator`` seeded from ``config.training.seed``; everything a
-run needs to continue lives in :class:`TrainState`, which the checkpoint module
-saves and restores bit for bit.
-
-The optimised vector ``x`` holds the network parameters followed by
-``theta_p = log(p / p0)`` for every free material parameter p (p0 its initial
-guess), so material parameters stay positive; each loss term is divided by its
-natural magnitude (:mod:`pinnlite.scaling`) so all are O(1).
+run needs to continue lives in :class:`~pinnlite.training.state.TrainState`,
+which :mod:`pinnlite.training.state` turns into a checkpoint tree and back, bit
+for bit. Each loss term is divided by its natural magnitude
+(:mod:`pinnlite.training.scaling`) so all are O(1).
 """
 
 import copy
@@ -22,54 +22,28 @@ import signal
 import threading
 import time
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 
-from pinnlite.training import distributed
 from pinnlite import engine
-from pinnlite import optim
-from pinnlite.training import sampling
-from pinnlite.optim import schedules
-from pinnlite.training import weighting
-from pinnlite.training.config import Config, ConfigError
-from pinnlite.training.data import TrainingData
+from pinnlite.engine.terms import TERMS
 from pinnlite.errors import InputError
-from pinnlite.training.metrics import Metrics
+from pinnlite.io import checkpoint
+from pinnlite.training import build, distributed, sampling, weighting
+from pinnlite.training.config import Config, ConfigError, first_order_steps
+from pinnlite.training.data import TrainingData
+from pinnlite.training.metrics import Metrics, accumulate, epoch_means, new_accumulator
 from pinnlite.training.model import ElasticPINN2D
-from pinnlite.engine.terms import MATERIAL_NAMES, TERMS, LossWeights, Material, PointSets
+from pinnlite.training.objective import Objective, Points, ensure_finite
 from pinnlite.training.progress import Progress
 from pinnlite.training.scaling import derive_scales
+from pinnlite.training.state import FIRST_ORDER, LBFGS, TrainState, from_tree, to_tree
 
 log = logging.getLogger("pinnlite")
-
-FIRST_ORDER, LBFGS = 0, 1
 
 
 class IdentifiabilityWarning(UserWarning):
     """lam, mu and rho are all free and nothing fixes their common scale."""
-
-
-@dataclass
-class TrainState:
-    """Everything that changes during a run (see :mod:`pinnlite.checkpoint`)."""
-
-    epoch: int  # completed epochs
-    step: int  # optimizer steps taken
-    x: np.ndarray  # network parameters + log-material parameters
-    phase: int  # FIRST_ORDER or LBFGS
-    opt_state: tuple  # NamedTuple of the current phase's optimizer
-    plateau: tuple  # schedules.PlateauState or None
-    adaptive: weighting.AdaptiveState
-    rng: np.random.Generator
-    collocation: np.ndarray  # current collocation points (float64), None when explicit
-    perm: np.ndarray  # this epoch's permutation of the collocation points, None between epochs
-    batch_pos: int  # next batch of ``perm``
-    acc: np.ndarray  # running sums over this epoch's batches: loss, terms..., count
-    best_loss: float
-    best_epoch: int
-    elapsed: float  # wall time of earlier train() calls
-    stop_reason: str
 
 
 class Trainer:
@@ -85,8 +59,15 @@ class Trainer:
     progress : Progress, optional
         The progress display (default: a terminal line or periodic log lines).
     comm : mpi4py communicator, optional
-        Train data-parallel over its ranks (:mod:`pinnlite.distributed`): every
-        rank evaluates its shard of the points and the gradients are summed.
+        Train data-parallel over its ranks (:mod:`pinnlite.training.distributed`):
+        every rank evaluates its shard of the points and the gradients are summed.
+
+    Attributes
+    ----------
+    objective : Objective
+        The optimised vector and its loss (built when training starts).
+    state : TrainState
+        Everything that changes during the run (None before it starts).
 
     Examples
     --------
@@ -116,15 +97,17 @@ class Trainer:
         self.metrics = Metrics()
         self.data = None
         self.scales = None
+        self.objective = None
+        self.points = None
         self.progress = progress
         self._callbacks = []
         self._ws = engine.Workspace(self.config.training.threads)
+        self._opt = None  # the optimizer of the current phase, built once per phase
         self._interrupted = False
-        self._prep_cache = None
-        self._static_prep = None
         self._best = None  # (epoch, x, material) of the lowest loss, kept for best.pinnlite
         self._best_saved = None  # epoch whose best model was written last
         self._saved_epoch = None  # (epoch, step) of the last checkpoint written
+        self._saved_world_size = None  # MPI ranks of the run a loaded checkpoint came from
         self.comm = comm
         self.rank = 0 if comm is None else comm.Get_rank()
         self.world_size = 1 if comm is None else comm.Get_size()
@@ -133,8 +116,21 @@ class Trainer:
 
     @property
     def free(self):
+        """Names of the trained material parameters, in the order lam, mu, rho."""
         m = self.config.material
-        return tuple(n for n in MATERIAL_NAMES if getattr(m, "optimize_" + n))
+        return tuple(n for n in ("lam", "mu", "rho") if getattr(m, "optimize_" + n))
+
+    @property
+    def material(self):
+        """The current material parameters in user units (the initial guesses before training)."""
+        if self.state is None:
+            m = self.config.material
+            return {"lam": m.lam, "mu": m.mu, "rho": m.rho}
+        return self.objective.values(self.state.x)
+
+    def material_values(self, x=None):
+        """Dict lam, mu, rho (user units) at the optimised vector ``x`` (default: the current one)."""
+        return self.objective.values(self.state.x if x is None else x)
 
     def add_callback(self, fn, every=1):
         """Call ``fn(trainer, row)`` after every ``every``-th epoch (row: the metrics dict).
@@ -168,6 +164,12 @@ class Trainer:
             log.warning(msg)
             warnings.warn(msg, IdentifiabilityWarning, stacklevel=3)
 
+    def _attach(self, data):
+        """Build what a run on ``data`` evaluates with: the objective and the prepared points."""
+        self.data = data
+        self.objective = Objective(self.model.arch, self.config.material, self._ws, self.comm)
+        self.points = Points(self.model.arch, data, self.comm)
+
     def _start(self, data):
         cfg = self.config
         rng = np.random.default_rng(cfg.training.seed)
@@ -179,25 +181,26 @@ class Trainer:
             )
         elif any(abs(p - q) > 1e-12 * max(1.0, abs(q)) for b, d in zip(self.model.arch.bounds, data.domain) for p, q in zip(b, d)):
             log.warning("the model's input bounds %s differ from the data's domain %s", self.model.arch.bounds, data.domain)
+        self._attach(data)
         colloc = None
         if data.collocation is None:
             colloc = sampling.interior(rng, cfg.sampling.n_collocation, data.domain, cfg.sampling.strategy)
-        x = np.concatenate([self.model.params, np.zeros(len(self.free), self.model.params.dtype)])
+        x = self.objective.vector(self.model.params)
         phase = LBFGS if cfg.optimizer.kind == "lbfgs" else FIRST_ORDER
-        opt = self._optimizer(phase)
+        self._opt = self._optimizer(phase)
         self.state = TrainState(
             epoch=0,
             step=0,
             x=x,
             phase=phase,
-            opt_state=opt.init(x),
-            plateau=self._plateau().init() if cfg.schedule.plateau else None,
+            opt_state=self._opt.init(x),
+            plateau=build.plateau(cfg).init() if cfg.schedule.plateau else None,
             adaptive=weighting.init(),
             rng=rng,
             collocation=colloc,
             perm=None,
             batch_pos=0,
-            acc=np.zeros(len(TERMS) + 2),
+            acc=new_accumulator(),
             best_loss=math.inf,
             best_epoch=0,
             elapsed=0.0,
@@ -205,96 +208,15 @@ class Trainer:
         )
         self.metrics = Metrics(data.truth)
 
-    def _schedule(self):
-        c, t = self.config.schedule, self.config
-        lr = t.optimizer.lr
-        if c.kind == "constant":
-            return schedules.constant(lr)
-        if c.kind == "exponential":
-            return schedules.exponential(lr, c.decay_rate, c.decay_steps, c.staircase)
-        if c.kind == "step":
-            return schedules.step_decay(lr, c.step_size, c.gamma)
-        return schedules.cosine(lr, c.total_steps or self._first_order_steps(), c.warmup_steps, c.final_lr)
-
-    def _first_order_steps(self):
-        """Optimizer steps of the first-order phase: its epochs times the batches per epoch."""
-        t = self.config
-        epochs = t.training.epochs if t.optimizer.lbfgs_after is None else t.optimizer.lbfgs_after
-        n = len(self.data.collocation) if self.data is not None and self.data.collocation is not None else t.sampling.n_collocation
-        bs = t.training.batch_size
-        return max(1, epochs * (1 if bs is None or bs >= n else math.ceil(n / bs)))
-
-    def _plateau(self):
-        c = self.config.schedule
-        return schedules.reduce_on_plateau(
-            c.plateau_factor, c.plateau_patience, c.plateau_threshold, "rel", c.plateau_cooldown, c.plateau_min_factor
-        )
-
     def _optimizer(self, phase):
-        o = self.config.optimizer
-        n_params = self._n_params()
+        """The optimizer of ``phase``, from the config's registries (:mod:`pinnlite.training.build`)."""
         if phase == LBFGS:
-            return optim.lbfgs(o.lbfgs_history, 1.0, o.lbfgs_max_linesearch, 1e-4, 0.9, o.lbfgs_tolerance_grad, o.lbfgs_tolerance_change)
-        scale = np.ones(n_params + len(self.free))
-        if o.material_lr is not None:
-            scale[n_params:] = o.material_lr / o.lr
-        sched = self._schedule()
-        if o.kind == "sgd":
-            return optim.sgd(sched, o.momentum, o.nesterov, lr_scale=scale)
-        if o.kind == "adamw":
-            mask = np.concatenate([self.model.arch.layout.mask("W"), np.zeros(len(self.free), bool)])
-            return optim.adamw(sched, o.b1, o.b2, o.eps, o.weight_decay, decay_mask=mask, lr_scale=scale)
-        return optim.adam(sched, o.b1, o.b2, o.eps, lr_scale=scale)
+            return build.lbfgs(self.config)
+        # the data's explicit points, else config.sampling.n_collocation (what RAR starts from)
+        n = None if self.data.collocation is None else len(self.data.collocation)
+        return build.first_order(self.config, self.objective, first_order_steps(self.config, n))
 
-    def _n_params(self):
-        return self.model.arch.n_params
-
-    # ------------------------------------------------------------------ material
-
-    def _p0(self):
-        m = self.config.material
-        return {"lam": m.lam, "mu": m.mu, "rho": m.rho}
-
-    def material_values(self, x=None):
-        """Dict lam, mu, rho (user units) at the optimised vector ``x`` (default: current)."""
-        x = self.state.x if x is None else x
-        vals = self._p0()
-        n = self._n_params()
-        for i, name in enumerate(self.free):
-            vals[name] = vals[name] * math.exp(float(x[n + i]))
-        return vals
-
-    @property
-    def material(self):
-        """The current material parameters in user units (the initial guesses before training)."""
-        return self.material_values() if self.state is not None else self._p0()
-
-    def _material(self, x):
-        v = self.material_values(x)
-        m = self.config.material
-        return Material(v["lam"], v["mu"], v["rho"], m.optimize_lam, m.optimize_mu, m.optimize_rho)
-
-    def _project(self, x):
-        """Clip log-material parameters into their configured bounds; True if anything moved."""
-        m, n, p0, moved = self.config.material, self._n_params(), self._p0(), False
-        for i, name in enumerate(self.free):
-            bounds = getattr(m, name + "_bounds")
-            if bounds is None:
-                continue
-            lo, hi = math.log(bounds[0] / p0[name]), math.log(bounds[1] / p0[name])
-            v = float(x[n + i])
-            if v < lo or v > hi:
-                x[n + i] = min(max(v, lo), hi)
-                moved = True
-        return moved
-
-    # ------------------------------------------------------------------ objective
-
-    def _weights(self):
-        w = self.config.loss_weights
-        norm = self.scales.normalisers()
-        mult = self.state.adaptive.weights
-        return LossWeights(**{t: getattr(w, t) * mult[i] / norm[t] for i, t in enumerate(TERMS)})
+    # ------------------------------------------------------------------ points
 
     def _collocation(self):
         """The current collocation points and the body force at them (None if unknown)."""
@@ -302,81 +224,16 @@ class Trainer:
             return self.data.collocation, self.data.body_force
         return self.state.collocation, None
 
-    def _prepare(self, idx=None):
-        """Prepared point sets with the collocation points ``idx`` (all when None).
-
-        The fixed terms (boundary, traction, initial, data) are prepared once per
-        run and combined with each batch of collocation points.
-        """
-        arch = self.model.arch
-        colloc, force = self._collocation()
-        if idx is not None:
-            colloc = colloc[idx]
-            force = None if force is None else force[idx]
-        n_colloc = len(colloc)
-        if self._static_prep is None:
-            static = self.data.point_sets(None, arch.np_dtype)
-            self._static_counts = {t: static.count(t) for t in static.present() if static.count(t)}
-            self._static_prep = engine.prepare(arch, self._shard_points(static), check=False)
-        dt = arch.np_dtype
-        if self.comm is not None:
-            part = distributed.shard(n_colloc, self.rank, self.world_size)
-            colloc = colloc[part]
-            force = None if force is None else force[part]
-        pde = engine.prepare(
-            arch,
-            PointSets(collocation=np.ascontiguousarray(colloc, dt), body_force=None if force is None else np.ascontiguousarray(force, dt)),
-            check=False,
-        )
-        prep = engine.combine(pde, self._static_prep, arch)
-        if self.comm is not None:  # means over the global point counts
-            counts = dict(self._static_counts)
-            if n_colloc:
-                counts["pde"] = n_colloc
-            prep = prep._replace(counts={t: counts[t] for t in TERMS if t in counts})
-        return prep
-
-    def _shard_points(self, pts):
-        """This rank's rows of every term of ``pts`` (all of them without MPI)."""
-        if self.comm is None:
-            return pts
-        fields = {}
-        for name, value in pts.__dict__.items():
-            fields[name] = None if value is None else value[distributed.shard(len(value), self.rank, self.world_size)]
-        return PointSets(**fields)
-
     def _full_prep(self):
-        colloc = self._collocation()[0]
-        if self._prep_cache is None or self._prep_cache[0] is not colloc:
-            self._prep_cache = (colloc, self._prepare())
-        return self._prep_cache[1]
+        """Every collocation point with the fixed terms, prepared (kept between epochs)."""
+        return self.points.full(*self._collocation())
 
-    def _objective(self, x, prep, weights=None):
-        """(LossResult, gradient over x)."""
-        n = self._n_params()
-        g = np.empty_like(x)
-        mat = self._material(x)
-        w = weights or self._weights()
-        res = engine.evaluate(self.model.arch, x[:n], prep, mat, w, self._ws, g[:n])
-        if self.comm is not None:
-            res = self._allreduce(res, g[:n], w)
-        vals = mat.values()
-        for i, name in enumerate(self.free):
-            g[n + i] = vals[name] * res.grad_material[name]  # d/dtheta = p d/dp
-        return res, g
+    def _weights(self):
+        return weighting.effective_weights(self.config.loss_weights, self.state.adaptive, self.scales.normalisers())
 
-    def _allreduce(self, res, grad, weights):
-        """Sum one evaluation's partial results over the ranks (grad in place)."""
-        mats = MATERIAL_NAMES
-        buf = np.concatenate([grad.astype(np.float64), [res.terms.get(t, 0.0) for t in TERMS],
-                              [res.grad_material.get(m, 0.0) for m in mats]])
-        total = distributed.allreduce_sum(self.comm, buf)
-        n = grad.shape[0]
-        grad[:] = total[:n]
-        terms = {t: float(total[n + i]) for i, t in enumerate(TERMS) if t in res.terms}
-        wt = weights.as_tuple()
-        gmat = {m: float(total[n + len(TERMS) + i]) for i, m in enumerate(mats) if m in res.grad_material}
-        return engine.LossResult(float(sum(wt[TERMS.index(t)] * v for t, v in terms.items())), terms, grad, gmat)
+    def _evaluate(self, x, prep, weights=None):
+        """``(LossResult, gradient over x)`` with the run's current weights unless ``weights`` is given."""
+        return self.objective.evaluate(x, prep, self._weights() if weights is None else weights)
 
     def _stop_requested(self):
         """The interrupt flag, agreed by all ranks (a collective call under MPI)."""
@@ -386,29 +243,14 @@ class Trainer:
 
     def _update_adaptive(self, prep):
         """Learning-rate annealing of the loss weights from per-term gradients."""
-        norm = self.scales.normalisers()
-        n = self._n_params()
-        grads = {}
-        for t in prep.counts:
-            w = LossWeights(**{u: (1.0 / norm[u] if u == t else 0.0) for u in TERMS})
-            sub = engine.restrict(prep, (t,), self.model.arch)
-            _, g = self._objective(self.state.x, sub, w)
-            grads[t] = g[:n]
+        grads = self.objective.term_gradients(self.state.x, prep, self.scales.normalisers())
         self.state.adaptive = weighting.update(self.state.adaptive, grads, self.config.loss_weights.adaptive_alpha)
-        log.debug("adaptive loss weights: %s", dict(zip(TERMS, self.state.adaptive.weights.round(4))))
+        log.debug("adaptive loss weights: %s", dict(zip(grads, self.state.adaptive.weights.round(4))))
 
     def _resample(self):
-        s = self.config.sampling
-        st = self.state
+        s, st = self.config.sampling, self.state
         cand = sampling.interior(st.rng, s.n_candidates, self.data.domain, "uniform")
-        mat = self._material(st.x)
-        dt = self.model.arch.np_dtype
-        part = slice(None) if self.comm is None else distributed.shard(len(cand), self.rank, self.world_size)
-        r = engine.pde_residual(self.model.arch, st.x[: self._n_params()], cand[part].astype(dt), mat)
-        res = np.zeros(len(cand))
-        res[part] = np.sqrt(np.sum(r.astype(np.float64) ** 2, axis=1))
-        if self.comm is not None:
-            res = distributed.allreduce_sum(self.comm, res)
+        res = self.objective.residual_norms(st.x, cand)
         if s.adaptive == "rar":
             st.collocation = sampling.rar(st.collocation, cand, res, s.rar_k)
         else:
@@ -417,8 +259,8 @@ class Trainer:
 
     # ------------------------------------------------------------------ epochs
 
-    def _first_order_epoch(self, opt):
-        st, cfg = self.state, self.config
+    def _first_order_epoch(self):
+        st, cfg, opt = self.state, self.config, self._opt
         if st.perm is None:
             if cfg.sampling.adaptive and st.epoch > 0 and st.epoch % cfg.sampling.adaptive_every == 0:
                 self._resample()
@@ -426,7 +268,7 @@ class Trainer:
             bs = cfg.training.batch_size
             st.perm = np.arange(n) if bs is None or bs >= n else np.concatenate(sampling.minibatches(st.rng, n, bs))
             st.batch_pos = 0
-            st.acc = np.zeros(len(TERMS) + 2)
+            st.acc = new_accumulator()
         n = len(st.perm)
         bs = min(cfg.training.batch_size or n, n)
         n_batches = math.ceil(n / bs)
@@ -435,37 +277,32 @@ class Trainer:
             if bs == n:
                 prep = self._full_prep()
             else:
-                prep = self._prepare(st.perm[st.batch_pos * bs : (st.batch_pos + 1) * bs])
+                prep = self.points.batch(*self._collocation(), st.perm[st.batch_pos * bs : (st.batch_pos + 1) * bs])
             if cfg.loss_weights.adaptive and st.step % cfg.loss_weights.adaptive_every == 0:
                 self._update_adaptive(prep)
-            res, g = self._objective(st.x, prep)
-            if not np.all(np.isfinite(g)) or not math.isfinite(res.total):
-                raise FloatingPointError(f"epoch {st.epoch + 1}: the loss or its gradient is not finite (loss {res.total})")
+            res, g = self._evaluate(st.x, prep)
+            ensure_finite(res, g, st.epoch + 1)
             st.x, st.opt_state = opt.update(g, st.opt_state, st.x, lr_factor=factor)
-            self._project(st.x)
+            self.objective.project(st.x)
             st.step += 1
             st.batch_pos += 1
-            st.acc[0] += res.total
-            for i, t in enumerate(TERMS):
-                st.acc[1 + i] += res.terms.get(t, math.nan)
-            st.acc[-1] += 1
+            accumulate(st.acc, res)
             if st.batch_pos < n_batches and self._stop_requested():
                 return None
-        mean = st.acc[:-1] / st.acc[-1]
-        row = dict(loss=mean[0], lr=opt.hyperparams["learning_rate"](st.step - 1) * factor, phase=FIRST_ORDER)
-        row.update({t: mean[1 + i] for i, t in enumerate(TERMS)})
+        row = epoch_means(st.acc)
+        row.update(lr=opt.hyperparams["learning_rate"](st.step - 1) * factor, phase=FIRST_ORDER)
         st.perm = None
         if st.plateau is not None:
-            st.plateau = self._plateau().update(mean[0], st.plateau)
+            st.plateau = build.plateau(cfg).update(row["loss"], st.plateau)
         return row
 
-    def _lbfgs_epoch(self, opt):
-        st = self.state
+    def _lbfgs_epoch(self):
+        st, opt = self.state, self._opt
         prep = self._full_prep()
         seen = []
 
         def fun(x):
-            res, g = self._objective(x, prep)
+            res, g = self._evaluate(x, prep)
             seen.append((x.copy(), res))
             del seen[:-64]
             return res.total, g
@@ -480,9 +317,9 @@ class Trainer:
         x_new, st.opt_state = opt.update(g, st.opt_state, st.x, value=f, fun=fun)
         res = next((r for xs, r in reversed(seen) if np.array_equal(xs, x_new)), None)
         if res is None:
-            res, _ = self._objective(x_new, prep)
+            res, _ = self._evaluate(x_new, prep)
         st.x = x_new
-        if self._project(st.x):
+        if self.objective.project(st.x):
             log.info("epoch %d: a material parameter hit its bound; L-BFGS restarts", st.epoch + 1)
             st.opt_state = opt.init(st.x)
         st.step += 1
@@ -509,13 +346,13 @@ class Trainer:
         self._check_data(data)
         if self.state is not None and self.data is not None and data.domain != self.data.domain:
             raise InputError(f"data.domain: this run was started on {self.data.domain}, found {data.domain}")
-        self.data = data
-        self._prep_cache = None
-        self._static_prep = None
         if self.state is None:
             self._start(data)
-        elif self.scales is None:
-            self.scales = derive_scales(self.config, data)
+        else:
+            self._attach(data)
+            if self.scales is None:
+                self.scales = derive_scales(self.config, data)
+            self._opt = self._optimizer(self.state.phase)
         cfg, st = self.config, self.state
         self._interrupted = False
         restore = self._install_sigint()
@@ -526,25 +363,23 @@ class Trainer:
             progress = Progress(cfg.training.epochs, every=cfg.training.log_every, stream=io.StringIO() if quiet else None)
         log.info(
             "training %s: %d parameters, free %s, epochs %d -> %d",
-            cfg.name, self._n_params(), ",".join(self.free) or "none", st.epoch, cfg.training.epochs,
+            cfg.name, self.model.arch.n_params, ",".join(self.free) or "none", st.epoch, cfg.training.epochs,
         )
         try:
-            opt = self._optimizer(st.phase)
             st.stop_reason = ""
             while st.epoch < cfg.training.epochs and not st.stop_reason:
                 if st.phase == FIRST_ORDER and cfg.optimizer.lbfgs_after is not None and st.epoch >= cfg.optimizer.lbfgs_after:
                     st.phase = LBFGS
-                    opt = self._optimizer(LBFGS)
-                    st.opt_state = opt.init(st.x)
+                    self._opt = self._optimizer(LBFGS)
+                    st.opt_state = self._opt.init(st.x)
                     log.info("epoch %d: switching to L-BFGS", st.epoch)
-                row = self._first_order_epoch(opt) if st.phase == FIRST_ORDER else self._lbfgs_epoch(opt)
+                row = self._first_order_epoch() if st.phase == FIRST_ORDER else self._lbfgs_epoch()
                 if row is None:  # interrupted inside an epoch, or nothing left to do
                     st.stop_reason = st.stop_reason or "interrupted"
                     break
                 st.epoch += 1
                 elapsed = st.elapsed + time.perf_counter() - t0
-                mat = self.material_values()
-                row.update(epoch=st.epoch, step=st.step, time=elapsed, **mat)
+                row.update(epoch=st.epoch, step=st.step, time=elapsed, **self.material)
                 self.metrics.append(**row)
                 if row["loss"] < st.best_loss:
                     st.best_loss, st.best_epoch = float(row["loss"]), st.epoch
@@ -563,14 +398,39 @@ class Trainer:
         finally:
             restore()
             st.elapsed += time.perf_counter() - t0
-            self.model.params[:] = st.x[: self._n_params()]
+            self.model.params[:] = self.objective.params(st.x)
             progress.close()
         st.stop_reason = st.stop_reason or "epochs"
-        log.info("stopped at epoch %d (%s); %s", st.epoch, st.stop_reason, self.material_values())
+        log.info("stopped at epoch %d (%s); %s", st.epoch, st.stop_reason, self.material)
         self._on_end()
         return self.metrics
 
     # ------------------------------------------------------------------ checkpoints
+
+    def to_tree(self):
+        """The checkpoint tree of the run so far (:func:`pinnlite.training.state.to_tree`)."""
+        if self.state is None:
+            raise checkpoint.StructureError("trainer: nothing to save before training has started")
+        return to_tree(
+            self.state, config=self.config, arch=self.model.arch, material=self.objective, optimizer=self._opt,
+            scales=self.scales, metrics=self.metrics, data=self.data, world_size=self.world_size,
+        )
+
+    @classmethod
+    def from_tree(cls, tree, progress=None, comm=None):
+        """A trainer ready to continue the run of a ``"training"`` checkpoint tree."""
+        r = from_tree(tree)
+        try:
+            a = r.architecture
+            model = ElasticPINN2D(a["hidden"], a["activation"], a["bounds"], a["output_scale"], a["dtype"], params=r.params)
+            trainer = cls(model, r.config, progress=progress, comm=comm)
+        except InputError as e:  # a stored config that contradicts the stored network, non-finite weights
+            raise checkpoint.StructureError(f"checkpoint: training state does not load ({type(e).__name__}: {e})") from None
+        trainer.state, trainer.data, trainer.scales, trainer.metrics = r.state, r.data, r.scales, r.metrics
+        trainer._attach(r.data)
+        trainer._opt = trainer._optimizer(r.state.phase)
+        trainer._saved_world_size = r.world_size
+        return trainer
 
     def save_checkpoint(self, epoch=None, directory=None):
         """Write the full training state to ``directory`` (default ``config.checkpoint.directory``).
@@ -580,17 +440,15 @@ class Trainer:
         defaults to the completed epochs (the name only; the state saved is
         always the current one). Returns the path.
         """
-        from pinnlite.io import checkpoint
-        from pinnlite.training import state as resume
-
         directory = directory or self.config.checkpoint.directory
         if directory is None:
             raise ConfigError("checkpoint.directory: expected a directory to save into, found None")
+        tree = self.to_tree()
         if self.rank != 0:  # under MPI rank 0 writes for everyone
             self._saved_epoch = self.state.epoch, self.state.step
             return None
         epoch = self.state.epoch if epoch is None else epoch
-        path = checkpoint.save_in_directory(directory, epoch, resume.state_tree(self), self.config.checkpoint.keep_last)
+        path = checkpoint.save_in_directory(directory, epoch, tree, self.config.checkpoint.keep_last)
         self._saved_epoch = self.state.epoch, self.state.step
         log.info("checkpoint %s", path)
         return path
@@ -608,19 +466,14 @@ class Trainer:
         points are re-sharded and the continuation is no longer bit-exact (a
         warning says so).
         """
-        from pinnlite.io import checkpoint
-        from pinnlite.training import state as resume
-
         if path is None:
             if directory is None:
                 raise InputError("load_checkpoint: expected a directory or a path, found neither")
             path = checkpoint.latest(directory) if epoch is None else checkpoint.checkpoint_path(directory, epoch)
-        tree = checkpoint.read(path)
-        trainer = resume.restore(tree, progress=progress, comm=comm)
-        saved = tree.get("world_size", 1)
-        if saved != trainer.world_size:
-            msg = (f"{path} was written by a run on {saved} MPI rank(s) and resumes on {trainer.world_size}: "
-                   "the points are re-sharded and the continuation is no longer bit-exact")
+        trainer = cls.from_tree(checkpoint.read(path), progress=progress, comm=comm)
+        if trainer._saved_world_size != trainer.world_size:
+            msg = (f"{path} was written by a run on {trainer._saved_world_size} MPI rank(s) and resumes on "
+                   f"{trainer.world_size}: the points are re-sharded and the continuation is no longer bit-exact")
             log.warning(msg)
             warnings.warn(msg, RuntimeWarning, stacklevel=2)
         if directory is not None and trainer.config.checkpoint.directory is not None:
@@ -631,16 +484,14 @@ class Trainer:
 
     def _on_best(self):
         if self.config.checkpoint.directory and self.config.checkpoint.keep_best:
-            self._best = (self.state.epoch, self.state.x.copy(), self.material_values())
+            self._best = (self.state.epoch, self.state.x.copy(), self.material)
 
     def _save_best(self):
         best = self._best
         if best is None or self._best_saved == best[0] or self.rank != 0:
             return
-        from pinnlite.io import checkpoint
-
         epoch, x, mat = best
-        model = ElasticPINN2D.from_arch(self.model.arch, x[: self._n_params()].copy())
+        model = ElasticPINN2D.from_arch(self.model.arch, self.objective.params(x).copy())
         model.save(os.path.join(self.config.checkpoint.directory, checkpoint.BEST), material=mat, extra={"epoch": epoch})
         self._best_saved = epoch
 

@@ -9,14 +9,16 @@ respect to the network weights::
     lambda_i     = (1 - alpha) lambda_i + alpha lambda_hat_i
 
 The PDE term keeps weight 1. The state is a NamedTuple of one array and an int,
-saved with every checkpoint.
+saved with every checkpoint. :func:`effective_weights` combines the configured
+weights, these multipliers and the loss normalisers (:mod:`pinnlite.training.scaling`)
+into the weights the objective is evaluated with.
 """
 
 from typing import NamedTuple
 
 import numpy as np
 
-from pinnlite.engine.terms import TERMS
+from pinnlite.engine.terms import TERMS, LossWeights
 
 
 class AdaptiveState(NamedTuple):
@@ -46,3 +48,14 @@ def update(state, term_grads, alpha):
             if mean > 0 and top > 0:
                 w[i] = (1 - alpha) * w[i] + alpha * (top / mean)
     return AdaptiveState(w, state.count + 1)
+
+
+def effective_weights(weights, state, normalisers):
+    """The :class:`~pinnlite.engine.terms.LossWeights` of an evaluation.
+
+    ``w_t = weights.t * state.weights[i] / normalisers[t]`` for every term t
+    (``i`` its index in TERMS): the
+    configured weight (a ``LossWeightsConfig`` or anything with one attribute
+    per term), the adaptive multiplier and the term's natural magnitude.
+    """
+    return LossWeights(**{t: getattr(weights, t) * state.weights[i] / normalisers[t] for i, t in enumerate(TERMS)})

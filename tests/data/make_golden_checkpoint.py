@@ -20,7 +20,6 @@ import sys
 import numpy as np
 
 from pinnlite.io import checkpoint
-from pinnlite.training import state as resume
 from pinnlite.training.config import Config
 from pinnlite.training.problems import plane_waves
 from pinnlite.training.trainer import Trainer
@@ -47,7 +46,7 @@ def main(out_dir=HERE):
     trainer = Trainer(None, config())
     trainer.train(data)
     path = os.path.join(out_dir, NAME + ".pinnlite")
-    checkpoint.save_file(path, resume.state_tree(trainer), checkpoint.meta())
+    checkpoint.save_file(path, trainer.to_tree(), checkpoint.meta())
 
     # fixed points: the corners of the domain's box and a few inside
     grid = [[x, y, t] for x in (0.0, 1.0) for y in (0.0, 1.0) for t in (0.0, 1.0)]

@@ -25,8 +25,8 @@ import pytest
 
 from pinnlite.io import checkpoint
 from pinnlite import optim
-from pinnlite.training import state as resume
 from pinnlite.io.checkpoint import StructureError
+from pinnlite.training import state as state_module
 from pinnlite.training.config import Config
 from pinnlite.io.container import TEMP_PATTERN, load_file, save_file
 from pinnlite.training.metrics import COLUMNS
@@ -108,7 +108,7 @@ RESUME_SCRIPT = """
 import sys
 import numpy as np
 sys.path.insert(0, {tests!r})
-from test_resume import snapshot
+from test_state import snapshot
 from pinnlite.training.trainer import Trainer
 
 for directory, out in zip(sys.argv[1::2], sys.argv[2::2]):
@@ -127,7 +127,7 @@ def run_subprocess(code, *args, env=None, timeout=300):
 
 def interrupt_inside_epoch(trainer, epoch, batch):
     """Send a real SIGINT while batch ``batch`` of epoch ``epoch + 1`` is being computed."""
-    objective = trainer._objective
+    objective = trainer._evaluate
 
     def wrapped(x, prep, weights=None):
         st = trainer.state
@@ -135,7 +135,7 @@ def interrupt_inside_epoch(trainer, epoch, batch):
             os.kill(os.getpid(), signal.SIGINT)
         return objective(x, prep, weights)
 
-    trainer._objective = wrapped
+    trainer._evaluate = wrapped
 
 
 def assert_bits_equal(a, b, name):
@@ -233,9 +233,9 @@ def test_state_tree_round_trip_mid_epoch_continues_identically():
     interrupt_inside_epoch(t, 3, 1)
     t.train(data)
     assert (t.state.epoch, t.state.batch_pos) == (3, 2)
-    tree = resume.state_tree(t)
-    copy = resume.restore(checkpoint.loads(checkpoint.dumps(tree)).tree)
-    again = resume.state_tree(copy)
+    tree = t.to_tree()
+    copy = Trainer.from_tree(checkpoint.loads(checkpoint.dumps(tree)).tree)
+    again = copy.to_tree()
     assert again["sampler"]["batch_pos"] == tree["sampler"]["batch_pos"] == 2
     assert_bits_equal(again["sampler"]["perm"], tree["sampler"]["perm"], "perm")
     assert_bits_equal(again["sampler"]["acc"], tree["sampler"]["acc"], "acc")
@@ -247,11 +247,32 @@ def test_state_tree_round_trip_mid_epoch_continues_identically():
     assert sa["counters"][0] == 5
 
 
+def test_from_tree_gives_back_the_plain_values():
+    """state.from_tree inverts the tree field by field, with no trainer involved."""
+    data = dataset()
+    t = Trainer(None, base_config(**{"training.epochs": 3, "schedule.plateau": True}))
+    t.train(data)
+    r = state_module.from_tree(checkpoint.loads(checkpoint.dumps(t.to_tree())).tree)
+    for field in ("epoch", "step", "phase", "batch_pos", "best_loss", "best_epoch", "elapsed", "stop_reason", "plateau"):
+        assert getattr(r.state, field) == getattr(t.state, field), field
+    assert_bits_equal(r.state.x, t.state.x, "x")
+    assert_bits_equal(r.state.acc, t.state.acc, "acc")
+    assert_bits_equal(r.state.collocation, t.state.collocation, "collocation")
+    assert r.state.rng.bit_generator.state == t.state.rng.bit_generator.state
+    for key, value in optim.state_to_dict(t.state.opt_state).items():
+        assert_bits_equal(getattr(r.state.opt_state, key), value, key)
+    assert r.config.to_dict() == t.config.to_dict() and r.data == t.data and r.scales == t.scales
+    assert r.architecture == t.model.arch.to_dict() and r.world_size == 1
+    for a, b in zip(r.params, t.model.to_arrays()):
+        assert_bits_equal(a, b, "params")
+    assert r.metrics.to_arrays().keys() == t.metrics.to_arrays().keys()
+
+
 def test_state_tree_holds_the_trainer_state():
     data = dataset()
     t = Trainer(None, base_config(**{"training.epochs": 3, "schedule.plateau": True}))
     t.train(data)
-    tree = resume.state_tree(t)
+    tree = t.to_tree()
     n = t.model.n_params
     flat = np.concatenate([tree["params"][e.name].ravel() for e in t.model.layout.entries])
     assert_bits_equal(np.concatenate([flat, tree["material"]["theta"]]), t.state.x, "x")
@@ -271,7 +292,7 @@ def test_state_tree_holds_the_trainer_state():
 
 def test_trainer_without_state_cannot_be_saved():
     with pytest.raises(StructureError, match="before training"):
-        resume.state_tree(Trainer(None, base_config()))
+        Trainer(None, base_config()).to_tree()
 
 
 # ---------------------------------------------------------------- broken training states
@@ -281,7 +302,7 @@ def test_trainer_without_state_cannot_be_saved():
 def training_tree():
     t = Trainer(None, base_config(**{"training.epochs": 2}))
     t.train(dataset())
-    return resume.state_tree(t)
+    return t.to_tree()
 
 
 def broken(tree, path, value):
@@ -305,7 +326,7 @@ def broken(tree, path, value):
 def test_bad_rng_state_is_a_structure_error(training_tree, value, tmp_path):
     tree = broken(training_tree, ["rng"], value)
     with pytest.raises(StructureError, match="rng"):
-        resume.restore(tree)
+        Trainer.from_tree(tree)
     save_file(tmp_path / "c.pinnlite", tree)
     with pytest.raises(StructureError, match="rng"):
         Trainer.load_checkpoint(path=tmp_path / "c.pinnlite")
@@ -324,7 +345,7 @@ def test_bad_rng_state_is_a_structure_error(training_tree, value, tmp_path):
 ])
 def test_bad_training_state_is_a_structure_error(training_tree, path, value, match):
     with pytest.raises(StructureError, match=match):
-        resume.restore(broken(training_tree, path, value))
+        Trainer.from_tree(broken(training_tree, path, value))
 
 
 def test_a_model_file_cannot_be_resumed(tmp_path):

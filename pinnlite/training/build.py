@@ -1,0 +1,65 @@
+"""From a config to the objects a run steps with: optimizers, schedules, the plateau controller.
+
+Everything is looked up by name in the registries of :mod:`pinnlite.optim`
+(:func:`~pinnlite.optim.get_optimizer`, :func:`~pinnlite.optim.schedules.get_schedule`)
+and given the config fields whose names are the constructor's keyword names, so
+a new optimizer or schedule needs a registry entry and config fields, and no
+change here:
+
+- a schedule ``kind`` takes ``lr = optimizer.lr`` and the ``schedule`` fields of
+  its other parameters (cosine's ``total_steps`` None: the run's first-order
+  steps, :func:`pinnlite.training.config.first_order_steps`);
+- a first-order ``optimizer.kind`` takes the schedule as ``learning_rate``, the
+  ``optimizer`` fields of its parameters, the per-element ``lr_scale`` (network 1,
+  material ``material_lr / lr``) and, for AdamW, the decay mask of the weight
+  matrices;
+- L-BFGS takes the ``optimizer.lbfgs_<parameter>`` fields.
+"""
+
+import inspect
+
+from pinnlite import optim
+from pinnlite.optim import schedules
+from pinnlite.optim.registry import OPTIMIZERS
+
+
+def _fields(section, fn, prefix="", skip=()):
+    """The ``section`` fields named ``prefix + p`` for the parameters p of ``fn``."""
+    out = {}
+    for p in inspect.signature(fn).parameters:
+        if p not in skip and hasattr(section, prefix + p):
+            out[p] = getattr(section, prefix + p)
+    return out
+
+
+def schedule(config, first_order_steps):
+    """The learning-rate schedule ``step -> lr`` of the first-order phase."""
+    kind = config.schedule.kind
+    kwargs = _fields(config.schedule, schedules.SCHEDULES[kind], skip=("lr",))
+    if kind == "cosine" and kwargs.get("total_steps") is None:
+        kwargs["total_steps"] = first_order_steps
+    return schedules.get_schedule(kind, lr=config.optimizer.lr, **kwargs)
+
+
+def first_order(config, objective, first_order_steps):
+    """The first-order optimizer of ``config.optimizer.kind`` over the objective's vector."""
+    o = config.optimizer
+    kwargs = _fields(o, OPTIMIZERS[o.kind], skip=("learning_rate", "lr_scale", "decay_mask"))
+    ratio = 1.0 if o.material_lr is None else o.material_lr / o.lr
+    kwargs["lr_scale"] = objective.lr_scale(ratio)
+    if "decay_mask" in inspect.signature(OPTIMIZERS[o.kind]).parameters:
+        kwargs["decay_mask"] = objective.decay_mask()
+    return optim.get_optimizer(o.kind, learning_rate=schedule(config, first_order_steps), **kwargs)
+
+
+def lbfgs(config):
+    """The L-BFGS optimizer of the second phase (or of the whole run)."""
+    return optim.get_optimizer("lbfgs", **_fields(config.optimizer, OPTIMIZERS["lbfgs"], prefix="lbfgs_"))
+
+
+def plateau(config):
+    """The reduce-on-plateau controller of ``config.schedule`` (used when ``schedule.plateau``)."""
+    c = config.schedule
+    return schedules.reduce_on_plateau(
+        c.plateau_factor, c.plateau_patience, c.plateau_threshold, "rel", c.plateau_cooldown, c.plateau_min_factor
+    )

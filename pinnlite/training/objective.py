@@ -1,0 +1,230 @@
+"""The optimised vector and the loss over it: what the optimizers of a run minimise.
+
+A run optimises ONE flat vector ``x`` (the layout the optimizers, checkpoints
+and the MPI sum all share)::
+
+    x = [ network parameters (arch.layout, n values) | theta (one per free material parameter) ]
+    theta_p = log(p / p0)            p0: the initial guess of p from config.material
+
+in the order lam, mu, rho of the free parameters, so every material parameter
+stays positive. The total is ``sum_t w_t L_t`` with the weights the trainer
+passes (config weight x adaptive multiplier / normaliser, see
+:func:`pinnlite.training.weighting.effective_weights`), and its gradient over
+theta follows from the engine's gradient over p by the chain rule
+``dL/dtheta_p = p dL/dp``.
+
+Under MPI (``comm`` given) every rank evaluates its shard of the points
+(:class:`Points`) and one Allreduce sums the parameter gradient, the terms and
+the material gradients; the total is then formed from the summed terms by
+:meth:`pinnlite.engine.terms.LossWeights.total`, the one place it is formed.
+"""
+
+import math
+
+import numpy as np
+
+from pinnlite import engine
+from pinnlite.engine.terms import MATERIAL_NAMES, TERMS, LossWeights, Material, PointSets
+from pinnlite.training import distributed
+
+
+class Objective:
+    """The vector ``x`` of a run and its loss.
+
+    Parameters
+    ----------
+    arch : Architecture
+        The network; its parameters are ``x[:arch.n_params]``.
+    material : MaterialConfig
+        Initial guesses (p0), which parameters are free, optional bounds.
+    workspace : pinnlite.engine.Workspace
+        Scratch memory and thread count of the evaluations.
+    comm : mpi4py communicator, optional
+        Sum every evaluation over its ranks.
+    """
+
+    def __init__(self, arch, material, workspace, comm=None):
+        self.arch = arch
+        self.n = arch.n_params
+        self.p0 = {name: float(getattr(material, name)) for name in MATERIAL_NAMES}
+        self.flags = {name: bool(getattr(material, "optimize_" + name)) for name in MATERIAL_NAMES}
+        self.free = tuple(name for name in MATERIAL_NAMES if self.flags[name])
+        # bounds of theta = log(p / p0) for the free parameters that have them
+        self.bounds = {}
+        for name in self.free:
+            b = getattr(material, name + "_bounds")
+            if b is not None:
+                self.bounds[name] = (math.log(b[0] / self.p0[name]), math.log(b[1] / self.p0[name]))
+        self.workspace = workspace
+        self.comm = comm
+
+    # ---------------------------------------------------------------- the vector
+
+    @property
+    def size(self):
+        """Length of ``x``: network parameters plus one theta per free material parameter."""
+        return self.n + len(self.free)
+
+    def vector(self, params, theta=None):
+        """A new ``x`` from network parameters (n,) and theta (k,) (default zeros: p = p0)."""
+        theta = np.zeros(len(self.free), params.dtype) if theta is None else theta
+        return np.concatenate([params, theta])
+
+    def params(self, x):
+        """The network parameters of ``x`` (a view)."""
+        return x[: self.n]
+
+    def theta(self, x):
+        """The log-material parameters of ``x`` (a view), in the order of :attr:`free`."""
+        return x[self.n :]
+
+    def values(self, x):
+        """Dict lam, mu, rho in user units at ``x`` (fixed ones at their configured value)."""
+        vals = dict(self.p0)
+        for name, t in zip(self.free, self.theta(x)):
+            vals[name] = vals[name] * math.exp(float(t))
+        return vals
+
+    def material(self, x):
+        """The :class:`~pinnlite.engine.terms.Material` at ``x``."""
+        v = self.values(x)
+        return Material(v["lam"], v["mu"], v["rho"], *(self.flags[n] for n in MATERIAL_NAMES))
+
+    def project(self, x):
+        """Clip theta into its bounds, in place; True if anything moved."""
+        theta, moved = self.theta(x), False
+        for i, name in enumerate(self.free):
+            if name in self.bounds:
+                lo, hi = self.bounds[name]
+                v = float(theta[i])
+                if v < lo or v > hi:
+                    theta[i] = min(max(v, lo), hi)
+                    moved = True
+        return moved
+
+    def decay_mask(self):
+        """(size,) bool: True on the weight matrices, False on biases and theta (AdamW's decay)."""
+        return np.concatenate([self.arch.layout.mask("W"), np.zeros(len(self.free), bool)])
+
+    def lr_scale(self, ratio):
+        """(size,) learning-rate multipliers: 1 on the network, ``ratio`` on theta."""
+        scale = np.ones(self.size)
+        scale[self.n :] = ratio
+        return scale
+
+    # ---------------------------------------------------------------- the loss
+
+    def evaluate(self, x, prep, weights):
+        """``(LossResult, g)``: the loss of ``x`` on the prepared points and its gradient (size,)."""
+        g = np.empty_like(x)
+        mat = self.material(x)
+        res = engine.evaluate(self.arch, self.params(x), prep, mat, weights, self.workspace, g[: self.n])
+        if self.comm is not None:
+            res = self._allreduce(res, g[: self.n], weights)
+        vals = mat.values()
+        for i, name in enumerate(self.free):
+            g[self.n + i] = vals[name] * res.grad_material[name]  # dL/dtheta = p dL/dp
+        return res, g
+
+    def _allreduce(self, res, grad, weights):
+        """One evaluation's partial results summed over the ranks (``grad`` in place)."""
+        buf = np.concatenate([grad.astype(np.float64), [res.terms.get(t, 0.0) for t in TERMS],
+                              [res.grad_material.get(m, 0.0) for m in MATERIAL_NAMES]])
+        total = distributed.allreduce_sum(self.comm, buf)
+        n = grad.shape[0]
+        grad[:] = total[:n]
+        terms = {t: float(total[n + i]) for i, t in enumerate(TERMS) if t in res.terms}
+        gmat = {m: float(total[n + len(TERMS) + i]) for i, m in enumerate(MATERIAL_NAMES) if m in res.grad_material}
+        return engine.LossResult(weights.total(terms), terms, grad, gmat)
+
+    def term_gradients(self, x, prep, normalisers):
+        """Dict term -> gradient (n,) over the network of that term alone, divided by its normaliser.
+
+        What learning-rate annealing compares (:mod:`pinnlite.training.weighting`).
+        """
+        grads = {}
+        for term in prep.counts:
+            w = LossWeights(**{t: (1.0 / normalisers[t] if t == term else 0.0) for t in TERMS})
+            _, g = self.evaluate(x, engine.restrict(prep, (term,), self.arch), w)
+            grads[term] = self.params(g)
+        return grads
+
+    def residual_norms(self, x, candidates):
+        """|r(X)| (m,) of the wave equation at the float64 points ``candidates`` (m, 3), all ranks."""
+        part = slice(None) if self.comm is None else distributed.shard(len(candidates), self.comm.Get_rank(), self.comm.Get_size())
+        r = engine.pde_residual(self.arch, self.params(x), candidates[part].astype(self.arch.np_dtype), self.material(x))
+        norms = np.zeros(len(candidates))
+        norms[part] = np.sqrt(np.sum(r.astype(np.float64) ** 2, axis=1))
+        return norms if self.comm is None else distributed.allreduce_sum(self.comm, norms)
+
+
+def ensure_finite(res, g, epoch):
+    """Raise FloatingPointError unless the loss and its gradient are finite."""
+    if not np.all(np.isfinite(g)) or not math.isfinite(res.total):
+        raise FloatingPointError(f"epoch {epoch}: the loss or its gradient is not finite (loss {res.total})")
+
+
+class Points:
+    """The point sets of a run, prepared for the engine: this rank's shard, global means.
+
+    The fixed terms (boundary, traction, initial, data) are prepared once and
+    combined with each batch of collocation points. Under MPI rank r of K takes
+    rows ``[r n / K, (r + 1) n / K)`` of every set and the means use the global
+    counts, so the ranks' partial sums add up to the single-process values.
+
+    Parameters
+    ----------
+    arch : Architecture
+    data : TrainingData
+    comm : mpi4py communicator, optional
+    """
+
+    def __init__(self, arch, data, comm=None):
+        self.arch = arch
+        self.comm = comm
+        self.rank = 0 if comm is None else comm.Get_rank()
+        self.size = 1 if comm is None else comm.Get_size()
+        static = data.point_sets(None, arch.np_dtype)
+        self.static_counts = {t: static.count(t) for t in static.present() if static.count(t)}
+        self.static = engine.prepare(arch, self._shard(static), check=False)
+        self._full = None  # (collocation array, its prepared points)
+
+    def _shard(self, pts):
+        """This rank's rows of every set of ``pts`` (all of them without MPI)."""
+        if self.comm is None:
+            return pts
+        fields = {}
+        for name, value in pts.__dict__.items():
+            fields[name] = None if value is None else value[distributed.shard(len(value), self.rank, self.size)]
+        return PointSets(**fields)
+
+    def batch(self, collocation, force=None, idx=None):
+        """Prepared points: the collocation rows ``idx`` (all when None) with the fixed terms."""
+        if idx is not None:
+            collocation = collocation[idx]
+            force = None if force is None else force[idx]
+        n_colloc = len(collocation)
+        if self.comm is not None:
+            part = distributed.shard(n_colloc, self.rank, self.size)
+            collocation = collocation[part]
+            force = None if force is None else force[part]
+        dt = self.arch.np_dtype
+        pde = engine.prepare(
+            self.arch,
+            PointSets(collocation=np.ascontiguousarray(collocation, dt),
+                      body_force=None if force is None else np.ascontiguousarray(force, dt)),
+            check=False,
+        )
+        prep = engine.combine(pde, self.static, self.arch)
+        if self.comm is not None:  # means over the global point counts
+            counts = dict(self.static_counts)
+            if n_colloc:
+                counts["pde"] = n_colloc
+            prep = prep._replace(counts={t: counts[t] for t in TERMS if t in counts})
+        return prep
+
+    def full(self, collocation, force=None):
+        """:meth:`batch` of every collocation point, kept while ``collocation`` is the same array."""
+        if self._full is None or self._full[0] is not collocation:
+            self._full = (collocation, self.batch(collocation, force))
+        return self._full[1]
