@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from pinnlite.core.arch import Architecture, init_params
+from pinnlite.engine import physics
 from pinnlite.engine.terms import Material, PointSets
 
 BOUNDS = ((0.0, 2.0), (-1.0, 1.0), (0.0, 3.0))
@@ -46,3 +47,12 @@ def random_model(rng, hidden=(6, 5, 4), activation="tanh", dtype="float64", boun
 @pytest.fixture
 def material():
     return Material(lam=2.0, mu=1.0, rho=1.3, optimize_lam=True, optimize_mu=True, optimize_rho=True)
+
+
+def p_and_s_waves(X, lam, mu, rho, oblique=True):
+    """Channels (8, n, 2) of an exact P + S plane-wave field at X (n, 3): it solves the wave equation."""
+    if oblique:
+        return physics.plane_wave(X, "P", lam, mu, rho, 0.8, (1.0, 2.0), 3.1, 0.4) + physics.plane_wave(
+            X, "S", lam, mu, rho, 1.3, (-0.5, 0.7), 4.2, 1.1)
+    return physics.plane_wave(X, "P", lam, mu, rho, 1.0, (0.3, 1.0), 2.0) + physics.plane_wave(
+        X, "S", lam, mu, rho, 0.5, (1.0, -0.2), 3.0)

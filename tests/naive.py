@@ -1,13 +1,29 @@
-"""Slow, obviously correct reference of the elastic PINN loss, in plain NumPy.
+"""Slow, obviously correct references for the tests, in plain NumPy and Python.
 
-Written independently of the kernels: channels are kept in a dict by name, each
-layer applies the chain rule channel by channel with the textbook formulas, the
-losses are written term by term. Everything works on complex arrays too, so
-gradients can be taken by the complex step: d f / d p = Im f(p + i h) / h
-(Squire & Trapp 1998), exact to rounding, no subtractive cancellation.
+The elastic PINN loss: written independently of the kernels, channels are kept
+in a dict by name, each layer applies the chain rule channel by channel with the
+textbook formulas, the losses are written term by term. Everything works on
+complex arrays too, so gradients can be taken by the complex step:
+d f / d p = Im f(p + i h) / h (Squire & Trapp 1998), exact to rounding, no
+subtractive cancellation.
+
+The optimizers: test objectives with known minimisers (a quadratic, the chained
+Rosenbrock function), Adam written out per step (Kingma & Ba 2015, Alg. 1, with
+the decoupled decay of Loshchilov & Hutter 2019, Alg. 2), and L-BFGS (Nocedal &
+Wright Alg. 7.4/7.5) over plain Python lists of pairs with the strong-Wolfe line
+search of Alg. 3.5/3.6 written out as in the book.
+
+The adaptive loss weights: Algorithm 1 of Wang, Teng & Perdikaris (2021) with
+Python floats.
 """
 
+import math
+
 import numpy as np
+
+from pinnlite.engine.terms import TERMS
+
+# -- the elastic PINN loss ---------------------------------------------------------------
 
 FIRST = ("x", "y", "t")
 SECOND = (("xx", "x", "x"), ("yy", "y", "y"), ("tt", "t", "t"), ("xy", "x", "y"))
@@ -116,3 +132,181 @@ def complex_step_gradient(arrays, activation, bounds, output_scale, sets, lam, m
         m[i] += 1j * h
         mat.append(total_loss(arrays, activation, bounds, output_scale, sets, *m, weights).imag / h)
     return grads, np.array(mat)
+
+
+# -- optimizer test objectives -----------------------------------------------------------
+
+
+def spd_matrix(n, cond, rng):
+    """A random symmetric positive-definite matrix with eigenvalues in [1, cond]."""
+    q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    eig = np.geomspace(1.0, cond, n)
+    return (q * eig) @ q.T
+
+
+def quadratic(a, b):
+    """f(x) = 0.5 x'Ax - b'x, grad Ax - b, minimiser A^{-1} b."""
+
+    def fun(x):
+        x64 = x.astype(np.float64)
+        ax = a @ x64
+        return float(0.5 * x64 @ ax - b @ x64), (ax - b).astype(x.dtype)
+
+    return fun
+
+
+def rosenbrock(x):
+    """Chained Rosenbrock sum_i 100 (x_{i+1} - x_i^2)^2 + (1 - x_i)^2; minimum at ones."""
+    u = x[1:] - x[:-1] ** 2
+    f = float(np.sum(100.0 * u**2 + (1.0 - x[:-1]) ** 2))
+    g = np.zeros_like(x)
+    g[:-1] = -400.0 * x[:-1] * u - 2.0 * (1.0 - x[:-1])
+    g[1:] += 200.0 * u
+    return f, g
+
+
+def rosen_start(n):
+    """The classic start (-1.2, 1, -1.2, 1, ...) of length n (n even)."""
+    return np.array([-1.2, 1.0] * (n // 2))
+
+
+def readonly(a):
+    """A read-only copy of ``a``: a function writing into its inputs raises."""
+    a = np.array(a)
+    a.setflags(write=False)
+    return a
+
+
+# -- optimizer references ----------------------------------------------------------------
+
+
+def adam_by_hand(p0, grads, lrs, b1, b2, eps, scale, wd=0.0, mask=None):
+    """Kingma & Ba Alg. 1 with decoupled decay (Loshchilov & Hutter Alg. 2), plain NumPy."""
+    mask = np.zeros(len(p0), bool) if mask is None else mask
+    p, m, v = p0.copy(), np.zeros_like(p0), np.zeros_like(p0)
+    out = []
+    for t, (g, lr) in enumerate(zip(grads, lrs), start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        mhat = m / (1 - b1**t)
+        vhat = v / (1 - b2**t)
+        eta = lr * scale
+        p = p - eta * mhat / (np.sqrt(vhat) + eps) - np.where(mask, eta * wd * p, 0.0)
+        out.append((p.copy(), m.copy(), v.copy()))
+    return out
+
+
+def ref_line_search(fun, x, f0, g0, d, t, c1, c2, max_evals, tol_change):
+    """Nocedal & Wright Alg. 3.5 / 3.6 written out plainly, same trial-step rules."""
+    dg0 = float(np.dot(g0, d))
+    dmax = float(np.max(np.abs(d)))
+    evals = [0]
+    tried = []
+
+    def phi(t):
+        evals[0] += 1
+        xt = x + t * d
+        f, g = fun(xt)
+        tried.append((f, t, xt, g))
+        return f, float(np.dot(g, d)), xt, g
+
+    def cubic(a, fa, da, b, fb, db):
+        e1 = da + db - 3 * (fa - fb) / (a - b)
+        disc = e1 * e1 - da * db
+        if disc < 0:
+            return math.nan
+        e2 = math.copysign(math.sqrt(disc), b - a)
+        return b - (b - a) * (db + e2 - e1) / (db - da + 2 * e2)
+
+    def zoom(lo, hi):
+        while evals[0] < max_evals and abs(hi[0] - lo[0]) * dmax >= tol_change:
+            a, b = sorted([lo[0], hi[0]])
+            tj = cubic(lo[0], lo[1], lo[2], hi[0], hi[1], hi[2])
+            if not (a + 0.1 * (b - a) <= tj <= b - 0.1 * (b - a)):
+                tj = (lo[0] + hi[0]) / 2
+            f, dg, xt, g = phi(tj)
+            cur = (tj, f, dg, xt, g)
+            if f > f0 + c1 * tj * dg0 or f >= lo[1]:
+                hi = cur
+            else:
+                if abs(dg) <= -c2 * dg0:
+                    return cur
+                if dg * (hi[0] - lo[0]) >= 0:
+                    hi = lo
+                lo = cur
+        return None
+
+    prev = (0.0, f0, dg0, x, g0)
+    first = True
+    while evals[0] < max_evals:
+        f, dg, xt, g = phi(t)
+        cur = (t, f, dg, xt, g)
+        if f > f0 + c1 * t * dg0 or (not first and f >= prev[1]):
+            res = zoom(prev, cur)
+            break
+        if abs(dg) <= -c2 * dg0:
+            res = cur
+            break
+        if dg >= 0:
+            res = zoom(cur, prev)
+            break
+        tn = cubic(prev[0], prev[1], prev[2], t, f, dg)
+        lo_b, hi_b = t + 0.01 * (t - prev[0]), 10 * t
+        t = hi_b if math.isnan(tn) else min(max(tn, lo_b), hi_b)
+        prev, first = cur, False
+    else:
+        res = None
+    assert res is not None, "reference line search needed its fallback"
+    return res[0], res[3], res[1], res[4]
+
+
+def ref_lbfgs(fun, x0, iters, m=10, lr=1.0, max_ls=25, c1=1e-4, c2=0.9, tol_change=1e-12):
+    """Naive L-BFGS (Nocedal & Wright Alg. 7.4/7.5) keeping plain lists of the last m pairs."""
+    x = x0.copy()
+    f, g = fun(x)
+    pairs = []
+    iterates = []
+    for _ in range(iters):
+        q = g.copy()
+        alphas = []
+        for s, y in reversed(pairs):
+            a = np.dot(s, q) / np.dot(y, s)
+            alphas.append(a)
+            q = q - a * y
+        if pairs:
+            s, y = pairs[-1]
+            q = q * (np.dot(s, y) / np.dot(y, y))
+        for (s, y), a in zip(pairs, reversed(alphas)):
+            beta = np.dot(y, q) / np.dot(y, s)
+            q = q + s * (a - beta)
+        d = -q
+        assert np.dot(g, d) < 0
+        t0 = lr * (1.0 if pairs else min(1.0, 1.0 / np.sum(np.abs(g))))
+        t, x_new, f_new, g_new = ref_line_search(fun, x, f, g, d, t0, c1, c2, max_ls, tol_change)
+        s, y = x_new - x, g_new - g
+        if np.dot(s, y) > np.finfo(float).eps * np.linalg.norm(s) * np.linalg.norm(y):
+            pairs.append((s, y))
+            pairs = pairs[-m:]
+        x, f, g = x_new, f_new, g_new
+        iterates.append((x.copy(), f, t, [p for p in pairs]))
+    return iterates
+
+
+# -- adaptive loss weights ---------------------------------------------------------------
+
+
+def reference_update(weights, grads, alpha):
+    """Algorithm 1 of Wang, Teng & Perdikaris (2021), written out with Python floats."""
+    out = list(weights)
+    g_r = grads.get("pde")
+    if g_r is None or len(g_r) == 0:
+        return out
+    top = max(abs(float(v)) for v in g_r)
+    for i, t in enumerate(TERMS):
+        g = grads.get(t)
+        if t == "pde" or g is None or len(g) == 0:
+            continue
+        mean = sum(abs(float(v)) for v in g) / len(g)
+        if mean > 0 and top > 0:
+            out[i] = (1 - alpha) * out[i] + alpha * top / mean
+    return out

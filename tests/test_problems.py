@@ -1,4 +1,4 @@
-"""Tests of pinnlite.problems: the plane-wave inverse problem against closed-form plane
+"""Tests of pinnlite.training.problems: the plane-wave inverse problem against closed-form plane
 waves written out in this file, finite differences of the exact field, the wave
 equation, the traction formula and the stated noise level."""
 
@@ -215,7 +215,7 @@ def test_traction_values_are_sigma_dot_outward_normal(lam, mu):
     sxy = mu * (uy + vx)
     ref = np.stack([sxx * N[:, 0] + sxy * N[:, 1], sxy * N[:, 0] + syy * N[:, 1]], axis=1)
     np.testing.assert_allclose(T, ref, rtol=0, atol=1e-7 * np.abs(ref).max())
-    # and the same as pinnlite.physics on the exact channels
+    # and the same as pinnlite.engine.physics on the exact channels
     np.testing.assert_allclose(T, physics.traction(exact.channels(P), N, lam, mu), rtol=0, atol=1e-12)
 
 

@@ -1,4 +1,4 @@
-"""Tests of pinnlite.progress: plain lines every ``every`` epochs on a non-terminal
+"""Tests of pinnlite.training.progress: plain lines every ``every`` epochs on a non-terminal
 stream, in-place redraws on a terminal, and the estimated time left, on a fake clock."""
 
 import io

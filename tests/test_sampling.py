@@ -1,4 +1,4 @@
-"""Tests for pinnlite.sampling: checked against closed forms and independent references."""
+"""Tests for pinnlite.training.sampling: checked against closed forms and independent references."""
 
 import math
 from fractions import Fraction

@@ -1,4 +1,4 @@
-"""Tests of pinnlite.schedules: values at known steps against hand-computed numbers,
+"""Tests of pinnlite.optim.schedules: values at known steps against hand-computed numbers,
 and the reduce-on-plateau controller against PyTorch's rules worked out by hand."""
 
 import math
