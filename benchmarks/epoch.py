@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from step import median_ms  # noqa: E402
 
 from pinnlite import Config, Trainer, TrainingData  # noqa: E402
-from pinnlite import engine
+from pinnlite import engine  # noqa: E402
 from pinnlite.training.progress import Progress  # noqa: E402
 
 
@@ -57,7 +57,7 @@ def main():
     x = trainer.state.x
     n = trainer.model.arch.n_params
     grad = np.empty(n, x.dtype)
-    mat = trainer._material(x)
+    mat = trainer.objective.material(x)
     w = trainer._weights()
     step_ms = median_ms(lambda: engine.evaluate(trainer.model.arch, x[:n], prep, mat, w, trainer._ws, grad), args.epochs)
 

@@ -26,13 +26,13 @@ def one(H, L, N, dtype, threads, repeat):
     sys.path.insert(0, HERE)
     from step import median_ms, problem
 
-    from pinnlite import engine
+    from pinnlite import LossWeights, engine
 
     model, points, material = problem(H, L, N, dtype)
     prep = engine.prepare(model.arch, points)
     ws = engine.Workspace(threads)
     grad = np.empty_like(model.params)
-    w = engine.LossWeights()
+    w = LossWeights()
     ms = median_ms(lambda: engine.evaluate(model.arch, model.params, prep, material, w, ws, grad), repeat)
     return {"ms": ms, "checksum": float(np.sum(np.abs(grad)))}
 

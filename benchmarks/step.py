@@ -67,14 +67,14 @@ def problem(H, L, N, dtype, seed=0):
 
 
 def one(H, L, N, dtype, repeat):
-    from pinnlite import engine
+    from pinnlite import LossWeights, engine
 
     t0 = time.perf_counter()
     model, points, material = problem(H, L, N, dtype)
     prep = engine.prepare(model.arch, points)
     ws = engine.Workspace()
     grad = np.empty_like(model.params)
-    weights = engine.LossWeights()
+    weights = LossWeights()
 
     def step():
         engine.evaluate(model.arch, model.params, prep, material, weights, ws, grad)
