@@ -318,6 +318,58 @@ def first_backward(Hadj, z0, H, W0, scale, xi, n, c, code, gW0, gb0):
         gb0[j] = acc
 
 
+@kernel
+def first_backward_points(Hadj, z0, H, W0, scale, xi, n, c, code, gW0, gb0):
+    """:func:`first_backward` without the sum over points: each point's own gradient.
+
+    The rows of a residual's Jacobian (:mod:`pinnlite.engine.jacobian`): with
+    the adjoint of one residual per point as ``Hadj``, point i's contribution
+    is the gradient of its residual, because points share no column.
+
+    Parameters
+    ----------
+    Hadj, z0, H, W0, scale, xi, n, c, code
+        As in :func:`first_backward`.
+    gW0 : (n, w, 3), gb0 : (n, w) outputs, per point.
+    """
+    check_code(code)
+    w = W0.shape[0]
+    one = H.dtype.type(1)
+    two = one + one
+    for j in range(w):
+        zx = W0[j, 0] * scale[0]
+        zy = W0[j, 1] * scale[1]
+        zt = W0[j, 2] * scale[2]
+        for i in range(n):
+            s1, s2, s3 = jet_back(code, z0[j, i], H[j, i], one)
+            v = Hadj[j, i] * s1
+            gx = 0.0
+            gy = 0.0
+            gt = 0.0
+            if c >= 4:
+                gx = Hadj[j, n + i]
+                gy = Hadj[j, 2 * n + i]
+                gt = Hadj[j, 3 * n + i]
+                v += s2 * (gx * zx + gy * zy + gt * zt)
+                if c == 8:
+                    gxx = Hadj[j, 4 * n + i]
+                    gyy = Hadj[j, 5 * n + i]
+                    gtt = Hadj[j, 6 * n + i]
+                    gxy = Hadj[j, 7 * n + i]
+                    v += s3 * (gxx * zx * zx + gyy * zy * zy + gtt * zt * zt + gxy * zx * zy)
+                    gx = gx * s1 + s2 * (two * gxx * zx + gxy * zy)
+                    gy = gy * s1 + s2 * (two * gyy * zy + gxy * zx)
+                    gt = gt * s1 + s2 * (two * gtt * zt)
+                else:
+                    gx = gx * s1
+                    gy = gy * s1
+                    gt = gt * s1
+            gW0[i, j, 0] = v * xi[0, i] + scale[0] * gx
+            gW0[i, j, 1] = v * xi[1, i] + scale[1] * gy
+            gW0[i, j, 2] = v * xi[2, i] + scale[2] * gt
+            gb0[i, j] = v
+
+
 # ---------------------------------------------------------------------------
 # loss terms at the output (U: (2, c*n) network outputs of a tile, before bias and scale)
 # ---------------------------------------------------------------------------
