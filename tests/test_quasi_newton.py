@@ -14,7 +14,7 @@ from naive import quadratic, readonly, ref_lbfgs, rosen_start, rosenbrock, spd_m
 
 from pinnlite import optim
 from pinnlite.errors import InputError
-from pinnlite.optim import quasi_newton as lbfgs_module
+from pinnlite.optim import linesearch
 from pinnlite.optim.schedules import step_decay
 
 
@@ -353,8 +353,8 @@ def test_cubic_interpolation_is_exact_on_cubics(lo_root, gap, a, b, scale):
     def dphi(t):
         return scale * (t - big) * (t - small)
 
-    t1 = lbfgs_module._cubic_min(a, phi(a), dphi(a), b, phi(b), dphi(b))
-    t2 = lbfgs_module._cubic_min(b, phi(b), dphi(b), a, phi(a), dphi(a))
+    t1 = linesearch.cubic_min(a, phi(a), dphi(a), b, phi(b), dphi(b))
+    t2 = linesearch.cubic_min(b, phi(b), dphi(b), a, phi(a), dphi(a))
     assert t1 == pytest.approx(big, rel=1e-6, abs=1e-6)
     assert t2 == pytest.approx(big, rel=1e-6, abs=1e-6)
 

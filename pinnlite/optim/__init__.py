@@ -10,12 +10,16 @@ number or a schedule (:mod:`~pinnlite.optim.schedules`).
 
 - :mod:`~pinnlite.optim.base`: the :class:`Optimizer` tuple and the argument checks;
 - :mod:`~pinnlite.optim.first_order`: SGD (momentum, Nesterov), Adam, AdamW;
-- :mod:`~pinnlite.optim.quasi_newton`: L-BFGS with a strong-Wolfe line search;
+- :mod:`~pinnlite.optim.linesearch`: the strong-Wolfe line search and vector kernels;
+- :mod:`~pinnlite.optim.quasi_newton`: L-BFGS;
+- :mod:`~pinnlite.optim.broyden`: dense self-scaled BFGS and Broyden (SSBFGS, SSBroyden);
+- :mod:`~pinnlite.optim.gauss_newton`: Levenberg-Marquardt on a sum of squares;
 - :mod:`~pinnlite.optim.registry`: optimizers by name, states as dicts;
 - :mod:`~pinnlite.optim.schedules`: ``lr(step)`` schedules and reduce-on-plateau.
 """
 
 from pinnlite.optim.base import Optimizer
+from pinnlite.optim.broyden import BfgsState, bfgs
 from pinnlite.optim.first_order import AdamState, SgdState, adam, adamw, sgd
 from pinnlite.optim.quasi_newton import (
     LBFGS_GRAD_TOL,
@@ -26,9 +30,14 @@ from pinnlite.optim.quasi_newton import (
     LbfgsState,
     lbfgs,
 )
+from pinnlite.optim.gauss_newton import LmState, levenberg_marquardt
 from pinnlite.optim.registry import get_optimizer, state_from_dict, state_to_dict
 
 __all__ = [
+    "BfgsState",
+    "bfgs",
+    "LmState",
+    "levenberg_marquardt",
     "LBFGS_GRAD_TOL",
     "LBFGS_LINESEARCH_FAILED",
     "LBFGS_RUNNING",

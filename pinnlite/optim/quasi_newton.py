@@ -9,12 +9,13 @@ so iterates are reproducible bit for bit. The interface is that of
 """
 
 import math
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from pinnlite.core import checks
 from pinnlite.core.jit import kernel
+from pinnlite.optim.linesearch import all_finite, dot, max_abs, strong_wolfe, sub, sum_abs
 from pinnlite.optim.base import (
     Optimizer,
     check_params,
@@ -83,59 +84,6 @@ LBFGS_STEP_CHANGE = 3  # max |x_new - x| <= tolerance_change
 LBFGS_LINESEARCH_FAILED = 4  # no point with f < f(x) found; params unchanged
 
 
-# -- kernels -----------------------------------------------------------------------------
-
-
-@kernel
-def _dot(a, b):
-    acc = 0.0
-    for i in range(a.shape[0]):
-        acc += 1.0 * a[i] * b[i]
-    return acc
-
-
-@kernel
-def _max_abs(a):
-    m = 0.0
-    for i in range(a.shape[0]):
-        v = abs(1.0 * a[i])
-        if v > m or v != v:
-            m = v
-    return m
-
-
-@kernel
-def _sum_abs(a):
-    acc = 0.0
-    for i in range(a.shape[0]):
-        acc += abs(1.0 * a[i])
-    return acc
-
-
-@kernel
-def _axpy(x, t, d):
-    out = np.empty_like(x)
-    for i in range(x.shape[0]):
-        out[i] = x[i] + t * d[i]
-    return out
-
-
-@kernel
-def _sub(a, b):
-    out = np.empty_like(a)
-    for i in range(a.shape[0]):
-        out[i] = 1.0 * a[i] - b[i]
-    return out
-
-
-@kernel
-def _all_finite(a):
-    for i in range(a.shape[0]):
-        if not np.isfinite(a[i]):
-            return False
-    return True
-
-
 @kernel
 def _two_loop(g, s, y, rho, head, size):
     """``d = -H g`` by the L-BFGS two-loop recursion (Nocedal & Wright, Alg. 7.4),
@@ -149,19 +97,19 @@ def _two_loop(g, s, y, rho, head, size):
     alpha = np.empty(size)
     for k in range(size):
         j = (head - 1 - k + m) % m
-        a = rho[j] * _dot(s[j], q)
+        a = rho[j] * dot(s[j], q)
         alpha[k] = a
         for i in range(n):
             q[i] -= a * y[j, i]
     gamma = 1.0
     if size > 0:
         j = (head - 1 + m) % m
-        gamma = _dot(s[j], y[j]) / _dot(y[j], y[j])
+        gamma = dot(s[j], y[j]) / dot(y[j], y[j])
     for i in range(n):
         q[i] *= gamma
     for k in range(size - 1, -1, -1):
         j = (head - 1 - k + m) % m
-        b = rho[j] * _dot(y[j], q)
+        b = rho[j] * dot(y[j], q)
         for i in range(n):
             q[i] += s[j, i] * (alpha[k] - b)
     d = np.empty_like(g)
@@ -171,122 +119,6 @@ def _two_loop(g, s, y, rho, head, size):
 
 
 # -- L-BFGS ---------------------------------------------------------------------------------
-
-
-def _cubic_min(t0, f0, d0, t1, f1, d1):
-    """Minimiser of the cubic matching ``f`` and ``f'`` at ``t0`` and ``t1``
-    (Nocedal & Wright eq. 3.59); NaN if there is none."""
-    if t0 == t1:
-        return math.nan
-    e1 = d0 + d1 - 3.0 * (f0 - f1) / (t0 - t1)
-    disc = e1 * e1 - d0 * d1
-    if not (disc >= 0.0) or not math.isfinite(disc):
-        return math.nan
-    e2 = math.copysign(math.sqrt(disc), t1 - t0)
-    denom = d1 - d0 + 2.0 * e2
-    if denom == 0.0:
-        return math.nan
-    return t1 - (t1 - t0) * (d1 + e2 - e1) / denom
-
-
-class _Point(NamedTuple):
-    t: float
-    f: float
-    dg: float  # directional derivative g(x + t d)' d
-    x: Any
-    g: Any
-    ok: bool  # f and g finite
-
-
-def _strong_wolfe(fun, x, f0, dg0, d, t1, c1, c2, max_evals, tolerance_change):
-    """Strong-Wolfe line search along ``d`` (Nocedal & Wright Alg. 3.5 and the zoom
-    Alg. 3.6, trial steps by cubic interpolation, eq. 3.59).
-
-    Bracketing phase: a trial ``t_i`` that breaks sufficient decrease or does not
-    lower ``f`` below the previous trial brackets a minimiser (zoom between the
-    previous and current trial); one with ``|phi'(t_i)| <= -c2 phi'(0)`` is
-    accepted; one with ``phi'(t_i) >= 0`` brackets the other way; otherwise the next
-    trial is the cubic extrapolation clamped to
-    ``[t_i + 0.01 (t_i - t_{i-1}), 10 t_i]``. In zoom, the cubic minimiser is used
-    when it lies in the middle 80 % of the bracket, else the bisection point; the
-    zoom stops when the bracket is shorter than ``tolerance_change / max|d|``.
-    Non-finite trials count as breaking sufficient decrease.
-
-    Safe fallback: when ``max_evals`` evaluations are spent (or the bracket
-    collapses) without a strong-Wolfe point, the evaluated point with the lowest
-    ``f < f0`` is accepted (``wolfe = False``); if there is none the search failed.
-
-    Returns
-    -------
-    (point or None, wolfe: bool, n_evals: int)
-    """
-    n_evals = 0
-    best = None
-    d_max = _max_abs(d)
-
-    def probe(t):
-        nonlocal n_evals, best
-        xt = _axpy(x, t, d)
-        f, g = fun(xt)
-        n_evals += 1
-        if not checks.is_real(f):
-            raise InputError(f"fun: expected to return (float, array), found value {f!r}")
-        check_vector("fun", g, x)
-        f = float(f)
-        ok = math.isfinite(f) and _all_finite(g)
-        p = _Point(t, f, _dot(g, d) if ok else math.nan, xt, g, ok)
-        if ok and f < f0 and (best is None or f < best.f):
-            best = p
-        return p
-
-    def armijo(p):
-        return p.ok and p.f <= f0 + c1 * p.t * dg0
-
-    def curvature(p):
-        return abs(p.dg) <= -c2 * dg0
-
-    def zoom(lo, hi):
-        while n_evals < max_evals:
-            if abs(hi.t - lo.t) * d_max < tolerance_change:
-                break
-            a, b = min(lo.t, hi.t), max(lo.t, hi.t)
-            t = math.nan
-            if hi.ok:
-                t = _cubic_min(lo.t, lo.f, lo.dg, hi.t, hi.f, hi.dg)
-            if not (a + 0.1 * (b - a) <= t <= b - 0.1 * (b - a)):
-                t = 0.5 * (lo.t + hi.t)
-            p = probe(t)
-            if not armijo(p) or p.f >= lo.f:
-                hi = p
-            else:
-                if curvature(p):
-                    return p
-                if p.dg * (hi.t - lo.t) >= 0.0:
-                    hi = lo
-                lo = p
-        return None
-
-    prev = _Point(0.0, f0, dg0, x, None, True)
-    t = t1
-    found = None
-    while n_evals < max_evals:
-        p = probe(t)
-        if not armijo(p) or (prev.t > 0.0 and p.f >= prev.f):
-            found = zoom(prev, p)
-            break
-        if curvature(p):
-            found = p
-            break
-        if p.dg >= 0.0:
-            found = zoom(p, prev)
-            break
-        low, high = p.t + 0.01 * (p.t - prev.t), 10.0 * p.t
-        t_next = _cubic_min(prev.t, prev.f, prev.dg, p.t, p.f, p.dg)
-        t = high if not math.isfinite(t_next) else min(max(t_next, low), high)
-        prev = p
-    if found is not None:
-        return found, True, n_evals
-    return best, False, n_evals
 
 
 def lbfgs(history=10, learning_rate=1.0, max_linesearch=25, c1=1e-4, c2=0.9,
@@ -300,7 +132,7 @@ def lbfgs(history=10, learning_rate=1.0, max_linesearch=25, c1=1e-4, c2=0.9,
        stored pairs, ``H_0 = gamma I``, ``gamma = s'y / y'y`` of the newest pair
        (eq. 7.20); if ``g'd >= 0`` (not a descent direction, only possible
        through rounding) the history is dropped and ``d = -g``;
-    3. strong-Wolfe line search (Alg. 3.5/3.6, see :func:`_strong_wolfe`) from the
+    3. strong-Wolfe line search (Alg. 3.5/3.6, see :func:`strong_wolfe`) from the
        trial step ``t_0 = learning_rate(count) * lr_factor``, further multiplied
        by ``min(1, 1 / sum|g|)`` while no pair is stored (``-g`` is unscaled);
     4. ``s = x_new - x``, ``y = g_new - g``; the pair is stored in the ring buffer
@@ -382,7 +214,7 @@ def lbfgs(history=10, learning_rate=1.0, max_linesearch=25, c1=1e-4, c2=0.9,
             raise InputError(f"fun: expected a callable p -> (f, g), found {describe(fun)}")
         if not checks.is_real(value) or not math.isfinite(value):
             raise InputError(f"value: expected a finite real number f(params), found {value!r}")
-        if not _all_finite(grads):
+        if not all_finite(grads):
             raise InputError("grads: expected finite values, found NaN or inf")
         if state.converged:
             return params.copy(), state
@@ -400,21 +232,21 @@ def lbfgs(history=10, learning_rate=1.0, max_linesearch=25, c1=1e-4, c2=0.9,
                 step_size=t, value=f, grad=g, s=s, y=y, rho=rho,
             )
 
-        if _max_abs(grads) <= tolerance_grad:
+        if max_abs(grads) <= tolerance_grad:
             return stop(LBFGS_GRAD_TOL, params.copy(), value, grads.copy(), 0, 0.0,
                         state.s.copy(), state.y.copy(), state.rho.copy(), head, size)
 
         d = _two_loop(grads, state.s, state.y, state.rho, head, size)
-        dg = _dot(grads, d)
-        if not (dg < 0.0) or not _all_finite(d):
+        dg = dot(grads, d)
+        if not (dg < 0.0) or not all_finite(d):
             head, size = 0, 0
             d = _two_loop(grads, state.s, state.y, state.rho, 0, 0)
-            dg = _dot(grads, d)
+            dg = dot(grads, d)
         t0 = lr * factor
         if size == 0:
-            t0 *= min(1.0, 1.0 / _sum_abs(grads))
+            t0 *= min(1.0, 1.0 / sum_abs(grads))
 
-        point, wolfe, evals = _strong_wolfe(
+        point, wolfe, evals = strong_wolfe(
             fun, params, value, dg, d, t0, c1, c2, max_linesearch, tolerance_change
         )
         n_evals += evals
@@ -423,12 +255,12 @@ def lbfgs(history=10, learning_rate=1.0, max_linesearch=25, c1=1e-4, c2=0.9,
                         state.s.copy(), state.y.copy(), state.rho.copy(), head, size)
 
         x_new, f_new, g_new = point.x, point.f, point.g.copy()
-        s_k = _sub(x_new, params)
-        y_k = _sub(g_new, grads)
+        s_k = sub(x_new, params)
+        y_k = sub(g_new, grads)
         s_buf, y_buf, rho_buf = state.s.copy(), state.y.copy(), state.rho.copy()
-        sy = _dot(s_k, y_k)
+        sy = dot(s_k, y_k)
         eps = float(np.finfo(params.dtype).eps)
-        if sy > eps * math.sqrt(_dot(s_k, s_k)) * math.sqrt(_dot(y_k, y_k)):
+        if sy > eps * math.sqrt(dot(s_k, s_k)) * math.sqrt(dot(y_k, y_k)):
             s_buf[head] = s_k
             y_buf[head] = y_k
             rho_buf[head] = 1.0 / sy
@@ -436,9 +268,9 @@ def lbfgs(history=10, learning_rate=1.0, max_linesearch=25, c1=1e-4, c2=0.9,
             size = min(size + 1, history)
 
         status = LBFGS_RUNNING
-        if _max_abs(g_new) <= tolerance_grad:
+        if max_abs(g_new) <= tolerance_grad:
             status = LBFGS_GRAD_TOL
-        elif _max_abs(s_k) <= tolerance_change:
+        elif max_abs(s_k) <= tolerance_change:
             status = LBFGS_STEP_CHANGE
         elif abs(f_new - value) < tolerance_change:
             status = LBFGS_VALUE_CHANGE

@@ -12,22 +12,25 @@ import numpy as np
 from pinnlite.core import checks
 from pinnlite.errors import InputError, describe
 from pinnlite.optim.first_order import AdamState, SgdState, adam, adamw, sgd
+from pinnlite.optim.broyden import BfgsState, bfgs
+from pinnlite.optim.gauss_newton import LmState, levenberg_marquardt
 from pinnlite.optim.quasi_newton import LbfgsState, lbfgs
 
-_STATE_TYPES = {"sgd": SgdState, "adam": AdamState, "adamw": AdamState, "lbfgs": LbfgsState}
+_STATE_TYPES = {"sgd": SgdState, "adam": AdamState, "adamw": AdamState, "lbfgs": LbfgsState, "bfgs": BfgsState,
+                "lm": LmState}
 
-OPTIMIZERS = {"sgd": sgd, "adam": adam, "adamw": adamw, "lbfgs": lbfgs}
+OPTIMIZERS = {"sgd": sgd, "adam": adam, "adamw": adamw, "lbfgs": lbfgs, "bfgs": bfgs, "lm": levenberg_marquardt}
 
 
 def get_optimizer(name, **hyperparams):
-    """Build an optimizer from its name (``"sgd"``, ``"adam"``, ``"adamw"``,
-    ``"lbfgs"``) and its constructor's keyword arguments."""
+    """Build an optimizer from its name (a key of :data:`OPTIMIZERS`: ``"sgd"``, ``"adam"``,
+    ``"adamw"``, ``"lbfgs"``, ``"bfgs"``, ``"lm"``) and its constructor's keyword arguments."""
     return checks.build("optimizer", OPTIMIZERS, name, hyperparams)
 
 
 def state_to_dict(state):
     """A plain dict ``field -> array | int | float`` of an optimizer state (arrays copied)."""
-    if not isinstance(state, (SgdState, AdamState, LbfgsState)):
+    if not isinstance(state, tuple(set(_STATE_TYPES.values()))):
         raise InputError(f"state: expected an optimizer state, found {type(state).__name__}")
     return {
         key: (value.copy() if isinstance(value, np.ndarray) else value)
