@@ -15,6 +15,10 @@ search of Alg. 3.5/3.6 written out as in the book.
 
 The adaptive loss weights: Algorithm 1 of Wang, Teng & Perdikaris (2021) with
 Python floats.
+
+The plane-wave model written out from its closed form, and a plain Gauss-Newton
+least-squares fit with a finite-difference Jacobian, to check that the
+Cramer-Rao bound is attained.
 """
 
 import math
@@ -309,4 +313,114 @@ def reference_update(weights, grads, alpha):
         mean = sum(abs(float(v)) for v in g) / len(g)
         if mean > 0 and top > 0:
             out[i] = (1 - alpha) * out[i] + alpha * top / mean
+    return out
+
+
+# -- least-squares fit of the exact plane-wave model -------------------------------------
+
+
+def plane_wave_model(X, kinds, p, material, free):
+    """(n, 2) displacement of plane waves, written out from the closed form.
+
+    ``p`` holds the free material parameters (names in ``free``, values replacing
+    those of the dict ``material``) and then (A, angle, k, phase) per wave of
+    ``kinds``; u = sum A e cos(k (d.x - c t) + phase), d = (cos a, sin a),
+    e = d (P, c = sqrt((lam + 2 mu) / rho)) or (-sin a, cos a) (S, c = sqrt(mu / rho)).
+    """
+    m = dict(material)
+    m.update(zip(free, p[: len(free)]))
+    u = np.zeros((X.shape[0], 2))
+    for i, kind in enumerate(kinds):
+        A, a, k, phase = p[len(free) + 4 * i : len(free) + 4 * i + 4]
+        if kind == "P":
+            c, e = math.sqrt((m["lam"] + 2 * m["mu"]) / m["rho"]), (math.cos(a), math.sin(a))
+        else:
+            c, e = math.sqrt(m["mu"] / m["rho"]), (-math.sin(a), math.cos(a))
+        theta = k * (math.cos(a) * X[:, 0] + math.sin(a) * X[:, 1] - c * X[:, 2]) + phase
+        u[:, 0] += A * e[0] * np.cos(theta)
+        u[:, 1] += A * e[1] * np.cos(theta)
+    return u
+
+
+def gauss_newton(residual, p0, iters=30, h=1e-6):
+    """Minimise ||residual(p)||^2 by Gauss-Newton steps, the Jacobian by central differences.
+
+    Step dp = argmin ||J dp + r|| (``numpy.linalg.lstsq``), with
+    J_j = (r(p + s e_j) - r(p - s e_j)) / 2s, s = h max(1, |p_j|); stops when the
+    step is below 1e-12 of |p|. No damping: meant to be started near the minimiser.
+    """
+    p = np.array(p0, dtype=float)
+    for _ in range(iters):
+        r = residual(p)
+        J = np.empty((r.size, p.size))
+        for j in range(p.size):
+            e = np.zeros(p.size)
+            e[j] = h * max(1.0, abs(p[j]))
+            J[:, j] = (residual(p + e) - residual(p - e)) / (2 * e[j])
+        dp = np.linalg.lstsq(J, -r, rcond=None)[0]
+        p = p + dp
+        if np.linalg.norm(dp) <= 1e-12 * (1 + np.linalg.norm(p)):
+            break
+    return p
+
+
+# -- dense quasi-Newton and Levenberg-Marquardt references ---------------------------------
+
+
+def broyden_inverse_update(H, s, y, phi, tau):
+    """The self-scaled Broyden inverse-Hessian update written out with outer products::
+
+        v = s / y's - H y / y'H y
+        H+ = (H - H y y'H / y'H y + phi (y'H y) v v') / tau + s s' / y's
+    """
+    Hy = H @ y
+    yHy, sy = y @ Hy, s @ y
+    v = s / sy - Hy / yHy
+    return (H - np.outer(Hy, Hy) / yHy + phi * yHy * np.outer(v, v)) / tau + np.outer(s, s) / sy
+
+
+def ssbroyden_coefficients(sy, yHy, b, first, n):
+    """(phi, tau) of SSBroyden (Al-Baali & Khalfan; Urban et al. 2024), following the formulas of
+    the JAX implementation by Bioli & Mendibe Abarrategi (2026), branch by branch."""
+    h = yHy / sy
+    a = b * h - 1
+    c = math.sqrt(abs(a / (1 + a)))
+    rho_m = min(1.0, h * (1 - c))
+    theta = max((rho_m - 1) / a, min(1 / rho_m, (1 - b) / b))
+    phi = (1 - theta) / (1 + a * theta)
+    if first:
+        tau = h / (1 + a * theta)
+    else:
+        rho = min(1.0, 1 / b)
+        sigma = 1 + theta * a
+        root = abs(sigma) ** (1 / (1 - n))
+        tau = min(rho * root, sigma) if theta <= 0 else rho * min(root, 1 / theta)
+    return phi, tau
+
+
+def levenberg_marquardt(residual, jacobian, x0, iters, mu0=1e-3, max_tries=30):
+    """Plain Levenberg-Marquardt (Madsen, Nielsen & Tingleff 2004, Alg. 3.16; Marquardt scaling
+    D = diag(J'J)) on f = |r|^2: the iterates after each accepted step."""
+    x = np.array(x0, dtype=float)
+    r, J = residual(x), jacobian(x)
+    mu, nu, out = mu0, 2.0, []
+    for _ in range(iters):
+        A, g, f = J.T @ J, J.T @ r, r @ r
+        for _ in range(max_tries):
+            d = np.maximum(np.diag(A), 1e-12 * np.diag(A).max())
+            h = np.linalg.solve(A + mu * np.diag(d), -g)
+            r_new = residual(x + h)
+            pred = -(2 * h @ g + h @ A @ h)
+            if not pred > 0:  # converged to rounding: no step can be predicted to help
+                break
+            ratio = (f - r_new @ r_new) / pred
+            if ratio > 0:
+                x = x + h
+                r, J = r_new, jacobian(x)
+                mu *= max(1 / 3, 1 - (2 * ratio - 1) ** 3)
+                nu = 2.0
+                break
+            mu *= nu
+            nu *= 2
+        out.append(x.copy())
     return out
