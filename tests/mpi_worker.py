@@ -56,7 +56,7 @@ def gradient(comm, out):
 
 def training(comm, out):
     """A short run: Adam with mini-batches, then two L-BFGS iterations."""
-    cfg = config(epochs=12, optimizer__lbfgs_after=10, training__batch_size=128)
+    cfg = config(epochs=12, optimizer__second_order="lbfgs", optimizer__switch_after=10, training__batch_size=128)
     tr = Trainer(None, cfg, progress=quiet(12), comm=comm)
     tr.train(data())
     if comm.Get_rank() == 0:

@@ -44,7 +44,7 @@ def test_every_schedule_kind_is_reachable_from_a_config(kind, fields, step, expe
 
 def test_default_cosine_horizon_counts_every_mini_batch():
     """total_steps None: the first-order steps are epochs before the switch times batches per epoch."""
-    cfg = Config().replace(**{"schedule.kind": "cosine", "training.epochs": 30, "optimizer.lbfgs_after": 8,
+    cfg = Config().replace(**{"schedule.kind": "cosine", "training.epochs": 30, "optimizer.second_order": "lbfgs", "optimizer.switch_after": 8,
                               "training.batch_size": 300, "sampling.n_collocation": 1000})
     steps = first_order_steps(cfg)
     assert steps == 8 * math.ceil(1000 / 300) == 32
@@ -86,12 +86,20 @@ def test_first_order_hyperparameters_come_from_the_config():
     assert (opt.name, opt.hyperparams["momentum"], opt.hyperparams["nesterov"]) == ("sgd", 0.7, True)
 
 
-def test_lbfgs_takes_the_lbfgs_fields():
+def test_each_second_order_optimizer_takes_its_own_fields():
     cfg = Config().replace(**{"optimizer.lbfgs_history": 7, "optimizer.lbfgs_max_linesearch": 9,
-                              "optimizer.lbfgs_tolerance_grad": 1e-5, "optimizer.lbfgs_tolerance_change": 1e-7})
-    h = build.lbfgs(cfg).hyperparams
+                              "optimizer.lbfgs_tolerance_grad": 1e-5, "optimizer.lbfgs_tolerance_change": 1e-7,
+                              "optimizer.bfgs_variant": "ssbfgs", "optimizer.bfgs_max_linesearch": 11,
+                              "optimizer.bfgs_tolerance_grad": 2e-5, "optimizer.bfgs_tolerance_change": 2e-7,
+                              "optimizer.lm_damping": 0.5, "optimizer.lm_max_tries": 4,
+                              "optimizer.lm_tolerance_grad": 3e-5, "optimizer.lm_tolerance_change": 3e-7})
+    h = build.second_order(cfg, "lbfgs").hyperparams
     assert (h["history"], h["max_linesearch"], h["tolerance_grad"], h["tolerance_change"]) == (7, 9, 1e-5, 1e-7)
     assert (h["learning_rate"], h["c1"], h["c2"]) == (1.0, 1e-4, 0.9)
+    h = build.second_order(cfg, "bfgs").hyperparams
+    assert (h["variant"], h["max_linesearch"], h["tolerance_grad"], h["tolerance_change"]) == ("ssbfgs", 11, 2e-5, 2e-7)
+    h = build.second_order(cfg, "lm").hyperparams
+    assert (h["damping"], h["max_tries"], h["tolerance_grad"], h["tolerance_change"]) == (0.5, 4, 3e-5, 3e-7)
 
 
 def test_the_trainer_counts_the_data_collocation_points():

@@ -63,7 +63,7 @@ def small_config(**changes):
     cfg.training.epochs = EPOCHS
     cfg.training.threads = 1
     cfg.sampling.n_collocation = 60
-    cfg.optimizer.lr = 0.3  # large on purpose: the loss goes up and down, the best epoch is an early one
+    cfg.optimizer.lr = 1.0  # large on purpose: the loss goes up and down, the best epoch is an early one
     cfg.checkpoint.interval = 1
     cfg.checkpoint.keep_last = KEEP
     return cfg.validate().replace(**changes)

@@ -39,9 +39,12 @@ def test_demo_exits_0_and_reports_lam_and_mu_with_relative_errors(demo_run):
     with open(out / "summary.json") as f:
         summary = json.load(f)
     for name, truth in (("lam", 2.0), ("mu", 1.0)):
-        m = re.search(rf"^\s*{name} = (\S+)\s+\(truth (\S+), relative error ([+-]\d+\.\d+)%\)$", proc.stdout, re.M)
+        m = re.search(rf"^\s*{name} = (\S+)(?: \+- (\S+) \(1 sigma\))?\s+\(truth (\S+), relative error ([+-]\d+\.\d+)%\)$",
+                      proc.stdout, re.M)
         assert m, proc.stdout
-        value, printed_truth, err = float(m.group(1)), float(m.group(2)), float(m.group(3))
+        value, printed_truth, err = float(m.group(1)), float(m.group(3)), float(m.group(4))
+        # the error bar printed is the one in the summary
+        assert float(m.group(2)) == pytest.approx(summary["uncertainty"]["std"][name], rel=0.05)
         assert printed_truth == truth
         assert value == pytest.approx(summary["material"][name], rel=1e-5)
         assert err == pytest.approx(100 * (summary["material"][name] / truth - 1), abs=1e-3)
@@ -91,7 +94,7 @@ def test_train_from_a_toml_config(tmp_path):
         'name = "small"\n'
         "[architecture]\nhidden = [8, 8]\n"
         "[training]\nepochs = 7\nseed = 3\nlog_every = 2\n"
-        "[optimizer]\nlr = 0.003\nlbfgs_after = 5\n"
+        "[optimizer]\nlr = 0.003\nswitch_after = 5\nsecond_order = \"lbfgs\"\n"
         "[loss_weights]\npde = 0.01\n"
         "[material]\nlam = 3.0\nmu = 0.7\n"
         "[sampling]\nn_collocation = 40\n"
@@ -99,8 +102,8 @@ def test_train_from_a_toml_config(tmp_path):
     proc = pinnlite("train", "run.toml", "--data", "data.npz", "--out", "out", "--threads", 1, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     out = tmp_path / "out"
-    assert re.search(r"lam = \S+\s+\(truth 2, relative error", proc.stdout)
-    assert re.search(r"mu = \S+\s+\(truth 1, relative error", proc.stdout)
+    assert re.search(r"lam = \S+( \+- \S+ \(1 sigma\))?\s+\(truth 2, relative error", proc.stdout)
+    assert re.search(r"mu = \S+( \+- \S+ \(1 sigma\))?\s+\(truth 1, relative error", proc.stdout)
     assert "7 epochs" in proc.stdout
     cfg = Config.load(out / "config.json")
     given = Config.load(tmp_path / "run.toml")

@@ -7,6 +7,7 @@ import dataclasses
 import inspect
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -39,14 +40,17 @@ except ModuleNotFoundError:  # Python 3.10
 # The defaults, written out from the specification (not from the code).
 SPEC_DEFAULTS = {
     "name": "run",
-    "architecture": {"hidden": [64, 64, 64, 64], "activation": "tanh", "dtype": "float64",
+    "architecture": {"hidden": [24, 24, 24], "activation": "tanh", "dtype": "float64",
                      "init": "glorot_normal"},
-    "training": {"epochs": 5000, "batch_size": None, "seed": 0, "log_every": 100, "threads": None,
-                 "target_loss": None},
-    "optimizer": {"kind": "adam", "lr": 1e-3, "material_lr": None, "momentum": 0.0,
+    "training": {"epochs": 1000, "batch_size": None, "seed": 0, "log_every": 100, "threads": None,
+                 "target_loss": None, "error_bars": True},
+    "optimizer": {"kind": "adam", "lr": 3e-3, "material_lr": None, "momentum": 0.0,
                   "nesterov": False, "b1": 0.9, "b2": 0.999, "eps": 1e-8, "weight_decay": 0.0,
-                  "lbfgs_after": None, "lbfgs_history": 20, "lbfgs_max_linesearch": 25,
-                  "lbfgs_tolerance_grad": 1e-9, "lbfgs_tolerance_change": 1e-12},
+                  "second_order": "bfgs", "switch_after": 100, "lbfgs_history": 20, "lbfgs_max_linesearch": 25,
+                  "lbfgs_tolerance_grad": 1e-9, "lbfgs_tolerance_change": 1e-12,
+                  "bfgs_variant": "ssbroyden", "bfgs_max_linesearch": 25, "bfgs_tolerance_grad": 1e-12,
+                  "bfgs_tolerance_change": 1e-15, "lm_damping": 1e-3, "lm_max_tries": 30,
+                  "lm_tolerance_grad": 1e-14, "lm_tolerance_change": 1e-15},
     "schedule": {"kind": "constant", "decay_rate": 0.9, "decay_steps": 1000, "staircase": False,
                  "step_size": 1000, "milestones": [1000], "gamma": 0.5, "warmup_steps": 0,
                  "total_steps": None, "final_lr": 0.0, "plateau": False, "plateau_factor": 0.5,
@@ -58,7 +62,7 @@ SPEC_DEFAULTS = {
     "material": {"lam": 1.0, "mu": 1.0, "rho": 1.0, "optimize_lam": True, "optimize_mu": True,
                  "optimize_rho": False, "lam_bounds": None, "mu_bounds": None,
                  "rho_bounds": None},
-    "sampling": {"strategy": "lhs", "n_collocation": 4000, "adaptive": None,
+    "sampling": {"strategy": "lhs", "n_collocation": 2000, "adaptive": None,
                  "adaptive_every": 1000, "n_candidates": 20000, "rar_k": 100, "rad_k": 1.0,
                  "rad_c": 1.0},
     "scales": {"length": None, "time": None, "displacement": None, "modulus": None,
@@ -123,7 +127,7 @@ def test_missing_keys_take_defaults():
 def test_instances_do_not_share_lists():
     a, b = Config(), Config()
     a.architecture.hidden.append(8)
-    assert b.architecture.hidden == [64, 64, 64, 64]
+    assert b.architecture.hidden == [24, 24, 24]
 
 
 # -- random valid configs --------------------------------------------------------------
@@ -145,10 +149,16 @@ def maybe(strategy):
     return st.none() | strategy
 
 
-def steps_by_hand(epochs, lbfgs_after, batch_size, n_collocation):
-    """The first-order steps, written out from the specification: epochs before the
-    L-BFGS switch times mini-batches per epoch, at least 1."""
-    first_order_epochs = epochs if lbfgs_after is None else lbfgs_after
+def steps_by_hand(kind, epochs, second_order, switch_after, batch_size, n_collocation):
+    """The first-order steps, written out from the specification: epochs before the switch
+    to the second-order optimizer (none when the run starts with one) times mini-batches per
+    epoch, at least 1."""
+    if kind in ("lbfgs", "bfgs", "lm"):
+        first_order_epochs = 0
+    elif second_order == "none":
+        first_order_epochs = epochs
+    else:
+        first_order_epochs = min(epochs, switch_after)
     if batch_size is None or batch_size >= n_collocation:
         batches = 1
     else:
@@ -159,15 +169,16 @@ def steps_by_hand(epochs, lbfgs_after, batch_size, n_collocation):
 @st.composite
 def valid_dicts(draw):
     epochs = draw(ints(0))
-    kind = draw(st.sampled_from(["sgd", "adam", "adamw", "lbfgs"]))
-    lbfgs_after = None if kind == "lbfgs" else draw(maybe(st.integers(0, epochs)))
+    kind = draw(st.sampled_from(["sgd", "adam", "adamw", "lbfgs", "bfgs", "lm"]))
+    second_order = draw(st.sampled_from(["lbfgs", "bfgs", "lm", "none"]))
+    switch_after = draw(ints(0))
     batch_size = draw(maybe(ints(1)))
     n_collocation = draw(ints(0))
     momentum = draw(UNIT_CO)
     sched_kind = draw(st.sampled_from(["constant", "exponential", "step", "multistep", "cosine"]))
     total_steps = draw(maybe(ints(1)))
     if sched_kind == "cosine":
-        bound = (steps_by_hand(epochs, lbfgs_after, batch_size, n_collocation)
+        bound = (steps_by_hand(kind, epochs, second_order, switch_after, batch_size, n_collocation)
                  if total_steps is None else total_steps)
         warmup = draw(st.integers(0, bound))
     else:
@@ -192,15 +203,19 @@ def valid_dicts(draw):
         },
         "training": {"epochs": epochs, "batch_size": batch_size, "seed": draw(ints(0)),
                      "log_every": draw(ints(1)), "threads": draw(maybe(st.integers(1, 256))),
-                     "target_loss": draw(maybe(POS))},
+                     "target_loss": draw(maybe(POS)), "error_bars": draw(st.booleans())},
         "optimizer": {
             "kind": kind, "lr": draw(POS), "material_lr": draw(maybe(POS)), "momentum": momentum,
             "nesterov": draw(st.booleans()) if momentum > 0 else False,
             "b1": draw(UNIT_CO), "b2": draw(UNIT_CO), "eps": draw(POS),
             "weight_decay": draw(NONNEG),
-            "lbfgs_after": lbfgs_after,
+            "second_order": second_order, "switch_after": switch_after,
             "lbfgs_history": draw(ints(1)), "lbfgs_max_linesearch": draw(ints(1)),
             "lbfgs_tolerance_grad": draw(NONNEG), "lbfgs_tolerance_change": draw(NONNEG),
+            "bfgs_variant": draw(st.sampled_from(["ssbroyden", "ssbfgs", "bfgs"])),
+            "bfgs_max_linesearch": draw(ints(1)), "bfgs_tolerance_grad": draw(NONNEG),
+            "bfgs_tolerance_change": draw(NONNEG), "lm_damping": draw(POS), "lm_max_tries": draw(ints(1)),
+            "lm_tolerance_grad": draw(NONNEG), "lm_tolerance_change": draw(NONNEG),
         },
         "schedule": {
             "kind": sched_kind, "decay_rate": draw(UNIT_OC), "decay_steps": draw(ints(1)),
@@ -296,7 +311,7 @@ def test_toml_layout():
     assert "hidden = [3, 5]" in lines
     assert "material_lr = 0.25" in lines
     # None fields are omitted.
-    for key in ("batch_size", "threads", "target_loss", "lbfgs_after", "total_steps",
+    for key in ("batch_size", "threads", "target_loss", "total_steps",
                 "lam_bounds", "directory", "length", "adaptive = None"):
         assert not any(line.startswith(key) for line in lines), key
     assert "null" not in text and "None" not in text
@@ -337,7 +352,8 @@ kind = "adamw"
 lr = 3e-4
 material_lr = 1E-2
 weight_decay = 1e-4
-lbfgs_after = 15000   # polish with L-BFGS
+switch_after = 15000   # then polish
+second_order = "lbfgs"
 
 [schedule]
 kind = "cosine"
@@ -371,7 +387,7 @@ def test_hand_written_toml(tmp_path):
         architecture=ArchitectureConfig(hidden=[32, 32, 16], activation="sin"),
         training=TrainingConfig(epochs=20000, batch_size=512, target_loss=0.000001),
         optimizer=OptimizerConfig(kind="adamw", lr=0.0003, material_lr=0.01, weight_decay=0.0001,
-                                  lbfgs_after=15000),
+                                  switch_after=15000, second_order="lbfgs"),
         schedule=ScheduleConfig(kind="cosine", warmup_steps=500, final_lr=0.0000015, plateau=True),
         material=MaterialConfig(lam=2.25, mu=1.0, lam_bounds=[0.5, 10.0], optimize_rho=True),
         sampling=SamplingConfig(strategy="halton", adaptive="rar", rar_k=50),
@@ -431,8 +447,12 @@ BAD_VALUES = [
     ("optimizer.b2", -0.5, ">= 0"),
     ("optimizer.eps", 0.0, "> 0"),
     ("optimizer.weight_decay", -1e-3, ">= 0"),
-    ("optimizer.lbfgs_after", -1, ">= 0"),
-    ("optimizer.lbfgs_after", 1.5, "None or an integer"),
+    ("optimizer.switch_after", -1, ">= 0"),
+    ("optimizer.switch_after", 1.5, "an integer"),
+    ("optimizer.switch_after", None, "an integer"),
+    ("optimizer.second_order", "adam", "one of 'lbfgs', 'bfgs', 'lm', 'none'"),
+    ("optimizer.bfgs_variant", "dfp", "one of 'ssbroyden', 'ssbfgs', 'bfgs'"),
+    ("optimizer.lm_damping", 0.0, "> 0"),
     ("optimizer.lbfgs_history", 0, ">= 1"),
     ("optimizer.lbfgs_max_linesearch", 0, ">= 1"),
     ("optimizer.lbfgs_tolerance_grad", -1e-9, ">= 0"),
@@ -567,12 +587,6 @@ def test_sequences_and_numpy_scalars_are_normalised():
 CROSS_BAD = [
     ({"optimizer": {"nesterov": True}}, "optimizer.nesterov", ["momentum > 0", "0.0"]),
     ({"optimizer": {"nesterov": True, "momentum": 0}}, "optimizer.nesterov", ["momentum > 0"]),
-    ({"training": {"epochs": 100}, "optimizer": {"lbfgs_after": 101}},
-     "optimizer.lbfgs_after", ["<= training.epochs = 100", "found 101"]),
-    ({"training": {"epochs": 0}, "optimizer": {"lbfgs_after": 1}},
-     "optimizer.lbfgs_after", ["<= training.epochs = 0", "found 1"]),
-    ({"optimizer": {"kind": "lbfgs", "lbfgs_after": 10}},
-     "optimizer.lbfgs_after", ["None when optimizer.kind is 'lbfgs'", "found 10"]),
     ({"material": {"lam": 5.0, "lam_bounds": [0.1, 2.0]}},
      "material.lam_bounds", ["material.lam = 5.0", "[0.1, 2.0]"]),
     ({"material": {"mu": 0.05, "mu_bounds": [0.1, 2.0]}},
@@ -581,15 +595,16 @@ CROSS_BAD = [
      "material.rho_bounds", ["material.rho = 1.0", "[2.0, 3.0]"]),
     ({"schedule": {"kind": "cosine", "total_steps": 10, "warmup_steps": 11}},
      "schedule.warmup_steps", ["schedule.total_steps = 10", "found 11"]),
-    ({"training": {"epochs": 10}, "schedule": {"kind": "cosine", "warmup_steps": 11}},
+    ({"training": {"epochs": 10}, "optimizer": {"second_order": "none"},
+      "schedule": {"kind": "cosine", "warmup_steps": 11}},
      "schedule.warmup_steps", ["training.epochs = 10", "found 11"]),
-    # The schedule counts optimizer steps: only the epochs before the L-BFGS switch...
-    ({"training": {"epochs": 20}, "optimizer": {"lbfgs_after": 2},
+    # The schedule counts optimizer steps: only the epochs before the switch...
+    ({"training": {"epochs": 20}, "optimizer": {"switch_after": 2},
       "schedule": {"kind": "cosine", "warmup_steps": 10}},
-     "schedule.warmup_steps", ["2 first-order steps", "optimizer.lbfgs_after = 2", "found 10"]),
+     "schedule.warmup_steps", ["2 first-order steps", "optimizer.switch_after = 2", "found 10"]),
     # ... and each of them ceil(1000 / 300) = 4 mini-batch steps.
     ({"training": {"epochs": 3, "batch_size": 300}, "sampling": {"n_collocation": 1000},
-      "schedule": {"kind": "cosine", "warmup_steps": 13}},
+      "optimizer": {"second_order": "none"}, "schedule": {"kind": "cosine", "warmup_steps": 13}},
      "schedule.warmup_steps", ["12 first-order steps", "training.epochs = 3", "4 mini-batches",
                                "training.batch_size = 300", "found 13"]),
     ({"sampling": {"adaptive": "rar", "n_candidates": 10, "rar_k": 11}},
@@ -609,15 +624,17 @@ def test_cross_field_rule_is_enforced(d, dotted, fragments):
 
 CROSS_GOOD = [
     {"optimizer": {"nesterov": True, "momentum": 0.9}},
-    {"training": {"epochs": 100}, "optimizer": {"lbfgs_after": 100}},
-    {"training": {"epochs": 0}, "optimizer": {"lbfgs_after": 0}},
+    {"training": {"epochs": 100}, "optimizer": {"switch_after": 100}},
+    {"training": {"epochs": 0}, "optimizer": {"switch_after": 0}},
+    {"training": {"epochs": 10}, "optimizer": {"switch_after": 100}},  # a run too short to switch
     {"optimizer": {"kind": "lbfgs"}},
+    {"optimizer": {"kind": "lm", "second_order": "bfgs"}},
     {"material": {"lam": 2.0, "lam_bounds": [0.1, 2.0], "mu": 0.1, "mu_bounds": [0.1, 2.0]}},
     {"schedule": {"kind": "cosine", "total_steps": 10, "warmup_steps": 10}},
-    {"training": {"epochs": 20}, "optimizer": {"lbfgs_after": 2},
+    {"training": {"epochs": 20}, "optimizer": {"switch_after": 2},
      "schedule": {"kind": "cosine", "warmup_steps": 2}},
     {"training": {"epochs": 3, "batch_size": 300}, "sampling": {"n_collocation": 1000},
-     "schedule": {"kind": "cosine", "warmup_steps": 12}},
+     "optimizer": {"second_order": "none"}, "schedule": {"kind": "cosine", "warmup_steps": 12}},
     {"training": {"epochs": 10}, "schedule": {"kind": "constant", "warmup_steps": 11}},
     {"sampling": {"adaptive": "rad", "n_candidates": 10, "rar_k": 11}},
     {"sampling": {"adaptive": "rar", "n_candidates": 10, "rar_k": 10}},
@@ -636,9 +653,12 @@ def test_cross_field_boundary_cases_are_accepted(d):
 
 # (config changes, n_collocation argument, steps counted by hand)
 FIRST_ORDER_STEPS = [
-    ({}, None, 5000),  # 5000 epochs, full batch
-    ({"optimizer.lbfgs_after": 2, "training.epochs": 20}, None, 2),
-    ({"optimizer.lbfgs_after": 2, "training.epochs": 20, "training.batch_size": 400}, None, 20),
+    ({}, None, 100),  # the switch after 100 epochs of one full batch
+    ({"optimizer.second_order": "none"}, None, 1000),  # no switch: every epoch
+    ({"optimizer.kind": "bfgs"}, None, 1),  # second-order from the start: no first-order step
+    ({"optimizer.switch_after": 2, "training.epochs": 20}, None, 2),
+    ({"optimizer.switch_after": 50, "training.epochs": 20}, None, 20),  # the run ends before its switch
+    ({"optimizer.switch_after": 2, "training.epochs": 20, "training.batch_size": 400}, None, 10),
     ({"training.epochs": 5, "training.batch_size": 300, "sampling.n_collocation": 1000}, None, 20),
     ({"training.epochs": 5, "training.batch_size": 1000, "sampling.n_collocation": 1000}, None, 5),
     ({"training.epochs": 5, "training.batch_size": 2000, "sampling.n_collocation": 1000}, None, 5),
@@ -646,7 +666,7 @@ FIRST_ORDER_STEPS = [
     ({"training.epochs": 7, "training.batch_size": 400}, 1001, 21),  # the data's count wins
     ({"training.epochs": 7, "training.batch_size": 400}, 0, 7),
     ({"training.epochs": 0}, None, 1),  # a schedule needs a step
-    ({"training.epochs": 9, "optimizer.lbfgs_after": 0, "training.batch_size": 10}, None, 1),
+    ({"training.epochs": 9, "optimizer.switch_after": 0, "training.batch_size": 10}, None, 1),
 ]
 
 
@@ -823,7 +843,7 @@ def test_replace_returns_a_new_validated_config():
     assert new.optimizer.nesterov is True
     assert base == Config()  # untouched
     new.architecture.hidden.append(5)  # no sharing of mutable parts
-    assert base.architecture.hidden == [64, 64, 64, 64]
+    assert base.architecture.hidden == [24, 24, 24]
     swapped = base.replace(training=TrainingConfig(epochs=3))
     assert swapped.training.epochs == 3 and swapped.training.seed == 0
 
@@ -842,3 +862,28 @@ def test_replace_validates_and_rejects_unknown_keys():
 def test_replace_float_inputs_are_exact():
     x = math.nextafter(0.1, 1.0)
     assert Config().replace(**{"optimizer.lr": x}).optimizer.lr == x
+
+
+# -- files of pinnlite 0.1 ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("old, second_order, switch_after", [
+    ({"lbfgs_after": 40}, "lbfgs", 40),
+    ({"lbfgs_after": None}, "none", 100),
+    ({"lbfgs_after": 40, "second_order": "lm"}, "lm", 40),  # an explicit field wins
+])
+def test_lbfgs_after_of_0_1_reads_as_the_switch(old, second_order, switch_after):
+    cfg = Config.from_dict({"training": {"epochs": 50}, "optimizer": old})
+    assert (cfg.optimizer.second_order, cfg.optimizer.switch_after) == (second_order, switch_after)
+    assert "lbfgs_after" not in cfg.to_dict()["optimizer"]
+
+
+def test_the_golden_0_1_config_keeps_its_meaning():
+    from pinnlite.io import checkpoint
+
+    stored = checkpoint.read(Path(__file__).parent / "data" / "golden_training_v1_0.pinnlite")["config"]
+    cfg = Config.from_dict(stored)
+    after = stored["optimizer"]["lbfgs_after"]
+    assert cfg.optimizer.second_order == ("none" if after is None else "lbfgs")
+    if after is not None:
+        assert cfg.optimizer.switch_after == after

@@ -65,7 +65,7 @@ def test_short_training_run_recovers_the_same_material(tmp_path, ranks):
     proc = mpirun(ranks, "training", tmp_path)
     assert proc.returncode == 0, proc.stderr
     got = np.load(tmp_path / "training.npz")
-    tr = single(mpi_worker.config(epochs=12, optimizer__lbfgs_after=10, training__batch_size=128))
+    tr = single(mpi_worker.config(epochs=12, optimizer__second_order="lbfgs", optimizer__switch_after=10, training__batch_size=128))
     # Adam keeps the rounding-level differences of the summation order at ~1e-15;
     # each L-BFGS iteration amplifies them about tenfold (measured), hence only two here
     assert abs(float(got["lam"]) / tr.material["lam"] - 1) <= 1e-12

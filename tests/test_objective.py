@@ -53,12 +53,12 @@ def test_the_vector_is_the_parameters_then_theta():
 def test_projection_clips_theta_into_the_bounds():
     obj, params, _, _ = setup(bounds={"mu": [0.5, 1.0]})
     x = obj.vector(params, np.array([10.0, 2.0]))  # lam unbounded, mu far above its bound
-    assert obj.project(x) is True
+    assert obj.project(x) == ("mu",)  # the names of the clipped parameters
     assert x[-2] == 10.0
     assert obj.values(x)["mu"] == pytest.approx(1.0, rel=1e-15)
-    assert obj.project(x) is False  # already inside
+    assert obj.project(x) == ()  # already inside
     x[-1] = -5.0
-    assert obj.project(x) and obj.values(x)["mu"] == pytest.approx(0.5, rel=1e-15)
+    assert obj.project(x) == ("mu",) and obj.values(x)["mu"] == pytest.approx(0.5, rel=1e-15)
 
 
 def test_decay_mask_and_learning_rate_scale_follow_the_layout():

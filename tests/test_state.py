@@ -61,10 +61,14 @@ VARIANTS = {
     "adam": ({}, K, None),
     "adamw": ({"optimizer.kind": "adamw", "optimizer.weight_decay": 0.05}, K, None),
     "lbfgs": ({"optimizer.kind": "lbfgs"}, K, None),
+    "bfgs": ({"optimizer.kind": "bfgs"}, K, None),
+    "lm": ({"optimizer.kind": "lm"}, K, None),
+    # the default second phase: dense self-scaled Broyden after the warm-up
+    "switch_to_bfgs": ({"optimizer.switch_after": K - 2}, K, None),
     # the switch happens at the start of epoch 7: the checkpoint holds Adam's state
-    "switch_at_checkpoint": ({"optimizer.lbfgs_after": K}, K, None),
+    "switch_at_checkpoint": ({"optimizer.second_order": "lbfgs", "optimizer.switch_after": K}, K, None),
     # the checkpoint holds L-BFGS history after the switch at epoch 4
-    "switch_before_checkpoint": ({"optimizer.lbfgs_after": K - 2}, K, None),
+    "switch_before_checkpoint": ({"optimizer.second_order": "lbfgs", "optimizer.switch_after": K - 2}, K, None),
     "minibatch": ({"training.batch_size": 64}, K, None),
     "rar": ({"sampling.adaptive": "rar", "sampling.adaptive_every": 4, "sampling.n_candidates": 400,
              "sampling.rar_k": 16, "training.batch_size": 128}, K, None),
@@ -198,7 +202,7 @@ def test_each_variant_exercises_its_feature_after_the_checkpoint(resumed):
     assert tree["optimizer"]["phase"] == "first_order" and tree["optimizer"]["kind"] == "adam"
     assert a["metrics.phase"].tolist() == [0] * K + [1] * K and a["opt_kind"] == "LbfgsState"
     a, _, tree = resumed["switch_before_checkpoint"]
-    assert tree["optimizer"]["phase"] == "lbfgs" and tree["optimizer"]["state"]["size"] > 0
+    assert tree["optimizer"]["phase"] == "second_order" and tree["optimizer"]["state"]["size"] > 0
     assert a["metrics.phase"].tolist() == [0] * (K - 2) + [1] * (K + 2)
     a, _, _ = resumed["minibatch"]
     assert a["counters"][1] == 2 * K * 5  # ceil(300 / 64) = 5 steps per epoch
@@ -281,7 +285,7 @@ def test_state_tree_holds_the_trainer_state():
     # values = p0 * exp(theta) for the free parameters (the documented parametrisation)
     assert mat["values"]["lam"] == 3.0 * math.exp(float(t.state.x[n])) and mat["values"]["rho"] == 1.0
     assert mat["parametrisation"] == "log(p/p0)"
-    assert tree["optimizer"]["hyperparams"]["b1"] == 0.9 and tree["optimizer"]["lbfgs_after"] is None
+    assert tree["optimizer"]["hyperparams"]["b1"] == 0.9 and tree["optimizer"]["switch_after"] == 100
     assert tree["schedule"] == {"kind": "constant", "plateau": dict(t.state.plateau._asdict())}
     assert tree["rng"] == t.state.rng.bit_generator.state
     assert checkpoint.loads(checkpoint.dumps(tree)).tree["rng"] == tree["rng"]  # 128-bit integers kept
@@ -335,7 +339,7 @@ def test_bad_rng_state_is_a_structure_error(training_tree, value, tmp_path):
 @pytest.mark.parametrize("path, value, match", [
     (["material", "theta"], np.zeros(5), "theta"),
     (["material", "theta"], np.zeros(2, np.float32), "theta"),
-    (["optimizer", "phase"], "second_order", "phase|training state"),
+    (["optimizer", "phase"], "third_order", "phase|training state"),
     (["optimizer", "state"], {"count": 1}, "training state"),
     (["epoch"], float("inf"), "training state"),
     (["config", "training", "epochs"], -1, "training state"),

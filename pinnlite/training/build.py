@@ -13,7 +13,9 @@ change here:
   ``optimizer`` fields of its parameters, the per-element ``lr_scale`` (network 1,
   material ``material_lr / lr``) and, for AdamW, the decay mask of the weight
   matrices;
-- L-BFGS takes the ``optimizer.lbfgs_<parameter>`` fields.
+- a second-order optimizer ``kind`` (L-BFGS, dense BFGS, Levenberg-Marquardt)
+  takes the ``optimizer.<kind>_<parameter>`` fields (``lbfgs_history``,
+  ``bfgs_variant``, ``lm_damping``, ...).
 """
 
 import inspect
@@ -52,9 +54,9 @@ def first_order(config, objective, first_order_steps):
     return optim.get_optimizer(o.kind, learning_rate=schedule(config, first_order_steps), **kwargs)
 
 
-def lbfgs(config):
-    """The L-BFGS optimizer of the second phase (or of the whole run)."""
-    return optim.get_optimizer("lbfgs", **_fields(config.optimizer, OPTIMIZERS["lbfgs"], prefix="lbfgs_"))
+def second_order(config, kind):
+    """The second-order optimizer ``kind`` ("lbfgs", "bfgs", "lm") with its ``optimizer.<kind>_*`` fields."""
+    return optim.get_optimizer(kind, **_fields(config.optimizer, OPTIMIZERS[kind], prefix=kind + "_"))
 
 
 def plateau(config):

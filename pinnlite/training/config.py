@@ -33,6 +33,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from functools import partial
 from pathlib import Path
@@ -52,6 +53,7 @@ from pinnlite.training.config_sections import (
     Section,
     TrainingConfig,
     section_field,
+    SECOND_ORDER,
 )
 
 __all__ = [
@@ -121,18 +123,10 @@ class Config(Section):
         return self
 
     def _check_cross(self):
-        opt, train, sched, mat, samp = (
-            self.optimizer, self.training, self.schedule, self.material, self.sampling)
+        opt, sched, mat, samp = self.optimizer, self.schedule, self.material, self.sampling
         if opt.nesterov and opt.momentum <= 0:
             checks.fail("optimizer.nesterov", f"False when optimizer.momentum = {opt.momentum!r} "
                         "(Nesterov momentum needs momentum > 0)", opt.nesterov, ConfigError)
-        if opt.lbfgs_after is not None:
-            if opt.kind == "lbfgs":
-                checks.fail("optimizer.lbfgs_after", "None when optimizer.kind is 'lbfgs'",
-                            opt.lbfgs_after, ConfigError)
-            if opt.lbfgs_after > train.epochs:
-                checks.fail("optimizer.lbfgs_after", f"<= training.epochs = {train.epochs}",
-                            opt.lbfgs_after, ConfigError)
         if sched.kind == "cosine":
             # The cosine schedule warms up over warmup_steps and decays until total
             # steps, so the warmup cannot end after the decay (pinnlite.optim.schedules.Cosine).
@@ -180,7 +174,7 @@ class Config(Section):
             any invalid value.
         """
         unknown = []
-        cfg = cls._build(data, "", unknown)
+        cfg = cls._build(_upgrade(data), "", unknown)
         if unknown:
             names = []
             for path, known in unknown:
@@ -276,8 +270,9 @@ class Config(Section):
 def first_order_steps(config, n_collocation=None):
     """The optimizer steps of a run's first-order phase: the steps its schedule counts.
 
-    The first-order optimizer runs ``E`` epochs (``optimizer.lbfgs_after`` when set,
-    the switch to L-BFGS, else ``training.epochs``) of ``B`` steps each, one per
+    The first-order optimizer runs ``E`` epochs (``optimizer.switch_after`` when the
+    run switches to a second-order optimizer, else ``training.epochs``; 0 when
+    ``optimizer.kind`` is itself second-order) of ``B`` steps each, one per
     mini-batch::
 
         B = ceil(n_collocation / training.batch_size)   if batch_size < n_collocation
@@ -311,10 +306,14 @@ def _first_order(config, n_collocation):
         n, n_name = config.sampling.n_collocation, "sampling.n_collocation"
     else:
         n, n_name = checks.integer("n_collocation", n_collocation, low=0), "n_collocation"
-    if opt.lbfgs_after is None:
+    if opt.kind in SECOND_ORDER:
+        epochs, how = 0, f"optimizer.kind = {opt.kind!r}: 0"
+    elif not switches(config):
         epochs, how = train.epochs, f"training.epochs = {train.epochs}"
+    elif opt.switch_after >= train.epochs:
+        epochs, how = train.epochs, f"training.epochs = {train.epochs} (<= optimizer.switch_after)"
     else:
-        epochs, how = opt.lbfgs_after, f"optimizer.lbfgs_after = {opt.lbfgs_after}"
+        epochs, how = opt.switch_after, f"optimizer.switch_after = {opt.switch_after}"
     size = train.batch_size
     if size is None or size >= n:
         batches, how = 1, how + " epochs of 1 full batch"
@@ -325,3 +324,30 @@ def _first_order(config, n_collocation):
     if epochs * batches < 1:
         how += ", at least 1"
     return max(1, epochs * batches), how
+
+
+def switches(config):
+    """True when the run switches from a first-order to a second-order optimizer."""
+    opt = config.optimizer
+    return opt.kind not in SECOND_ORDER and opt.second_order != "none"
+
+
+def _upgrade(data):
+    """``data`` with the fields of pinnlite 0.1 configs in today's form (a shallow copy when changed).
+
+    0.1 had ``optimizer.lbfgs_after``, the epoch of a switch to L-BFGS or None
+    for none; it reads as ``second_order = "lbfgs"`` and ``switch_after``, or
+    ``second_order = "none"``.
+    """
+    if not isinstance(data, Mapping) or not isinstance(data.get("optimizer"), Mapping):
+        return data
+    opt = dict(data["optimizer"])
+    if "lbfgs_after" not in opt:
+        return data
+    after = opt.pop("lbfgs_after")
+    if after is None:
+        opt.setdefault("second_order", "none")
+    else:
+        opt.setdefault("second_order", "lbfgs")
+        opt.setdefault("switch_after", after)
+    return {**data, "optimizer": opt}

@@ -29,6 +29,8 @@ from pinnlite.core.activations import ACTIVATIONS
 from pinnlite.errors import InputError
 from pinnlite.optim.schedules import SCHEDULES, check_milestones
 
+SECOND_ORDER = ("lbfgs", "bfgs", "lm")  # optimizers of the second phase (they take the objective)
+
 __all__ = [
     "ConfigError",
     "Section",
@@ -173,7 +175,7 @@ class ArchitectureConfig(Section):
     """The fully connected network (x, y, t) -> (u_x, u_y)."""
 
     #: Widths of the hidden layers, input to output; a non-empty list of integers >= 1.
-    hidden: list = _field([64, 64, 64, 64], partial(checks.integers, low=1, error=ConfigError))
+    hidden: list = _field([24, 24, 24], partial(checks.integers, low=1, error=ConfigError))
     #: Hidden-layer activation: a name of the activation table
     #: pinnlite.core.activations.ACTIVATIONS ("tanh", "sin").
     activation: str = _choice("tanh", ACTIVATIONS)
@@ -188,7 +190,7 @@ class TrainingConfig(Section):
     """The training loop."""
 
     #: Number of epochs (passes over the collocation points); integer >= 0.
-    epochs: int = _int(5000, low=0)
+    epochs: int = _int(1000, low=0)
     #: Collocation points per step; None: full batch; else an integer >= 1.
     batch_size: int | None = _int(None, low=1, optional=True)
     #: Seed of every random choice of the run (initialisation, sampling, batches); integer >= 0.
@@ -202,16 +204,21 @@ class TrainingConfig(Section):
     threads: int | None = _int(None, low=1, optional=True)
     #: Stop as soon as the total loss falls below this; None: never; else a number > 0.
     target_loss: float | None = _positive(None, optional=True)
+    #: At the end, estimate the standard deviation of each free material parameter from the
+    #: Gauss-Newton matrix and the data misfit (pinnlite.training.uncertainty); networks of
+    #: up to 5,000 parameters.
+    error_bars: bool = _bool(True)
 
 
 @dataclass
 class OptimizerConfig(Section):
-    """The optimizer, and an optional switch to L-BFGS part way through."""
+    """The optimizer: a first-order warm-up, then a second-order optimizer (pinnlite.optim)."""
 
-    #: Optimizer: "sgd", "adam", "adamw" (decoupled weight decay) or "lbfgs".
-    kind: str = _choice("adam", ("sgd", "adam", "adamw", "lbfgs"))
+    #: Optimizer of the first phase: "sgd", "adam", "adamw" (decoupled weight decay), or a
+    #: second-order one ("lbfgs", "bfgs", "lm") for the whole run.
+    kind: str = _choice("adam", ("sgd", "adam", "adamw") + SECOND_ORDER)
     #: Base learning rate of the network weights (the schedule multiplies it); > 0.
-    lr: float = _positive(1e-3)
+    lr: float = _positive(3e-3)
     #: Learning rate of the material parameters; None: the same as lr; else > 0.
     material_lr: float | None = _positive(None, optional=True)
     #: SGD momentum coefficient, in [0, 1).
@@ -226,9 +233,15 @@ class OptimizerConfig(Section):
     eps: float = _positive(1e-8)
     #: Decoupled weight decay (Loshchilov & Hutter 2019), >= 0; only used by "adamw".
     weight_decay: float = _real(0.0, 0.0)
-    #: Switch from the first-order optimizer to L-BFGS after this many epochs; None: never;
-    #: else an integer in [0, training.epochs]; must be None when kind is "lbfgs".
-    lbfgs_after: int | None = _int(None, low=0, optional=True)
+    #: The optimizer after the first-order warm-up: "bfgs" (dense self-scaled Broyden, for
+    #: networks of a few thousand parameters), "lbfgs" (limited memory, any size), "lm"
+    #: (Levenberg-Marquardt on the residuals' Jacobian) or "none" (no switch). Not used
+    #: when kind is itself a second-order optimizer. (pinnlite 0.1 had lbfgs_after
+    #: instead: files that give it read as second_order "lbfgs" or "none".)
+    second_order: str = _choice("bfgs", SECOND_ORDER + ("none",))
+    #: Epochs of the first-order warm-up before the switch to second_order; an integer >= 0
+    #: (a run of at most this many epochs does not switch).
+    switch_after: int = _int(100, low=0)
     #: L-BFGS memory: number of (s, y) correction pairs kept; integer >= 1.
     lbfgs_history: int = _int(20, low=1)
     #: Most function evaluations of one L-BFGS strong-Wolfe line search; integer >= 1.
@@ -237,6 +250,22 @@ class OptimizerConfig(Section):
     lbfgs_tolerance_grad: float = _real(1e-9, 0.0)
     #: L-BFGS stops when the step or the loss change is at most this; >= 0.
     lbfgs_tolerance_change: float = _real(1e-12, 0.0)
+    #: Dense quasi-Newton update (Urban et al. 2024): "ssbroyden", "ssbfgs" or "bfgs".
+    bfgs_variant: str = _choice("ssbroyden", ("ssbroyden", "ssbfgs", "bfgs"))
+    #: Most function evaluations of one BFGS strong-Wolfe line search; integer >= 1.
+    bfgs_max_linesearch: int = _int(25, low=1)
+    #: BFGS stops when the largest gradient component is at most this; >= 0.
+    bfgs_tolerance_grad: float = _real(1e-12, 0.0)
+    #: BFGS stops when the step or the loss change is at most this; >= 0.
+    bfgs_tolerance_change: float = _real(1e-15, 0.0)
+    #: Levenberg-Marquardt: initial damping relative to diag(J'J); > 0.
+    lm_damping: float = _positive(1e-3)
+    #: Levenberg-Marquardt: most trial steps per iteration; integer >= 1.
+    lm_max_tries: int = _int(30, low=1)
+    #: Levenberg-Marquardt stops when the largest gradient component is at most this; >= 0.
+    lm_tolerance_grad: float = _real(1e-14, 0.0)
+    #: Levenberg-Marquardt stops when the step or the loss change is at most this; >= 0.
+    lm_tolerance_change: float = _real(1e-15, 0.0)
 
 
 @dataclass
@@ -347,7 +376,7 @@ class SamplingConfig(Section):
     #: Sampling of the collocation points: "uniform", "lhs" (Latin hypercube) or "halton".
     strategy: str = _choice("lhs", ("uniform", "lhs", "halton"))
     #: Number of collocation points; integer >= 0.
-    n_collocation: int = _int(4000, low=0)
+    n_collocation: int = _int(2000, low=0)
     #: Adaptive refinement: None (fixed points), "rar" (residual-based adaptive refinement,
     #: Lu et al. 2021) or "rad" (residual-based adaptive distribution, Wu et al. 2023).
     adaptive: str | None = _choice(None, ("rar", "rad"), optional=True)

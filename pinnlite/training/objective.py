@@ -24,8 +24,13 @@ import math
 import numpy as np
 
 from pinnlite import engine
+from pinnlite.engine import jacobian as jacobian_module
 from pinnlite.engine.terms import MATERIAL_NAMES, TERMS, LossWeights, Material, PointSets
 from pinnlite.training import distributed
+from pinnlite.training.uncertainty import material_uncertainty
+
+
+_THETA_LIMIT = 50.0  # |log(p / p0)| beyond which the loss is inf (exp would overflow soon after)
 
 
 class Objective:
@@ -91,16 +96,16 @@ class Objective:
         return Material(v["lam"], v["mu"], v["rho"], *(self.flags[n] for n in MATERIAL_NAMES))
 
     def project(self, x):
-        """Clip theta into its bounds, in place; True if anything moved."""
-        theta, moved = self.theta(x), False
+        """Clip theta into its bounds, in place; the names of the parameters that moved (empty: none)."""
+        theta, moved = self.theta(x), []
         for i, name in enumerate(self.free):
             if name in self.bounds:
                 lo, hi = self.bounds[name]
                 v = float(theta[i])
                 if v < lo or v > hi:
                     theta[i] = min(max(v, lo), hi)
-                    moved = True
-        return moved
+                    moved.append(name)
+        return tuple(moved)
 
     def decay_mask(self):
         """(size,) bool: True on the weight matrices, False on biases and theta (AdamW's decay)."""
@@ -115,7 +120,14 @@ class Objective:
     # ---------------------------------------------------------------- the loss
 
     def evaluate(self, x, prep, weights):
-        """``(LossResult, g)``: the loss of ``x`` on the prepared points and its gradient (size,)."""
+        """``(LossResult, g)``: the loss of ``x`` on the prepared points and its gradient (size,).
+
+        Far outside the plausible range of the material (``|theta| > 50``, a factor
+        e^50 from the guess) the loss is inf and the gradient NaN, so that a line
+        search that tries such a point backs off instead of overflowing.
+        """
+        if np.any(np.abs(self.theta(x)) > _THETA_LIMIT):
+            return engine.LossResult(math.inf, {t: math.inf for t in prep.counts}, None, {}), np.full_like(x, np.nan)
         g = np.empty_like(x)
         mat = self.material(x)
         res = engine.evaluate(self.arch, self.params(x), prep, mat, weights, self.workspace, g[: self.n])
@@ -136,6 +148,67 @@ class Objective:
         terms = {t: float(total[n + i]) for i, t in enumerate(TERMS) if t in res.terms}
         gmat = {m: float(total[n + len(TERMS) + i]) for i, m in enumerate(MATERIAL_NAMES) if m in res.grad_material}
         return engine.LossResult(weights.total(terms), terms, grad, gmat)
+
+    def residuals(self, x, prep, weights, jacobian=True):
+        """``(rho, J, blocks)``: this rank's weighted residuals (m,), ``d rho / d x`` (m, size) (None
+        if not asked) and the ``(term, first, stop)`` rows of each term.
+
+        ``|rho|^2`` summed over the ranks is the total of :meth:`evaluate`
+        (:mod:`pinnlite.engine.jacobian`); theta's columns are ``p d rho / d p``.
+        """
+        mat = self.material(x)
+        res = jacobian_module.residuals(self.arch, self.params(x), prep, mat, weights, self.workspace, jacobian)
+        if not jacobian:
+            return res.values, None, res.blocks
+        vals = mat.values()
+        J = np.empty((res.values.shape[0], self.size))
+        J[:, : self.n] = res.jac
+        for i, name in enumerate(self.free):
+            J[:, self.n + i] = vals[name] * res.dmat[:, MATERIAL_NAMES.index(name)]
+        return res.values, J, res.blocks
+
+    def value(self, x, prep, weights):
+        """The total loss at ``x`` (summed over ranks), from a forward pass alone (inf as in :meth:`evaluate`)."""
+        if np.any(np.abs(self.theta(x)) > _THETA_LIMIT):
+            return math.inf
+        rho, _, _ = self.residuals(x, prep, weights, jacobian=False)
+        f = float(rho @ rho)
+        return f if self.comm is None else float(distributed.allreduce_sum(self.comm, np.array([f]))[0])
+
+    def normal_equations(self, x, prep, weights):
+        """``(f, g, A)`` with f = |rho|^2, g = J^T rho (size,), A = J^T J (size, size), summed over ranks.
+
+        What a Gauss-Newton or Levenberg-Marquardt step needs: the loss, half its
+        gradient and half the Gauss-Newton matrix.
+        """
+        rho, J, _ = self.residuals(x, prep, weights)
+        A = J.T @ J
+        g = J.T @ rho
+        f = float(rho @ rho)
+        if self.comm is not None:
+            total = distributed.allreduce_sum(self.comm, np.concatenate([[f], g, A.ravel()]))
+            f, g, A = float(total[0]), total[1 : 1 + self.size], total[1 + self.size :].reshape(A.shape)
+        return f, g, A
+
+    def uncertainty(self, x, prep, weights):
+        """The error bars of the free material parameters at ``x`` (:mod:`pinnlite.training.uncertainty`).
+
+        None without sensor data (or with a zero data weight) or without free parameters.
+        """
+        a2 = weights.data / prep.counts["data"] if "data" in prep.counts else 0.0
+        if not self.free or a2 <= 0:
+            return None
+        rho, J, blocks = self.residuals(x, prep, weights)
+        rows = next(((a, b) for t, a, b in blocks if t == "data"), (0, 0))
+        Jd, rd = J[rows[0] : rows[1]], rho[rows[0] : rows[1]]
+        H, Ad = J.T @ J, Jd.T @ Jd
+        rss, n_data = float(rd @ rd) / a2, rows[1] - rows[0]
+        if self.comm is not None:
+            k = self.size * self.size
+            total = distributed.allreduce_sum(self.comm, np.concatenate([H.ravel(), Ad.ravel(), [rss, n_data]]))
+            H, Ad = total[:k].reshape(H.shape), total[k : 2 * k].reshape(H.shape)
+            rss, n_data = float(total[-2]), int(round(total[-1]))
+        return material_uncertainty(H, Ad, a2, rss, n_data, range(self.n, self.size), self.values(x), self.free)
 
     def term_gradients(self, x, prep, normalisers):
         """Dict term -> gradient (n,) over the network of that term alone, divided by its normaliser.

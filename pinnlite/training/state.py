@@ -15,8 +15,9 @@ The tree (``docs/FORMAT.md`` lists every key):
 - ``material``: ``values`` (lam, mu, rho in user units), ``initial`` (p0),
   ``free`` (names), ``theta`` (the trained log(p / p0), model dtype),
   ``parametrisation`` (``"log(p/p0)"``)
-- ``optimizer``: ``kind`` (``sgd``/``adam``/``adamw``/``lbfgs``, the optimizer of
-  the current ``phase``), ``phase`` (``first_order``/``lbfgs``), ``lbfgs_after``,
+- ``optimizer``: ``kind`` (``sgd``/``adam``/``adamw``/``lbfgs``/``bfgs``/``lm``, the
+  optimizer of the current ``phase``), ``phase`` (``first_order``/``second_order``;
+  files of pinnlite 0.1 say ``lbfgs`` for the second), ``switch_after``,
   ``hyperparams`` (the numbers and strings among its constructor's arguments),
   ``state`` (every field of the optimizer's state: step count, moments or
   L-BFGS history and counters)
@@ -26,6 +27,9 @@ The tree (``docs/FORMAT.md`` lists every key):
   PCG64's 128-bit integers are stored exactly)
 - ``sampler``: ``collocation`` (current points or None), ``perm``, ``batch_pos``,
   ``acc`` (position inside an interrupted epoch)
+- ``uncertainty``: the error bars of the free material parameters at the end of
+  the last run (``std``: name -> standard deviation in user units,
+  ``noise_sigma``, ``dof``, ``n_data``; :mod:`pinnlite.training.uncertainty`), or nil
 - ``best``: ``loss``, ``epoch``; ``scales``; ``metrics`` (every column of every
   epoch); ``data`` (the :class:`~pinnlite.training.data.TrainingData` arrays), so a run
   resumes from its directory alone.
@@ -42,12 +46,14 @@ from pinnlite.io.checkpoint import StructureError, check, model_arrays
 from pinnlite.optim import schedules
 from pinnlite.training import weighting
 from pinnlite.training.config import Config
+from pinnlite.training.config_sections import SECOND_ORDER as SECOND_ORDER_KINDS
 from pinnlite.training.data import TrainingData
 from pinnlite.training.metrics import Metrics, new_accumulator
 from pinnlite.training.scaling import Scales
 
-FIRST_ORDER, LBFGS = 0, 1
-PHASES = ("first_order", "lbfgs")  # their names in the tree, indexed by phase
+FIRST_ORDER, SECOND_ORDER = 0, 1
+PHASES = ("first_order", "second_order")  # their names in the tree, indexed by phase
+_OLD_PHASES = {"lbfgs": SECOND_ORDER}  # the name pinnlite 0.1 wrote for the second phase
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937")
 
 
@@ -58,7 +64,7 @@ class TrainState:
     epoch: int  # completed epochs
     step: int  # optimizer steps taken
     x: np.ndarray  # the optimised vector: network parameters + log-material parameters
-    phase: int  # FIRST_ORDER or LBFGS
+    phase: int  # FIRST_ORDER or SECOND_ORDER
     opt_state: tuple  # NamedTuple of the current phase's optimizer
     plateau: tuple  # schedules.PlateauState or None
     adaptive: weighting.AdaptiveState
@@ -71,6 +77,7 @@ class TrainState:
     best_epoch: int
     elapsed: float  # wall time of earlier train() calls
     stop_reason: str
+    uncertainty: dict = None  # error bars at the end of the last train() (Uncertainty fields), or None
 
 
 class Restored(NamedTuple):
@@ -84,6 +91,12 @@ class Restored(NamedTuple):
     scales: Scales
     metrics: Metrics
     world_size: int
+
+
+def second_order_kind(config):
+    """The optimizer of a run's second phase: ``optimizer.kind`` if it is second-order, else ``second_order``."""
+    o = config.optimizer
+    return o.kind if o.kind in SECOND_ORDER_KINDS else o.second_order
 
 
 def to_tree(state, *, config, arch, material, optimizer, scales, metrics, data, world_size):
@@ -104,7 +117,7 @@ def to_tree(state, *, config, arch, material, optimizer, scales, metrics, data, 
     """
     n = arch.n_params
     params = {e.name: state.x[e.offset : e.offset + e.size].reshape(e.shape).copy() for e in arch.layout.entries}
-    kind = "lbfgs" if state.phase == LBFGS else config.optimizer.kind
+    kind = second_order_kind(config) if state.phase == SECOND_ORDER else config.optimizer.kind
     return {
         "kind": "training",
         "world_size": world_size,
@@ -125,7 +138,7 @@ def to_tree(state, *, config, arch, material, optimizer, scales, metrics, data, 
         "optimizer": {
             "kind": kind,
             "phase": PHASES[state.phase],
-            "lbfgs_after": config.optimizer.lbfgs_after,
+            "switch_after": config.optimizer.switch_after,
             "hyperparams": {k: v for k, v in optimizer.hyperparams.items() if isinstance(v, (int, float, str, bool))},
             "state": optim.state_to_dict(state.opt_state),
         },
@@ -142,6 +155,7 @@ def to_tree(state, *, config, arch, material, optimizer, scales, metrics, data, 
             "acc": state.acc.copy(),
         },
         "best": {"loss": float(state.best_loss), "epoch": state.best_epoch},
+        "uncertainty": state.uncertainty,
         "scales": dict(scales._asdict()),
         "metrics": metrics.to_arrays(),
         "data": data.to_arrays(),
@@ -157,6 +171,17 @@ def _rng(state):
     except (TypeError, ValueError, LookupError, ArithmeticError) as e:  # NumPy raises all four on bad states
         raise StructureError(f"rng: the bit generator state does not load ({type(e).__name__}: {e})") from None
     return np.random.Generator(bg)
+
+
+def _uncertainty(value):
+    """The stored error bars (absent in files of pinnlite 0.1), checked: a dict of numbers or None."""
+    if value is None:
+        return None
+    ok = (isinstance(value, dict) and set(value) == {"std", "noise_sigma", "dof", "n_data"}
+          and isinstance(value["std"], dict) and all(isinstance(v, float) for v in value["std"].values()))
+    if not ok:
+        raise StructureError(f"uncertainty: expected std, noise_sigma, dof and n_data, found {value!r:.80}")
+    return dict(value)
 
 
 def from_tree(tree):
@@ -182,7 +207,7 @@ def from_tree(tree):
             epoch=int(tree["epoch"]),
             step=int(tree["step"]),
             x=np.concatenate([a.ravel() for a in arrays] + [theta]),
-            phase=PHASES.index(opt["phase"]),
+            phase=_OLD_PHASES[opt["phase"]] if opt["phase"] in _OLD_PHASES else PHASES.index(opt["phase"]),
             opt_state=optim.state_from_dict(opt["kind"], opt["state"]),
             plateau=None if plateau is None else schedules.PlateauState(**plateau),
             adaptive=weighting.AdaptiveState(np.asarray(tree["adaptive_weights"]["weights"]),
@@ -196,6 +221,7 @@ def from_tree(tree):
             best_epoch=int(tree["best"]["epoch"]),
             elapsed=float(tree["elapsed"]),
             stop_reason=str(tree["stop_reason"]),
+            uncertainty=_uncertainty(tree.get("uncertainty")),
         )
         if state.acc.shape != new_accumulator().shape or state.adaptive.weights.shape != (len(TERMS),):
             raise StructureError(f"sampler.acc / adaptive_weights.weights: expected {new_accumulator().size} and "

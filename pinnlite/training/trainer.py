@@ -30,16 +30,20 @@ from pinnlite.engine.terms import TERMS
 from pinnlite.errors import InputError
 from pinnlite.io import checkpoint
 from pinnlite.training import build, distributed, sampling, weighting
-from pinnlite.training.config import Config, ConfigError, first_order_steps
+from pinnlite.training.config import Config, ConfigError, first_order_steps, switches
 from pinnlite.training.data import TrainingData
+from pinnlite.training.diagnostics import FIT_THRESHOLD, Diagnostics, misfit
 from pinnlite.training.metrics import Metrics, accumulate, epoch_means, new_accumulator
 from pinnlite.training.model import ElasticPINN2D
 from pinnlite.training.objective import Objective, Points, ensure_finite
 from pinnlite.training.progress import Progress
 from pinnlite.training.scaling import derive_scales
-from pinnlite.training.state import FIRST_ORDER, LBFGS, TrainState, from_tree, to_tree
+from pinnlite.training.state import FIRST_ORDER, SECOND_ORDER, TrainState, from_tree, second_order_kind, to_tree
 
 log = logging.getLogger("pinnlite")
+
+_SCALE_CHECK_POINTS = 512  # collocation points of the PDE scale check at the end
+_MAX_DENSE = 5000  # error bars need the dense (n, n) Gauss-Newton matrix: 200 MB at this size
 
 
 class IdentifiabilityWarning(UserWarning):
@@ -103,6 +107,8 @@ class Trainer:
         self._callbacks = []
         self._ws = engine.Workspace(self.config.training.threads)
         self._opt = None  # the optimizer of the current phase, built once per phase
+        self._diagnostics = None  # warnings of the run (built with its scales)
+        self._clipped = ()  # material parameters the last epoch's projection clipped
         self._interrupted = False
         self._best = None  # (epoch, x, material) of the lowest loss, kept for best.pinnlite
         self._best_saved = None  # epoch whose best model was written last
@@ -182,11 +188,12 @@ class Trainer:
         elif any(abs(p - q) > 1e-12 * max(1.0, abs(q)) for b, d in zip(self.model.arch.bounds, data.domain) for p, q in zip(b, d)):
             log.warning("the model's input bounds %s differ from the data's domain %s", self.model.arch.bounds, data.domain)
         self._attach(data)
+        self._diagnostics = Diagnostics(cfg, self.scales, log)
         colloc = None
         if data.collocation is None:
             colloc = sampling.interior(rng, cfg.sampling.n_collocation, data.domain, cfg.sampling.strategy)
         x = self.objective.vector(self.model.params)
-        phase = LBFGS if cfg.optimizer.kind == "lbfgs" else FIRST_ORDER
+        phase = SECOND_ORDER if second_order_kind(cfg) == cfg.optimizer.kind else FIRST_ORDER
         self._opt = self._optimizer(phase)
         self.state = TrainState(
             epoch=0,
@@ -210,8 +217,8 @@ class Trainer:
 
     def _optimizer(self, phase):
         """The optimizer of ``phase``, from the config's registries (:mod:`pinnlite.training.build`)."""
-        if phase == LBFGS:
-            return build.lbfgs(self.config)
+        if phase == SECOND_ORDER:
+            return build.second_order(self.config, second_order_kind(self.config))
         # the data's explicit points, else config.sampling.n_collocation (what RAR starts from)
         n = None if self.data.collocation is None else len(self.data.collocation)
         return build.first_order(self.config, self.objective, first_order_steps(self.config, n))
@@ -283,7 +290,7 @@ class Trainer:
             res, g = self._evaluate(st.x, prep)
             ensure_finite(res, g, st.epoch + 1)
             st.x, st.opt_state = opt.update(g, st.opt_state, st.x, lr_factor=factor)
-            self.objective.project(st.x)
+            self._clipped = self.objective.project(st.x)
             st.step += 1
             st.batch_pos += 1
             accumulate(st.acc, res)
@@ -296,10 +303,11 @@ class Trainer:
             st.plateau = build.plateau(cfg).update(row["loss"], st.plateau)
         return row
 
-    def _lbfgs_epoch(self):
+    def _second_order_epoch(self):
+        """One update of the second-order optimizer (L-BFGS, BFGS: a line search; LM: damped steps)."""
         st, opt = self.state, self._opt
         prep = self._full_prep()
-        seen = []
+        seen = []  # evaluated points, so that the accepted one is not evaluated again
 
         def fun(x):
             res, g = self._evaluate(x, prep)
@@ -308,25 +316,34 @@ class Trainer:
             return res.total, g
 
         if st.opt_state.converged:
-            st.stop_reason = f"L-BFGS converged (status {st.opt_state.status})"
+            st.stop_reason = f"{opt.name} converged (status {st.opt_state.status})"
             return None
-        if math.isnan(st.opt_state.value):
-            f, g = fun(st.x)
+        if opt.name == "lm":
+            weights = self._weights()
+            x_new, st.opt_state = opt.update(
+                np.zeros_like(st.x), st.opt_state, st.x,
+                fun=lambda x: self.objective.value(x, prep, weights),
+                normal=lambda x: self.objective.normal_equations(x, prep, weights),
+            )
         else:
-            f, g = st.opt_state.value, st.opt_state.grad
-        x_new, st.opt_state = opt.update(g, st.opt_state, st.x, value=f, fun=fun)
+            if math.isnan(st.opt_state.value):
+                f, g = fun(st.x)
+            else:
+                f, g = st.opt_state.value, st.opt_state.grad
+            x_new, st.opt_state = opt.update(g, st.opt_state, st.x, value=f, fun=fun)
         res = next((r for xs, r in reversed(seen) if np.array_equal(xs, x_new)), None)
         if res is None:
             res, _ = self._evaluate(x_new, prep)
         st.x = x_new
-        if self.objective.project(st.x):
-            log.info("epoch %d: a material parameter hit its bound; L-BFGS restarts", st.epoch + 1)
+        self._clipped = self.objective.project(st.x)
+        if self._clipped:
+            log.info("epoch %d: a material parameter hit its bound; %s restarts", st.epoch + 1, opt.name)
             st.opt_state = opt.init(st.x)
         st.step += 1
-        row = dict(loss=res.total, lr=float(st.opt_state.step_size), phase=LBFGS)
+        row = dict(loss=res.total, lr=float(st.opt_state.step_size), phase=SECOND_ORDER)
         row.update({t: res.terms.get(t, math.nan) for t in TERMS})
         if st.opt_state.converged:
-            st.stop_reason = f"L-BFGS converged (status {st.opt_state.status})"
+            st.stop_reason = f"{opt.name} converged (status {st.opt_state.status})"
         return row
 
     # ------------------------------------------------------------------ run
@@ -353,6 +370,7 @@ class Trainer:
             if self.scales is None:
                 self.scales = derive_scales(self.config, data)
             self._opt = self._optimizer(self.state.phase)
+            self._diagnostics = Diagnostics(self.config, self.scales, log)
         cfg, st = self.config, self.state
         self._interrupted = False
         restore = self._install_sigint()
@@ -368,12 +386,10 @@ class Trainer:
         try:
             st.stop_reason = ""
             while st.epoch < cfg.training.epochs and not st.stop_reason:
-                if st.phase == FIRST_ORDER and cfg.optimizer.lbfgs_after is not None and st.epoch >= cfg.optimizer.lbfgs_after:
-                    st.phase = LBFGS
-                    self._opt = self._optimizer(LBFGS)
-                    st.opt_state = self._opt.init(st.x)
-                    log.info("epoch %d: switching to L-BFGS", st.epoch)
-                row = self._first_order_epoch() if st.phase == FIRST_ORDER else self._lbfgs_epoch()
+                if st.phase == FIRST_ORDER and switches(cfg) and st.epoch >= cfg.optimizer.switch_after:
+                    self._switch()
+                self._clipped = ()
+                row = self._first_order_epoch() if st.phase == FIRST_ORDER else self._second_order_epoch()
                 if row is None:  # interrupted inside an epoch, or nothing left to do
                     st.stop_reason = st.stop_reason or "interrupted"
                     break
@@ -381,6 +397,12 @@ class Trainer:
                 elapsed = st.elapsed + time.perf_counter() - t0
                 row.update(epoch=st.epoch, step=st.step, time=elapsed, **self.material)
                 self.metrics.append(**row)
+                if st.epoch == 1:
+                    self._diagnostics.terms(row)
+                half_way = st.epoch == cfg.training.epochs // 2
+                self._diagnostics.material(self.material, self._clipped, check_range=half_way)
+                if half_way:
+                    self._diagnostics.fit(row, f"half way (epoch {st.epoch})")
                 if row["loss"] < st.best_loss:
                     st.best_loss, st.best_epoch = float(row["loss"]), st.epoch
                     self._on_best()
@@ -402,8 +424,43 @@ class Trainer:
             progress.close()
         st.stop_reason = st.stop_reason or "epochs"
         log.info("stopped at epoch %d (%s); %s", st.epoch, st.stop_reason, self.material)
+        if len(self.metrics):
+            self._diagnostics.fit(self.metrics.last(), "at the end of the run")
+            self._diagnostics.material(self.material, (), check_range=True)
+            if st.stop_reason != "interrupted" and misfit(self.metrics.last(), self.scales) <= FIT_THRESHOLD:
+                self._scale_check()  # against a fitted field only: an unfitted one says nothing
+        if cfg.training.error_bars and st.stop_reason != "interrupted":
+            self._error_bars()
         self._on_end()
         return self.metrics
+
+    def _switch(self):
+        """From the first-order warm-up to the second-order optimizer; check the fit and the PDE scale."""
+        st = self.state
+        st.phase = SECOND_ORDER
+        self._opt = self._optimizer(SECOND_ORDER)
+        st.opt_state = self._opt.init(st.x)
+        log.info("epoch %d: switching to %s", st.epoch, self._opt.name)
+
+    def _scale_check(self):
+        """At the end: the fitted field's inertial term against the PDE scale (:mod:`.diagnostics`)."""
+        colloc = self._collocation()[0][:_SCALE_CHECK_POINTS]
+        x = self.objective.params(self.state.x)
+        C = engine.channels(self.model.arch, x, colloc.astype(self.model.arch.np_dtype), 8, self._ws)
+        self._diagnostics.pde_scale(C.astype(np.float64), self.material["rho"])
+
+    def _error_bars(self):
+        """Standard deviations of the free material parameters at the end (:mod:`pinnlite.training.uncertainty`)."""
+        st = self.state
+        if self.objective.size > _MAX_DENSE:
+            log.info("error bars skipped: %d parameters exceed the %d of a dense Gauss-Newton matrix",
+                     self.objective.size, _MAX_DENSE)
+            return
+        u = self.objective.uncertainty(st.x, self._full_prep(), self._weights())
+        if u is not None:
+            st.uncertainty = dict(u._asdict())
+            log.info("error bars: %s (noise %.3g, %.0f effective parameters)",
+                     ", ".join(f"{k} +- {v:.3g}" for k, v in u.std.items()), u.noise_sigma, u.dof)
 
     # ------------------------------------------------------------------ checkpoints
 

@@ -1,0 +1,111 @@
+"""Warnings while a run goes wrong: data not fitted, material parameters out of range, a bad scale.
+
+A run that ends with numbers is not a run that worked. These checks look at
+what the trainer already has (the loss terms, the material values, the scales)
+and warn, once each, with what to try:
+
+- **data not fitted**: the rms misfit of the sensors relative to their rms
+  displacement U is above :data:`FIT_THRESHOLD` half way through the run or at
+  its end (a collapsed field, a network too small, a scale off by orders);
+- **material out of range**: a free parameter hits one of its bounds, or is
+  more than :data:`RANGE_FACTOR` times away from its initial guess half way
+  through the run or at its end;
+- **PDE scale**: at the end, the fitted field's inertial term ``rho u_tt`` is
+  compared with the PDE scale ``M U / L^2`` the run divides the PDE term by; a
+  ratio outside ``[1/RANGE_FACTOR, RANGE_FACTOR]`` means the normaliser (and so
+  the balance of the terms) was off, and ``scales.length`` / ``scales.time``
+  should be set. At the start (after the first epoch) the normalised terms
+  are logged, so a term that starts orders of magnitude above the others shows.
+"""
+
+import math
+import warnings
+
+import numpy as np
+
+FIT_THRESHOLD = 0.3  # relative rms misfit of the sensors: far above any usable noise level
+RANGE_FACTOR = 10.0
+
+
+class FitWarning(UserWarning):
+    """The network has not fitted the sensor data."""
+
+
+class MaterialWarning(UserWarning):
+    """A material parameter hit a bound or moved far from its initial guess."""
+
+
+class ScaleWarning(UserWarning):
+    """The PDE scale derived for the run does not match the fitted field."""
+
+
+def misfit(row, scales):
+    """The sensors' rms misfit relative to the displacement scale U (NaN without data)."""
+    data = row.get("data", math.nan)
+    return math.sqrt(data) / scales.displacement if data == data else math.nan
+
+
+class Diagnostics:
+    """The warnings of one run, each given at most once."""
+
+    def __init__(self, config, scales, log):
+        self.config = config
+        self.scales = scales
+        self.log = log
+        self.given = set()
+
+    def _warn(self, key, message, category):
+        # a warning, not also a log record: it is shown once (logging.captureWarnings routes it to logs)
+        if key in self.given:
+            return
+        self.given.add(key)
+        warnings.warn(message, category, stacklevel=4)
+
+    def material(self, values, at_bound, check_range=True):
+        """``values`` the material, ``at_bound`` the names the projection clipped; the range is
+        checked only with ``check_range`` (half way and at the end: on the way, an unfitted field
+        may pull a parameter far away and back)."""
+        m = self.config.material
+        for name in at_bound:
+            self._warn(("bound", name), f"{name} = {values[name]:.6g} is at its bound material.{name}_bounds = "
+                       f"{getattr(m, name + '_bounds')}: the data pull it further; widen the bounds or check the "
+                       "initial guesses and units", MaterialWarning)
+        for name in ("lam", "mu", "rho") if check_range else ():
+            p0 = getattr(m, name)
+            if getattr(m, "optimize_" + name) and not 1 / RANGE_FACTOR <= values[name] / p0 <= RANGE_FACTOR:
+                self._warn(("range", name), f"{name} = {values[name]:.6g} has moved more than {RANGE_FACTOR:g}x from "
+                           f"its initial guess {p0:.6g}: check the units of the data and of material.{name}, or "
+                           "start from a closer guess", MaterialWarning)
+
+    def terms(self, row):
+        """After the first epoch: log each term divided by its normaliser (all O(1) or below)."""
+        norm = self.scales.normalisers()
+        parts = [f"{t} {row[t] / norm[t]:.3g}" for t in norm if row.get(t, math.nan) == row.get(t, math.nan)]
+        self.log.info("epoch 1: loss terms / their scales: %s", ", ".join(parts))
+
+    def fit(self, row, when):
+        """Half way and at the end: warn when the sensors are not fitted (``when`` says which)."""
+        r = misfit(row, self.scales)
+        if r == r and r > FIT_THRESHOLD:
+            self._warn(("fit", when), f"{when}: the network fits the sensor data only to {100 * r:.0f}% rms "
+                       f"(relative to their rms displacement {self.scales.displacement:.3g}); lam and mu are not "
+                       f"reliable. Try more epochs (training.epochs), a larger network (architecture.hidden), or "
+                       f"check the length scale (scales.length: this run uses {self.scales.length:.4g})",
+                       FitWarning)
+
+    def pde_scale(self, channels, rho):
+        """At the end: compare the fitted field's ``rho u_tt`` with the PDE scale ``M U / L^2``.
+
+        ``channels`` (8, n, 2) of the network at collocation points, ``rho`` the
+        density. Returns the ratio (about 1 when the scales fit the field).
+        """
+        s = self.scales
+        field = rho * float(np.sqrt(np.mean(channels[6] ** 2)))
+        expected = s.modulus * s.displacement / s.length**2
+        ratio = field / expected if expected > 0 else math.nan
+        self.log.info("PDE scale check: rms(rho u_tt) = %.3g, M U / L^2 = %.3g (ratio %.3g)", field, expected, ratio)
+        if ratio == ratio and ratio > 0 and not 1 / RANGE_FACTOR <= ratio <= RANGE_FACTOR:
+            self._warn("scale", f"the fitted field's rho u_tt is {ratio:.3g} times the PDE scale M U / L^2 of this "
+                       f"run (L = {s.length:.4g}, T = {s.time:.4g}): set scales.time to about "
+                       f"{s.time / math.sqrt(ratio):.4g} (or scales.modulus)", ScaleWarning)
+        return ratio
