@@ -18,8 +18,6 @@ import io
 import logging
 import math
 import os
-import signal
-import threading
 import time
 import warnings
 
@@ -29,13 +27,14 @@ from pinnlite import engine
 from pinnlite.engine.terms import TERMS
 from pinnlite.errors import InputError
 from pinnlite.io import checkpoint
-from pinnlite.training import build, distributed, sampling, weighting
+from pinnlite.training import build, distributed, sampling, signals, validation, weighting
+from pinnlite.training.autosave import SavePolicy
 from pinnlite.training.config import Config, ConfigError, first_order_steps
 from pinnlite.training.data import TrainingData
 from pinnlite.training.metrics import Metrics, accumulate, epoch_means, new_accumulator
 from pinnlite.training.model import ElasticPINN2D
 from pinnlite.training.objective import Objective, Points, ensure_finite
-from pinnlite.training.progress import Progress
+from pinnlite.training.progress import NoProgress, Progress
 from pinnlite.training.scaling import derive_scales
 from pinnlite.training.state import FIRST_ORDER, LBFGS, TrainState, from_tree, to_tree
 
@@ -56,8 +55,9 @@ class Trainer:
         data's domain as input bounds and its displacement scale as output
         scale. A given model must match ``config.architecture``.
     config : Config
-    progress : Progress, optional
-        The progress display (default: a terminal line or periodic log lines).
+    progress : Progress, NoProgress or False, optional
+        The progress display (default: a terminal line or periodic log lines;
+        False: none).
     comm : mpi4py communicator, optional
         Train data-parallel over its ranks (:mod:`pinnlite.training.distributed`):
         every rank evaluates its shard of the points and the gradients are summed.
@@ -99,15 +99,20 @@ class Trainer:
         self.scales = None
         self.objective = None
         self.points = None
-        self.progress = progress
+        self.progress = NoProgress() if progress is False else progress
+        self.validation = None  # validation.Misfit of the held-out sensors, when there are any
+        self.last_checkpoint = None  # the newest checkpoint known to be good (written or resumed from)
+        self.stop_signal = None  # the signal that stopped the last train() call, or None
         self._callbacks = []
         self._ws = engine.Workspace(self.config.training.threads)
         self._opt = None  # the optimizer of the current phase, built once per phase
-        self._interrupted = False
+        self._signals = None  # signals.StopSignals while train() runs
+        self._saver = None  # autosave.SavePolicy while train() runs
         self._best = None  # (epoch, x, material) of the lowest loss, kept for best.pinnlite
         self._best_saved = None  # epoch whose best model was written last
         self._saved_epoch = None  # (epoch, step) of the last checkpoint written
         self._saved_world_size = None  # MPI ranks of the run a loaded checkpoint came from
+        self._monitor = validation.monitored(self.config)  # the column that defines the best epoch
         self.comm = comm
         self.rank = 0 if comm is None else comm.Get_rank()
         self.world_size = 1 if comm is None else comm.Get_size()
@@ -155,20 +160,36 @@ class Trainer:
                 f"so adaptive resampling is not possible; found {s.adaptive!r}"
             )
         m = self.config.material
+        free = self.free
+        no_sensors = data.sensor_points is None or len(data.sensor_points) == 0
+        if free and (no_sensors or self.config.loss_weights.data == 0):
+            why = ("the data hold no sensor displacements" if no_sensors
+                   else "the data term has weight 0 (loss_weights.data)")
+            flags = ", ".join(f"material.optimize_{n} = false" for n in free)
+            raise ConfigError(
+                f"material: {' and '.join(free)} {'is' if len(free) == 1 else 'are'} free, but {why}: "
+                f"without measured displacements the network can satisfy the wave equation, the boundary "
+                f"and the initial conditions for any value of {', '.join(free)}, so nothing determines "
+                f"{'it' if len(free) == 1 else 'them'}. Add sensor data (sensor_points, sensor_values) "
+                f"or fix the parameters ({flags})."
+            )
         if m.optimize_lam and m.optimize_mu and m.optimize_rho and data.traction_points is None and data.body_force is None:
             msg = (
                 "lam, mu and rho are all free, but the data hold no traction and no body force: "
                 "displacements determine only lam/rho and mu/rho. Fix rho (material.optimize_rho = false) "
                 "or add traction data."
             )
-            log.warning(msg)
             warnings.warn(msg, IdentifiabilityWarning, stacklevel=3)
 
     def _attach(self, data):
-        """Build what a run on ``data`` evaluates with: the objective and the prepared points."""
+        """Build what a run on ``data`` evaluates with: the objective, the prepared points and the
+        validation sensors (held out of the points, :mod:`pinnlite.training.validation`)."""
         self.data = data
+        t = self.config.training
+        train_data, held_out = validation.split(data, t.validation_fraction, t.seed)
         self.objective = Objective(self.model.arch, self.config.material, self._ws, self.comm)
-        self.points = Points(self.model.arch, data, self.comm)
+        self.points = Points(self.model.arch, train_data, self.comm)
+        self.validation = None if held_out is None else validation.Misfit(self.model.arch, *held_out, self._ws.threads)
 
     def _start(self, data):
         cfg = self.config
@@ -236,10 +257,11 @@ class Trainer:
         return self.objective.evaluate(x, prep, self._weights() if weights is None else weights)
 
     def _stop_requested(self):
-        """The interrupt flag, agreed by all ranks (a collective call under MPI)."""
+        """Whether a stop signal arrived, agreed by all ranks (a collective call under MPI)."""
+        received = self._signals is not None and self._signals.received is not None
         if self.comm is None:
-            return self._interrupted
-        return distributed.any_rank(self.comm, self._interrupted)
+            return received
+        return distributed.any_rank(self.comm, received)
 
     def _update_adaptive(self, prep):
         """Learning-rate annealing of the loss weights from per-term gradients."""
@@ -354,56 +376,102 @@ class Trainer:
                 self.scales = derive_scales(self.config, data)
             self._opt = self._optimizer(self.state.phase)
         cfg, st = self.config, self.state
-        self._interrupted = False
-        restore = self._install_sigint()
+        c = cfg.checkpoint
+        self.stop_signal = None
+        self._saver = SavePolicy(c.interval, c.every_seconds, c.max_failures, last_good=self.last_checkpoint)
+        self._signals = signals.StopSignals(self._on_signal)
+        self._monitor = validation.monitored(cfg)
         t0 = time.perf_counter()
         progress = self.progress
         if progress is None:
             quiet = self.rank != 0  # under MPI only rank 0 shows progress
-            progress = Progress(cfg.training.epochs, every=cfg.training.log_every, stream=io.StringIO() if quiet else None)
+            first = "SGD" if cfg.optimizer.kind == "sgd" else {"adamw": "AdamW"}.get(cfg.optimizer.kind, "Adam")
+            progress = Progress(cfg.training.epochs, every=cfg.training.log_every, stream=io.StringIO() if quiet else None,
+                                phases=(first, "L-BFGS"), names=self.free)
         log.info(
             "training %s: %d parameters, free %s, epochs %d -> %d",
             cfg.name, self.model.arch.n_params, ",".join(self.free) or "none", st.epoch, cfg.training.epochs,
         )
         try:
-            st.stop_reason = ""
-            while st.epoch < cfg.training.epochs and not st.stop_reason:
-                if st.phase == FIRST_ORDER and cfg.optimizer.lbfgs_after is not None and st.epoch >= cfg.optimizer.lbfgs_after:
-                    st.phase = LBFGS
-                    self._opt = self._optimizer(LBFGS)
-                    st.opt_state = self._opt.init(st.x)
-                    log.info("epoch %d: switching to L-BFGS", st.epoch)
-                row = self._first_order_epoch() if st.phase == FIRST_ORDER else self._lbfgs_epoch()
-                if row is None:  # interrupted inside an epoch, or nothing left to do
-                    st.stop_reason = st.stop_reason or "interrupted"
-                    break
-                st.epoch += 1
-                elapsed = st.elapsed + time.perf_counter() - t0
-                row.update(epoch=st.epoch, step=st.step, time=elapsed, **self.material)
-                self.metrics.append(**row)
-                if row["loss"] < st.best_loss:
-                    st.best_loss, st.best_epoch = float(row["loss"]), st.epoch
-                    self._on_best()
-                progress.update(st.epoch, row)
-                if st.epoch % cfg.training.log_every == 0:
-                    log.debug("epoch %d: %s", st.epoch, {k: round(v, 6) for k, v in row.items()})
-                for fn, every in self._callbacks:
-                    if st.epoch % every == 0 and fn(self, row):
-                        st.stop_reason = "stopped by a callback"
-                if cfg.training.target_loss is not None and row["loss"] <= cfg.training.target_loss:
-                    st.stop_reason = "target loss reached"
-                if self._stop_requested():
-                    st.stop_reason = "interrupted"
-                self._on_epoch_end()
+            with self._signals:
+                try:
+                    self._loop(progress, t0)
+                finally:
+                    st.elapsed += time.perf_counter() - t0
+                    self.model.params[:] = self.objective.params(st.x)
+                    progress.close()
+                if self._signals.received is not None:
+                    self.stop_signal = self._signals.received
+                    st.stop_reason = f"interrupted ({signals.name(self.stop_signal)})"
+                st.stop_reason = st.stop_reason or "epochs"
+                log.info("stopped at epoch %d (%s); %s", st.epoch, st.stop_reason, self.material)
+                self._on_end()
+        except signals.Interrupted as e:  # a second signal: stop at once, naming what is safe
+            e.checkpoint = self._saver.last_good
+            self.stop_signal = e.signum
+            raise
         finally:
-            restore()
-            st.elapsed += time.perf_counter() - t0
-            self.model.params[:] = self.objective.params(st.x)
-            progress.close()
-        st.stop_reason = st.stop_reason or "epochs"
-        log.info("stopped at epoch %d (%s); %s", st.epoch, st.stop_reason, self.material)
-        self._on_end()
+            self._signals = None
         return self.metrics
+
+    def _loop(self, progress, t0):
+        """The epochs of one :meth:`train` call."""
+        cfg, st = self.config, self.state
+        st.stop_reason = ""
+        while st.epoch < cfg.training.epochs and not st.stop_reason:
+            if st.phase == FIRST_ORDER and cfg.optimizer.lbfgs_after is not None and st.epoch >= cfg.optimizer.lbfgs_after:
+                st.phase = LBFGS
+                self._opt = self._optimizer(LBFGS)
+                st.opt_state = self._opt.init(st.x)
+                log.info("epoch %d: switching to L-BFGS", st.epoch)
+            row = self._first_order_epoch() if st.phase == FIRST_ORDER else self._lbfgs_epoch()
+            if row is None:  # interrupted inside an epoch, or nothing left to do
+                st.stop_reason = st.stop_reason or "interrupted"
+                break
+            st.epoch += 1
+            elapsed = st.elapsed + time.perf_counter() - t0
+            row.update(epoch=st.epoch, step=st.step, time=elapsed, **self.material)
+            row["validation"] = self._validation_misfit()
+            self.metrics.append(**row)
+            self._track_best(row)
+            progress.update(st.epoch, row)
+            if st.epoch % cfg.training.log_every == 0:
+                log.debug("epoch %d: %s", st.epoch, {k: round(v, 6) for k, v in row.items()})
+            for fn, every in self._callbacks:
+                if st.epoch % every == 0 and fn(self, row):
+                    st.stop_reason = "stopped by a callback"
+            if cfg.training.target_loss is not None and row["loss"] <= cfg.training.target_loss:
+                st.stop_reason = "target loss reached"
+            if self._stop_requested():
+                st.stop_reason = "interrupted"
+            self._on_epoch_end()
+
+    def _on_signal(self, signum):
+        """The first SIGINT/SIGTERM: say what happens next (called from the signal handler)."""
+        name = signals.name(signum)
+        saved = "saving a checkpoint" if self.config.checkpoint.directory else "no checkpoint directory to save into"
+        log.warning("%s: stopping after the current step, %s (%s again stops at once)", name, saved, name)
+
+    # ------------------------------------------------------------------ validation and best
+
+    def _validation_misfit(self):
+        """The data term at the held-out sensors for the current vector (NaN without them)."""
+        if self.validation is None:
+            return math.nan
+        x = self.state.x
+        return self.validation(self.objective.params(x), self.objective.material(x))
+
+    def _track_best(self, row):
+        """A new best epoch of the monitored column (:func:`validation.monitored`), and the early stop."""
+        st, patience = self.state, self.config.training.patience
+        value = row[self._monitor]
+        if value < st.best_loss:  # NaN never is
+            st.best_loss, st.best_epoch = float(value), st.epoch
+            self._on_best()
+        if patience is not None and st.epoch - st.best_epoch >= patience:
+            what = "validation misfit" if self._monitor == "validation" else "loss"
+            st.stop_reason = (f"early stop: no lower {what} in {patience} epochs "
+                              f"(best {st.best_loss:.6g} at epoch {st.best_epoch})")
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -450,6 +518,9 @@ class Trainer:
         epoch = self.state.epoch if epoch is None else epoch
         path = checkpoint.save_in_directory(directory, epoch, tree, self.config.checkpoint.keep_last)
         self._saved_epoch = self.state.epoch, self.state.step
+        self.last_checkpoint = path
+        if self._saver is not None:
+            self._saver.succeeded(path)
         log.info("checkpoint %s", path)
         return path
 
@@ -460,8 +531,9 @@ class Trainer:
         ``path`` names a file; otherwise ``epoch`` selects ``ckpt-<epoch>`` in
         ``directory``, and None the latest one. Call :meth:`train` (with no
         data: the checkpoint holds them) to continue exactly where it stopped.
-        A run loaded from ``directory`` that saved checkpoints keeps saving
-        them in ``directory``. Under MPI (``comm``) every rank loads the same
+        A run that saved checkpoints keeps saving them where the loaded file
+        is (``directory``, or the directory of ``path``), whatever directory
+        its stored config names. Under MPI (``comm``) every rank loads the same
         file; with another number of ranks than the run was saved with, the
         points are re-sharded and the continuation is no longer bit-exact (a
         warning says so).
@@ -474,11 +546,13 @@ class Trainer:
         if trainer._saved_world_size != trainer.world_size:
             msg = (f"{path} was written by a run on {trainer._saved_world_size} MPI rank(s) and resumes on "
                    f"{trainer.world_size}: the points are re-sharded and the continuation is no longer bit-exact")
-            log.warning(msg)
             warnings.warn(msg, RuntimeWarning, stacklevel=2)
-        if directory is not None and trainer.config.checkpoint.directory is not None:
-            # keep saving where the run was found: the stored path may be relative or the directory moved
-            trainer.config = trainer.config.replace(**{"checkpoint.directory": os.fspath(directory)})
+        if trainer.config.checkpoint.directory is not None:
+            # keep saving where the run was found: the stored path may be relative, the
+            # directory moved, or another run's (a config copied from it)
+            here = os.fspath(directory) if directory is not None else os.path.dirname(os.path.abspath(path))
+            trainer.config = trainer.config.replace(**{"checkpoint.directory": here})
+        trainer.last_checkpoint = os.fspath(path)
         log.info("resumed %s at epoch %d", path, trainer.state.epoch)
         return trainer
 
@@ -496,29 +570,26 @@ class Trainer:
         self._best_saved = epoch
 
     def _on_epoch_end(self):
-        c = self.config.checkpoint
-        if c.directory and c.interval and self.state.epoch % c.interval == 0:
-            self.save_checkpoint()
-            self._save_best()
+        if self.config.checkpoint.directory and self._saver.due(self.state.epoch):
+            self._autosave()
 
     def _on_end(self):
-        c = self.config.checkpoint
-        if c.directory and self._saved_epoch != (self.state.epoch, self.state.step):
-            self.save_checkpoint()
-        if c.directory:
+        if self.config.checkpoint.directory:
+            self._autosave(final=True)
+
+    def _autosave(self, final=False):
+        """Save the checkpoint (unless this state is saved) and the best model, through the save policy.
+
+        A failed save (:class:`OSError`: a full disk, a read-only directory) warns
+        and training goes on; too many in a row, or a failed ``final`` save,
+        raise :class:`~pinnlite.training.autosave.SaveError` (:mod:`pinnlite.training.autosave`).
+        """
+        directory = self.config.checkpoint.directory
+        target = checkpoint.checkpoint_path(directory, self.state.epoch)
+        try:
+            if self._saved_epoch != (self.state.epoch, self.state.step):
+                self.save_checkpoint()
+            target = os.path.join(directory, checkpoint.BEST)
             self._save_best()
-
-    def _install_sigint(self):
-        """Ctrl-C sets a flag (stop after the current step); a second one interrupts at once."""
-        if threading.current_thread() is not threading.main_thread():
-            return lambda: None
-        previous = signal.getsignal(signal.SIGINT)
-
-        def handler(signum, frame):
-            if self._interrupted:
-                raise KeyboardInterrupt
-            self._interrupted = True
-            log.warning("interrupt: stopping after the current step (Ctrl-C again to abort)")
-
-        signal.signal(signal.SIGINT, handler)
-        return lambda: signal.signal(signal.SIGINT, previous)
+        except OSError as e:
+            self._saver.failed(target, e, final=final)
