@@ -216,7 +216,7 @@ def test_each_variant_exercises_its_feature_after_the_checkpoint(resumed):
     assert a["x"].dtype == np.float32 and tree["material"]["theta"].dtype == np.float32
     a, _, tree = resumed["mid_epoch"]
     smp = tree["sampler"]
-    assert tree["stop_reason"] == "interrupted (SIGINT)" and tree["epoch"] == K and smp["batch_pos"] == 3
+    assert tree["stop_reason"] == "interrupted by SIGINT" and tree["epoch"] == K and smp["batch_pos"] == 3
     assert tree["step"] == 5 * K + 3 and smp["acc"][-1] == 3
     assert np.array_equal(np.sort(smp["perm"]), np.arange(300))
 

@@ -418,7 +418,7 @@ def test_ctrl_c_stops_after_the_epoch_and_train_continues(at):
     trainer.add_callback(lambda t, row: row["epoch"] == at and _interrupt(t, row))
     metrics = trainer.train(tiny_data())  # does not raise KeyboardInterrupt
     assert len(metrics) == at and trainer.state.epoch == at and trainer.state.step == at
-    assert trainer.state.stop_reason == "interrupted (SIGINT)" and trainer.stop_signal == signal.SIGINT
+    assert trainer.state.stop_reason == "interrupted by SIGINT" and trainer.stop_signal == signal.SIGINT
     assert signal.getsignal(signal.SIGINT) is before  # the handler is put back
     metrics = trainer.train()  # continues with the data it has
     assert len(metrics) == 9 and trainer.state.stop_reason == "epochs"
@@ -440,7 +440,7 @@ def test_ctrl_c_inside_an_epoch_stops_after_the_current_step():
     trainer._evaluate = objective_then_ctrl_c
     metrics = trainer.train(tiny_data())
     assert trainer.state.step == 6 and trainer.state.epoch == 1 and len(metrics) == 1
-    assert trainer.state.stop_reason == "interrupted (SIGINT)" and trainer.stop_signal == signal.SIGINT
+    assert trainer.state.stop_reason == "interrupted by SIGINT" and trainer.stop_signal == signal.SIGINT
     assert trainer.state.batch_pos == 2
     metrics = trainer.train()
     assert len(metrics) == 3 and trainer.state.step == 12

@@ -17,6 +17,7 @@ import time
 import warnings
 
 from pinnlite.errors import PinnliteError
+from pinnlite.io import checkpoint
 
 log = logging.getLogger("pinnlite")
 
@@ -82,3 +83,15 @@ class SavePolicy:
         msg = (f"could not save the checkpoint {path} ({what}); training goes on and the next save "
                f"tries again ({self.failures} of at most {self.max_failures} failures in a row); {good}")
         warnings.warn(msg, SaveWarning, stacklevel=3)
+
+
+def newest_good(directory, fallback=None):
+    """The newest complete checkpoint of ``directory``: the one ``latest`` names (it moves only
+    after its file is complete, so a save cut short between the two is found too), else
+    ``fallback`` (also when ``directory`` is None or holds none)."""
+    if directory:
+        try:
+            return checkpoint.latest(directory)
+        except (checkpoint.CheckpointError, OSError):
+            pass
+    return fallback

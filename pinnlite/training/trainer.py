@@ -28,7 +28,7 @@ from pinnlite.engine.terms import TERMS
 from pinnlite.errors import InputError
 from pinnlite.io import checkpoint
 from pinnlite.training import build, distributed, sampling, signals, validation, weighting
-from pinnlite.training.autosave import SavePolicy
+from pinnlite.training.autosave import SavePolicy, newest_good
 from pinnlite.training.config import Config, ConfigError, first_order_steps
 from pinnlite.training.data import TrainingData
 from pinnlite.training.metrics import Metrics, accumulate, epoch_means, new_accumulator
@@ -137,6 +137,20 @@ class Trainer:
         """Dict lam, mu, rho (user units) at the optimised vector ``x`` (default: the current one)."""
         return self.objective.values(self.state.x if x is None else x)
 
+    @property
+    def threads(self):
+        """Worker threads of each evaluation (resolved: never None)."""
+        return self._ws.threads
+
+    def set_threads(self, threads):
+        """Evaluate with ``threads`` worker threads from the next :meth:`train` on.
+
+        None: the environment, else the CPUs (:func:`pinnlite.core.cpus.resolve_threads`).
+        Results do not depend on the thread count.
+        """
+        self.config = self.config.replace(**{"training.threads": threads})
+        self._ws = engine.Workspace(threads)
+
     def add_callback(self, fn, every=1):
         """Call ``fn(trainer, row)`` after every ``every``-th epoch (row: the metrics dict).
 
@@ -146,7 +160,12 @@ class Trainer:
             raise InputError(f"add_callback: expected a callable and every >= 1, found {fn!r}, {every!r}")
         self._callbacks.append((fn, every))
 
-    def _check_data(self, data):
+    def check_data(self, data):
+        """Raise the error :meth:`train` would raise for ``data`` (a wrong type, nothing to recover
+        the free material parameters from, settings the data do not allow); warns of nothing."""
+        self._check_data(data, warn=False)
+
+    def _check_data(self, data, warn=True):
         if not isinstance(data, TrainingData):
             raise InputError(f"data: expected a TrainingData, found {type(data).__name__}")
         s = self.config.sampling
@@ -159,7 +178,7 @@ class Trainer:
                 f"sampling.adaptive: the body force is known only at the data's collocation points, "
                 f"so adaptive resampling is not possible; found {s.adaptive!r}"
             )
-        m = self.config.material
+        m, t = self.config.material, self.config.training
         free = self.free
         no_sensors = data.sensor_points is None or len(data.sensor_points) == 0
         if free and (no_sensors or self.config.loss_weights.data == 0):
@@ -173,7 +192,10 @@ class Trainer:
                 f"{'it' if len(free) == 1 else 'them'}. Add sensor data (sensor_points, sensor_values) "
                 f"or fix the parameters ({flags})."
             )
-        if m.optimize_lam and m.optimize_mu and m.optimize_rho and data.traction_points is None and data.body_force is None:
+        if t.validation_fraction:
+            validation.split(data, t.validation_fraction, t.seed)  # enough sensors for both sides
+        if warn and m.optimize_lam and m.optimize_mu and m.optimize_rho and data.traction_points is None \
+                and data.body_force is None:
             msg = (
                 "lam, mu and rho are all free, but the data hold no traction and no body force: "
                 "displacements determine only lam/rho and mu/rho. Fix rho (material.optimize_rho = false) "
@@ -357,9 +379,15 @@ class Trainer:
         """Train to ``config.training.epochs`` (or an earlier stop) and return the :class:`Metrics`.
 
         Calling ``train`` again, or on a trainer loaded from a checkpoint,
-        continues the same run (``data`` may then be omitted). Ctrl-C stops
-        after the current step, saves a checkpoint when a directory is
-        configured, and returns the metrics so far.
+        continues the same run (``data`` may then be omitted). SIGINT (Ctrl-C)
+        or SIGTERM stops after the current step, saves a checkpoint when a
+        directory is configured, and returns the metrics so far (the signal is
+        :attr:`stop_signal`); a second signal raises
+        :class:`~pinnlite.training.signals.Interrupted` at once, naming the last
+        good checkpoint (:mod:`pinnlite.training.signals`). Checkpoints are due
+        every ``checkpoint.interval`` epochs and ``checkpoint.every_seconds`` of
+        wall time; a failed save warns and is retried at the next one
+        (:mod:`pinnlite.training.autosave`).
         """
         if data is None:
             if self.data is None:
@@ -402,12 +430,13 @@ class Trainer:
                     progress.close()
                 if self._signals.received is not None:
                     self.stop_signal = self._signals.received
-                    st.stop_reason = f"interrupted ({signals.name(self.stop_signal)})"
+                    st.stop_reason = f"interrupted by {signals.name(self.stop_signal)}"
                 st.stop_reason = st.stop_reason or "epochs"
                 log.info("stopped at epoch %d (%s); %s", st.epoch, st.stop_reason, self.material)
                 self._on_end()
         except signals.Interrupted as e:  # a second signal: stop at once, naming what is safe
-            e.checkpoint = self._saver.last_good
+            directory = self.config.checkpoint.directory if self.rank == 0 else None
+            e.checkpoint = newest_good(directory, self.last_checkpoint)
             self.stop_signal = e.signum
             raise
         finally:
@@ -463,15 +492,11 @@ class Trainer:
 
     def _track_best(self, row):
         """A new best epoch of the monitored column (:func:`validation.monitored`), and the early stop."""
-        st, patience = self.state, self.config.training.patience
-        value = row[self._monitor]
-        if value < st.best_loss:  # NaN never is
-            st.best_loss, st.best_epoch = float(value), st.epoch
+        st = self.state
+        improved, stop = validation.track(st, row[self._monitor], self._monitor, self.config.training.patience)
+        if improved:
             self._on_best()
-        if patience is not None and st.epoch - st.best_epoch >= patience:
-            what = "validation misfit" if self._monitor == "validation" else "loss"
-            st.stop_reason = (f"early stop: no lower {what} in {patience} epochs "
-                              f"(best {st.best_loss:.6g} at epoch {st.best_epoch})")
+        st.stop_reason = stop or st.stop_reason
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -550,7 +575,7 @@ class Trainer:
         if trainer.config.checkpoint.directory is not None:
             # keep saving where the run was found: the stored path may be relative, the
             # directory moved, or another run's (a config copied from it)
-            here = os.fspath(directory) if directory is not None else os.path.dirname(os.path.abspath(path))
+            here = os.fspath(directory) if directory is not None else (os.path.dirname(os.fspath(path)) or os.curdir)
             trainer.config = trainer.config.replace(**{"checkpoint.directory": here})
         trainer.last_checkpoint = os.fspath(path)
         log.info("resumed %s at epoch %d", path, trainer.state.epoch)

@@ -35,6 +35,23 @@ def monitored(config):
     return "validation" if t.validation_fraction > 0 else "loss"
 
 
+def track(state, value, monitor, patience):
+    """Record ``value`` of the monitored column for the epoch just completed.
+
+    Updates ``state.best_loss`` and ``state.best_epoch`` (a TrainState) when ``value``
+    is lower than the best so far (NaN never is). Returns ``(improved, stop reason or
+    None)``: the early stop after ``patience`` epochs (None: never) without a new best.
+    """
+    improved = value < state.best_loss
+    if improved:
+        state.best_loss, state.best_epoch = float(value), state.epoch
+    if patience is None or state.epoch - state.best_epoch < patience:
+        return improved, None
+    what = "validation misfit" if monitor == "validation" else "loss"
+    return improved, (f"early stop: no lower {what} in {patience} epochs "
+                      f"(best {state.best_loss:.6g} at epoch {state.best_epoch})")
+
+
 def held_out(n_sensors, fraction, seed):
     """Sorted indices of the held-out sensors among ``n_sensors`` (an int64 array)."""
     if fraction == 0:
