@@ -1,0 +1,343 @@
+"""The commands that train: ``demo``, ``train`` and ``resume``.
+
+Each writes one run directory (:mod:`pinnlite.training.rundir`): ``--out``
+decides where (a config's own ``checkpoint.directory`` never does), a
+directory that already holds a run is refused unless ``--overwrite`` removes
+it first, and ``summary.json`` is written when training starts and again when
+it ends. SIGINT and SIGTERM stop after the current step with a checkpoint and
+exit status 130 or 143 (:mod:`pinnlite.training.signals`).
+"""
+
+import logging
+import os
+import time
+
+from pinnlite.training import distributed, rundir, signals
+from pinnlite.training.config import Config, ConfigError
+from pinnlite.training.config_format import parse_value
+
+log = logging.getLogger("pinnlite")
+
+DEMO_TRUTH = (2.0, 1.0, 1.0)
+DEMO_EPOCHS = 2500
+# sections whose fields may change when a run is resumed: the others are baked into its state
+# (the network, the material parametrisation, the collocation points, the scales, the split)
+RESUMABLE = ("optimizer", "schedule", "loss_weights", "checkpoint")
+RESUMABLE_TRAINING = ("epochs", "log_every", "threads", "target_loss", "patience")
+
+
+def demo_config(epochs=DEMO_EPOCHS, seed=0, threads=None):
+    """The built-in inverse problem's configuration (see ``pinnlite demo --help``)."""
+    cfg = Config(name="demo")
+    cfg.architecture.hidden = [48, 48, 48]
+    cfg.training.epochs = epochs
+    cfg.training.seed = seed
+    cfg.training.threads = threads
+    cfg.training.log_every = 250
+    cfg.optimizer.lr = 3e-3
+    cfg.optimizer.lbfgs_after = min(1000, epochs)
+    cfg.loss_weights.pde = 0.01  # the data fix the field first; the PDE then fixes lam, mu
+    cfg.material.lam, cfg.material.mu, cfg.material.rho = 4.0, 0.5, 1.0  # guesses off by 2x
+    cfg.material.optimize_rho = False
+    cfg.sampling.n_collocation = 2000
+    cfg.sampling.strategy = "lhs"
+    return cfg.validate()
+
+
+# ---------------------------------------------------------------- options
+
+
+def overrides(items):
+    """Dict dotted key -> value of ``--set SECTION.FIELD=VALUE`` options (values read by parse_value)."""
+    out = {}
+    for item in items or ():
+        key, eq, text = item.partition("=")
+        key = key.strip()
+        if not eq or not key or ("." not in key and key != "name"):
+            raise ConfigError(f"--set: expected SECTION.FIELD=VALUE (e.g. optimizer.lr=1e-3), found {item!r}")
+        out[key] = parse_value(text.strip())
+    return out
+
+
+def configured(cfg, changes, source):
+    """``cfg`` with ``changes`` (--set, --threads), or an error that says what to do.
+
+    Fewer epochs than the config's L-BFGS switch is explained, instead of the bare rule
+    ``optimizer.lbfgs_after <= training.epochs``.
+    """
+    try:
+        return cfg.replace(**changes)
+    except ConfigError as e:
+        epochs, switch = changes.get("training.epochs"), cfg.optimizer.lbfgs_after
+        if not str(e).startswith("optimizer.lbfgs_after: expected <= training.epochs") or epochs is None \
+                or "optimizer.lbfgs_after" in changes:
+            raise
+        raise ConfigError(
+            f"training.epochs = {epochs}: {source} switches from its first optimizer to L-BFGS after epoch "
+            f"{switch} (optimizer.lbfgs_after); train {switch} epochs or more to reach L-BFGS, or add "
+            f"--set optimizer.lbfgs_after={epochs} (switch at the end) or --set optimizer.lbfgs_after=none "
+            f"(never switch)") from None
+
+
+def _comm(args):
+    """MPI.COMM_WORLD when started by an MPI launcher (or --mpi), else None."""
+    if args.mpi or distributed.launched_by_mpi():
+        return distributed.world()
+    return None
+
+
+def _root(comm):
+    return comm is None or comm.Get_rank() == 0
+
+
+def _progress(args):
+    return False if args.quiet else None
+
+
+class RunExists(ConfigError):
+    """``--out`` names a directory that already holds a run."""
+
+
+def _claim(out, overwrite, command, comm):
+    """Refuse ``out`` when it holds a run, or clear it with --overwrite (rank 0 decides for all)."""
+    message = None
+    if _root(comm):
+        found = rundir.run_files(out)
+        if found and not overwrite:
+            names = ", ".join(n + "/" if os.path.isdir(os.path.join(out, n)) else n for n in found)
+            message = (f"{out} already holds a run ({names}); nothing was changed. Continue it with "
+                       f"'pinnlite resume {out}', choose another --out, or add --overwrite to remove "
+                       f"the old run first.")
+        elif found:
+            rundir.clear(out)
+            log.warning("--overwrite: removed the old run in %s (%s)", out, ", ".join(found))
+    message = distributed.broadcast(comm, message)
+    if message is not None:
+        raise RunExists(message)
+
+
+def _own_checkpoints(cfg, out, source):
+    """``cfg`` with the run's checkpoints in ``out/checkpoints``, whatever it named."""
+    here = rundir.checkpoint_dir(out)
+    given = cfg.checkpoint.directory
+    if given is not None and os.path.abspath(given) != os.path.abspath(here):
+        log.warning("checkpoint.directory = %r in %s is not used: the run's checkpoints go to %s (--out decides)",
+                    given, source, here)
+    return cfg.replace(**{"checkpoint.directory": here})
+
+
+# ---------------------------------------------------------------- one session
+
+
+class Session:
+    """One process's part of a run: its summary entry, the files at the start and at the end."""
+
+    def __init__(self, out, name, comm, threads, trainer_epoch=0, problem=None, previous=None):
+        self.out, self.name, self.comm = out, name, comm
+        self.root = _root(comm)
+        ranks = 1 if comm is None else comm.Get_size()
+        earlier = (previous or {}).get("sessions") or []
+        self.problem = problem if problem is not None else (previous or {}).get("problem")
+        self.sessions = [s for s in earlier if isinstance(s, dict)] + [rundir.new_session(threads, ranks, trainer_epoch)]
+        self.t0 = time.perf_counter()
+
+    def start(self, config, data=None, trainer=None):
+        if not self.root:
+            return
+        os.makedirs(self.out, exist_ok=True)
+        rundir.portable(config).save(os.path.join(self.out, rundir.CONFIG))
+        if data is not None:
+            data.save_npz(os.path.join(self.out, rundir.DATA))
+        self._write(trainer, "running")
+
+    def end(self, trainer, status, exit_status):
+        if not self.root:
+            return None
+        epoch = trainer.state.epoch if trainer.state is not None else None
+        rundir.end_session(self.sessions[-1], time.perf_counter() - self.t0, epoch, exit_status)
+        rundir.write_metrics(self.out, trainer.metrics)
+        return self._write(trainer, status)
+
+    def _write(self, trainer, status):
+        s = rundir.summary(name=self.name, sessions=self.sessions, problem=self.problem, trainer=trainer, status=status)
+        rundir.write_json(os.path.join(self.out, rundir.SUMMARY), s)
+        return s
+
+
+def _train(trainer, session, data=None):
+    """Train, then write the run's files and print what it found; returns the exit status."""
+    try:
+        trainer.train(data)
+    except signals.Interrupted as e:
+        e.checkpoint = e.checkpoint or trainer.last_checkpoint
+        raise
+    except BaseException:
+        if trainer.state is not None:
+            try:
+                session.end(trainer, "failed", 1)
+            except OSError:  # e.g. the disk that failed the checkpoints: the original error matters
+                pass
+        raise
+    sig = trainer.stop_signal
+    status = 0 if sig is None else signals.exit_status(sig)
+    summary = session.end(trainer, "interrupted" if sig is not None else "finished", status)
+    if summary is not None:
+        print_summary(summary)
+        if sig is not None:
+            print(f"interrupted by {signals.name(sig)} at epoch {trainer.state.epoch} of "
+                  f"{trainer.config.training.epochs}; saved {trainer.last_checkpoint}; "
+                  f"continue with: pinnlite resume {session.out}")
+        else:
+            print(f"run written to {session.out}")
+    return status
+
+
+def print_summary(summary):
+    """The material found (relative errors of the free parameters when the truth is known), loss, time."""
+    mat, truth, err = summary["material"], summary.get("truth", {}), summary.get("relative_error", {})
+    for name in ("lam", "mu", "rho"):
+        line = f"{name:>4} = {mat[name]:.6g}"
+        if name not in summary["free"]:
+            line += "   (fixed, not trained)"
+        elif name in err:
+            line += f"   (truth {truth[name]:.6g}, relative error {100 * err[name]:+.3f}%)"
+        print(line)
+    extra = f", validation misfit {summary['validation']:.4e}" if "validation" in summary else ""
+    print(f"final loss {summary['final_loss']:.4e}{extra}, {summary['epochs']} epochs ({summary['stop_reason']}), "
+          f"wall time {summary['wall_time_s']:.1f} s")
+
+
+# ---------------------------------------------------------------- the commands
+
+
+def cmd_demo(args):
+    from pinnlite.training.problems import DEFAULT_WAVES, plane_waves
+    from pinnlite.training.trainer import Trainer
+
+    lam, mu, rho = DEMO_TRUTH
+    data, _ = plane_waves(lam, mu, rho, n_sensors=2000, noise=args.noise, rng=args.seed)
+    cfg = configured(demo_config(args.epochs, args.seed, args.threads), overrides(args.set), "the demo")
+    cfg = _own_checkpoints(cfg, args.out, "the demo's config")
+    trainer = Trainer(None, cfg, progress=_progress(args))
+    trainer.check_data(data)
+    _claim(args.out, args.overwrite, "demo", None)
+    problem = {"kind": "plane_waves", "waves": [dict(w.__dict__) for w in DEFAULT_WAVES],
+               "truth": dict(zip(("lam", "mu", "rho"), DEMO_TRUTH))}
+    session = Session(args.out, cfg.name, None, trainer.threads, problem=problem)
+    _print_demo(cfg, data, args, trainer.threads)
+    session.start(cfg, data)
+    return _train(trainer, session, data)
+
+
+def _print_demo(cfg, data, args, threads):
+    m, o, a = cfg.material, cfg.optimizer, cfg.architecture
+    lam, mu, rho = DEMO_TRUTH
+    free = [n for n in ("lam", "mu", "rho") if getattr(m, "optimize_" + n)]
+    fixed = [f"{n} = {getattr(m, n):g}" for n in ("lam", "mu", "rho") if n not in free]
+    first = {"sgd": "SGD", "adamw": "AdamW", "lbfgs": "L-BFGS"}.get(o.kind, "Adam")
+    epochs = cfg.training.epochs
+    phases = (f"{first} (lr {o.lr:g}) for {o.lbfgs_after} epochs, then L-BFGS to epoch {epochs}"
+              if o.lbfgs_after is not None and o.lbfgs_after < epochs else f"{first} (lr {o.lr:g}) for {epochs} epochs")
+    rows = [
+        ("problem", "P and S plane waves in the unit square, t in [0, 1]"),
+        ("truth", f"lam = {lam:g}, mu = {mu:g}, rho = {rho:g}"),
+        ("trained", ", ".join(f"{n} from {getattr(m, n):g}" for n in free) + (f"; fixed: {', '.join(fixed)}" if fixed else "")),
+        ("data", f"{len(data.sensor_points)} displacement sensors, noise {100 * args.noise:g}%, seed {args.seed}"),
+        ("network", f"{len(a.hidden)} hidden layers of {', '.join(map(str, a.hidden))} ({a.activation}), "
+                    f"{cfg.sampling.n_collocation} collocation points ({cfg.sampling.strategy})"),
+        ("optimizer", phases),
+        ("threads", str(threads)),
+        ("writing to", f"{args.out}/ (config.json, data.npz, checkpoints/, metrics.json, metrics.csv, summary.json)"),
+    ]
+    print("pinnlite demo: recover lam and mu from displacement measurements")
+    for key, value in rows:
+        print(f"  {key:<12}{value}")
+
+
+def cmd_train(args):
+    from pinnlite.training.data import TrainingData
+    from pinnlite.training.trainer import Trainer
+
+    comm = _comm(args)
+    with distributed.abort_on_error(comm):
+        cfg = Config.load(args.config)
+        changes = overrides(args.set)
+        if args.threads is not None:
+            changes["training.threads"] = args.threads
+        cfg = _own_checkpoints(configured(cfg, changes, args.config), args.out, args.config)
+        data = TrainingData.from_npz(args.data)
+        trainer = Trainer(None, cfg, progress=_progress(args), comm=comm)
+        trainer.check_data(data)  # before anything is written
+        _claim(args.out, args.overwrite, "train", comm)
+        session = Session(args.out, cfg.name, comm, trainer.threads)
+        if session.root:
+            print(f"pinnlite train: {cfg.name} from {args.config} on {args.data}, writing to {args.out}/")
+        session.start(cfg, data)
+        return _train(trainer, session, data)
+
+
+def _finished_message(run, trainer):
+    st, epochs = trainer.state, trainer.config.training.epochs
+    reason = st.stop_reason
+    msg = f"{run} is finished: epoch {st.epoch} of {epochs}, stopped: {reason}."
+    if reason.startswith("early stop"):
+        hint = " (raise or drop the patience with --set training.patience=N or =none)"
+    elif reason.startswith("target loss"):
+        hint = " (lower the target with --set training.target_loss=X or =none)"
+    elif reason.startswith("L-BFGS converged"):
+        hint = " (L-BFGS has converged: more epochs will change little)"
+    else:
+        hint = ""
+    return msg + f" To train further: pinnlite resume {run} --epochs N, with N > {st.epoch}{hint}."
+
+
+def _resume_changes(args, trainer):
+    """The config of the resumed run, with --set and --epochs, or an error that says what to do."""
+    changes = overrides(args.set)
+    for key in changes:
+        section, _, name = key.partition(".")
+        ok = section in RESUMABLE or (section == "training" and name in RESUMABLE_TRAINING)
+        if not ok or key == "checkpoint.directory":
+            raise ConfigError(
+                f"--set {key}: cannot change in a resumed run (the network, material, sampling, scales, "
+                f"units and validation split are part of its state); allowed: "
+                f"{', '.join(s + '.*' for s in RESUMABLE if s != 'checkpoint')}, checkpoint.* but directory, "
+                f"training.{{{','.join(RESUMABLE_TRAINING)}}}. Start a new run with 'pinnlite train' instead.")
+    st, cfg = trainer.state, trainer.config
+    if args.epochs is not None:
+        if args.epochs <= st.epoch:
+            raise ConfigError(f"--epochs {args.epochs}: the run is at epoch {st.epoch}; give more than "
+                              f"{st.epoch} epochs to extend it")
+        changes["training.epochs"] = args.epochs
+    switch = changes.get("optimizer.lbfgs_after", cfg.optimizer.lbfgs_after)
+    epochs = changes.get("training.epochs", cfg.training.epochs)
+    if switch is not None and epochs < switch and st.epoch < switch:
+        raise ConfigError(
+            f"--epochs {epochs}: this run switches from its first optimizer to L-BFGS after epoch {switch}. "
+            f"Give --epochs {switch} or more to reach L-BFGS, or stop before the switch with "
+            f"--set optimizer.lbfgs_after={epochs} (switch at the end) or --set optimizer.lbfgs_after=none "
+            f"(never switch).")
+    return cfg.replace(**changes)
+
+
+def cmd_resume(args):
+    from pinnlite.training.trainer import Trainer
+
+    comm = _comm(args)
+    with distributed.abort_on_error(comm):
+        run, ckdir, path = rundir.locate(args.path)
+        trainer = Trainer.load_checkpoint(path=path, progress=_progress(args), comm=comm)
+        st = trainer.state
+        finished = st.stop_reason and not st.stop_reason.startswith("interrupted")
+        if (finished or st.epoch >= trainer.config.training.epochs) and args.epochs is None and not args.set:
+            if _root(comm):
+                print(_finished_message(run, trainer))
+            return 0
+        trainer.config = _resume_changes(args, trainer)
+        trainer.set_threads(args.threads)
+        previous = rundir.read_summary(run) if _root(comm) else None
+        session = Session(run, trainer.config.name, comm, trainer.threads, st.epoch, previous=previous)
+        if session.root:
+            print(f"resuming {path} at epoch {st.epoch} of {trainer.config.training.epochs}")
+        session.start(trainer.config, trainer=trainer)
+        return _train(trainer, session)
