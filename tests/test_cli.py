@@ -95,7 +95,9 @@ def test_demo_prints_its_settings_and_reports_lam_and_mu_not_the_fixed_rho(demo_
     assert settings["data"] == "2000 displacement sensors, noise 0%, seed 0"
     assert settings["optimizer"] == "Adam (lr 0.003) for 30 epochs"
     assert settings["threads"] == "1"
-    assert settings["writing to"].startswith("run/ (config.json, data.npz, checkpoints/")
+    assert settings["writing to"] == "run/ (config, data, checkpoints, metrics, summary)"
+    assert settings["network"] == "hidden layers 48 x 48 x 48 (tanh), 2000 collocation points (lhs)"
+    assert max(len(ln) for ln in lines[:9]) < 80  # the settings fit an 80-column terminal
     with open(out / "summary.json") as f:
         summary = json.load(f)
     for name, truth in (("lam", 2.0), ("mu", 1.0)):

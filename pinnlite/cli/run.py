@@ -10,6 +10,7 @@ exit status 130 or 143 (:mod:`pinnlite.training.signals`).
 
 import logging
 import os
+import sys
 import time
 
 from pinnlite.training import distributed, rundir, signals
@@ -196,7 +197,7 @@ def print_summary(summary):
     """The material found (relative errors of the free parameters when the truth is known), loss, time."""
     mat, truth, err = summary["material"], summary.get("truth", {}), summary.get("relative_error", {})
     for name in ("lam", "mu", "rho"):
-        line = f"{name:>4} = {mat[name]:.6g}"
+        line = f"{name:>4} = {mat[name]:<10.6g}"
         if name not in summary["free"]:
             line += "   (fixed, not trained)"
         elif name in err:
@@ -243,11 +244,11 @@ def _print_demo(cfg, data, args, threads):
         ("truth", f"lam = {lam:g}, mu = {mu:g}, rho = {rho:g}"),
         ("trained", ", ".join(f"{n} from {getattr(m, n):g}" for n in free) + (f"; fixed: {', '.join(fixed)}" if fixed else "")),
         ("data", f"{len(data.sensor_points)} displacement sensors, noise {100 * args.noise:g}%, seed {args.seed}"),
-        ("network", f"{len(a.hidden)} hidden layers of {', '.join(map(str, a.hidden))} ({a.activation}), "
+        ("network", f"hidden layers {' x '.join(map(str, a.hidden))} ({a.activation}), "
                     f"{cfg.sampling.n_collocation} collocation points ({cfg.sampling.strategy})"),
         ("optimizer", phases),
         ("threads", str(threads)),
-        ("writing to", f"{args.out}/ (config.json, data.npz, checkpoints/, metrics.json, metrics.csv, summary.json)"),
+        ("writing to", f"{args.out}/ (config, data, checkpoints, metrics, summary)"),
     ]
     print("pinnlite demo: recover lam and mu from displacement measurements")
     for key, value in rows:
@@ -268,7 +269,12 @@ def cmd_train(args):
         data = TrainingData.from_npz(args.data)
         trainer = Trainer(None, cfg, progress=_progress(args), comm=comm)
         trainer.check_data(data)  # before anything is written
-        _claim(args.out, args.overwrite, "train", comm)
+        try:
+            _claim(args.out, args.overwrite, "train", comm)
+        except RunExists as e:  # every rank has it (rank 0 decided for all): no MPI abort needed
+            if _root(comm):
+                print(f"pinnlite train: RunExists: {e}", file=sys.stderr)
+            return 2
         session = Session(args.out, cfg.name, comm, trainer.threads)
         if session.root:
             print(f"pinnlite train: {cfg.name} from {args.config} on {args.data}, writing to {args.out}/")
