@@ -77,6 +77,13 @@ class StopSignals:
     on_first : callable, optional
         ``on_first(signum)``, called from the handler on the first signal (to say
         what happens next).
+    last_good : callable, optional
+        ``last_good()``: the newest good checkpoint, which the raised
+        :class:`Interrupted` names.
+
+    ``install()`` installs the handlers and returns the function that restores
+    the previous ones; ``with stop:`` does both around its block (again after an
+    earlier block: a signal then received still counts).
 
     Attributes
     ----------
@@ -84,20 +91,24 @@ class StopSignals:
         The first signal received, None while there was none.
     """
 
-    def __init__(self, on_first=None):
+    def __init__(self, on_first=None, last_good=None):
         self.on_first = on_first
+        self.last_good = last_good
         self.received = None
         self._restore = None
 
     def _handler(self, signum, frame):
         if self.received is not None:
-            raise Interrupted(signum)
+            raise Interrupted(signum, None if self.last_good is None else self.last_good())
         self.received = signum
         if self.on_first is not None:
             self.on_first(signum)
 
+    def install(self):
+        return _install(self._handler)
+
     def __enter__(self):
-        self._restore = _install(self._handler)
+        self._restore = self.install()
         return self
 
     def __exit__(self, *exc):

@@ -407,8 +407,9 @@ class Trainer:
         c = cfg.checkpoint
         self.stop_signal = None
         self._saver = SavePolicy(c.interval, c.every_seconds, c.max_failures, last_good=self.last_checkpoint)
-        self._signals = signals.StopSignals(self._on_signal)
+        self._signals = signals.StopSignals(on_first=self._on_signal, last_good=self._newest_good)
         self._monitor = validation.monitored(cfg)
+        restore = self._signals.install()
         t0 = time.perf_counter()
         progress = self.progress
         if progress is None:
@@ -421,59 +422,50 @@ class Trainer:
             cfg.name, self.model.arch.n_params, ",".join(self.free) or "none", st.epoch, cfg.training.epochs,
         )
         try:
-            with self._signals:
-                try:
-                    self._loop(progress, t0)
-                finally:
-                    st.elapsed += time.perf_counter() - t0
-                    self.model.params[:] = self.objective.params(st.x)
-                    progress.close()
-                if self._signals.received is not None:
-                    self.stop_signal = self._signals.received
-                    st.stop_reason = f"interrupted by {signals.name(self.stop_signal)}"
-                st.stop_reason = st.stop_reason or "epochs"
-                log.info("stopped at epoch %d (%s); %s", st.epoch, st.stop_reason, self.material)
-                self._on_end()
-        except signals.Interrupted as e:  # a second signal: stop at once, naming what is safe
-            directory = self.config.checkpoint.directory if self.rank == 0 else None
-            e.checkpoint = newest_good(directory, self.last_checkpoint)
-            self.stop_signal = e.signum
-            raise
+            st.stop_reason = ""
+            while st.epoch < cfg.training.epochs and not st.stop_reason:
+                if st.phase == FIRST_ORDER and cfg.optimizer.lbfgs_after is not None and st.epoch >= cfg.optimizer.lbfgs_after:
+                    st.phase = LBFGS
+                    self._opt = self._optimizer(LBFGS)
+                    st.opt_state = self._opt.init(st.x)
+                    log.info("epoch %d: switching to L-BFGS", st.epoch)
+                row = self._first_order_epoch() if st.phase == FIRST_ORDER else self._lbfgs_epoch()
+                if row is None:  # interrupted inside an epoch, or nothing left to do
+                    st.stop_reason = st.stop_reason or "interrupted"
+                    break
+                st.epoch += 1
+                elapsed = st.elapsed + time.perf_counter() - t0
+                row.update(epoch=st.epoch, step=st.step, time=elapsed, **self.material)
+                row["validation"] = self._validation_misfit()
+                self.metrics.append(**row)
+                self._track_best(row)
+                progress.update(st.epoch, row)
+                if st.epoch % cfg.training.log_every == 0:
+                    log.debug("epoch %d: %s", st.epoch, {k: round(v, 6) for k, v in row.items()})
+                for fn, every in self._callbacks:
+                    if st.epoch % every == 0 and fn(self, row):
+                        st.stop_reason = "stopped by a callback"
+                if cfg.training.target_loss is not None and row["loss"] <= cfg.training.target_loss:
+                    st.stop_reason = "target loss reached"
+                if self._stop_requested():
+                    st.stop_reason = "interrupted"
+                self._on_epoch_end()
         finally:
-            self._signals = None
+            restore()
+            st.elapsed += time.perf_counter() - t0
+            self.model.params[:] = self.objective.params(st.x)
+            progress.close()
+        if self._signals.received is not None:
+            self.stop_signal = self._signals.received
+            st.stop_reason = f"interrupted by {signals.name(self.stop_signal)}"
+        st.stop_reason = st.stop_reason or "epochs"
+        log.info("stopped at epoch %d (%s); %s", st.epoch, st.stop_reason, self.material)
+        self._on_end()
         return self.metrics
 
-    def _loop(self, progress, t0):
-        """The epochs of one :meth:`train` call."""
-        cfg, st = self.config, self.state
-        st.stop_reason = ""
-        while st.epoch < cfg.training.epochs and not st.stop_reason:
-            if st.phase == FIRST_ORDER and cfg.optimizer.lbfgs_after is not None and st.epoch >= cfg.optimizer.lbfgs_after:
-                st.phase = LBFGS
-                self._opt = self._optimizer(LBFGS)
-                st.opt_state = self._opt.init(st.x)
-                log.info("epoch %d: switching to L-BFGS", st.epoch)
-            row = self._first_order_epoch() if st.phase == FIRST_ORDER else self._lbfgs_epoch()
-            if row is None:  # interrupted inside an epoch, or nothing left to do
-                st.stop_reason = st.stop_reason or "interrupted"
-                break
-            st.epoch += 1
-            elapsed = st.elapsed + time.perf_counter() - t0
-            row.update(epoch=st.epoch, step=st.step, time=elapsed, **self.material)
-            row["validation"] = self._validation_misfit()
-            self.metrics.append(**row)
-            self._track_best(row)
-            progress.update(st.epoch, row)
-            if st.epoch % cfg.training.log_every == 0:
-                log.debug("epoch %d: %s", st.epoch, {k: round(v, 6) for k, v in row.items()})
-            for fn, every in self._callbacks:
-                if st.epoch % every == 0 and fn(self, row):
-                    st.stop_reason = "stopped by a callback"
-            if cfg.training.target_loss is not None and row["loss"] <= cfg.training.target_loss:
-                st.stop_reason = "target loss reached"
-            if self._stop_requested():
-                st.stop_reason = "interrupted"
-            self._on_epoch_end()
+    def _newest_good(self):
+        """The newest complete checkpoint (:func:`pinnlite.training.autosave.newest_good`); None if none."""
+        return newest_good(self.config.checkpoint.directory if self.rank == 0 else None, self.last_checkpoint)
 
     def _on_signal(self, signum):
         """The first SIGINT/SIGTERM: say what happens next (called from the signal handler)."""
@@ -600,7 +592,8 @@ class Trainer:
 
     def _on_end(self):
         if self.config.checkpoint.directory:
-            self._autosave(final=True)
+            with self._signals:  # a signal during the final save stops it at once
+                self._autosave(final=True)
 
     def _autosave(self, final=False):
         """Save the checkpoint (unless this state is saved) and the best model, through the save policy.
