@@ -361,6 +361,22 @@ def test_an_extension_before_the_switch_explains_the_switch(small, tmp_path, cap
     assert checkpoint.read(checkpoint.latest(out / "checkpoints"))["epoch"] == 6
 
 
+def test_resume_of_an_early_stopped_run_says_to_change_the_patience(small, tmp_path, capsys):
+    root, _ = small
+    out = tmp_path / "early"
+    assert main(["train", str(root / "run.toml"), "--data", str(root / "data.npz"), "--out", str(out), "-q",
+                 "--set", "training.patience=1", "--set", "optimizer.lr=0.5"]) == 0
+    stopped = json.loads((out / "summary.json").read_text())
+    assert stopped["stop_reason"].startswith("early stop") and stopped["epochs"] < 7
+    capsys.readouterr()
+    assert main(["resume", str(out)]) == 0
+    msg = capsys.readouterr().out
+    assert msg.startswith(f"{out} is finished: epoch {stopped['epochs']} of 7, stopped: early stop: ")
+    assert f"pinnlite resume {out} --set training.patience=N (more than 1) or --set training.patience=none" in msg
+    assert main(["resume", str(out), "--set", "training.patience=none", "-q"]) == 0
+    assert json.loads((out / "summary.json").read_text())["epochs"] == 7
+
+
 def test_resume_refuses_to_change_what_the_state_holds(interrupted, capsys):
     assert main(["resume", str(interrupted), "--set", "architecture.hidden=[4]"]) == 2
     err = capsys.readouterr().err
@@ -452,9 +468,10 @@ def test_every_command_has_a_description_and_shows_its_defaults():
         assert parser.description and len(parser.description) > 40, name
         text = parser.format_help()
         for a in parser._actions:
-            if a.option_strings and a.default not in (None, False, argparse.SUPPRESS) and a.help:
+            if a.option_strings and a.nargs != 0 and all(a.default is not v for v in (None, False, argparse.SUPPRESS)):
                 assert f"(default: {a.default})" in " ".join(text.split()), (name, a.dest)
-    assert "(default: 2500)" in " ".join(subparser("demo").format_help().split())
+    demo = " ".join(subparser("demo").format_help().split())
+    assert "(default: 2500)" in demo and "e.g. 0.01 (default: 0.0)" in demo and "sampling (default: 0)" in demo
     assert "(default: pinnlite-demo)" in " ".join(subparser("demo").format_help().split())
 
 

@@ -30,12 +30,13 @@ from pinnlite.training import signals
 log = logging.getLogger("pinnlite")
 
 
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    """Descriptions as written; every option with a default shows it."""
+class _Formatter(argparse.HelpFormatter):
+    """Every option with a default shows it."""
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if "%(default)" in text or not action.option_strings or action.default in (None, False, argparse.SUPPRESS):
+        if "%(default)" in text or not action.option_strings or action.nargs == 0 or any(
+                action.default is v for v in (None, False, argparse.SUPPRESS)):  # "is": 0 == False
             return text
         return text + " (default: %(default)s)"
 

@@ -283,18 +283,17 @@ def cmd_train(args):
 
 
 def _finished_message(run, trainer):
-    st, epochs = trainer.state, trainer.config.training.epochs
+    st, t = trainer.state, trainer.config.training
     reason = st.stop_reason
-    msg = f"{run} is finished: epoch {st.epoch} of {epochs}, stopped: {reason}."
+    msg = f"{run} is finished: epoch {st.epoch} of {t.epochs}, stopped: {reason}. To train further: "
     if reason.startswith("early stop"):
-        hint = " (raise or drop the patience with --set training.patience=N or =none)"
-    elif reason.startswith("target loss"):
-        hint = " (lower the target with --set training.target_loss=X or =none)"
-    elif reason.startswith("L-BFGS converged"):
-        hint = " (L-BFGS has converged: more epochs will change little)"
-    else:
-        hint = ""
-    return msg + f" To train further: pinnlite resume {run} --epochs N, with N > {st.epoch}{hint}."
+        return msg + (f"pinnlite resume {run} --set training.patience=N (more than {t.patience}) or "
+                      f"--set training.patience=none, with --epochs N to go beyond epoch {t.epochs}.")
+    if reason.startswith("target loss"):
+        return msg + (f"pinnlite resume {run} --set training.target_loss=X (below {t.target_loss:g}) or "
+                      f"--set training.target_loss=none, with --epochs N to go beyond epoch {t.epochs}.")
+    hint = " (L-BFGS has converged: more epochs will change little)" if reason.startswith("L-BFGS converged") else ""
+    return msg + f"pinnlite resume {run} --epochs N, with N > {st.epoch}{hint}."
 
 
 def _resume_changes(args, trainer):
