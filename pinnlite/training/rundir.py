@@ -93,9 +93,8 @@ def locate(path):
         ckdir, file = p, checkpoint.latest(p)
     else:
         raise MissingFileError(f"{p}: no such run directory, checkpoint directory or checkpoint file")
-    run = os.path.dirname(os.path.normpath(ckdir)) if os.path.basename(os.path.normpath(ckdir)) == CHECKPOINTS \
-        else os.path.dirname(os.path.normpath(os.path.abspath(ckdir)))
-    return run or os.curdir, ckdir, file
+    run = os.path.dirname(os.path.abspath(ckdir))
+    return (run if os.path.isabs(p) else os.path.relpath(run)), ckdir, file
 
 
 # ---------------------------------------------------------------- files
