@@ -1,16 +1,28 @@
-"""PNG plots of a run (needs matplotlib: ``pip install 'pinnlite[plot]'``).
+"""Plots of a run (needs matplotlib: ``pip install 'pinnlite[plot]'``).
 
-``plot_run(run_dir)`` reads ``metrics.json`` (and, for the field plot, the run's
-latest checkpoint and ``data.npz``) and writes:
+``plot_run(run_dir, out=None, fmt="png", times=None)`` reads the run's latest
+checkpoint (its metrics, config, scales and data) and ``summary.json`` (the
+waves of a synthetic problem) and writes, into ``out`` (default
+``RUN_DIR/plots``):
 
-- ``loss.png``: the optimised total and every loss term against the epoch (log scale);
-- ``material.png``: lam, mu (and rho) against the epoch, with the truth when known;
-- ``field.png``: predicted displacement at one time slice (next to the exact
-  field and the error for plane-wave problems, whose waves ``summary.json`` lists).
+- ``loss.<fmt>``: left, the optimised total and every loss term divided by its
+  scale, all dimensionless on one log axis; right, the data misfit at the
+  training sensors and at the validation sensors in the user's units;
+- ``material.<fmt>``: lambda, mu (and rho when trained) against the epoch with
+  the truth when known, and the relative error of each on a log scale;
+- ``field_ux.<fmt>``, ``field_uy.<fmt>``: each displacement component at
+  several times (rows), predicted, and for a synthetic problem exact (on the
+  same colour scale) and the error (a diverging colour map centred on zero),
+  with the sensors near each time overlaid; panels keep the domain's aspect.
+
+Axis labels carry the units of ``config.units``; the Adam to L-BFGS switch is
+a dashed vertical line on every epoch axis. Each ``*_figure`` function returns
+the matplotlib Figure (the tests read its labels back); ``plot_run`` saves and
+closes them.
 """
 
-import json
 import os
+import textwrap
 
 import matplotlib
 
@@ -19,90 +31,225 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from pinnlite.engine.terms import TERMS  # noqa: E402
+from pinnlite.errors import InputError  # noqa: E402
+
+GREEK = {"lam": "λ", "mu": "μ", "rho": "ρ"}
+NAMES = {"lam": "first Lamé parameter", "mu": "shear modulus", "rho": "density"}
+UNIT_OF = {"lam": "modulus", "mu": "modulus", "rho": "density"}
+FORMATS = ("png", "pdf", "svg")
 
 
-def _load_metrics(run_dir):
-    with open(os.path.join(run_dir, "metrics.json")) as f:
-        m = json.load(f)
-    return {k: (np.array([np.nan if v is None else v for v in vals], dtype=float) if isinstance(vals, list) else vals)
-            for k, vals in m.items()}
+def label(text, unit):
+    """``text [unit]``, or ``text`` when the unit is not named."""
+    return f"{text} [{unit}]" if unit else text
 
 
-def plot_losses(m, path):
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    ax.semilogy(m["epoch"], m["loss"], "k-", lw=2, label="total (optimised, dimensionless)")
+def squared(unit):
+    """The unit of a squared quantity: ``mm²``, ``(g/cm^3)²``; None stays None."""
+    if not unit:
+        return None
+    return unit + "²" if unit.isalnum() else f"({unit})²"
+
+
+class Run:
+    """What the plots of one run need, read from its latest checkpoint and summary.json."""
+
+    def __init__(self, run_dir):
+        from pinnlite.io import checkpoint
+        from pinnlite.training.data import TrainingData
+        from pinnlite.training.metrics import Metrics
+        from pinnlite.training.rundir import locate, read_summary
+        from pinnlite.training.scaling import Scales
+
+        run, _, path = locate(run_dir)
+        self.checkpoint = path
+        self.tree = checkpoint.read(path)
+        if self.tree.get("kind") != "training":
+            raise InputError(f"run_dir: expected a run with training checkpoints, found a {self.tree.get('kind')} file")
+        self.metrics = Metrics.from_arrays(self.tree["metrics"])
+        self.config = self.tree["config"]
+        self.units = self.config.get("units") or {}
+        self.scales = Scales(**self.tree["scales"])
+        self.data = TrainingData.from_arrays(self.tree["data"])
+        self.free = list(self.tree["material"]["free"])
+        summary = read_summary(run) or {}
+        self.problem = summary.get("problem") or ({"waves": summary["waves"]} if "waves" in summary else None)
+        kind = self.config.get("optimizer", {}).get("kind", "adam")
+        self.first = {"sgd": "SGD", "adamw": "AdamW", "lbfgs": "L-BFGS"}.get(kind, "Adam")
+
+    def switch(self):
+        """The epoch after which L-BFGS took over (None when the run never switched)."""
+        phase = self.metrics["phase"]
+        if not len(phase) or not (phase == 1).any() or phase[0] == 1:
+            return None
+        return int(self.metrics["epoch"][int(np.argmax(phase == 1))]) - 1
+
+    def exact(self):
+        """The exact field of a plane-wave problem (an ExactField), or None."""
+        from pinnlite.training.problems import ExactField, Wave
+
+        waves = (self.problem or {}).get("waves")
+        if not waves or self.data.truth is None:
+            return None
+        return ExactField(tuple(Wave(**w) for w in waves), *self.data.truth)
+
+
+def _mark_switch(ax, run):
+    e = run.switch()
+    if e is not None:
+        ax.axvline(e + 0.5, color="0.35", ls="--", lw=1, label=f"{run.first} → L-BFGS (after epoch {e})")
+
+
+def loss_figure(run):
+    m, norm = run.metrics, run.scales.normalisers()
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
+    epoch = m["epoch"]
+    ax.semilogy(epoch, m["loss"], "k-", lw=2, label="total (weighted sum, optimised)")
     for t in TERMS:
-        if t in m and np.isfinite(m[t]).any():
-            ax.semilogy(m["epoch"], m[t], lw=1, label=f"{t} (user units)")
+        values = m[t]
+        if np.isfinite(values).any():
+            w = run.config.get("loss_weights", {}).get(t, 1.0)
+            ax.semilogy(epoch, values / norm[t], lw=1, label=f"{t} / its scale" + (f" (weight {w:g})" if w != 1 else ""))
+    _mark_switch(ax, run)
     ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
+    ax.set_ylabel("loss (dimensionless)")
+    ax.set_title("Loss terms, each divided by its scale")
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    unit = squared(run.units.get("displacement"))
+    ax2.semilogy(epoch, m["data"], "C5-", label="training sensors")
+    if np.isfinite(m["validation"]).any():
+        ax2.semilogy(epoch, m["validation"], "C2-", label="validation sensors (held out)")
+    _mark_switch(ax2, run)
+    ax2.set_xlabel("epoch")
+    ax2.set_ylabel(label("mean squared displacement misfit", unit))
+    ax2.set_title("Data misfit, in the data's units")
+    ax2.legend(fontsize=8)
+    ax2.grid(True, which="both", alpha=0.3)
+    return fig
 
 
-def plot_material(m, path):
-    truth = m.get("truth") or {}
-    names = [n for n in ("lam", "mu", "rho") if np.ptp(m[n]) > 0 or n in ("lam", "mu")]
-    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.5))
-    for ax, n in zip(np.atleast_1d(axes), names):
-        ax.plot(m["epoch"], m[n], "b-", label="recovered")
-        if truth.get(n) is not None:
-            ax.axhline(truth[n], color="r", ls="--", label=f"truth {truth[n]:g}")
+def material_figure(run):
+    m, truth = run.metrics, run.data.truth
+    names = run.free or ["lam", "mu"]
+    with_error = truth is not None and bool(run.free)
+    cols = len(names) + with_error
+    fig, axes = plt.subplots(1, cols, figsize=(4 * cols, 3.6), layout="constrained", squeeze=False)
+    axes = axes[0]
+    epoch = m["epoch"]
+    for ax, n in zip(axes, names):
+        ax.plot(epoch, m[n], "C0-", label="recovered")
+        if truth is not None:
+            t = truth[("lam", "mu", "rho").index(n)]
+            unit = run.units.get(UNIT_OF[n])
+            ax.axhline(t, color="C3", ls=":", label=f"truth {t:g}" + (f" {unit}" if unit else ""))
+        _mark_switch(ax, run)
         ax.set_xlabel("epoch")
-        ax.set_title(n)
+        ax.set_ylabel(label(GREEK[n], run.units.get(UNIT_OF[n])))
+        ax.set_title(f"{GREEK[n]} ({NAMES[n]})")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+        ax.grid(True, alpha=0.3)
+    if with_error:
+        ax = axes[-1]
+        for k, n in enumerate(run.free):
+            t = truth[("lam", "mu", "rho").index(n)]
+            err = np.abs(m[n] / t - 1)
+            ax.semilogy(epoch, np.where(err > 0, err, np.nan), f"C{k}-", label=GREEK[n])
+        _mark_switch(ax, run)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("relative error |p / p_true − 1|")
+        ax.set_title("Relative error of " + ", ".join(GREEK[n] for n in run.free))
+        ax.legend(fontsize=8)
+        ax.grid(True, which="both", alpha=0.3)
+    return fig
 
 
-def plot_field(run_dir, path, t_slice=None):
-    from pinnlite.io.checkpoint import latest, predict
-    from pinnlite.training.data import TrainingData
-    from pinnlite.training.problems import ExactField, Wave
+def default_times(domain):
+    t0, t1 = domain[2]
+    return list(np.linspace(t0, t1, 3))
 
-    data = TrainingData.from_npz(os.path.join(run_dir, "data.npz"))
-    ckpt = latest(os.path.join(run_dir, "checkpoints"))
-    (x0, x1), (y0, y1), (t0, t1) = data.domain
-    t = (t0 + t1) / 2 if t_slice is None else t_slice
-    xs, ys = np.linspace(x0, x1, 80), np.linspace(y0, y1, 80)
+
+def field_figure(run, component, times=None, resolution=90):
+    """One displacement component (0: u_x, 1: u_y) at ``times`` (rows)."""
+    from pinnlite.io.checkpoint import predict
+
+    (x0, x1), (y0, y1), (t0, t1) = run.data.domain
+    times = default_times(run.data.domain) if times is None else list(times)
+    for t in times:
+        if not t0 - 1e-9 * (t1 - t0) <= t <= t1 + 1e-9 * (t1 - t0):
+            raise InputError(f"times: expected times in the domain's [{t0!r}, {t1!r}], found {t!r}")
+    aspect = (y1 - y0) / (x1 - x0)
+    nx = resolution
+    ny = max(int(round(resolution * min(max(aspect, 0.2), 5.0))), 8)
+    xs, ys = np.linspace(x0, x1, nx), np.linspace(y0, y1, ny)
     X, Y = np.meshgrid(xs, ys, indexing="xy")
-    P = np.stack([X.ravel(), Y.ravel(), np.full(X.size, t)], axis=1)
-    pred = predict(ckpt, P)
-    ref = None
-    summary_path = os.path.join(run_dir, "summary.json")
-    if data.truth is not None and os.path.exists(summary_path):
-        with open(summary_path) as f:
-            waves = json.load(f).get("waves")
-        if waves:  # a plane-wave problem: the exact field is known
-            ref = ExactField(tuple(Wave(**w) for w in waves), *data.truth)(P)
-    cols = 3 if ref is not None else 1
-    fig, axes = plt.subplots(2, cols, figsize=(4 * cols, 7), squeeze=False)
-    for c, name in enumerate("uv"):
-        panels = [("predicted", pred[:, c])]
-        if ref is not None:
-            panels += [("exact", ref[:, c]), ("error", pred[:, c] - ref[:, c])]
-        for k, (title, val) in enumerate(panels):
-            ax = axes[c, k]
-            im = ax.pcolormesh(X, Y, val.reshape(X.shape), shading="auto", cmap="RdBu_r")
-            ax.set_title(f"{name} {title}, t = {t:g}")
+    exact = run.exact()
+    pred, ref = [], []
+    for t in times:
+        P = np.stack([X.ravel(), Y.ravel(), np.full(X.size, t)], axis=1)
+        pred.append(predict(run.tree, P)[:, component].reshape(X.shape))
+        if exact is not None:
+            ref.append(exact(P)[:, component].reshape(X.shape))
+    cols = 3 if exact is not None else 1
+    panel_w = 3.2
+    panel_h = float(np.clip(panel_w * aspect, 1.3, 7.0))
+    width = max(panel_w * cols + 0.6, 6.0)
+    fig, axes = plt.subplots(len(times), cols, figsize=(width, panel_h * len(times) + 1.6),
+                             layout="constrained", squeeze=False)
+    name = ("u_x", "u_y")[component]
+    lim = float(max(np.abs(np.array(pred + ref)).max(), 1e-300))
+    err_lim = err_max = None
+    if ref:
+        err = np.abs(np.array(pred) - np.array(ref))
+        # a few large errors (often at the corners) would wash out the rest: the colour scale
+        # covers 99.5% of the points and the colour bar's arrows say that it is cut
+        err_max = float(max(err.max(), 1e-300))
+        err_lim = float(max(np.quantile(err, 0.995), 1e-300))
+    half = (t1 - t0) / (2 * max(len(times), 1))
+    sensors = run.data.sensor_points
+    du, lu, tu = run.units.get("displacement"), run.units.get("length"), run.units.get("time")
+    shared = error = None
+    for r, t in enumerate(times):
+        panels = [("predicted", pred[r], "RdBu_r", lim)]
+        if ref:
+            panels += [("exact", ref[r], "RdBu_r", lim), ("error (predicted − exact)", pred[r] - ref[r], "PuOr_r", err_lim)]
+        near = None if sensors is None else sensors[np.abs(sensors[:, 2] - t) <= half]
+        for c, (title, val, cmap, vmax) in enumerate(panels):
+            ax = axes[r, c]
+            im = ax.pcolormesh(X, Y, val, shading="auto", cmap=cmap, vmin=-vmax, vmax=vmax)
+            if near is not None and len(near) and title != "exact":
+                ax.scatter(near[:, 0], near[:, 1], s=2, c="k", marker=".", linewidths=0, alpha=0.6)
             ax.set_aspect("equal")
-            fig.colorbar(im, ax=ax, shrink=0.8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+            ax.set_title(f"{name} {title}, t = {t:.3g}" + (f" {tu}" if tu else ""), fontsize=9)
+            ax.set_xlabel(label("x", lu))
+            ax.set_ylabel(label("y", lu))
+            shared = im if c == 0 else shared
+            error = im if c == 2 else error
+    cb = fig.colorbar(shared, ax=axes[:, : min(cols, 2)].ravel().tolist(), location="bottom", shrink=0.8, aspect=40)
+    cb.set_label(label(name + (", predicted and exact (one scale)" if ref else ""), du))
+    if ref:
+        cut = "both" if err_max > err_lim else "neither"
+        cb2 = fig.colorbar(error, ax=axes[:, 2].ravel().tolist(), location="bottom", shrink=0.9, extend=cut)
+        cb2.set_label(label(f"{name} error", du) + (f"; largest {err_max:.2g}" if cut != "neither" else ""))
+    dots = f"; dots: the sensors within ±{half:.3g}{' ' + tu if tu else ''} of each time" if sensors is not None else ""
+    title = f"Displacement {name} at {len(times)} times{dots}"
+    fig.suptitle(textwrap.fill(title, width=int(width * 11)), fontsize=10)
+    return fig
 
 
-def plot_run(run_dir):
-    """Write the PNG files of a run directory; returns their paths."""
-    m = _load_metrics(run_dir)
-    out = [os.path.join(run_dir, "loss.png"), os.path.join(run_dir, "material.png")]
-    plot_losses(m, out[0])
-    plot_material(m, out[1])
-    if os.path.exists(os.path.join(run_dir, "data.npz")) and os.path.isdir(os.path.join(run_dir, "checkpoints")):
-        out.append(os.path.join(run_dir, "field.png"))
-        plot_field(run_dir, out[-1])
-    return out
+def plot_run(run_dir, out=None, fmt="png", times=None):
+    """Write the plots of a run directory into ``out`` (default ``RUN_DIR/plots``); returns their paths."""
+    if fmt not in FORMATS:
+        raise InputError(f"fmt: expected one of {FORMATS}, found {fmt!r}")
+    run = Run(run_dir)
+    out = os.path.join(run_dir, "plots") if out is None else out
+    os.makedirs(out, exist_ok=True)
+    figures = [("loss", loss_figure(run)), ("material", material_figure(run))]
+    figures += [(f"field_{c}", field_figure(run, k, times)) for k, c in enumerate(("ux", "uy"))]
+    paths = []
+    for name, fig in figures:
+        path = os.path.join(out, f"{name}.{fmt}")
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        paths.append(path)
+    return paths

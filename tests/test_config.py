@@ -43,7 +43,8 @@ SPEC_DEFAULTS = {
     "architecture": {"hidden": [24, 24, 24], "activation": "tanh", "dtype": "float64",
                      "init": "glorot_normal"},
     "training": {"epochs": 1000, "batch_size": None, "seed": 0, "log_every": 100, "threads": None,
-                 "target_loss": None, "error_bars": True},
+                 "target_loss": None, "error_bars": True, "validation_fraction": 0.0, "monitor": None,
+                 "patience": None},
     "optimizer": {"kind": "adam", "lr": 3e-3, "material_lr": None, "momentum": 0.0,
                   "nesterov": False, "b1": 0.9, "b2": 0.999, "eps": 1e-8, "weight_decay": 0.0,
                   "second_order": "bfgs", "switch_after": 100, "lbfgs_history": 20, "lbfgs_max_linesearch": 25,
@@ -67,7 +68,9 @@ SPEC_DEFAULTS = {
                  "rad_c": 1.0},
     "scales": {"length": None, "time": None, "displacement": None, "modulus": None,
                "density": None},
-    "checkpoint": {"directory": None, "interval": 0, "keep_last": 3, "keep_best": True},
+    "checkpoint": {"directory": None, "interval": 0, "every_seconds": 600.0, "max_failures": 3,
+                   "keep_last": 3, "keep_best": True},
+    "units": {"length": None, "time": None, "displacement": None, "modulus": None, "density": None},
 }
 
 
@@ -185,6 +188,7 @@ def valid_dicts(draw):
         warmup = draw(ints(0))
     adaptive = draw(st.sampled_from([None, "rar", "rad"]))
     n_candidates = draw(ints(1))
+    fraction = draw(UNIT_CO)
     material = {"optimize_lam": draw(st.booleans()), "optimize_mu": draw(st.booleans()),
                 "optimize_rho": draw(st.booleans())}
     for name in ("lam", "mu", "rho"):
@@ -203,7 +207,10 @@ def valid_dicts(draw):
         },
         "training": {"epochs": epochs, "batch_size": batch_size, "seed": draw(ints(0)),
                      "log_every": draw(ints(1)), "threads": draw(maybe(st.integers(1, 256))),
-                     "target_loss": draw(maybe(POS)), "error_bars": draw(st.booleans())},
+                     "target_loss": draw(maybe(POS)), "error_bars": draw(st.booleans()),
+                     "validation_fraction": fraction,
+                     "monitor": draw(st.sampled_from([None, "loss"] + (["validation"] if fraction else []))),
+                     "patience": draw(maybe(ints(1)))},
         "optimizer": {
             "kind": kind, "lr": draw(POS), "material_lr": draw(maybe(POS)), "momentum": momentum,
             "nesterov": draw(st.booleans()) if momentum > 0 else False,
@@ -244,8 +251,11 @@ def valid_dicts(draw):
         "scales": {k: draw(maybe(POS)) for k in ("length", "time", "displacement", "modulus",
                                                   "density")},
         "checkpoint": {"directory": draw(maybe(st.text(min_size=1, max_size=12))),
-                       "interval": draw(ints(0)), "keep_last": draw(ints(1)),
+                       "interval": draw(ints(0)), "every_seconds": draw(NONNEG),
+                       "max_failures": draw(ints(1)), "keep_last": draw(ints(1)),
                        "keep_best": draw(st.booleans())},
+        "units": {k: draw(maybe(st.text(min_size=1, max_size=8))) for k in ("length", "time", "displacement",
+                                                                             "modulus", "density")},
     }
 
 
@@ -307,7 +317,7 @@ def test_toml_layout():
     assert lines[0] == 'name = "run"'
     headers = [line for line in lines if line.startswith("[")]
     assert headers == ["[architecture]", "[training]", "[optimizer]", "[schedule]",
-                       "[loss_weights]", "[material]", "[sampling]", "[scales]", "[checkpoint]"]
+                       "[loss_weights]", "[material]", "[sampling]", "[scales]", "[checkpoint]", "[units]"]
     assert "hidden = [3, 5]" in lines
     assert "material_lr = 0.25" in lines
     # None fields are omitted.
@@ -524,6 +534,15 @@ BAD_VALUES = [
     ("checkpoint.interval", -1, ">= 0"),
     ("checkpoint.keep_last", 0, ">= 1"),
     ("checkpoint.keep_best", "true", "True or False"),
+    ("checkpoint.every_seconds", -600, "a finite real number >= 0"),
+    ("checkpoint.every_seconds", None, "a finite real number >= 0"),
+    ("checkpoint.max_failures", 0, ">= 1"),
+    ("training.validation_fraction", 1.0, ">= 0 and < 1"),
+    ("training.validation_fraction", -0.1, ">= 0 and < 1"),
+    ("training.monitor", "val", "one of 'loss', 'validation'"),
+    ("training.patience", 0, "None or an integer >= 1"),
+    ("units.length", "", "None or a non-empty string"),
+    ("units.modulus", 3, "None or a non-empty string"),
 ]
 
 
@@ -609,6 +628,8 @@ CROSS_BAD = [
                                "training.batch_size = 300", "found 13"]),
     ({"sampling": {"adaptive": "rar", "n_candidates": 10, "rar_k": 11}},
      "sampling.rar_k", ["sampling.n_candidates = 10", "found 11"]),
+    ({"training": {"monitor": "validation"}},
+     "training.monitor", ["training.validation_fraction = 0", "no validation misfit", "found 'validation'"]),
 ]
 
 
@@ -638,6 +659,7 @@ CROSS_GOOD = [
     {"training": {"epochs": 10}, "schedule": {"kind": "constant", "warmup_steps": 11}},
     {"sampling": {"adaptive": "rad", "n_candidates": 10, "rar_k": 11}},
     {"sampling": {"adaptive": "rar", "n_candidates": 10, "rar_k": 10}},
+    {"training": {"monitor": "validation", "validation_fraction": 0.1}},
 ]
 
 
@@ -887,3 +909,16 @@ def test_the_golden_0_1_config_keeps_its_meaning():
     assert cfg.optimizer.second_order == ("none" if after is None else "lbfgs")
     if after is not None:
         assert cfg.optimizer.switch_after == after
+
+
+# -- command-line values (--set key=VALUE) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("text, value", [
+    ("3", 3), ("2.5", 2.5), ("1e-3", 1e-3), ("true", True), ("false", False), ("[32, 16]", [32, 16]),
+    ('"quoted"', "quoted"), ("cosine", "cosine"), ("none", None), ("None", None), ("null", None),
+    ("run/a b", "run/a b"),
+])
+def test_command_line_values_are_toml_values_or_plain_strings(text, value):
+    parsed = config_format.parse_value(text)
+    assert parsed == value and type(parsed) is type(value)

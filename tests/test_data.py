@@ -28,7 +28,7 @@ def full_data(rng, n=(7, 5, 6, 4, 9)):
         traction_points=rng.uniform(0, 1, (nt, 3)),
         traction_normals=np.stack([np.cos(ang), np.sin(ang)], axis=1),
         traction_values=rng.standard_normal((nt, 2)),
-        initial_points=rng.uniform(0, 1, (ni, 3)),
+        initial_points=rng.uniform(0, 1, (ni, 3)) * [1, 1, 0],  # at t0 = 0
         initial_displacement=rng.standard_normal((ni, 2)),
         initial_velocity=rng.standard_normal((ni, 2)),
         sensor_points=rng.uniform(0, 1, (ns, 3)),
@@ -48,7 +48,7 @@ def test_domain_is_normalised_to_float_tuples():
 
 def test_integer_arrays_are_stored_as_contiguous_float64():
     pts = np.arange(12).reshape(3, 4)[:, :3]  # int, not contiguous
-    d = TrainingData(DOMAIN, sensor_points=pts, sensor_values=np.ones((3, 2), np.float32))
+    d = TrainingData(((0, 8), (0, 9), (0, 10)), sensor_points=pts, sensor_values=np.ones((3, 2), np.float32))
     assert d.sensor_points.dtype == np.float64 and d.sensor_points.flags.c_contiguous
     np.testing.assert_array_equal(d.sensor_points, [[0, 1, 2], [4, 5, 6], [8, 9, 10]])
     assert d.sensor_values.dtype == np.float64
@@ -152,6 +152,52 @@ def test_unit_normals_within_rounding_are_accepted():
     n = np.stack([np.cos(ang), np.sin(ang)], axis=1) * (1 + 1e-9)
     d = TrainingData(DOMAIN, traction_points=np.zeros((17, 3)), traction_normals=n, traction_values=np.zeros((17, 2)))
     assert d.traction_normals.shape == (17, 2)
+
+
+POINT_SETS = ("collocation", "boundary_points", "traction_points", "initial_points", "sensor_points")
+
+
+@pytest.mark.parametrize("key", POINT_SETS)
+@pytest.mark.parametrize("axis, value", [(0, 20.0), (1, -1.5), (0, -1e-3)])
+def test_a_point_outside_the_domain_names_the_set_row_value_and_domain(key, axis, value):
+    d = full_data(np.random.default_rng(3))
+    kwargs = {f: getattr(d, f) for f in d.__dataclass_fields__}
+    pts = kwargs[key].copy()
+    pts[2, axis] = value  # row 2: e.g. x ten times the side of the domain (mm given for cm)
+    kwargs[key] = pts
+    with pytest.raises(InputError) as info:
+        TrainingData(**kwargs)
+    assert str(info.value).startswith(f"{key}: expected points inside the domain "
+                                      "x in [0.0, 2.0], y in [-1.0, 1.0], t in [0.0, 3.0], ")
+    assert f"found {'xyt'[axis]} = {value!r} in row 2 (1 of {len(pts)} rows outside" in str(info.value)
+
+
+def test_points_on_the_faces_and_within_rounding_are_inside():
+    eps = 0.5e-6  # half the tolerance, relative to each side
+    faces = np.array([[0.0, -1.0, 0.0], [2.0, 1.0, 3.0], [-eps * 2, 1 + eps * 2, 3 + eps * 3]])
+    d = TrainingData(DOMAIN, sensor_points=faces, sensor_values=np.zeros((3, 2)))
+    np.testing.assert_array_equal(d.sensor_points, faces)
+    beyond = faces.copy()
+    beyond[2, 1] = 1 + 3e-6  # 1.5 tolerances beyond y = 1
+    with pytest.raises(InputError, match=r"sensor_points: .* found y = 1\.000003 in row 2"):
+        TrainingData(DOMAIN, sensor_points=beyond, sensor_values=np.zeros((3, 2)))
+
+
+def test_initial_points_must_lie_at_the_initial_time():
+    pts = np.array([[0.5, 0.0, 0.0], [1.0, 0.5, 0.25]])
+    with pytest.raises(InputError) as info:
+        TrainingData(DOMAIN, initial_points=pts, initial_displacement=np.zeros((2, 2)))
+    assert str(info.value) == ("initial_points: expected initial points at t = 0.0, the initial time, "
+                               "found t = 0.25 in row 1 (1 of 2 rows outside, tolerance 3e-06)")
+
+
+def test_from_npz_reports_points_outside_the_domain(tmp_path):
+    d = full_data(np.random.default_rng(4))
+    arrays = d.to_arrays()
+    arrays["sensor_points"] = arrays["sensor_points"] * [10, 1, 1]
+    np.savez(tmp_path / "d.npz", **arrays)
+    with pytest.raises(InputError, match=r"^sensor_points: expected points inside the domain .* found x = "):
+        TrainingData.from_npz(tmp_path / "d.npz")
 
 
 @pytest.mark.parametrize("truth", [(1.0, 2.0), (1.0, math.nan, 1.0), "abc", (1.0, 2.0, 3.0, 4.0)])
@@ -322,7 +368,7 @@ def test_point_sets_cast_explicitly_and_keep_values(dtype):
 
 
 def test_point_sets_leave_absent_groups_out():
-    pts = np.random.default_rng(9).uniform(0, 1, (4, 3))
+    pts = np.random.default_rng(9).uniform(0, 1, (4, 3)) * [1, 1, 0]  # at t0
     d = TrainingData(DOMAIN, initial_points=pts, initial_velocity=np.ones((4, 2)),
                      sensor_points=pts, sensor_values=np.zeros((4, 2)))
     ps = d.point_sets(np.zeros((2, 3)), np.float32)

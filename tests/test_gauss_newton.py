@@ -7,7 +7,6 @@ problem in least-squares form, and its damping must follow Nielsen's rule.
 """
 
 import numpy as np
-import pytest
 from naive import levenberg_marquardt as reference
 
 from pinnlite import optim

@@ -13,13 +13,21 @@ import pytest
 
 from pinnlite.engine.loss import LossResult
 from pinnlite.engine.terms import TERMS
-from pinnlite.training.metrics import COLUMNS, Metrics, accumulate, epoch_means, new_accumulator
+from pinnlite.training.metrics import (
+    COLUMNS,
+    INTEGER_COLUMNS,
+    LATER_COLUMNS,
+    Metrics,
+    accumulate,
+    epoch_means,
+    new_accumulator,
+)
 
 
-def row(epoch, **overrides):
+def row(epoch_, **overrides):
     """A full metrics row with distinct values; the traction term absent (NaN)."""
-    r = {c: float(epoch) + k / 16 for k, c in enumerate(COLUMNS)}
-    r.update(epoch=epoch, step=10 * epoch, traction=math.nan)
+    r = {c: float(epoch_) + k / 16 for k, c in enumerate(COLUMNS)}
+    r.update(epoch=epoch_, step=10 * epoch_, phase=epoch_ % 2, traction=math.nan)
     r.update(overrides)
     return r
 
@@ -42,17 +50,19 @@ def test_empty_history():
 def test_append_getitem_last_and_final_loss():
     m = Metrics()
     m.append(**row(1, loss=0.75, lam=2.5))
-    m.append(**row(2, loss=0.125, lam=np.float32(3.25), step=17))  # ints and float32 stored as float
+    m.append(**row(2, loss=0.125, lam=np.float32(3.25), step=17.0))  # float32 stored as float, 17.0 as 17
     assert len(m) == 2
     np.testing.assert_array_equal(m["loss"], [0.75, 0.125])
     np.testing.assert_array_equal(m["lam"], [2.5, 3.25])
-    np.testing.assert_array_equal(m["step"], [10.0, 17.0])
-    assert m["epoch"].dtype == np.float64
+    np.testing.assert_array_equal(m["step"], [10, 17])
+    for c in INTEGER_COLUMNS:
+        assert m[c].dtype == np.int64, c
+    assert m["loss"].dtype == np.float64 and m["lam"].dtype == np.float64
     assert np.isnan(m["traction"]).all()
     last = m.last()
     assert list(last) == list(COLUMNS)
-    assert (last["epoch"], last["step"], last["loss"], last["lam"]) == (2.0, 17.0, 0.125, 3.25)
-    assert all(type(v) is float for v in last.values())
+    assert (last["epoch"], last["step"], last["loss"], last["lam"]) == (2, 17, 0.125, 3.25)
+    assert all(type(v) is (int if c in INTEGER_COLUMNS else float) for c, v in last.items())
     assert last["mu"] == 2.0 + COLUMNS.index("mu") / 16
     assert m.final_loss() == 0.125
 
@@ -66,14 +76,22 @@ def test_append_without_a_column_raises_naming_it():
     assert len(m) == 0
 
 
+@pytest.mark.parametrize("column, value", [("epoch", 2.5), ("step", 1e-3), ("phase", math.nan)])
+def test_integer_columns_refuse_fractions(column, value):
+    m = Metrics()
+    with pytest.raises(ValueError, match=f"expected an integer {column}"):
+        m.append(**row(1, **{column: value}))
+    assert len(m) == 0
+
+
 def test_truncate_keeps_the_first_rows():
     m = Metrics()
     for epoch in range(1, 6):
         m.append(**row(epoch, loss=1.0 / epoch))
     m.truncate(3)
     assert len(m) == 3
-    np.testing.assert_array_equal(m["epoch"], [1.0, 2.0, 3.0])
-    assert m.final_loss() == 1.0 / 3 and m.last()["epoch"] == 3.0
+    np.testing.assert_array_equal(m["epoch"], [1, 2, 3])
+    assert m.final_loss() == 1.0 / 3 and m.last()["epoch"] == 3
     m.truncate(10)  # past the end: nothing changes
     assert len(m) == 3
     m.truncate(0)
@@ -124,6 +142,7 @@ def test_dict_and_json_write_nan_as_null(tmp_path):
     d = m.to_dict()
     assert set(d) == set(COLUMNS) | {"truth"}
     assert d["loss"] == [0.5, 0.25]
+    assert d["epoch"] == [1, 2] and all(type(e) is int for e in d["epoch"] + d["step"] + d["phase"])
     assert d["traction"] == [None, None]
     assert d["data"] == [None, 2.0 + COLUMNS.index("data") / 16]
     assert d["truth"] == {"lam": 2.0, "mu": 1.0, "rho": 1.5}
@@ -133,6 +152,69 @@ def test_dict_and_json_write_nan_as_null(tmp_path):
     assert "NaN" not in text and "null" in text
     assert json.loads(text) == d
     assert Metrics().to_dict()["truth"] is None
+    # compact: one line per column (and the braces), not one per value
+    assert len(text.splitlines()) == len(COLUMNS) + 3
+    assert json.loads(Metrics().to_json()) == Metrics().to_dict()
+
+
+def test_checkpoints_written_before_the_validation_column_read_it_as_nan():
+    m = Metrics()
+    m.append(**row(1, validation=0.5))
+    m.append(**row(2, validation=0.25))
+    arrays = m.to_arrays()
+    for c in LATER_COLUMNS:
+        del arrays[c]
+    old = Metrics.from_arrays(arrays)
+    assert np.isnan(old["validation"]).all() and len(old) == 2
+    for c in COLUMNS:
+        if c not in LATER_COLUMNS:
+            assert old[c].tobytes() == m[c].tobytes(), c
+
+
+def test_csv_has_a_header_and_one_line_per_epoch_reading_back_exactly(tmp_path):
+    m = Metrics(truth=(2.0, 1.0, 1.5))
+    m.append(**row(1, loss=0.1, lam=1.0 / 3, data=math.nan))
+    m.append(**row(2, loss=1e-300, mu=-0.0))
+    text = m.to_csv(tmp_path / "metrics.csv")
+    assert (tmp_path / "metrics.csv").read_text() == text
+    lines = text.splitlines()
+    assert lines[0].split(",") == list(COLUMNS) and len(lines) == 3
+    # read back by hand: the same numbers, empty fields for NaN, integers without a point
+    for i, line in enumerate(lines[1:]):
+        cells = dict(zip(COLUMNS, line.split(",")))
+        assert cells["epoch"] == str(i + 1) and cells["step"] == str(10 * (i + 1))
+        for c in COLUMNS:
+            want = m[c][i]
+            if c in INTEGER_COLUMNS:
+                assert int(cells[c]) == want
+            elif math.isnan(want):
+                assert cells[c] == ""
+            else:
+                assert float(cells[c]) == want and math.copysign(1, float(cells[c])) == math.copysign(1, want)
+
+
+def test_columns_are_equal_length_arrays_without_the_truth():
+    m = Metrics(truth=(2.0, 1.0, 1.5))
+    for epoch in (1, 2, 3):
+        m.append(**row(epoch))
+    cols = m.to_columns()
+    assert list(cols) == list(COLUMNS) and "truth" not in cols
+    assert {len(v) for v in cols.values()} == {3}
+    assert cols["epoch"].tolist() == [1, 2, 3] and cols["epoch"].dtype == np.int64
+    np.testing.assert_array_equal(cols["lam"], m["lam"])
+
+
+def test_columns_make_a_pandas_dataframe():
+    pd = pytest.importorskip("pandas", reason="pandas is an optional test dependency (pip install pandas)")
+    m = Metrics(truth=(2.0, 1.0, 1.5))
+    for epoch in (1, 2, 3, 4):
+        m.append(**row(epoch, loss=1.0 / epoch))
+    df = pd.DataFrame(m.to_columns())
+    assert list(df.columns) == list(COLUMNS) and len(df) == 4
+    assert df["epoch"].dtype == np.int64 and df["loss"].dtype == np.float64
+    assert df["epoch"].tolist() == [1, 2, 3, 4]
+    assert df.loc[df["epoch"] == 3, "loss"].item() == 1.0 / 3
+    assert df["traction"].isna().all()
 
 
 # -- running sums of an epoch ---------------------------------------------------------------------

@@ -67,7 +67,8 @@ def make_data(sensor_values=None, domain=((0.0, 2.0), (-1.0, 0.5), (1.0, 5.0))):
     if sensor_values is None:
         return TrainingData(domain)
     n = sensor_values.shape[0]
-    return TrainingData(domain, sensor_points=np.zeros((n, 3)), sensor_values=sensor_values)
+    inside = [sum(side) / 2 for side in domain]
+    return TrainingData(domain, sensor_points=np.tile(inside, (n, 1)), sensor_values=sensor_values)
 
 
 def test_derived_scales_from_the_domain_data_and_guesses():

@@ -220,7 +220,7 @@ def test_each_variant_exercises_its_feature_after_the_checkpoint(resumed):
     assert a["x"].dtype == np.float32 and tree["material"]["theta"].dtype == np.float32
     a, _, tree = resumed["mid_epoch"]
     smp = tree["sampler"]
-    assert tree["stop_reason"] == "interrupted" and tree["epoch"] == K and smp["batch_pos"] == 3
+    assert tree["stop_reason"] == "interrupted by SIGINT" and tree["epoch"] == K and smp["batch_pos"] == 3
     assert tree["step"] == 5 * K + 3 and smp["acc"][-1] == 3
     assert np.array_equal(np.sort(smp["perm"]), np.arange(300))
 
@@ -379,6 +379,7 @@ except checkpoint.MissingFileError:
     cfg.training.epochs = 10**6
     cfg.training.threads = 1
     cfg.training.log_every = 10**6
+    cfg.optimizer.second_order = "none"  # Adam throughout: a converged BFGS phase would end the run early
     cfg.sampling.n_collocation = 40
     cfg.checkpoint.directory = directory
     cfg.checkpoint.interval = 1

@@ -7,9 +7,13 @@ resampling and loss weights, and input errors.
 Networks are tiny and runs short; the inverse run uses the demo's settings scaled
 down (Adam, then L-BFGS, PDE weight 0.01)."""
 
+import errno
 import io
+import logging
 import math
 import os
+import re
+import shutil
 import signal
 import warnings
 
@@ -29,6 +33,9 @@ from pinnlite.training.progress import Progress
 from pinnlite.testing import check_grads
 from pinnlite.training.scaling import wave_scales
 from pinnlite.training.trainer import FIRST_ORDER, SECOND_ORDER, IdentifiabilityWarning, Trainer
+from pinnlite.io import checkpoint
+from pinnlite.training import signals
+from pinnlite.training.autosave import SaveError, SaveWarning
 
 TRUTH = (2.0, 1.0, 1.0)
 
@@ -419,7 +426,7 @@ def test_ctrl_c_stops_after_the_epoch_and_train_continues(at):
     trainer.add_callback(lambda t, row: row["epoch"] == at and _interrupt(t, row))
     metrics = trainer.train(tiny_data())  # does not raise KeyboardInterrupt
     assert len(metrics) == at and trainer.state.epoch == at and trainer.state.step == at
-    assert trainer.state.stop_reason == "interrupted"
+    assert trainer.state.stop_reason == "interrupted by SIGINT" and trainer.stop_signal == signal.SIGINT
     assert signal.getsignal(signal.SIGINT) is before  # the handler is put back
     metrics = trainer.train()  # continues with the data it has
     assert len(metrics) == 9 and trainer.state.stop_reason == "epochs"
@@ -441,7 +448,7 @@ def test_ctrl_c_inside_an_epoch_stops_after_the_current_step():
     trainer._evaluate = objective_then_ctrl_c
     metrics = trainer.train(tiny_data())
     assert trainer.state.step == 6 and trainer.state.epoch == 1 and len(metrics) == 1
-    assert trainer.state.stop_reason == "interrupted"
+    assert trainer.state.stop_reason == "interrupted by SIGINT" and trainer.stop_signal == signal.SIGINT
     assert trainer.state.batch_pos == 2
     metrics = trainer.train()
     assert len(metrics) == 3 and trainer.state.step == 12
@@ -608,3 +615,191 @@ def test_continuing_on_another_domain_is_rejected():
     trainer.config = trainer.config.replace(**{"training.epochs": 2})
     with pytest.raises(InputError, match="data.domain"):
         trainer.train(other)
+
+
+# -- what cannot be recovered ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("free, fixed_flags", [
+    (("lam", "mu"), "material.optimize_lam = false, material.optimize_mu = false"),
+    (("mu",), "material.optimize_mu = false"),
+])
+def test_free_material_without_sensor_data_is_an_error(free, fixed_flags):
+    full = tiny_data("full")  # traction, initial conditions and sensors
+    no_sensors = TrainingData(full.domain, traction_points=full.traction_points,
+                              traction_normals=full.traction_normals, traction_values=full.traction_values,
+                              initial_points=full.initial_points, initial_displacement=full.initial_displacement,
+                              initial_velocity=full.initial_velocity)
+    cfg = tiny_config(**{f"material.optimize_{n}": n in free for n in ("lam", "mu", "rho")})
+    with pytest.raises(ConfigError) as info:
+        Trainer(None, cfg, progress=False).train(no_sensors)
+    msg = str(info.value)
+    assert msg.startswith(f"material: {' and '.join(free)} ")
+    assert "the data hold no sensor displacements" in msg and "nothing determines" in msg
+    assert fixed_flags in msg and "sensor_points" in msg
+
+
+def test_a_data_term_of_weight_zero_recovers_nothing_either():
+    with pytest.raises(ConfigError, match=r"the data term has weight 0 \(loss_weights.data\)"):
+        Trainer(None, tiny_config(**{"loss_weights.data": 0.0}), progress=False).train(tiny_data())
+
+
+def test_a_forward_problem_needs_no_sensors():
+    full = tiny_data("full")
+    forward = TrainingData(full.domain, initial_points=full.initial_points,
+                           initial_displacement=full.initial_displacement, initial_velocity=full.initial_velocity)
+    cfg = tiny_config(**{"material.optimize_lam": False, "material.optimize_mu": False, "training.epochs": 2})
+    trainer = Trainer(None, cfg, progress=False)
+    metrics = trainer.train(forward)
+    assert len(metrics) == 2 and np.isnan(metrics["data"]).all() and np.all(metrics["lam"] == 4.0)
+
+
+def test_the_identifiability_warning_is_given_once_not_logged_too(caplog):
+    cfg = tiny_config(**{"material.optimize_rho": True, "training.epochs": 0})
+    with caplog.at_level(logging.INFO, logger="pinnlite"):
+        found = _warnings_of(cfg, tiny_data())
+    assert len(found) == 1
+    assert not [r for r in caplog.records if "lam/rho" in r.getMessage()]
+
+
+# -- the progress display ----------------------------------------------------------------------
+
+
+def test_progress_false_shows_nothing_and_trains_the_same(capfd):
+    cfg = tiny_config(**{"training.epochs": 3, "training.log_every": 1})
+    _, ref = train(cfg)
+    capfd.readouterr()
+    trainer = Trainer(None, cfg, progress=False)
+    metrics = trainer.train(tiny_data())
+    assert capfd.readouterr() == ("", "")
+    assert_same_history(metrics, ref)
+    # the default display writes a line per log_every epoch to the (non-terminal) stderr
+    Trainer(None, cfg).train(tiny_data())
+    err = capfd.readouterr().err
+    assert re.findall(r"^Adam  epoch (\d)/3  loss ", err, re.M) == ["1", "2", "3"]
+
+
+# -- automatic saves -----------------------------------------------------------------------------
+
+
+class FakeClock:
+    """time.monotonic of the save policy, moved by a callback after each epoch."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def monotonic(self):
+        return self.now
+
+
+def test_checkpoints_on_wall_time(tmp_path, monkeypatch):
+    from pinnlite.training import autosave
+
+    clock = FakeClock()
+    monkeypatch.setattr(autosave, "time", clock)
+    cfg = tiny_config(**{"training.epochs": 10, "checkpoint.directory": str(tmp_path), "checkpoint.keep_last": 20,
+                         "checkpoint.every_seconds": 100.0})
+    trainer = Trainer(None, cfg, progress=False)
+    trainer.add_callback(lambda t, row: setattr(clock, "now", clock.now + 45.0))  # 45 s per epoch
+    trainer.train(tiny_data())
+    # 100 s passed after epochs 3 (135 s), 6 (135 s after 3) and 9; the end saves epoch 10
+    assert [e for e, _ in checkpoint.list_checkpoints(tmp_path)] == [3, 6, 9, 10]
+
+
+def test_the_default_saves_every_ten_minutes():
+    assert Config().checkpoint.every_seconds == 600.0 and Config().checkpoint.interval == 0
+
+
+def failing_saves(monkeypatch, fail_at):
+    """Make the checkpoint saves numbered in ``fail_at`` (1-based) raise ENOSPC; returns the call log."""
+    real, calls = checkpoint.save_in_directory, []
+
+    def save(directory, epoch, tree, keep_last):
+        calls.append(epoch)
+        if len(calls) in fail_at:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(directory, epoch, tree, keep_last)
+
+    monkeypatch.setattr(checkpoint, "save_in_directory", save)
+    return calls
+
+
+def test_a_failed_save_warns_training_goes_on_and_the_next_save_retries(tmp_path, monkeypatch):
+    calls = failing_saves(monkeypatch, fail_at={2, 3})
+    cfg = tiny_config(**{"training.epochs": 8, "checkpoint.directory": str(tmp_path), "checkpoint.interval": 2,
+                         "checkpoint.keep_last": 10})
+    _, ref = train(cfg.replace(**{"checkpoint.directory": None}))
+    trainer = Trainer(None, cfg, progress=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        metrics = trainer.train(tiny_data())
+    assert_same_history(metrics, ref)  # nothing lost, nothing changed
+    assert calls == [2, 4, 6, 8]
+    saved = [str(w.message) for w in caught if issubclass(w.category, SaveWarning)]
+    assert len(saved) == 2
+    assert f"could not save the checkpoint {os.path.join(str(tmp_path), 'ckpt-00000004.pinnlite')}" in saved[0]
+    assert "No space left on device" in saved[0] and "ckpt-00000002.pinnlite" in saved[0]  # the last good one
+    assert [e for e, _ in checkpoint.list_checkpoints(tmp_path)] == [2, 8]
+    assert trainer.last_checkpoint == checkpoint.checkpoint_path(tmp_path, 8)
+
+
+def test_too_many_failed_saves_in_a_row_stop_with_the_last_good_checkpoint(tmp_path, monkeypatch):
+    failing_saves(monkeypatch, fail_at={2, 3, 4})
+    cfg = tiny_config(**{"training.epochs": 20, "checkpoint.directory": str(tmp_path), "checkpoint.interval": 2})
+    trainer = Trainer(None, cfg, progress=False)
+    with pytest.warns(SaveWarning), pytest.raises(SaveError) as info:
+        trainer.train(tiny_data())
+    assert trainer.state.epoch == 8  # the third failure in a row, at epoch 8
+    assert "3 checkpoint saves in a row failed" in str(info.value)
+    assert str(info.value).endswith(f"the last good checkpoint is {checkpoint.checkpoint_path(tmp_path, 2)}")
+    assert Trainer.load_checkpoint(tmp_path).state.epoch == 2
+
+
+def test_a_run_loaded_from_a_file_saves_beside_it(tmp_path):
+    first, copy_dir = tmp_path / "first", tmp_path / "copy"
+    cfg = tiny_config(**{"training.epochs": 3, "checkpoint.directory": str(first)})
+    train(cfg)
+    copy_dir.mkdir()
+    shutil.copy(checkpoint.latest(first), copy_dir)
+    before = {p.name: p.read_bytes() for p in first.iterdir()}
+    trainer = Trainer.load_checkpoint(path=copy_dir / "ckpt-00000003.pinnlite", progress=False)
+    assert trainer.last_checkpoint == str(copy_dir / "ckpt-00000003.pinnlite")
+    trainer.config = trainer.config.replace(**{"training.epochs": 5})
+    trainer.train()
+    assert {p.name: p.read_bytes() for p in first.iterdir()} == before  # the first run is untouched
+    assert (copy_dir / "ckpt-00000005.pinnlite").is_file()
+
+
+# -- a second signal -----------------------------------------------------------------------------
+
+
+def test_a_second_signal_while_saving_leaves_every_checkpoint_good(tmp_path, monkeypatch):
+    from pinnlite.io import atomic
+
+    cfg = tiny_config(**{"training.epochs": 6, "checkpoint.directory": str(tmp_path), "checkpoint.interval": 1,
+                         "checkpoint.keep_best": False})
+    trainer = Trainer(None, cfg, progress=False)
+    real_write, writes = atomic._write_all, []
+
+    def write_then_signal(fd, data):
+        writes.append(len(data))
+        if trainer.state.epoch == 3 and len(writes) > 1 and not getattr(write_then_signal, "sent", False):
+            write_then_signal.sent = True
+            real_write(fd, data[: len(data) // 2])  # half a file on disk, then the two signals
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_write(fd, data)
+
+    monkeypatch.setattr(atomic, "_write_all", write_then_signal)
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(signals.Interrupted) as info:
+        trainer.train(tiny_data())
+    assert info.value.signum == signal.SIGINT and isinstance(info.value, KeyboardInterrupt)
+    good = checkpoint.checkpoint_path(tmp_path, 2)
+    assert info.value.checkpoint == good
+    assert signal.getsignal(signal.SIGINT) is before
+    names = sorted(os.listdir(tmp_path))
+    assert names == ["ckpt-00000001.pinnlite", "ckpt-00000002.pinnlite", "latest"]  # no temporary file left
+    assert checkpoint.latest(tmp_path) == good
+    for _, path in checkpoint.list_checkpoints(tmp_path):
+        checkpoint.verify(path)

@@ -213,7 +213,7 @@ def predict(source, X):
 def summary(tree):
     """A short dict for ``pinnlite inspect``: kind, versions, epoch, losses, material."""
     out = {"kind": tree.get("kind"), "architecture": tree.get("architecture")}
-    for key in ("epoch", "step", "material", "stop_reason", "best"):
+    for key in ("epoch", "step", "material", "stop_reason", "best", "uncertainty"):
         if key in tree:
             out[key] = tree[key]
     metrics = tree.get("metrics")

@@ -10,12 +10,17 @@
   and its file;
 - :mod:`~pinnlite.training.config`: the run configuration (its sections in
   :mod:`~pinnlite.training.config_sections`, JSON and TOML text in
-  :mod:`~pinnlite.training.config_format`);
+  :mod:`~pinnlite.training.config_format`, the fields' comments as text in
+  :mod:`~pinnlite.training.config_docs`);
 - :mod:`~pinnlite.training.data`: :class:`TrainingData`, what a user measured;
 - :mod:`~pinnlite.training.sampling`, :mod:`~pinnlite.training.scaling`,
   :mod:`~pinnlite.training.weighting`: collocation points, loss scales, adaptive weights;
 - :mod:`~pinnlite.training.metrics`, :mod:`~pinnlite.training.progress`: the history and
   its display;
+- :mod:`~pinnlite.training.validation`: held-out sensors and what "best" means;
+- :mod:`~pinnlite.training.signals`, :mod:`~pinnlite.training.autosave`: stopping on SIGINT
+  and SIGTERM, when checkpoints are saved and what a failed save does;
+- :mod:`~pinnlite.training.rundir`: run directories and ``summary.json``;
 - :mod:`~pinnlite.training.distributed`: data-parallel training over MPI ranks;
 - :mod:`~pinnlite.training.problems`: inverse problems with exact solutions.
 """

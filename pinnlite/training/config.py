@@ -52,6 +52,7 @@ from pinnlite.training.config_sections import (
     ScheduleConfig,
     Section,
     TrainingConfig,
+    UnitsConfig,
     section_field,
     SECOND_ORDER,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "SamplingConfig",
     "ScalesConfig",
     "CheckpointConfig",
+    "UnitsConfig",
     "Config",
     "first_order_steps",
 ]
@@ -102,6 +104,8 @@ class Config(Section):
     scales: ScalesConfig = section_field(ScalesConfig)
     #: The checkpointing.
     checkpoint: CheckpointConfig = section_field(CheckpointConfig)
+    #: The names of the user's units (labels only).
+    units: UnitsConfig = section_field(UnitsConfig)
 
     # -- validation ---------------------------------------------------------------
 
@@ -123,7 +127,7 @@ class Config(Section):
         return self
 
     def _check_cross(self):
-        opt, sched, mat, samp = self.optimizer, self.schedule, self.material, self.sampling
+        opt, train, sched, mat, samp = self.optimizer, self.training, self.schedule, self.material, self.sampling
         if opt.nesterov and opt.momentum <= 0:
             checks.fail("optimizer.nesterov", f"False when optimizer.momentum = {opt.momentum!r} "
                         "(Nesterov momentum needs momentum > 0)", opt.nesterov, ConfigError)
@@ -143,6 +147,9 @@ class Config(Section):
             if bounds is not None and not bounds[0] <= value <= bounds[1]:
                 checks.fail(f"material.{name}_bounds",
                             f"[lo, hi] containing material.{name} = {value!r}", bounds, ConfigError)
+        if train.monitor == "validation" and train.validation_fraction == 0:
+            checks.fail("training.monitor", "'loss' or None when training.validation_fraction = 0 "
+                        "(there is no validation misfit to follow)", train.monitor, ConfigError)
         if samp.adaptive == "rar" and samp.rar_k > samp.n_candidates:
             # RAR picks rar_k distinct candidates (pinnlite.training.sampling.rar).
             checks.fail("sampling.rar_k", f"<= sampling.n_candidates = {samp.n_candidates} "

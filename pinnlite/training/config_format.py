@@ -30,7 +30,7 @@ except ModuleNotFoundError:  # pragma: no cover - depends on the interpreter
     except ModuleNotFoundError:
         _toml = None
 
-__all__ = ["format_of", "read", "write"]
+__all__ = ["format_of", "parse_value", "read", "write"]
 
 
 def format_of(path):
@@ -76,25 +76,64 @@ def read(source, kind):
         raise ConfigError(f"{where}: {exc}") from None
 
 
-def write(data, kind, path=None):
+def write(data, kind, path=None, comments=None):
     """The tree ``data`` as JSON or TOML text (``kind``), also written to ``path`` when given.
 
     The TOML layout: the top-level values first, then one ``[section]`` table per
     nested dict; lists are written inline and None values omitted.
+
+    ``comments`` (TOML only) maps a section name (``""`` for the top level) to a
+    dict of field name -> comment text, with the key ``""`` for the table itself;
+    each comment is written as ``#`` lines above its key, and a None value as a
+    commented-out ``# key = None`` line (TOML has no null).
     """
     if kind == "json":
         # json writes floats with float.__repr__, which round-trips exactly.
         text = json.dumps(data, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
     else:
-        lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
+        notes = comments or {}
+
+        def table(values, notes_of):
+            lines = []
+            for k, v in values.items():
+                if v is None and not comments:
+                    continue
+                lines += [f"# {c}".rstrip() for c in notes_of.get(k, "").splitlines()]
+                lines.append(f"# {k} = None" if v is None else f"{k} = {_toml_value(v)}")
+            return lines
+
+        top = {k: v for k, v in data.items() if not isinstance(v, dict)}
+        lines = [f"# {c}".rstrip() for c in notes.get("", {}).get("", "").splitlines()]
+        lines += table(top, notes.get("", {}))
         for section, values in data.items():
             if isinstance(values, dict):
-                lines += ["", f"[{section}]"]
-                lines += [f"{k} = {_toml_value(v)}" for k, v in values.items() if v is not None]
+                lines.append("")
+                lines += [f"# {c}".rstrip() for c in notes.get(section, {}).get("", "").splitlines()]
+                lines.append(f"[{section}]")
+                lines += table(values, notes.get(section, {}))
         text = "\n".join(lines) + "\n"
     if path is not None:
         Path(path).write_text(text, encoding="utf-8")
     return text
+
+
+def parse_value(text):
+    """A command-line value (``--set key=VALUE``): a TOML value, ``none``/``null`` for None,
+    else the text itself as a string (so that ``--set schedule.kind=cosine`` needs no quotes).
+
+    Without a TOML reader (Python 3.10 without tomli) JSON is tried instead.
+    """
+    if text.strip().lower() in ("none", "null"):
+        return None
+    if _toml is not None:
+        try:
+            return _toml.loads(f"v = {text}")["v"]
+        except _toml.TOMLDecodeError:
+            return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _looks_like_text(source, kind):

@@ -44,6 +44,7 @@ __all__ = [
     "SamplingConfig",
     "ScalesConfig",
     "CheckpointConfig",
+    "UnitsConfig",
 ]
 
 
@@ -208,6 +209,16 @@ class TrainingConfig(Section):
     #: Gauss-Newton matrix and the data misfit (pinnlite.training.uncertainty); networks of
     #: up to 5,000 parameters.
     error_bars: bool = _bool(True)
+    #: Share of the sensors held out for validation, drawn once from the seed; their misfit
+    #: (the data term at them, user units) is the metrics column "validation"; in [0, 1), 0: none.
+    validation_fraction: float = _real(0.0, 0.0, 1.0, high_open=True)
+    #: What "best" means, for best.pinnlite and for patience: "loss" (the optimised total) or
+    #: "validation" (needs validation_fraction > 0); None: "validation" when
+    #: validation_fraction > 0, else "loss".
+    monitor: str | None = _choice(None, ("loss", "validation"), optional=True)
+    #: Early stopping: stop after this many epochs without a new best (see monitor);
+    #: None: never; else an integer >= 1.
+    patience: int | None = _int(None, low=1, optional=True)
 
 
 @dataclass
@@ -237,8 +248,10 @@ class OptimizerConfig(Section):
     #: networks of a few thousand parameters), "lbfgs" (limited memory, any size), "lm"
     #: (Levenberg-Marquardt on the residuals' Jacobian) or "none" (no switch). Not used
     #: when kind is itself a second-order optimizer. (pinnlite 0.1 had lbfgs_after
-    #: instead: files that give it read as second_order "lbfgs" or "none".)
-    second_order: str = _choice("bfgs", SECOND_ORDER + ("none",))
+    #: instead: files that give it read as second_order "lbfgs" or "none".) A null
+    #: (``--set optimizer.second_order=none`` parses as one) reads as "none".
+    second_order: str = _field("bfgs", lambda path, value: checks.choice(
+        path, "none" if value is None else value, SECOND_ORDER + ("none",), error=ConfigError))
     #: Epochs of the first-order warm-up before the switch to second_order; an integer >= 0
     #: (a run of at most this many epochs does not switch).
     switch_after: int = _int(100, low=0)
@@ -413,11 +426,39 @@ class ScalesConfig(Section):
 class CheckpointConfig(Section):
     """Saving the training state."""
 
-    #: Directory of the checkpoints; None: no checkpoints; else a non-empty path.
+    #: Directory of the checkpoints; None: no checkpoints; else a non-empty path. The command
+    #: line always uses RUN_DIR/checkpoints (--out) and saves run configs without it.
     directory: str | None = _string(None, optional=True)
     #: Epochs between automatic saves; 0: only at the end and on interrupt; integer >= 0.
     interval: int = _int(0, low=0)
+    #: Wall-clock seconds between automatic saves, besides interval, so that a killed run
+    #: loses at most this much work; 0: no saves on time; a number >= 0.
+    every_seconds: float = _real(600.0, 0.0)
+    #: A failed save warns and training goes on; after this many failures in a row the
+    #: run stops with an error; integer >= 1.
+    max_failures: int = _int(3, low=1)
     #: Number of most recent checkpoints kept on disk; integer >= 1.
     keep_last: int = _int(3, low=1)
-    #: Also keep the checkpoint with the lowest loss seen so far.
+    #: Also keep best.pinnlite, the model of the best epoch so far (see training.monitor).
     keep_best: bool = _bool(True)
+
+
+def _unit():
+    return _string(None, optional=True)
+
+
+@dataclass
+class UnitsConfig(Section):
+    """Names of the user's units, for labels of plots and reports only (nothing is converted);
+    each None (no unit shown) or a non-empty string such as "mm", "us", "GPa", "g/cm^3"."""
+
+    #: Unit of x and y.
+    length: str | None = _unit()
+    #: Unit of t.
+    time: str | None = _unit()
+    #: Unit of the displacements u_x, u_y.
+    displacement: str | None = _unit()
+    #: Unit of lambda and mu.
+    modulus: str | None = _unit()
+    #: Unit of rho.
+    density: str | None = _unit()

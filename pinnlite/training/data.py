@@ -15,6 +15,11 @@ Only the domain is required; each other group is optional:
 ``truth``                        known (lam, mu, rho), for reports and plots only
 ================================ ==================================================
 
+Every point of every set must lie in the domain, and initial points at t0,
+within :data:`DOMAIN_TOLERANCE` of each side's length: anything else is an
+:class:`~pinnlite.errors.InputError` naming the set, the row, the value and the
+domain (a point outside is almost always a unit or column mix-up).
+
 ``TrainingData.from_npz(path)`` reads a NumPy ``.npz`` file with exactly these
 keys (``domain`` of shape (3, 2), ``truth`` of shape (3,)); ``save_npz`` writes
 one.
@@ -52,6 +57,8 @@ _GROUPS = {
     "sensor_points": ("sensor_values",),
 }
 _REQUIRED = {"boundary_values", "traction_normals", "traction_values", "sensor_values"}
+# how far (relative to the side of the domain) a point may lie outside it: rounding only
+DOMAIN_TOLERANCE = 1e-6
 
 
 @dataclass
@@ -92,6 +99,8 @@ class TrainingData:
                     continue
                 if (arr is None and comp in _REQUIRED) or (arr is not None and arr.shape[0] != P.shape[0]):
                     checks.fail(comp, f"an array of shape ({P.shape[0]}, 2) for the {P.shape[0]} {points}", arr)
+        for key in _GROUPS:
+            self._check_inside(key)
         if self.initial_points is not None and self.initial_displacement is None and self.initial_velocity is None:
             raise InputError("initial_points: given without initial_displacement or initial_velocity")
         if self.traction_normals is not None:
@@ -107,6 +116,29 @@ class TrainingData:
             if t.shape != (3,) or not np.isfinite(t).all():
                 raise InputError(f"truth: expected (lam, mu, rho), found {self.truth!r}")
             self.truth = tuple(float(v) for v in t)
+
+    def _check_inside(self, key):
+        """Raise unless every row of the point set ``key`` lies in the domain (initial points: at t0).
+
+        A point outside the domain is almost always a unit or column mix-up (mm for m,
+        x and t swapped), which would otherwise train silently to a wrong answer.
+        """
+        P = getattr(self, key)
+        if P is None or not len(P):
+            return
+        for axis, name in enumerate("xyt"):
+            lo, hi = self.domain[axis]
+            tol = DOMAIN_TOLERANCE * (hi - lo)
+            if key == "initial_points" and name == "t":
+                lo = hi = self.domain[2][0]
+            bad = (P[:, axis] < lo - tol) | (P[:, axis] > hi + tol)
+            if bad.any():
+                i = int(np.argmax(bad))
+                rule = (f"initial points at t = {lo!r}, the initial time" if lo == hi else
+                        "points inside the domain " + ", ".join(f"{n} in [{a!r}, {b!r}]"
+                                                               for n, (a, b) in zip("xyt", self.domain)))
+                raise InputError(f"{key}: expected {rule}, found {name} = {float(P[i, axis])!r} in row {i} "
+                                 f"({int(bad.sum())} of {len(P)} rows outside, tolerance {tol:.3g})")
 
     # ------------------------------------------------------------------ files
 

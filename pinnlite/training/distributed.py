@@ -68,6 +68,11 @@ def any_rank(comm, flag):
     return bool(allreduce_sum(comm, np.array([1.0 if flag else 0.0]))[0] > 0)
 
 
+def broadcast(comm, value):
+    """Rank 0's ``value`` (a picklable object) on every rank; ``value`` itself without MPI."""
+    return value if comm is None else comm.bcast(value, root=0)
+
+
 @contextlib.contextmanager
 def abort_on_error(comm):
     """Run the block; on an exception in any rank print it and stop every rank.

@@ -18,8 +18,6 @@ import io
 import logging
 import math
 import os
-import signal
-import threading
 import time
 import warnings
 
@@ -29,14 +27,15 @@ from pinnlite import engine
 from pinnlite.engine.terms import TERMS
 from pinnlite.errors import InputError
 from pinnlite.io import checkpoint
-from pinnlite.training import build, distributed, sampling, weighting
+from pinnlite.training import build, distributed, sampling, signals, validation, weighting
+from pinnlite.training.autosave import SavePolicy, newest_good
 from pinnlite.training.config import Config, ConfigError, first_order_steps, switches
 from pinnlite.training.data import TrainingData
 from pinnlite.training.diagnostics import FIT_THRESHOLD, Diagnostics, misfit
 from pinnlite.training.metrics import Metrics, accumulate, epoch_means, new_accumulator
 from pinnlite.training.model import ElasticPINN2D
 from pinnlite.training.objective import Objective, Points, ensure_finite
-from pinnlite.training.progress import Progress
+from pinnlite.training.progress import NoProgress, Progress
 from pinnlite.training.scaling import derive_scales
 from pinnlite.training.state import FIRST_ORDER, SECOND_ORDER, TrainState, from_tree, second_order_kind, to_tree
 
@@ -60,8 +59,9 @@ class Trainer:
         data's domain as input bounds and its displacement scale as output
         scale. A given model must match ``config.architecture``.
     config : Config
-    progress : Progress, optional
-        The progress display (default: a terminal line or periodic log lines).
+    progress : Progress, NoProgress or False, optional
+        The progress display (default: a terminal line or periodic log lines;
+        False: none).
     comm : mpi4py communicator, optional
         Train data-parallel over its ranks (:mod:`pinnlite.training.distributed`):
         every rank evaluates its shard of the points and the gradients are summed.
@@ -103,17 +103,22 @@ class Trainer:
         self.scales = None
         self.objective = None
         self.points = None
-        self.progress = progress
+        self.progress = NoProgress() if progress is False else progress
+        self.validation = None  # validation.Misfit of the held-out sensors, when there are any
+        self.last_checkpoint = None  # the newest checkpoint known to be good (written or resumed from)
+        self.stop_signal = None  # the signal that stopped the last train() call, or None
         self._callbacks = []
         self._ws = engine.Workspace(self.config.training.threads)
         self._opt = None  # the optimizer of the current phase, built once per phase
         self._diagnostics = None  # warnings of the run (built with its scales)
         self._clipped = ()  # material parameters the last epoch's projection clipped
-        self._interrupted = False
+        self._signals = None  # signals.StopSignals while train() runs
+        self._saver = None  # autosave.SavePolicy while train() runs
         self._best = None  # (epoch, x, material) of the lowest loss, kept for best.pinnlite
         self._best_saved = None  # epoch whose best model was written last
         self._saved_epoch = None  # (epoch, step) of the last checkpoint written
         self._saved_world_size = None  # MPI ranks of the run a loaded checkpoint came from
+        self._monitor = validation.monitored(self.config)  # the column that defines the best epoch
         self.comm = comm
         self.rank = 0 if comm is None else comm.Get_rank()
         self.world_size = 1 if comm is None else comm.Get_size()
@@ -138,6 +143,20 @@ class Trainer:
         """Dict lam, mu, rho (user units) at the optimised vector ``x`` (default: the current one)."""
         return self.objective.values(self.state.x if x is None else x)
 
+    @property
+    def threads(self):
+        """Worker threads of each evaluation (resolved: never None)."""
+        return self._ws.threads
+
+    def set_threads(self, threads):
+        """Evaluate with ``threads`` worker threads from the next :meth:`train` on.
+
+        None: the environment, else the CPUs (:func:`pinnlite.core.cpus.resolve_threads`).
+        Results do not depend on the thread count.
+        """
+        self.config = self.config.replace(**{"training.threads": threads})
+        self._ws = engine.Workspace(threads)
+
     def add_callback(self, fn, every=1):
         """Call ``fn(trainer, row)`` after every ``every``-th epoch (row: the metrics dict).
 
@@ -147,7 +166,12 @@ class Trainer:
             raise InputError(f"add_callback: expected a callable and every >= 1, found {fn!r}, {every!r}")
         self._callbacks.append((fn, every))
 
-    def _check_data(self, data):
+    def check_data(self, data):
+        """Raise the error :meth:`train` would raise for ``data`` (a wrong type, nothing to recover
+        the free material parameters from, settings the data do not allow); warns of nothing."""
+        self._check_data(data, warn=False)
+
+    def _check_data(self, data, warn=True):
         if not isinstance(data, TrainingData):
             raise InputError(f"data: expected a TrainingData, found {type(data).__name__}")
         s = self.config.sampling
@@ -160,21 +184,40 @@ class Trainer:
                 f"sampling.adaptive: the body force is known only at the data's collocation points, "
                 f"so adaptive resampling is not possible; found {s.adaptive!r}"
             )
-        m = self.config.material
-        if m.optimize_lam and m.optimize_mu and m.optimize_rho and data.traction_points is None and data.body_force is None:
+        m, t = self.config.material, self.config.training
+        free = self.free
+        no_sensors = data.sensor_points is None or len(data.sensor_points) == 0
+        if free and (no_sensors or self.config.loss_weights.data == 0):
+            why = ("the data hold no sensor displacements" if no_sensors
+                   else "the data term has weight 0 (loss_weights.data)")
+            flags = ", ".join(f"material.optimize_{n} = false" for n in free)
+            raise ConfigError(
+                f"material: {' and '.join(free)} {'is' if len(free) == 1 else 'are'} free, but {why}: "
+                f"without measured displacements the network can satisfy the wave equation, the boundary "
+                f"and the initial conditions for any value of {', '.join(free)}, so nothing determines "
+                f"{'it' if len(free) == 1 else 'them'}. Add sensor data (sensor_points, sensor_values) "
+                f"or fix the parameters ({flags})."
+            )
+        if t.validation_fraction:
+            validation.split(data, t.validation_fraction, t.seed)  # enough sensors for both sides
+        if warn and m.optimize_lam and m.optimize_mu and m.optimize_rho and data.traction_points is None \
+                and data.body_force is None:
             msg = (
                 "lam, mu and rho are all free, but the data hold no traction and no body force: "
                 "displacements determine only lam/rho and mu/rho. Fix rho (material.optimize_rho = false) "
                 "or add traction data."
             )
-            log.warning(msg)
             warnings.warn(msg, IdentifiabilityWarning, stacklevel=3)
 
     def _attach(self, data):
-        """Build what a run on ``data`` evaluates with: the objective and the prepared points."""
+        """Build what a run on ``data`` evaluates with: the objective, the prepared points and the
+        validation sensors (held out of the points, :mod:`pinnlite.training.validation`)."""
         self.data = data
+        t = self.config.training
+        train_data, held_out = validation.split(data, t.validation_fraction, t.seed)
         self.objective = Objective(self.model.arch, self.config.material, self._ws, self.comm)
-        self.points = Points(self.model.arch, data, self.comm)
+        self.points = Points(self.model.arch, train_data, self.comm)
+        self.validation = None if held_out is None else validation.Misfit(self.model.arch, *held_out, self._ws.threads)
 
     def _start(self, data):
         cfg = self.config
@@ -243,10 +286,11 @@ class Trainer:
         return self.objective.evaluate(x, prep, self._weights() if weights is None else weights)
 
     def _stop_requested(self):
-        """The interrupt flag, agreed by all ranks (a collective call under MPI)."""
+        """Whether a stop signal arrived, agreed by all ranks (a collective call under MPI)."""
+        received = self._signals is not None and self._signals.received is not None
         if self.comm is None:
-            return self._interrupted
-        return distributed.any_rank(self.comm, self._interrupted)
+            return received
+        return distributed.any_rank(self.comm, received)
 
     def _update_adaptive(self, prep):
         """Learning-rate annealing of the loss weights from per-term gradients."""
@@ -352,9 +396,15 @@ class Trainer:
         """Train to ``config.training.epochs`` (or an earlier stop) and return the :class:`Metrics`.
 
         Calling ``train`` again, or on a trainer loaded from a checkpoint,
-        continues the same run (``data`` may then be omitted). Ctrl-C stops
-        after the current step, saves a checkpoint when a directory is
-        configured, and returns the metrics so far.
+        continues the same run (``data`` may then be omitted). SIGINT (Ctrl-C)
+        or SIGTERM stops after the current step, saves a checkpoint when a
+        directory is configured, and returns the metrics so far (the signal is
+        :attr:`stop_signal`); a second signal raises
+        :class:`~pinnlite.training.signals.Interrupted` at once, naming the last
+        good checkpoint (:mod:`pinnlite.training.signals`). Checkpoints are due
+        every ``checkpoint.interval`` epochs and ``checkpoint.every_seconds`` of
+        wall time; a failed save warns and is retried at the next one
+        (:mod:`pinnlite.training.autosave`).
         """
         if data is None:
             if self.data is None:
@@ -372,13 +422,19 @@ class Trainer:
             self._opt = self._optimizer(self.state.phase)
             self._diagnostics = Diagnostics(self.config, self.scales, log)
         cfg, st = self.config, self.state
-        self._interrupted = False
-        restore = self._install_sigint()
+        c = cfg.checkpoint
+        self.stop_signal = None
+        self._saver = SavePolicy(c.interval, c.every_seconds, c.max_failures, last_good=self.last_checkpoint)
+        self._signals = signals.StopSignals(on_first=self._on_signal, last_good=self._newest_good)
+        self._monitor = validation.monitored(cfg)
+        restore = self._signals.install()
         t0 = time.perf_counter()
         progress = self.progress
         if progress is None:
             quiet = self.rank != 0  # under MPI only rank 0 shows progress
-            progress = Progress(cfg.training.epochs, every=cfg.training.log_every, stream=io.StringIO() if quiet else None)
+            first = "SGD" if cfg.optimizer.kind == "sgd" else {"adamw": "AdamW"}.get(cfg.optimizer.kind, "Adam")
+            progress = Progress(cfg.training.epochs, every=cfg.training.log_every, stream=io.StringIO() if quiet else None,
+                                phases=(first, "L-BFGS"), names=self.free)
         log.info(
             "training %s: %d parameters, free %s, epochs %d -> %d",
             cfg.name, self.model.arch.n_params, ",".join(self.free) or "none", st.epoch, cfg.training.epochs,
@@ -396,6 +452,7 @@ class Trainer:
                 st.epoch += 1
                 elapsed = st.elapsed + time.perf_counter() - t0
                 row.update(epoch=st.epoch, step=st.step, time=elapsed, **self.material)
+                row["validation"] = self._validation_misfit()
                 self.metrics.append(**row)
                 if st.epoch == 1:
                     self._diagnostics.terms(row)
@@ -403,9 +460,7 @@ class Trainer:
                 self._diagnostics.material(self.material, self._clipped, check_range=half_way)
                 if half_way:
                     self._diagnostics.fit(row, f"half way (epoch {st.epoch})")
-                if row["loss"] < st.best_loss:
-                    st.best_loss, st.best_epoch = float(row["loss"]), st.epoch
-                    self._on_best()
+                self._track_best(row)
                 progress.update(st.epoch, row)
                 if st.epoch % cfg.training.log_every == 0:
                     log.debug("epoch %d: %s", st.epoch, {k: round(v, 6) for k, v in row.items()})
@@ -422,14 +477,18 @@ class Trainer:
             st.elapsed += time.perf_counter() - t0
             self.model.params[:] = self.objective.params(st.x)
             progress.close()
+        if self._signals.received is not None:
+            self.stop_signal = self._signals.received
+            st.stop_reason = f"interrupted by {signals.name(self.stop_signal)}"
         st.stop_reason = st.stop_reason or "epochs"
         log.info("stopped at epoch %d (%s); %s", st.epoch, st.stop_reason, self.material)
         if len(self.metrics):
             self._diagnostics.fit(self.metrics.last(), "at the end of the run")
             self._diagnostics.material(self.material, (), check_range=True)
-            if st.stop_reason != "interrupted" and misfit(self.metrics.last(), self.scales) <= FIT_THRESHOLD:
+            interrupted = st.stop_reason.startswith("interrupted")
+            if not interrupted and misfit(self.metrics.last(), self.scales) <= FIT_THRESHOLD:
                 self._scale_check()  # against a fitted field only: an unfitted one says nothing
-        if cfg.training.error_bars and st.stop_reason != "interrupted":
+        if cfg.training.error_bars and not st.stop_reason.startswith("interrupted"):
             self._error_bars()
         self._on_end()
         return self.metrics
@@ -461,6 +520,33 @@ class Trainer:
             st.uncertainty = dict(u._asdict())
             log.info("error bars: %s (noise %.3g, %.0f effective parameters)",
                      ", ".join(f"{k} +- {v:.3g}" for k, v in u.std.items()), u.noise_sigma, u.dof)
+
+    def _newest_good(self):
+        """The newest complete checkpoint (:func:`pinnlite.training.autosave.newest_good`); None if none."""
+        return newest_good(self.config.checkpoint.directory if self.rank == 0 else None, self.last_checkpoint)
+
+    def _on_signal(self, signum):
+        """The first SIGINT/SIGTERM: say what happens next (called from the signal handler)."""
+        name = signals.name(signum)
+        saved = "saving a checkpoint" if self.config.checkpoint.directory else "no checkpoint directory to save into"
+        log.warning("%s: stopping after the current step, %s (%s again stops at once)", name, saved, name)
+
+    # ------------------------------------------------------------------ validation and best
+
+    def _validation_misfit(self):
+        """The data term at the held-out sensors for the current vector (NaN without them)."""
+        if self.validation is None:
+            return math.nan
+        x = self.state.x
+        return self.validation(self.objective.params(x), self.objective.material(x))
+
+    def _track_best(self, row):
+        """A new best epoch of the monitored column (:func:`validation.monitored`), and the early stop."""
+        st = self.state
+        improved, stop = validation.track(st, row[self._monitor], self._monitor, self.config.training.patience)
+        if improved:
+            self._on_best()
+        st.stop_reason = stop or st.stop_reason
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -507,6 +593,9 @@ class Trainer:
         epoch = self.state.epoch if epoch is None else epoch
         path = checkpoint.save_in_directory(directory, epoch, tree, self.config.checkpoint.keep_last)
         self._saved_epoch = self.state.epoch, self.state.step
+        self.last_checkpoint = path
+        if self._saver is not None:
+            self._saver.succeeded(path)
         log.info("checkpoint %s", path)
         return path
 
@@ -517,8 +606,9 @@ class Trainer:
         ``path`` names a file; otherwise ``epoch`` selects ``ckpt-<epoch>`` in
         ``directory``, and None the latest one. Call :meth:`train` (with no
         data: the checkpoint holds them) to continue exactly where it stopped.
-        A run loaded from ``directory`` that saved checkpoints keeps saving
-        them in ``directory``. Under MPI (``comm``) every rank loads the same
+        A run that saved checkpoints keeps saving them where the loaded file
+        is (``directory``, or the directory of ``path``), whatever directory
+        its stored config names. Under MPI (``comm``) every rank loads the same
         file; with another number of ranks than the run was saved with, the
         points are re-sharded and the continuation is no longer bit-exact (a
         warning says so).
@@ -531,11 +621,13 @@ class Trainer:
         if trainer._saved_world_size != trainer.world_size:
             msg = (f"{path} was written by a run on {trainer._saved_world_size} MPI rank(s) and resumes on "
                    f"{trainer.world_size}: the points are re-sharded and the continuation is no longer bit-exact")
-            log.warning(msg)
             warnings.warn(msg, RuntimeWarning, stacklevel=2)
-        if directory is not None and trainer.config.checkpoint.directory is not None:
-            # keep saving where the run was found: the stored path may be relative or the directory moved
-            trainer.config = trainer.config.replace(**{"checkpoint.directory": os.fspath(directory)})
+        if trainer.config.checkpoint.directory is not None:
+            # keep saving where the run was found: the stored path may be relative, the
+            # directory moved, or another run's (a config copied from it)
+            here = os.fspath(directory) if directory is not None else (os.path.dirname(os.fspath(path)) or os.curdir)
+            trainer.config = trainer.config.replace(**{"checkpoint.directory": here})
+        trainer.last_checkpoint = os.fspath(path)
         log.info("resumed %s at epoch %d", path, trainer.state.epoch)
         return trainer
 
@@ -553,29 +645,27 @@ class Trainer:
         self._best_saved = epoch
 
     def _on_epoch_end(self):
-        c = self.config.checkpoint
-        if c.directory and c.interval and self.state.epoch % c.interval == 0:
-            self.save_checkpoint()
-            self._save_best()
+        if self.config.checkpoint.directory and self._saver.due(self.state.epoch):
+            self._autosave()
 
     def _on_end(self):
-        c = self.config.checkpoint
-        if c.directory and self._saved_epoch != (self.state.epoch, self.state.step):
-            self.save_checkpoint()
-        if c.directory:
+        if self.config.checkpoint.directory:
+            with self._signals:  # a signal during the final save stops it at once
+                self._autosave(final=True)
+
+    def _autosave(self, final=False):
+        """Save the checkpoint (unless this state is saved) and the best model, through the save policy.
+
+        A failed save (:class:`OSError`: a full disk, a read-only directory) warns
+        and training goes on; too many in a row, or a failed ``final`` save,
+        raise :class:`~pinnlite.training.autosave.SaveError` (:mod:`pinnlite.training.autosave`).
+        """
+        directory = self.config.checkpoint.directory
+        target = checkpoint.checkpoint_path(directory, self.state.epoch)
+        try:
+            if self._saved_epoch != (self.state.epoch, self.state.step):
+                self.save_checkpoint()
+            target = os.path.join(directory, checkpoint.BEST)
             self._save_best()
-
-    def _install_sigint(self):
-        """Ctrl-C sets a flag (stop after the current step); a second one interrupts at once."""
-        if threading.current_thread() is not threading.main_thread():
-            return lambda: None
-        previous = signal.getsignal(signal.SIGINT)
-
-        def handler(signum, frame):
-            if self._interrupted:
-                raise KeyboardInterrupt
-            self._interrupted = True
-            log.warning("interrupt: stopping after the current step (Ctrl-C again to abort)")
-
-        signal.signal(signal.SIGINT, handler)
-        return lambda: signal.signal(signal.SIGINT, previous)
+        except OSError as e:
+            self._saver.failed(target, e, final=final)
