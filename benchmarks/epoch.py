@@ -58,7 +58,7 @@ def main():
     n = trainer.model.arch.n_params
     grad = np.empty(n, x.dtype)
     mat = trainer.objective.material(x)
-    w = trainer._weights()
+    w = trainer.weights()
     step_ms = median_ms(lambda: engine.evaluate(trainer.model.arch, x[:n], prep, mat, w, trainer._ws, grad), args.epochs)
 
     trainer.config = trainer.config.replace(**{"training.epochs": 2 + args.epochs})

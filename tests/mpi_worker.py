@@ -48,7 +48,7 @@ def gradient(comm, out):
     tr.train(data())
     x = tr.state.x.copy()
     x[:] += 0.01 * np.sin(np.arange(x.size))  # a generic point, not the initial one
-    res, g = tr._evaluate(x, tr._full_prep())
+    res, g = tr.evaluate(x, tr._full_prep())
     if comm.Get_rank() == 0:
         np.savez(os.path.join(out, "gradient.npz"), x=x, g=g, total=res.total,
                  terms=np.array([res.terms.get(t, np.nan) for t in sorted(res.terms)]), names=np.array(sorted(res.terms)))

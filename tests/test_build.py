@@ -111,4 +111,4 @@ def test_the_trainer_counts_the_data_collocation_points():
                               "training.threads": 1, "architecture.hidden": [4], "sampling.n_collocation": 4000})
     trainer = Trainer(None, cfg)
     trainer.train(data)
-    assert trainer._opt.hyperparams["learning_rate"].total_steps == 3 * math.ceil(50 / 20)
+    assert trainer.opt.hyperparams["learning_rate"].total_steps == 3 * math.ceil(50 / 20)

@@ -131,7 +131,7 @@ def run_subprocess(code, *args, env=None, timeout=300):
 
 def interrupt_inside_epoch(trainer, epoch, batch):
     """Send a real SIGINT while batch ``batch`` of epoch ``epoch + 1`` is being computed."""
-    objective = trainer._evaluate
+    objective = trainer.evaluate
 
     def wrapped(x, prep, weights=None):
         st = trainer.state
@@ -139,7 +139,7 @@ def interrupt_inside_epoch(trainer, epoch, batch):
             os.kill(os.getpid(), signal.SIGINT)
         return objective(x, prep, weights)
 
-    trainer._evaluate = wrapped
+    trainer.evaluate = wrapped
 
 
 def assert_bits_equal(a, b, name):

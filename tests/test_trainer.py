@@ -27,6 +27,7 @@ from pinnlite.training.data import TrainingData
 from pinnlite.errors import InputError
 from pinnlite.training.metrics import COLUMNS
 from pinnlite.training.model import ElasticPINN2D
+from pinnlite.training.objective import Objective
 from pinnlite.engine.terms import TERMS, Material, PointSets
 from pinnlite.training.problems import plane_waves
 from pinnlite.training.progress import Progress
@@ -132,9 +133,9 @@ def test_objective_gradient_matches_finite_differences(free):
     assert x.shape == (n + len(free),)
     x[n:] = np.linspace(-0.3, 0.2, len(free))  # away from the guesses
     prep = trainer._full_prep()
-    res, g = trainer._evaluate(x, prep)
+    res, g = trainer.evaluate(x, prep)
     assert set(res.terms) == {"pde", "traction", "initial", "initial_velocity", "data"}
-    f = lambda z: trainer._evaluate(z, prep)[0].total  # noqa: E731
+    f = lambda z: trainer.evaluate(z, prep)[0].total  # noqa: E731
     check_grads(f, x, g, directions=4, coords=range(n, n + len(free)), rng=0)
     # the material part is p dL/dp of the engine's gradient at p = p0 exp(theta)
     vals = trainer.material_values(x)
@@ -205,7 +206,7 @@ def test_every_optimizer_decreases_the_loss(kind, extra):
     second = kind in ("lbfgs", "bfgs", "lm")
     assert np.all(metrics["phase"] == (SECOND_ORDER if second else FIRST_ORDER))
     assert trainer.state.phase == (SECOND_ORDER if second else FIRST_ORDER)
-    assert trainer._opt.name == kind
+    assert trainer.opt.name == kind
     if not second:
         np.testing.assert_array_equal(metrics["lr"], np.full(15, cfg.optimizer.lr))
 
@@ -263,18 +264,18 @@ def test_steps_per_epoch_are_ceil_n_over_batch(batch, after, steps):
     assert trainer.state.step == steps[-1]
 
 
-def test_minibatch_epoch_loss_is_the_mean_over_batches():
+def test_minibatch_epoch_loss_is_the_mean_over_batches(monkeypatch):
     """With batches of one epoch, the row's loss is the mean of the batch totals."""
     seen = []
     trainer = Trainer(None, tiny_config(**{"training.epochs": 2, "training.batch_size": 20}), progress=quiet())
-    objective = trainer._evaluate
+    evaluate = Objective.evaluate
 
-    def spy(x, prep, weights=None):
-        res, g = objective(x, prep, weights)
+    def spy(self, x, prep, weights):
+        res, g = evaluate(self, x, prep, weights)
         seen.append((prep.counts["pde"], res.total))
         return res, g
 
-    trainer._evaluate = spy
+    monkeypatch.setattr(Objective, "evaluate", spy)
     metrics = trainer.train(tiny_data())
     assert [c for c, _ in seen] == [20, 20, 20, 4] * 2  # 64 points in batches of 20
     for epoch in range(2):
@@ -437,7 +438,7 @@ def test_ctrl_c_inside_an_epoch_stops_after_the_current_step():
     cfg = tiny_config(**{"training.epochs": 3, "training.batch_size": 16})  # 4 steps per epoch
     _, ref = train(cfg)
     trainer = Trainer(None, cfg, progress=quiet())
-    objective, calls = trainer._evaluate, []
+    objective, calls = trainer.evaluate, []
 
     def objective_then_ctrl_c(x, prep, weights=None):
         calls.append(len(calls) + 1)
@@ -445,7 +446,7 @@ def test_ctrl_c_inside_an_epoch_stops_after_the_current_step():
             os.kill(os.getpid(), signal.SIGINT)
         return objective(x, prep, weights)
 
-    trainer._evaluate = objective_then_ctrl_c
+    trainer.evaluate = objective_then_ctrl_c
     metrics = trainer.train(tiny_data())
     assert trainer.state.step == 6 and trainer.state.epoch == 1 and len(metrics) == 1
     assert trainer.state.stop_reason == "interrupted by SIGINT" and trainer.stop_signal == signal.SIGINT
@@ -524,7 +525,7 @@ def test_adaptive_weights_follow_the_annealing_rule():
         assert w[t] == pytest.approx((1 - alpha) + alpha * top / np.abs(g).mean(), rel=1e-9), t
         assert abs(w[t] - 1) > 1e-3, t
     # the weights enter the loss: the total is sum(w_cfg * w_adaptive * term / normaliser)
-    res, _ = trainer._evaluate(trainer.state.x, trainer._full_prep())
+    res, _ = trainer.evaluate(trainer.state.x, trainer._full_prep())
     cw = cfg.loss_weights
     total = sum(getattr(cw, t) * w[t] * res.terms[t] / norm[t] for t in res.terms)
     assert res.total == pytest.approx(total, rel=1e-12)
@@ -566,8 +567,8 @@ def test_explicit_collocation_points_are_used():
     data = TrainingData(d.domain, collocation=colloc, sensor_points=d.sensor_points, sensor_values=d.sensor_values)
     sizes = []
     trainer = Trainer(None, tiny_config(**{"training.epochs": 2, "sampling.n_collocation": 0}), progress=quiet())
-    objective = trainer._evaluate
-    trainer._evaluate = lambda x, prep, w=None: (sizes.append(prep.counts["pde"]), objective(x, prep, w))[1]
+    objective = trainer.evaluate
+    trainer.evaluate = lambda x, prep, w=None: (sizes.append(prep.counts["pde"]), objective(x, prep, w))[1]
     trainer.train(data)
     assert trainer.state.collocation is None
     assert sizes == [25, 25]

@@ -24,17 +24,16 @@ import warnings
 import numpy as np
 
 from pinnlite import engine
-from pinnlite.engine.terms import TERMS
 from pinnlite.errors import InputError
 from pinnlite.io import checkpoint
-from pinnlite.training import build, distributed, sampling, signals, validation, weighting
+from pinnlite.training import build, distributed, epochs, sampling, signals, validation, weighting
 from pinnlite.training.autosave import SavePolicy, newest_good
 from pinnlite.training.config import Config, ConfigError, first_order_steps, switches
 from pinnlite.training.data import TrainingData
 from pinnlite.training.diagnostics import FIT_THRESHOLD, Diagnostics, misfit
-from pinnlite.training.metrics import Metrics, accumulate, epoch_means, new_accumulator
+from pinnlite.training.metrics import Metrics, new_accumulator
 from pinnlite.training.model import ElasticPINN2D
-from pinnlite.training.objective import Objective, Points, ensure_finite
+from pinnlite.training.objective import Objective, Points
 from pinnlite.training.progress import NoProgress, Progress
 from pinnlite.training.scaling import derive_scales
 from pinnlite.training.state import FIRST_ORDER, SECOND_ORDER, TrainState, from_tree, second_order_kind, to_tree
@@ -72,6 +71,8 @@ class Trainer:
         The optimised vector and its loss (built when training starts).
     state : TrainState
         Everything that changes during the run (None before it starts).
+    opt : Optimizer
+        The optimizer of the current phase (:mod:`pinnlite.training.epochs` steps it).
 
     Examples
     --------
@@ -109,9 +110,9 @@ class Trainer:
         self.stop_signal = None  # the signal that stopped the last train() call, or None
         self._callbacks = []
         self._ws = engine.Workspace(self.config.training.threads)
-        self._opt = None  # the optimizer of the current phase, built once per phase
+        self.opt = None  # the optimizer of the current phase, built once per phase
         self._diagnostics = None  # warnings of the run (built with its scales)
-        self._clipped = ()  # material parameters the last epoch's projection clipped
+        self.clipped = ()  # material parameters the last epoch's projection clipped
         self._signals = None  # signals.StopSignals while train() runs
         self._saver = None  # autosave.SavePolicy while train() runs
         self._best = None  # (epoch, x, material) of the lowest loss, kept for best.pinnlite
@@ -237,13 +238,13 @@ class Trainer:
             colloc = sampling.interior(rng, cfg.sampling.n_collocation, data.domain, cfg.sampling.strategy)
         x = self.objective.vector(self.model.params)
         phase = SECOND_ORDER if second_order_kind(cfg) == cfg.optimizer.kind else FIRST_ORDER
-        self._opt = self._optimizer(phase)
+        self.opt = self._optimizer(phase)
         self.state = TrainState(
             epoch=0,
             step=0,
             x=x,
             phase=phase,
-            opt_state=self._opt.init(x),
+            opt_state=self.opt.init(x),
             plateau=build.plateau(cfg).init() if cfg.schedule.plateau else None,
             adaptive=weighting.init(),
             rng=rng,
@@ -268,7 +269,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ points
 
-    def _collocation(self):
+    def collocation(self):
         """The current collocation points and the body force at them (None if unknown)."""
         if self.data.collocation is not None:
             return self.data.collocation, self.data.body_force
@@ -276,119 +277,22 @@ class Trainer:
 
     def _full_prep(self):
         """Every collocation point with the fixed terms, prepared (kept between epochs)."""
-        return self.points.full(*self._collocation())
+        return self.points.full(*self.collocation())
 
-    def _weights(self):
+    def weights(self):
+        """The loss weights of the next step: the config's, annealed, over the natural magnitudes."""
         return weighting.effective_weights(self.config.loss_weights, self.state.adaptive, self.scales.normalisers())
 
-    def _evaluate(self, x, prep, weights=None):
+    def evaluate(self, x, prep, weights=None):
         """``(LossResult, gradient over x)`` with the run's current weights unless ``weights`` is given."""
-        return self.objective.evaluate(x, prep, self._weights() if weights is None else weights)
+        return self.objective.evaluate(x, prep, self.weights() if weights is None else weights)
 
-    def _stop_requested(self):
+    def stop_requested(self):
         """Whether a stop signal arrived, agreed by all ranks (a collective call under MPI)."""
         received = self._signals is not None and self._signals.received is not None
         if self.comm is None:
             return received
         return distributed.any_rank(self.comm, received)
-
-    def _update_adaptive(self, prep):
-        """Learning-rate annealing of the loss weights from per-term gradients."""
-        grads = self.objective.term_gradients(self.state.x, prep, self.scales.normalisers())
-        self.state.adaptive = weighting.update(self.state.adaptive, grads, self.config.loss_weights.adaptive_alpha)
-        log.debug("adaptive loss weights: %s", dict(zip(grads, self.state.adaptive.weights.round(4))))
-
-    def _resample(self):
-        s, st = self.config.sampling, self.state
-        cand = sampling.interior(st.rng, s.n_candidates, self.data.domain, "uniform")
-        res = self.objective.residual_norms(st.x, cand)
-        if s.adaptive == "rar":
-            st.collocation = sampling.rar(st.collocation, cand, res, s.rar_k)
-        else:
-            st.collocation = sampling.rad(st.rng, cand, res, len(st.collocation), s.rad_k, s.rad_c)
-        log.info("epoch %d: %s resampling, %d collocation points", st.epoch, s.adaptive.upper(), len(st.collocation))
-
-    # ------------------------------------------------------------------ epochs
-
-    def _first_order_epoch(self):
-        st, cfg, opt = self.state, self.config, self._opt
-        if st.perm is None:
-            if cfg.sampling.adaptive and st.epoch > 0 and st.epoch % cfg.sampling.adaptive_every == 0:
-                self._resample()
-            n = len(self._collocation()[0])
-            bs = cfg.training.batch_size
-            st.perm = np.arange(n) if bs is None or bs >= n else np.concatenate(sampling.minibatches(st.rng, n, bs))
-            st.batch_pos = 0
-            st.acc = new_accumulator()
-        n = len(st.perm)
-        bs = min(cfg.training.batch_size or n, n)
-        n_batches = math.ceil(n / bs)
-        factor = st.plateau.factor if st.plateau is not None else 1.0
-        while st.batch_pos < n_batches:
-            if bs == n:
-                prep = self._full_prep()
-            else:
-                prep = self.points.batch(*self._collocation(), st.perm[st.batch_pos * bs : (st.batch_pos + 1) * bs])
-            if cfg.loss_weights.adaptive and st.step % cfg.loss_weights.adaptive_every == 0:
-                self._update_adaptive(prep)
-            res, g = self._evaluate(st.x, prep)
-            ensure_finite(res, g, st.epoch + 1)
-            st.x, st.opt_state = opt.update(g, st.opt_state, st.x, lr_factor=factor)
-            self._clipped = self.objective.project(st.x)
-            st.step += 1
-            st.batch_pos += 1
-            accumulate(st.acc, res)
-            if st.batch_pos < n_batches and self._stop_requested():
-                return None
-        row = epoch_means(st.acc)
-        row.update(lr=opt.hyperparams["learning_rate"](st.step - 1) * factor, phase=FIRST_ORDER)
-        st.perm = None
-        if st.plateau is not None:
-            st.plateau = build.plateau(cfg).update(row["loss"], st.plateau)
-        return row
-
-    def _second_order_epoch(self):
-        """One update of the second-order optimizer (L-BFGS, BFGS: a line search; LM: damped steps)."""
-        st, opt = self.state, self._opt
-        prep = self._full_prep()
-        seen = []  # evaluated points, so that the accepted one is not evaluated again
-
-        def fun(x):
-            res, g = self._evaluate(x, prep)
-            seen.append((x.copy(), res))
-            del seen[:-64]
-            return res.total, g
-
-        if st.opt_state.converged:
-            st.stop_reason = f"{opt.name} converged (status {st.opt_state.status})"
-            return None
-        if opt.name == "lm":
-            weights = self._weights()
-            x_new, st.opt_state = opt.update(
-                np.zeros_like(st.x), st.opt_state, st.x,
-                fun=lambda x: self.objective.value(x, prep, weights),
-                normal=lambda x: self.objective.normal_equations(x, prep, weights),
-            )
-        else:
-            if math.isnan(st.opt_state.value):
-                f, g = fun(st.x)
-            else:
-                f, g = st.opt_state.value, st.opt_state.grad
-            x_new, st.opt_state = opt.update(g, st.opt_state, st.x, value=f, fun=fun)
-        res = next((r for xs, r in reversed(seen) if np.array_equal(xs, x_new)), None)
-        if res is None:
-            res, _ = self._evaluate(x_new, prep)
-        st.x = x_new
-        self._clipped = self.objective.project(st.x)
-        if self._clipped:
-            log.info("epoch %d: a material parameter hit its bound; %s restarts", st.epoch + 1, opt.name)
-            st.opt_state = opt.init(st.x)
-        st.step += 1
-        row = dict(loss=res.total, lr=float(st.opt_state.step_size), phase=SECOND_ORDER)
-        row.update({t: res.terms.get(t, math.nan) for t in TERMS})
-        if st.opt_state.converged:
-            st.stop_reason = f"{opt.name} converged (status {st.opt_state.status})"
-        return row
 
     # ------------------------------------------------------------------ run
 
@@ -419,7 +323,7 @@ class Trainer:
             self._attach(data)
             if self.scales is None:
                 self.scales = derive_scales(self.config, data)
-            self._opt = self._optimizer(self.state.phase)
+            self.opt = self._optimizer(self.state.phase)
             self._diagnostics = Diagnostics(self.config, self.scales, log)
         cfg, st = self.config, self.state
         c = cfg.checkpoint
@@ -444,8 +348,8 @@ class Trainer:
             while st.epoch < cfg.training.epochs and not st.stop_reason:
                 if st.phase == FIRST_ORDER and switches(cfg) and st.epoch >= cfg.optimizer.switch_after:
                     self._switch()
-                self._clipped = ()
-                row = self._first_order_epoch() if st.phase == FIRST_ORDER else self._second_order_epoch()
+                self.clipped = ()
+                row = epochs.first_order(self) if st.phase == FIRST_ORDER else epochs.second_order(self)
                 if row is None:  # interrupted inside an epoch, or nothing left to do
                     st.stop_reason = st.stop_reason or "interrupted"
                     break
@@ -457,7 +361,7 @@ class Trainer:
                 if st.epoch == 1:
                     self._diagnostics.terms(row)
                 half_way = st.epoch == cfg.training.epochs // 2
-                self._diagnostics.material(self.material, self._clipped, check_range=half_way)
+                self._diagnostics.material(self.material, self.clipped, check_range=half_way)
                 if half_way:
                     self._diagnostics.fit(row, f"half way (epoch {st.epoch})")
                 self._track_best(row)
@@ -469,7 +373,7 @@ class Trainer:
                         st.stop_reason = "stopped by a callback"
                 if cfg.training.target_loss is not None and row["loss"] <= cfg.training.target_loss:
                     st.stop_reason = "target loss reached"
-                if self._stop_requested():
+                if self.stop_requested():
                     st.stop_reason = "interrupted"
                 self._on_epoch_end()
         finally:
@@ -497,13 +401,13 @@ class Trainer:
         """From the first-order warm-up to the second-order optimizer; check the fit and the PDE scale."""
         st = self.state
         st.phase = SECOND_ORDER
-        self._opt = self._optimizer(SECOND_ORDER)
-        st.opt_state = self._opt.init(st.x)
-        log.info("epoch %d: switching to %s", st.epoch, self._opt.name)
+        self.opt = self._optimizer(SECOND_ORDER)
+        st.opt_state = self.opt.init(st.x)
+        log.info("epoch %d: switching to %s", st.epoch, self.opt.name)
 
     def _scale_check(self):
         """At the end: the fitted field's inertial term against the PDE scale (:mod:`.diagnostics`)."""
-        colloc = self._collocation()[0][:_SCALE_CHECK_POINTS]
+        colloc = self.collocation()[0][:_SCALE_CHECK_POINTS]
         x = self.objective.params(self.state.x)
         C = engine.channels(self.model.arch, x, colloc.astype(self.model.arch.np_dtype), 8, self._ws)
         self._diagnostics.pde_scale(C.astype(np.float64), self.material["rho"])
@@ -515,7 +419,7 @@ class Trainer:
             log.info("error bars skipped: %d parameters exceed the %d of a dense Gauss-Newton matrix",
                      self.objective.size, _MAX_DENSE)
             return
-        u = self.objective.uncertainty(st.x, self._full_prep(), self._weights())
+        u = self.objective.uncertainty(st.x, self._full_prep(), self.weights())
         if u is not None:
             st.uncertainty = dict(u._asdict())
             log.info("error bars: %s (noise %.3g, %.0f effective parameters)",
@@ -555,7 +459,7 @@ class Trainer:
         if self.state is None:
             raise checkpoint.StructureError("trainer: nothing to save before training has started")
         return to_tree(
-            self.state, config=self.config, arch=self.model.arch, material=self.objective, optimizer=self._opt,
+            self.state, config=self.config, arch=self.model.arch, material=self.objective, optimizer=self.opt,
             scales=self.scales, metrics=self.metrics, data=self.data, world_size=self.world_size,
         )
 
@@ -571,7 +475,7 @@ class Trainer:
             raise checkpoint.StructureError(f"checkpoint: training state does not load ({type(e).__name__}: {e})") from None
         trainer.state, trainer.data, trainer.scales, trainer.metrics = r.state, r.data, r.scales, r.metrics
         trainer._attach(r.data)
-        trainer._opt = trainer._optimizer(r.state.phase)
+        trainer.opt = trainer._optimizer(r.state.phase)
         trainer._saved_world_size = r.world_size
         return trainer
 
