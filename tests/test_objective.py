@@ -19,6 +19,7 @@ from pinnlite.testing import check_grads
 from pinnlite.training.config import Config
 from pinnlite.training.objective import Objective, Points, ensure_finite
 from pinnlite.training.problems import plane_waves
+from pinnlite.training.uncertainty import material_uncertainty
 
 
 def setup(free=("lam", "mu"), bounds=None, seed=0):
@@ -99,6 +100,34 @@ def test_per_term_gradients_add_up_to_the_gradient():
     total = sum(getattr(w, t) * norm[t] * grads[t] for t in grads)
     _, g = obj.evaluate(x, prep, w)
     np.testing.assert_allclose(total, obj.params(g), rtol=1e-12, atol=1e-12 * np.abs(obj.params(g)).max())
+
+
+def test_error_bars_use_the_gauss_newton_blocks_of_every_term():
+    """Objective.uncertainty is material_uncertainty of J'J over all rows and J_d'J_d over the data
+    rows, with J from central differences of the residuals (not the Jacobian kernel)."""
+    obj, params, data, colloc = setup()
+    prep = Points(obj.arch, data).full(colloc)
+    w = LossWeights(pde=0.7, data=2.0, traction=0.3, initial=1.5)
+    x = obj.vector(params, np.array([0.1, -0.2]))
+    rho, _, blocks = obj.residuals(x, prep, w, jacobian=False)
+    assert sum(b - a for t, a, b in blocks if t != "data") > 0  # rows of other terms enter H too
+    J = np.empty((rho.size, obj.size))
+    h = 1e-6
+    for j in range(obj.size):
+        e = np.zeros(obj.size)
+        e[j] = h
+        J[:, j] = (obj.residuals(x + e, prep, w, jacobian=False)[0] - obj.residuals(x - e, prep, w, jacobian=False)[0]) / (2 * h)
+    a, b = next((a, b) for t, a, b in blocks if t == "data")
+    a2 = w.data / prep.counts["data"]
+    rd = rho[a:b]
+    want = material_uncertainty(J.T @ J, J[a:b].T @ J[a:b], a2, float(rd @ rd) / a2, b - a,
+                                range(obj.n, obj.size), obj.values(x), obj.free)
+    got = obj.uncertainty(x, prep, w)
+    assert got.n_data == want.n_data == 60
+    assert got.dof == pytest.approx(want.dof, rel=1e-5)
+    assert got.noise_sigma == pytest.approx(want.noise_sigma, rel=1e-6)
+    for name in ("lam", "mu"):
+        assert got.std[name] == pytest.approx(want.std[name], rel=1e-4)
 
 
 def test_residual_norms_are_the_engines_residual():

@@ -201,7 +201,11 @@ class Objective:
         rho, J, blocks = self.residuals(x, prep, weights)
         rows = next(((a, b) for t, a, b in blocks if t == "data"), (0, 0))
         Jd, rd = J[rows[0] : rows[1]], rho[rows[0] : rows[1]]
-        H, Ad = J.T @ J, Jd.T @ Jd
+        Ad = Jd.T @ Jd
+        H = Ad.copy()  # J'J = J_d'J_d + the other rows' products: each row enters one product
+        for part in (J[: rows[0]], J[rows[1] :]):
+            if len(part):
+                H += part.T @ part
         rss, n_data = float(rd @ rd) / a2, rows[1] - rows[0]
         if self.comm is not None:
             k = self.size * self.size
