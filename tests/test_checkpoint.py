@@ -40,8 +40,8 @@ from pinnlite.training.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
-GOLDEN = DATA / "golden_training_v1_0.pinnlite"
-GOLDEN_JSON = DATA / "golden_training_v1_0.json"
+GOLDENS = [(DATA / f"golden_training_v{v}.pinnlite", DATA / f"golden_training_v{v}.json", version)
+           for v, version in (("1_0", (1, 0)), ("2_0", (2, 0)))]
 FORMAT_MD = ROOT / "docs" / "FORMAT.md"
 EPOCHS, KEEP = 9, 3
 
@@ -103,8 +103,9 @@ def test_read_and_verify_a_training_checkpoint(run):
     assert flat.size == n
     report = checkpoint.verify(path)
     assert report.file_length == len(raw) == os.path.getsize(path)
-    # one chunk (< 4 MiB): the trailer digest is the SHA-256 of the body's SHA-256
-    assert report.sha256 == hashlib.sha256(hashlib.sha256(raw[:-34]).digest()).hexdigest() == raw[-32:].hex()
+    assert report.version == (2, 0)
+    # the file's digest is the head digest: the SHA-256 of the preamble and the header
+    assert report.sha256 == hashlib.sha256(raw[:head_end(raw)]).hexdigest() == raw[head_end(raw) + 2:][:32].hex()
     assert report.meta["pinnlite_version"] and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}", report.meta["created"])
     keys = {info.path: info for info in report.arrays}
     W0 = keys[("params", "W0")]
@@ -118,6 +119,11 @@ def test_read_and_verify_a_training_checkpoint(run):
     assert checkpoint.verify(raw).sha256 == checkpoint.verify(io.BytesIO(raw)).sha256 == report.sha256
 
 
+def head_end(raw):
+    """Offset of the head digest of a 2.0 file: the preamble (47 bytes) and the header (FORMAT.md section 3)."""
+    return 47 + int.from_bytes(raw[30:38], "big")
+
+
 def report_fields(report):
     return (report.version, report.meta, report.extra, report.arrays, report.file_length, report.sha256, str(report))
 
@@ -128,7 +134,7 @@ def test_checkpoint_verify_is_container_verify_and_the_architecture_check(run):
     for source in (lambda: path, lambda: raw, lambda: io.BytesIO(raw)):  # a file object is read once: a new one each
         ours, theirs = checkpoint.verify(source()), container.verify(source())
         assert report_fields(ours) == report_fields(theirs)
-        assert ours.file_length == len(raw) and ours.sha256 == raw[-32:].hex()
+        assert ours.file_length == len(raw) and ours.sha256 == hashlib.sha256(raw[:head_end(raw)]).hexdigest()
         # both reports carry the whole decoded tree: it encodes back to the very same file
         assert container.dumps(ours.tree, ours.meta) == container.dumps(theirs.tree, theirs.meta) == raw
     # a container that verifies but whose arrays do not fit its architecture
@@ -534,24 +540,25 @@ def test_latest_is_replaced_by_the_atomic_write_of_the_checkpoints(run, tmp_path
 # ---------------------------------------------------------------- the golden file
 
 
-def test_golden_training_checkpoint():
-    expected = json.loads(GOLDEN_JSON.read_text())
-    assert GOLDEN.stat().st_size < 64_000
-    tree = checkpoint.read(GOLDEN)
-    report = checkpoint.verify(GOLDEN)
-    assert report.version == (1, 0)
+@pytest.mark.parametrize("golden, sidecar, version", GOLDENS, ids=["v1_0", "v2_0"])
+def test_golden_training_checkpoint(golden, sidecar, version):
+    expected = json.loads(sidecar.read_text())
+    assert golden.stat().st_size < 64_000 and expected["file"] == golden.name
+    tree = checkpoint.read(golden)
+    report = checkpoint.verify(golden)
+    assert report.version == version
     assert tree["kind"] == "training" and tree["epoch"] == expected["epoch"]
     assert tree["material"]["values"] == expected["material"]
     assert float(tree["metrics"]["loss"][-1]) == expected["final_loss"]
     X = np.array(expected["points"])
     U = np.array(expected["displacements"])
     scale = np.max(np.abs(U))
-    for predicted in (checkpoint.predict(GOLDEN, X), ElasticPINN2D.load(GOLDEN).predict(X)):
+    for predicted in (checkpoint.predict(golden, X), ElasticPINN2D.load(golden).predict(X)):
         assert np.max(np.abs(predicted - U)) <= 1e-12 * scale
     arch = tree["architecture"]
     independent = numpy_forward(list(tree["params"].values()), arch["bounds"], arch["output_scale"], X)
     assert np.max(np.abs(independent - U)) <= 1e-12 * scale
-    trainer = Trainer.load_checkpoint(path=GOLDEN)
+    trainer = Trainer.load_checkpoint(path=golden)
     assert trainer.material == expected["material"] and trainer.state.epoch == expected["epoch"]
     assert trainer.config.checkpoint.directory is None  # resuming it writes nothing next to the file
     trainer.config = trainer.config.replace(**{"training.epochs": expected["epoch"] + 2})
@@ -560,6 +567,18 @@ def test_golden_training_checkpoint():
     assert metrics["loss"][: expected["epoch"]].tobytes() == tree["metrics"]["loss"].tobytes()
     # the kernels may round differently on another machine; two steps keep that far below 1e-9
     assert metrics.final_loss() == pytest.approx(expected["resumed_loss"], rel=1e-9)
+
+
+def test_the_converted_1_0_golden_checkpoint_holds_the_same_values(tmp_path):
+    golden, sidecar, _ = GOLDENS[0]
+    out = tmp_path / "converted.pinnlite"
+    version, report = container.convert_file(golden, out)
+    assert version == (1, 0) and report.version == (2, 0)
+    assert container.same_tree(checkpoint.read(out), checkpoint.read(golden))
+    assert report.meta == checkpoint.verify(golden).meta  # the writer's version and the creation time are kept
+    expected = json.loads(sidecar.read_text())
+    X, U = np.array(expected["points"]), np.array(expected["displacements"])
+    assert np.max(np.abs(checkpoint.predict(out, X) - U)) <= 1e-12 * np.max(np.abs(U))
 
 
 # ---------------------------------------------------------------- the command line

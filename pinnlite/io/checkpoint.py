@@ -280,7 +280,11 @@ def save_in_directory(directory, epoch, tree, keep_last):
     path = checkpoint_path(directory, epoch)
     save_file(path, tree, meta())
     pointer = (os.path.basename(path) + "\n").encode("utf-8")
-    atomic.write_file(os.path.join(os.fspath(directory), LATEST), lambda write, sync: write(pointer))
+
+    def fill(write, sync):
+        write(pointer)
+
+    atomic.write_file(os.path.join(os.fspath(directory), LATEST), fill)
     for _, old in list_checkpoints(directory)[:-keep_last]:
         if old != path:
             try:
