@@ -329,6 +329,67 @@ def test_reader_works_without_numba(run, tmp_path):
     assert np.max(np.abs(u - expected)) <= 1e-12 * np.max(np.abs(expected))
 
 
+# ---------------------------------------------------------------- reading only the weights
+
+
+def bytes_read():
+    """Bytes this process has read through system calls so far (Linux: rchar of /proc/self/io)."""
+    with open("/proc/self/io") as f:
+        return int(next(line for line in f if line.startswith("rchar:")).split()[1])
+
+
+@pytest.fixture
+def heavy_file(run, tmp_path):
+    """A real training checkpoint with 24 MB more of sensor data, which a prediction has no use for."""
+    tree = checkpoint.read(checkpoint.latest(run[1]))
+    tree["data"]["sensor_points"] = np.random.default_rng(0).uniform(0, 1, (1_000_000, 3))
+    path = tmp_path / "heavy.pinnlite"
+    container.save_file(path, tree, checkpoint.meta())
+    return tree, path
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/io"), reason="bytes read are counted with Linux's /proc/self/io")
+def test_predict_and_model_load_read_only_the_weights(heavy_file):
+    tree, path = heavy_file
+    X = np.random.default_rng(1).uniform(0, 1, (20, 3))
+    size = os.path.getsize(path)
+    weights = sum(a.nbytes for a in tree["params"].values())
+    head = min(info.section for info in checkpoint.verify(path).arrays)
+    for read in (lambda: checkpoint.predict(path, X), lambda: ElasticPINN2D.load(path), lambda: checkpoint.read_model(path)):
+        before = bytes_read()
+        read()
+        used = bytes_read() - before
+        # the head, the weights with their section headers, and /proc/self/io itself
+        assert used <= head + weights + 64 * len(tree["params"]) + 4096, used
+    before = bytes_read()
+    checkpoint.read(path)
+    assert bytes_read() - before >= size > 20 * (head + weights)  # a full read reads it all: the meter works
+
+
+def test_damage_outside_the_weights_does_not_stop_a_prediction(heavy_file):
+    tree, path = heavy_file
+    table = {i.path: i for i in checkpoint.verify(path).arrays}
+    info, w0 = table[("data", "sensor_points")], table[("params", "W0")]
+    data = bytearray(path.read_bytes())
+    data[info.offset + 12345] ^= 0x04
+    path.write_bytes(bytes(data))
+    X = np.random.default_rng(1).uniform(0, 1, (20, 3))
+    expected = numpy_forward([tree["params"][e.name] for e in ElasticPINN2D.load(path).layout.entries],
+                             tree["architecture"]["bounds"], tree["architecture"]["output_scale"], X)
+    np.testing.assert_allclose(checkpoint.predict(path, X), expected, rtol=1e-12, atol=1e-14)
+    model_tree = checkpoint.read_model(path)
+    assert isinstance(model_tree["data"]["sensor_points"], container.ArrayInfo)  # not read: its table row
+    with pytest.raises(container.ChecksumError) as caught:
+        checkpoint.read(path)  # reading everything finds the damage and names it
+    assert caught.value.damaged == ("tree['data']['sensor_points']",)
+    # damage in the weights is found by every reader
+    data[w0.offset] ^= 0x01
+    path.write_bytes(bytes(data))
+    for read in (lambda: checkpoint.predict(path, X), lambda: ElasticPINN2D.load(path)):
+        with pytest.raises(container.ChecksumError, match=re.escape("tree['params']['W0']")):
+            read()
+
+
 # ---------------------------------------------------------------- model files
 
 
