@@ -220,6 +220,17 @@ def cmd_verify(args):
     return 1 if failed else 0
 
 
+def cmd_convert(args):
+    """Rewrite a checkpoint of any readable format version as the current one (same tree and meta)."""
+    from pinnlite.io import container
+
+    old, report = container.convert_file(args.source, args.destination)
+    print(f"converted {args.source} (format {old[0]}.{old[1]}) to {args.destination} (format "
+          f"{report.version[0]}.{report.version[1]}, {len(report.arrays)} arrays, {report.file_length} bytes); "
+          f"the values read back identical, head digest {report.sha256}")
+    return 0
+
+
 def cmd_export(args):
     from pinnlite.io import checkpoint
     from pinnlite.training.metrics import COLUMNS
@@ -317,6 +328,11 @@ def build_parser():
     p = sub.add_parser("verify", help="check checkpoints; non-zero exit on any problem")
     p.add_argument("checkpoints", nargs="+", help="checkpoint files or directories (their latest checkpoint)")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("convert", help="rewrite a checkpoint (format 1.x or 2.x) in the current format 2.0")
+    p.add_argument("source", help="the checkpoint file to read; it is verified first")
+    p.add_argument("destination", help="the file to write (may be the source: it is replaced atomically)")
+    p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("export", help="write a checkpoint's config and/or metrics as JSON")
     p.add_argument("checkpoint")

@@ -717,6 +717,25 @@ def test_cli_resume_continues(run, run_copy, capsys):
     assert "MissingFileError" in capsys.readouterr().err
 
 
+def test_cli_convert(tmp_path, capsys):
+    golden, sidecar, _ = GOLDENS[0]
+    out = tmp_path / "converted.pinnlite"
+    assert cli.main(["convert", str(golden), str(out)]) == 0
+    line = capsys.readouterr().out
+    assert f"converted {golden} (format 1.0) to {out} (format 2.0" in line and "read back identical" in line
+    assert checkpoint.verify(out).version == (2, 0)
+    assert container.same_tree(checkpoint.read(out), checkpoint.read(golden))
+    damaged = tmp_path / "damaged.pinnlite"
+    data = bytearray(golden.read_bytes())
+    data[len(data) // 2] ^= 0x20
+    damaged.write_bytes(bytes(data))
+    assert cli.main(["convert", str(damaged), str(tmp_path / "never.pinnlite")]) == 2
+    assert "ChecksumError" in capsys.readouterr().err
+    assert cli.main(["convert", str(tmp_path / "missing.pinnlite"), str(tmp_path / "never.pinnlite")]) == 2
+    assert "MissingFileError" in capsys.readouterr().err
+    assert not (tmp_path / "never.pinnlite").exists()
+
+
 # ---------------------------------------------------------------- the specification
 
 
