@@ -13,6 +13,7 @@ results do not depend on it.
 - :func:`crc32s`: the CRC-32 of whole buffers.
 """
 
+import functools
 import hashlib
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -41,19 +42,25 @@ for _ in range(31):
     _X2N.append(_multmodp(_X2N[-1], _X2N[-1]))
 
 
-def crc32_combine(crc1, crc2, len2):
-    """CRC-32 of ``A + B`` from ``crc1`` = CRC-32(A), ``crc2`` = CRC-32(B) and len(B) (zlib's crc32_combine).
-
-    Appending ``len2`` bytes multiplies A's remainder by x^(8 len2); the power
-    is assembled from the table of x^(2^k), so the cost is O(log len2).
-    """
-    p, k, n = 1 << 31, 3, len2  # x^0, and 8 * len2 = len2 * 2^3
+@functools.lru_cache(maxsize=64)
+def _shift(length):
+    """x^(8 length) modulo the polynomial, assembled from the table of x^(2^k): O(log length)."""
+    p, k, n = 1 << 31, 3, length  # x^0, and 8 * length = length * 2^3
     while n:
         if n & 1:
             p = _multmodp(_X2N[k & 31], p)
         n >>= 1
         k += 1
-    return _multmodp(p, crc1) ^ crc2
+    return p
+
+
+def crc32_combine(crc1, crc2, len2):
+    """CRC-32 of ``A + B`` from ``crc1`` = CRC-32(A), ``crc2`` = CRC-32(B) and len(B) (zlib's crc32_combine).
+
+    Appending ``len2`` bytes multiplies A's remainder by x^(8 len2); the power
+    is cached, since the pieces of an array are all 4 MiB but the last.
+    """
+    return _multmodp(_shift(len2), crc1) ^ crc2
 
 
 def _sums(piece, sha):
@@ -78,6 +85,11 @@ class ArrayChecksums:
         self._sha = sha
         self._parts = {}  # key -> [(crc, length, sha) or a future of it]
 
+    @property
+    def threaded(self):
+        """Whether large pieces are summed on worker threads (more than one chunk in all)."""
+        return self._pool is not None
+
     def add(self, key, piece):
         """Feed the next piece (a uint8 array or memoryview) of the array named ``key``."""
         parts = self._parts.setdefault(key, [])
@@ -95,8 +107,8 @@ class ArrayChecksums:
     def result(self, key):
         """``(crc32, sha256)`` of the array ``key`` (sha256: the 32-byte tree digest, None without ``sha``)."""
         parts = [p if type(p) is tuple else p.result() for p in self._parts.get(key, ())]
-        crc = 0  # the CRC-32 of no bytes
-        for part_crc, length, _ in parts:
+        crc = parts[0][0] if parts else 0  # the CRC-32 of no bytes is 0
+        for part_crc, length, _ in parts[1:]:
             crc = crc32_combine(crc, part_crc, length)
         sha = hashlib.sha256(b"".join(p[2] for p in parts)).digest() if self._sha else None
         return crc, sha

@@ -1,12 +1,14 @@
 """Decoding and checking a container header: ``docs/FORMAT.md`` sections 4 and 7, section 8 step 6.
 
 Both major versions share this code (their array entries differ, appendix A).
-:func:`scan` walks the msgpack bytes without building anything, so a hostile
-header is measured before a single Python object is made for it: it is
-rejected unless it holds at most :data:`~pinnlite.io.spec.MAX_HEADER_VALUES`
-values, every length fits in the header, and the nesting stays shallow. Only
-then does msgpack decode it, which therefore allocates at most about 100 bytes
-per value plus the string and byte contents (section 7).
+A header is decoded only once it is known to hold at most
+:data:`~pinnlite.io.spec.MAX_HEADER_VALUES` msgpack values, so that decoding
+it allocates at most about 160 bytes per value plus the string and byte
+contents (section 7). Every value takes at least one byte, so a header of at
+most that many bytes passes unseen; a longer one is first walked by
+:func:`scan`, which counts its values without building any. When msgpack
+refuses a header, :func:`scan` also names the problem (a length beyond the
+header, a value cut off, deep nesting, bytes left over).
 """
 
 from dataclasses import dataclass
@@ -32,14 +34,41 @@ from pinnlite.io.spec import (
     key_path,
 )
 
-# msgpack markers (https://github.com/msgpack/msgpack/blob/master/spec.md) -> bytes that follow
-_FIXED = {0xC0: 0, 0xC2: 0, 0xC3: 0, 0xCA: 4, 0xCB: 8, 0xCC: 1, 0xCD: 2, 0xCE: 4, 0xCF: 8,
-          0xD0: 1, 0xD1: 2, 0xD2: 4, 0xD3: 8, 0xD4: 2, 0xD5: 3, 0xD6: 5, 0xD7: 9, 0xD8: 17}
-_SIZED = {0xC4: 1, 0xC5: 2, 0xC6: 4, 0xD9: 1, 0xDA: 2, 0xDB: 4,  # bin, str: width of the length
-          0xC7: 1, 0xC8: 2, 0xC9: 4}  # ext: the length, then a type byte (counted below)
-_COUNTED = {0xDC: (2, 1), 0xDD: (4, 1), 0xDE: (2, 2), 0xDF: (4, 2)}  # array, map: width, items per count
+def _marker_table():
+    """For each msgpack marker byte: (bytes to skip, width of its length field, items it opens), None for c1.
+
+    https://github.com/msgpack/msgpack/blob/master/spec.md. With a length
+    field, the items are ``length * items`` (array: 1, map: 2 per entry), or
+    if ``items`` is 0 the length counts bytes to skip after the ``skip`` ones
+    (ext: its type byte). Without one, ``items`` is the count itself (fixmap,
+    fixarray).
+    """
+    table = [None] * 256
+    for m in range(256):
+        if m < 0x80 or m >= 0xE0:  # positive and negative fixint
+            table[m] = (0, 0, 0)
+        elif m < 0x90:  # fixmap
+            table[m] = (0, 0, 2 * (m & 0x0F))
+        elif m < 0xA0:  # fixarray
+            table[m] = (0, 0, m & 0x0F)
+        elif m < 0xC0:  # fixstr
+            table[m] = (m & 0x1F, 0, 0)
+    fixed = {0xC0: 0, 0xC2: 0, 0xC3: 0, 0xCA: 4, 0xCB: 8, 0xCC: 1, 0xCD: 2, 0xCE: 4, 0xCF: 8,
+             0xD0: 1, 0xD1: 2, 0xD2: 4, 0xD3: 8, 0xD4: 2, 0xD5: 3, 0xD6: 5, 0xD7: 9, 0xD8: 17}
+    for m, size in fixed.items():
+        table[m] = (size, 0, 0)
+    for m, width in {0xC4: 1, 0xC5: 2, 0xC6: 4, 0xD9: 1, 0xDA: 2, 0xDB: 4}.items():  # bin, str
+        table[m] = (0, width, 0)
+    for m, width in {0xC7: 1, 0xC8: 2, 0xC9: 4}.items():  # ext: the length, then a type byte
+        table[m] = (1, width, 0)
+    for m, (width, per) in {0xDC: (2, 1), 0xDD: (4, 1), 0xDE: (2, 2), 0xDF: (4, 2)}.items():  # array, map
+        table[m] = (0, width, per)
+    return table
+
+
+_MARKERS = _marker_table()
 # the header map, an array entry and its shape lie above the 64 levels of tree and meta;
-# deeper nesting is left to walk(), whose message names the path
+# deeper nesting is left to _walk(), whose message names the path
 _SCAN_DEPTH = MAX_DEPTH + 3
 
 
@@ -55,6 +84,7 @@ def scan(view, max_values=MAX_HEADER_VALUES):
     n = len(view)
     pos = values = 0
     pending = [1]  # values still to read in each open container, innermost last
+    markers = _MARKERS
     while pending:
         if not pending[-1]:
             pending.pop()
@@ -66,29 +96,22 @@ def scan(view, max_values=MAX_HEADER_VALUES):
         if values > max_values:
             raise SizeError(f"header: more than {max_values} msgpack values (limit of the format); "
                             "store long lists of numbers as arrays")
-        marker = view[pos]
+        entry = markers[view[pos]]
+        if entry is None:  # 0xc1, the one byte msgpack never uses
+            raise StructureError(f"header: malformed msgpack, byte c1 at offset {pos}")
         pos += 1
-        if marker < 0x80 or marker >= 0xE0:  # positive and negative fixint
-            continue
-        count = 0
-        if marker < 0xA0:  # fixmap, fixarray
-            count = (marker & 0x0F) * (2 if marker < 0x90 else 1)
-        elif marker < 0xC0:  # fixstr
-            pos += marker & 0x1F
-        elif marker in _FIXED:
-            pos += _FIXED[marker]
-        elif marker in _SIZED or marker in _COUNTED:
-            width, per = _COUNTED.get(marker, (_SIZED.get(marker), 0))
+        skip, width, count = entry
+        if width:
             if pos + width > n:
                 raise StructureError(f"header: a msgpack value is cut off by the end of the {n}-byte header")
             length = int.from_bytes(view[pos:pos + width], "big")
             pos += width
-            if per:
-                count = length * per
+            if count:
+                count *= length
             else:
-                pos += length + (marker >= 0xC7 and marker <= 0xC9)  # ext: the type byte
-        else:  # 0xc1, the one byte msgpack never uses
-            raise StructureError(f"header: malformed msgpack, byte {marker:02x} at offset {pos - 1}")
+                pos += length + skip
+        else:
+            pos += skip
         if pos > n or count > n - pos:  # every item takes at least one byte
             raise SizeError(f"header: a msgpack length or count at offset {pos} exceeds the {n}-byte header")
         if count:
@@ -141,7 +164,10 @@ def _ext_hook_for(newer_minor):
 
 
 def _unpack(view, newer_minor):
+    """The one msgpack value in ``view``, decoded within the limits of section 7."""
     limit = len(view)
+    if limit > MAX_HEADER_VALUES:  # it may hold more values than allowed: count them first
+        scan(view)
     try:
         return msgpack.unpackb(
             view, raw=False, use_list=True, strict_map_key=False, timestamp=0,
@@ -152,7 +178,8 @@ def _unpack(view, newer_minor):
         raise
     except UnicodeDecodeError as exc:
         raise StructureError(f"header: a string is not valid UTF-8 ({exc.reason})") from None
-    except (ValueError, msgpack.StackError) as exc:  # scan() has ruled out what msgpack would reject by size
+    except ValueError as exc:  # msgpack's errors, its StackError included
+        scan(view)  # raises the error that names the problem
         raise StructureError(f"header: malformed msgpack in {limit} bytes ({exc or type(exc).__name__})") from None
 
 
@@ -242,7 +269,6 @@ class Header:
 def parse(view, version):
     """The :class:`Header` in ``view`` (exactly H bytes) of a file of ``version`` = (major, minor)."""
     newer_minor = version[1] > (VERSION[1] if version[0] == VERSION[0] else 0)
-    scan(view)
     header = _unpack(view, newer_minor)
     if type(header) is not dict:
         raise StructureError(f"header: expected a msgpack map, found {describe(header)}")

@@ -30,6 +30,7 @@ from pinnlite.io.spec import (
     MAX_ARRAY_NBYTES,
     MAX_DEPTH,
     MAX_HEADER_SIZE,
+    MAX_HEADER_VALUES,
     NAME_OF,
     PREAMBLE_SIZE,
     VERSION,
@@ -139,7 +140,8 @@ class Plan:
         if len(packed) > MAX_HEADER_SIZE:
             raise SizeError(f"header: {len(packed)} bytes exceeds the limit of {MAX_HEADER_SIZE} bytes; "
                             "store long lists of numbers and long byte strings as arrays")
-        scan(packed)  # the limit on values, the same check as the readers'
+        if len(packed) > MAX_HEADER_VALUES:  # shorter headers cannot hold more values than that
+            scan(packed)  # the limit on values, the same check as the readers'
         self.hlen = len(packed)
         self.start = HEAD_OVERHEAD + self.hlen
         self.sections, self.length = section_layout(self.start, [a.nbytes for a in self.arrays])
@@ -200,14 +202,15 @@ def emit_body(plan, write, sync=None):
     """Write a placeholder head and the array sections while worker threads hash them; return the real head.
 
     The caller writes the returned head over the first ``plan.start`` bytes.
-    ``sync()``, if given, is called once the sections are written, so that
-    flushing them to disk overlaps the hashing of the last chunks.
+    ``sync()``, if given, is called once the sections are written when worker
+    threads hash them, so that flushing them to disk overlaps the hashing of
+    the last chunks.
     """
     with plan.checksums() as sums:
         write(bytes(plan.start))
         for prefix, data in plan.sections_of():
             write(prefix)
             write(data)
-        if sync is not None and plan.length > plan.start:
+        if sync is not None and sums.threaded:  # a small file is summed by now: one fsync will do
             sync()
         return plan.head(sums)
