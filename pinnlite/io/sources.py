@@ -24,7 +24,7 @@ from pinnlite.io.hashing import CHUNK, Digest
 from pinnlite.io.spec import ALIGNMENT, V1_TRAILER_SIZE
 
 _SKIP = 1 << 20  # a stream skips unwanted bytes through a buffer of this size
-_GROW_FROM = 1 << 24  # a buffer sized by an unchecked length starts at 16 MiB and grows 4x
+_GROW_FROM = 1 << 20  # a buffer sized by an unchecked length starts at 1 MiB and grows 4x
 
 
 def aligned_empty(n):
@@ -198,8 +198,8 @@ def read_growing(source, offset, nbytes):
     """An aligned buffer of the ``nbytes`` at ``offset``, or fewer if the data end first.
 
     Where the data's size is unknown, ``nbytes`` is an unchecked claim: the
-    buffer then starts at 16 MiB and grows fourfold, so that memory follows
-    the bytes that actually arrive.
+    buffer then starts at 1 MiB and grows fourfold, so that memory follows
+    the bytes that actually arrive (at most four times as much, plus 1 MiB).
     """
     cap = nbytes if source.size is not None else min(nbytes, _GROW_FROM)
     buf = aligned_empty(cap)

@@ -265,6 +265,35 @@ def cases():
     return out
 
 
+def costliest_headers():
+    """{name: header bytes}: the headers within the limits of section 7 that cost a reader the most to decode.
+
+    Each lacks the "meta" key, so a reader decodes all of it before it can
+    reject it. Found by measuring many families of values; they are too large
+    (up to 4 MiB) to be conformance files, and are built on demand.
+    """
+    prefix = b"\x82\xa6arrays\x90\xa4tree"  # {"arrays": [], "tree": ...}
+    count = MAX_VALUES - 5  # the map, its two keys, [] and the list or map itself are values too
+    room = 2**22 - 32
+
+    def fill(item, size):
+        n = min(count, room // size)
+        return prefix + b"\xdd" + struct.pack(">I", n) + b"".join(item(i) for i in range(n))
+
+    def map_of(value, size):
+        n = min(count // 2, room // (6 + size))
+        keys = (b"\xa5" + (b"%05d" % i if i < 100_000 else b"k%04x" % (i - 100_000)) for i in range(n))
+        return prefix + b"\xdf" + struct.pack(">I", n) + b"".join(k + value(i) for i, k in enumerate(keys))
+
+    return {
+        "2^18 empty maps": fill(lambda i: b"\x80", 1),
+        "2^18 ext values of 16 bytes": fill(lambda i: b"\xd8\x09" + i.to_bytes(16, "big"), 18),
+        "strings of 3 emoji": fill(lambda i: b"\xac" + (chr(0x1F600 + i % 64) * 3).encode(), 13),
+        "one 4 MiB string of emoji": prefix + b"\xdb" + struct.pack(">I", 2**22 - 64) + "\U0001F600".encode() * (2**20 - 16),
+        "a map of 2^17 keys to 16-byte ext values": map_of(lambda i: b"\xd8\x09" + i.to_bytes(16, "big"), 18),
+    }
+
+
 def main(out_dir=HERE):
     os.makedirs(out_dir, exist_ok=True)
     manifest = []
