@@ -15,8 +15,6 @@ read from the file is evaluated.
 import hashlib
 from dataclasses import dataclass
 
-import numpy as np
-
 from pinnlite.io import header as headers
 from pinnlite.io.errors import (
     ChecksumError,
