@@ -661,6 +661,8 @@ def test_only_reads_the_arrays_asked_for(tmp_path):
         ct.load_file(path, only=["moments"])
     # nothing asked for: the head alone, every array stands in as its row
     assert ct.load_file(path, only=()).tree["params"]["W"] == report.arrays[0]
+    with pytest.raises(InputError, match=r"only: expected a collection of top-level keys, such as \('params',\)"):
+        ct.load_file(path, only="params")
 
 
 def test_only_reads_just_the_head_and_those_arrays():

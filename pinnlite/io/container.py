@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pinnlite.errors import InputError, describe
 from pinnlite.io import atomic, reader, reader_v1, sources
 from pinnlite.io.atomic import TEMP_PATTERN, clean_stale_temps
 from pinnlite.io.errors import (
@@ -178,6 +179,9 @@ def save_file(path, tree, meta=None):
 
 def _read(source, only=None, verify=False):
     """The :class:`Container` in a :class:`~pinnlite.io.sources.Source`, any supported version; closes it."""
+    if isinstance(only, (str, bytes)):  # a lone key would be taken for its characters
+        source.close()
+        raise InputError(f"only: expected a collection of top-level keys, such as ({only!r},), found {describe(only)}")
     only = None if only is None else frozenset(only)
     with source:
         first = bytearray(V1_PREAMBLE_SIZE)  # the longer of the two preambles
