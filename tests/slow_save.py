@@ -24,7 +24,7 @@ def slow_write_file(path, fill):
                 first[0] = False
                 time.sleep(0.3)
 
-        fill(slow_write, sync)
+        return fill(slow_write, sync)  # the head, written over the start of the file
 
     return _write_file(path, slow_fill)
 

@@ -40,8 +40,8 @@ from pinnlite.training.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
-GOLDEN = DATA / "golden_training_v1_0.pinnlite"
-GOLDEN_JSON = DATA / "golden_training_v1_0.json"
+GOLDENS = [(DATA / f"golden_training_v{v}.pinnlite", DATA / f"golden_training_v{v}.json", version)
+           for v, version in (("1_0", (1, 0)), ("2_0", (2, 0)))]
 FORMAT_MD = ROOT / "docs" / "FORMAT.md"
 EPOCHS, KEEP = 9, 3
 
@@ -103,8 +103,9 @@ def test_read_and_verify_a_training_checkpoint(run):
     assert flat.size == n
     report = checkpoint.verify(path)
     assert report.file_length == len(raw) == os.path.getsize(path)
-    # one chunk (< 4 MiB): the trailer digest is the SHA-256 of the body's SHA-256
-    assert report.sha256 == hashlib.sha256(hashlib.sha256(raw[:-34]).digest()).hexdigest() == raw[-32:].hex()
+    assert report.version == (2, 0)
+    # the file's digest is the head digest: the SHA-256 of the preamble and the header
+    assert report.sha256 == hashlib.sha256(raw[:head_end(raw)]).hexdigest() == raw[head_end(raw) + 2:][:32].hex()
     assert report.meta["pinnlite_version"] and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}", report.meta["created"])
     keys = {info.path: info for info in report.arrays}
     W0 = keys[("params", "W0")]
@@ -118,6 +119,11 @@ def test_read_and_verify_a_training_checkpoint(run):
     assert checkpoint.verify(raw).sha256 == checkpoint.verify(io.BytesIO(raw)).sha256 == report.sha256
 
 
+def head_end(raw):
+    """Offset of the head digest of a 2.0 file: the preamble (47 bytes) and the header (FORMAT.md section 3)."""
+    return 47 + int.from_bytes(raw[30:38], "big")
+
+
 def report_fields(report):
     return (report.version, report.meta, report.extra, report.arrays, report.file_length, report.sha256, str(report))
 
@@ -128,7 +134,7 @@ def test_checkpoint_verify_is_container_verify_and_the_architecture_check(run):
     for source in (lambda: path, lambda: raw, lambda: io.BytesIO(raw)):  # a file object is read once: a new one each
         ours, theirs = checkpoint.verify(source()), container.verify(source())
         assert report_fields(ours) == report_fields(theirs)
-        assert ours.file_length == len(raw) and ours.sha256 == raw[-32:].hex()
+        assert ours.file_length == len(raw) and ours.sha256 == hashlib.sha256(raw[:head_end(raw)]).hexdigest()
         # both reports carry the whole decoded tree: it encodes back to the very same file
         assert container.dumps(ours.tree, ours.meta) == container.dumps(theirs.tree, theirs.meta) == raw
     # a container that verifies but whose arrays do not fit its architecture
@@ -321,6 +327,67 @@ def test_reader_works_without_numba(run, tmp_path):
     expected = ElasticPINN2D.load(path).predict(X)
     assert u.shape == (50, 2)
     assert np.max(np.abs(u - expected)) <= 1e-12 * np.max(np.abs(expected))
+
+
+# ---------------------------------------------------------------- reading only the weights
+
+
+def bytes_read():
+    """Bytes this process has read through system calls so far (Linux: rchar of /proc/self/io)."""
+    with open("/proc/self/io") as f:
+        return int(next(line for line in f if line.startswith("rchar:")).split()[1])
+
+
+@pytest.fixture
+def heavy_file(run, tmp_path):
+    """A real training checkpoint with 24 MB more of sensor data, which a prediction has no use for."""
+    tree = checkpoint.read(checkpoint.latest(run[1]))
+    tree["data"]["sensor_points"] = np.random.default_rng(0).uniform(0, 1, (1_000_000, 3))
+    path = tmp_path / "heavy.pinnlite"
+    container.save_file(path, tree, checkpoint.meta())
+    return tree, path
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/io"), reason="bytes read are counted with Linux's /proc/self/io")
+def test_predict_and_model_load_read_only_the_weights(heavy_file):
+    tree, path = heavy_file
+    X = np.random.default_rng(1).uniform(0, 1, (20, 3))
+    size = os.path.getsize(path)
+    weights = sum(a.nbytes for a in tree["params"].values())
+    head = min(info.section for info in checkpoint.verify(path).arrays)
+    for read in (lambda: checkpoint.predict(path, X), lambda: ElasticPINN2D.load(path), lambda: checkpoint.read_model(path)):
+        before = bytes_read()
+        read()
+        used = bytes_read() - before
+        # the head, the weights with their section headers, and /proc/self/io itself
+        assert used <= head + weights + 64 * len(tree["params"]) + 4096, used
+    before = bytes_read()
+    checkpoint.read(path)
+    assert bytes_read() - before >= size > 20 * (head + weights)  # a full read reads it all: the meter works
+
+
+def test_damage_outside_the_weights_does_not_stop_a_prediction(heavy_file):
+    tree, path = heavy_file
+    table = {i.path: i for i in checkpoint.verify(path).arrays}
+    info, w0 = table[("data", "sensor_points")], table[("params", "W0")]
+    data = bytearray(path.read_bytes())
+    data[info.offset + 12345] ^= 0x04
+    path.write_bytes(bytes(data))
+    X = np.random.default_rng(1).uniform(0, 1, (20, 3))
+    expected = numpy_forward([tree["params"][e.name] for e in ElasticPINN2D.load(path).layout.entries],
+                             tree["architecture"]["bounds"], tree["architecture"]["output_scale"], X)
+    np.testing.assert_allclose(checkpoint.predict(path, X), expected, rtol=1e-12, atol=1e-14)
+    model_tree = checkpoint.read_model(path)
+    assert isinstance(model_tree["data"]["sensor_points"], container.ArrayInfo)  # not read: its table row
+    with pytest.raises(container.ChecksumError) as caught:
+        checkpoint.read(path)  # reading everything finds the damage and names it
+    assert caught.value.damaged == ("tree['data']['sensor_points']",)
+    # damage in the weights is found by every reader
+    data[w0.offset] ^= 0x01
+    path.write_bytes(bytes(data))
+    for read in (lambda: checkpoint.predict(path, X), lambda: ElasticPINN2D.load(path)):
+        with pytest.raises(container.ChecksumError, match=re.escape("tree['params']['W0']")):
+            read()
 
 
 # ---------------------------------------------------------------- model files
@@ -534,24 +601,25 @@ def test_latest_is_replaced_by_the_atomic_write_of_the_checkpoints(run, tmp_path
 # ---------------------------------------------------------------- the golden file
 
 
-def test_golden_training_checkpoint():
-    expected = json.loads(GOLDEN_JSON.read_text())
-    assert GOLDEN.stat().st_size < 64_000
-    tree = checkpoint.read(GOLDEN)
-    report = checkpoint.verify(GOLDEN)
-    assert report.version == (1, 0)
+@pytest.mark.parametrize("golden, sidecar, version", GOLDENS, ids=["v1_0", "v2_0"])
+def test_golden_training_checkpoint(golden, sidecar, version):
+    expected = json.loads(sidecar.read_text())
+    assert golden.stat().st_size < 64_000 and expected["file"] == golden.name
+    tree = checkpoint.read(golden)
+    report = checkpoint.verify(golden)
+    assert report.version == version
     assert tree["kind"] == "training" and tree["epoch"] == expected["epoch"]
     assert tree["material"]["values"] == expected["material"]
     assert float(tree["metrics"]["loss"][-1]) == expected["final_loss"]
     X = np.array(expected["points"])
     U = np.array(expected["displacements"])
     scale = np.max(np.abs(U))
-    for predicted in (checkpoint.predict(GOLDEN, X), ElasticPINN2D.load(GOLDEN).predict(X)):
+    for predicted in (checkpoint.predict(golden, X), ElasticPINN2D.load(golden).predict(X)):
         assert np.max(np.abs(predicted - U)) <= 1e-12 * scale
     arch = tree["architecture"]
     independent = numpy_forward(list(tree["params"].values()), arch["bounds"], arch["output_scale"], X)
     assert np.max(np.abs(independent - U)) <= 1e-12 * scale
-    trainer = Trainer.load_checkpoint(path=GOLDEN)
+    trainer = Trainer.load_checkpoint(path=golden)
     assert trainer.material == expected["material"] and trainer.state.epoch == expected["epoch"]
     assert trainer.config.checkpoint.directory is None  # resuming it writes nothing next to the file
     trainer.config = trainer.config.replace(**{"training.epochs": expected["epoch"] + 2})
@@ -560,6 +628,18 @@ def test_golden_training_checkpoint():
     assert metrics["loss"][: expected["epoch"]].tobytes() == tree["metrics"]["loss"].tobytes()
     # the kernels may round differently on another machine; two steps keep that far below 1e-9
     assert metrics.final_loss() == pytest.approx(expected["resumed_loss"], rel=1e-9)
+
+
+def test_the_converted_1_0_golden_checkpoint_holds_the_same_values(tmp_path):
+    golden, sidecar, _ = GOLDENS[0]
+    out = tmp_path / "converted.pinnlite"
+    version, report = container.convert_file(golden, out)
+    assert version == (1, 0) and report.version == (2, 0)
+    assert container.same_tree(checkpoint.read(out), checkpoint.read(golden))
+    assert report.meta == checkpoint.verify(golden).meta  # the writer's version and the creation time are kept
+    expected = json.loads(sidecar.read_text())
+    X, U = np.array(expected["points"]), np.array(expected["displacements"])
+    assert np.max(np.abs(checkpoint.predict(out, X) - U)) <= 1e-12 * np.max(np.abs(U))
 
 
 # ---------------------------------------------------------------- the command line
@@ -637,6 +717,25 @@ def test_cli_resume_continues(run, run_copy, capsys):
     assert summary["material"] == tree["material"]["values"]
     assert cli.main(["resume", str(run_copy.parent / "nothing-here")]) == 1
     assert "MissingFileError" in capsys.readouterr().err
+
+
+def test_cli_convert(tmp_path, capsys):
+    golden, sidecar, _ = GOLDENS[0]
+    out = tmp_path / "converted.pinnlite"
+    assert cli.main(["convert", str(golden), str(out)]) == 0
+    line = capsys.readouterr().out
+    assert f"converted {golden} (format 1.0) to {out} (format 2.0" in line and "read back identical" in line
+    assert checkpoint.verify(out).version == (2, 0)
+    assert container.same_tree(checkpoint.read(out), checkpoint.read(golden))
+    damaged = tmp_path / "damaged.pinnlite"
+    data = bytearray(golden.read_bytes())
+    data[len(data) // 2] ^= 0x20
+    damaged.write_bytes(bytes(data))
+    assert cli.main(["convert", str(damaged), str(tmp_path / "never.pinnlite")]) == 1  # a failed check, as verify
+    assert "ChecksumError" in capsys.readouterr().err
+    assert cli.main(["convert", str(tmp_path / "missing.pinnlite"), str(tmp_path / "never.pinnlite")]) == 1
+    assert "MissingFileError" in capsys.readouterr().err
+    assert not (tmp_path / "never.pinnlite").exists()
 
 
 # ---------------------------------------------------------------- the specification

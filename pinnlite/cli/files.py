@@ -134,6 +134,17 @@ def cmd_verify(args):
     return 1 if failed else 0
 
 
+def cmd_convert(args):
+    """Rewrite a checkpoint of any readable format version as the current one (same tree and meta)."""
+    from pinnlite.io import container
+
+    old, report = container.convert_file(args.source, args.destination)
+    print(f"converted {args.source} (format {old[0]}.{old[1]}) to {args.destination} (format "
+          f"{report.version[0]}.{report.version[1]}, {len(report.arrays)} arrays, {report.file_length} bytes); "
+          f"the values read back identical, head digest {report.sha256}")
+    return 0
+
+
 def cmd_export(args):
     from pinnlite.io import checkpoint
     from pinnlite.training import rundir

@@ -6,13 +6,14 @@
     pinnlite plot RUN_DIR [--out DIR] [--format png|pdf|svg] [--times T ...]
     pinnlite inspect CHECKPOINT [--json]
     pinnlite verify CHECKPOINT [CHECKPOINT ...]
+    pinnlite convert SOURCE DESTINATION
     pinnlite export CHECKPOINT [--config FILE.toml|.json] [--metrics FILE.json|.csv]
     pinnlite config --defaults | CONFIG
     pinnlite example
 
 Every command that trains takes ``--threads N`` and ``--set SECTION.FIELD=VALUE``
 (repeatable). ``-v``/``-q`` go before or after the command. Exit status: 0 on
-success, 1 on a failed check (``verify``) or a failure while running, 2 on bad
+success, 1 on a failed check (``verify``, ``convert``) or a failure while running, 2 on bad
 input, 128 + the signal number after SIGINT (130) or SIGTERM (143), 141 when
 the output pipe was closed (``pinnlite inspect CKPT | head``).
 """
@@ -150,6 +151,14 @@ def build_parser():
     p.add_argument("checkpoints", nargs="+", metavar="CHECKPOINT",
                    help="checkpoint files or run/checkpoint directories (their latest checkpoint)")
 
+    p = command("convert", "rewrite a checkpoint (format 1.x or 2.x) in the current format 2.0",
+                "Read a checkpoint of any readable format version, verify it, write the same tree and meta "
+                "in the current format (atomically: DESTINATION may be SOURCE) and read it back to compare "
+                "every value bit for bit.", files.cmd_convert)
+    p.add_argument("source", metavar="SOURCE", help="the checkpoint file to read; it is verified first")
+    p.add_argument("destination", metavar="DESTINATION",
+                   help="the file to write (may be the source: it is replaced atomically)")
+
     p = command("export", "write a checkpoint's config and/or metrics",
                 "Write the config of a checkpoint (TOML or JSON by the suffix; without the checkpoint "
                 "directory and thread count, so that it can start a new run) and its metrics (JSON or "
@@ -183,7 +192,7 @@ def _exit_code(command, error):
 
     if isinstance(error, SaveError) or (isinstance(error, CheckpointError) and command != "train"):
         return 1
-    return 1 if command in ("verify",) else 2
+    return 1 if command in ("verify", "convert") else 2
 
 
 def _interrupted(command, e):

@@ -29,8 +29,11 @@ def write_file(path, fill):
     ``write(buffer)`` appends every byte of a bytes-like ``buffer`` to the
     temporary file, continuing partial writes. ``sync()`` flushes what is
     written so far to disk; calling it is optional (the file is flushed after
-    ``fill`` returns), but a caller that computes the end of a large file
-    while earlier bytes are on their way to disk can overlap the two.
+    ``fill`` returns), but a caller that computes part of a large file while
+    earlier bytes are on their way to disk can overlap the two. If ``fill``
+    returns a bytes-like object, it is written over the start of the file
+    (a header that is known only once the rest is written); otherwise it
+    returns None.
 
     On any failure, ``fill``'s own exceptions and ``KeyboardInterrupt``
     included, the temporary file is removed, ``path`` is left as it was and the
@@ -42,7 +45,7 @@ def write_file(path, fill):
         Target file; its directory must exist (:class:`FileNotFoundError`
         naming the directory otherwise).
     fill : callable
-        ``fill(write, sync)``; its return value is ignored.
+        ``fill(write, sync)``, returning None or the bytes to write at offset 0.
     """
     path = os.fsdecode(path)
     directory, name = os.path.split(os.path.abspath(path))
@@ -54,7 +57,10 @@ def write_file(path, fill):
                                 directory) from None
     try:
         try:
-            fill(lambda data: _write_all(fd, data), lambda: os.fsync(fd))
+            head = fill(lambda data: _write_all(fd, data), lambda: os.fsync(fd))
+            if head is not None:
+                os.lseek(fd, 0, os.SEEK_SET)
+                _write_all(fd, head)
             os.fsync(fd)
         finally:
             os.close(fd)

@@ -17,7 +17,9 @@ Two kinds of files share the container format (``tree["kind"]``):
 
 Both hold ``architecture`` (widths, activation, bounds, output scale, dtype)
 and ``params`` (one array per weight and bias, ``W0, b0, ..., WL, bL``), which
-is all :func:`predict` needs.
+is all :func:`predict` needs: from a version 2.0 file it (and
+:func:`read_model`) reads only the head and the ``params`` arrays, not the
+optimizer state, metrics or data.
 
 A checkpoint directory holds ``ckpt-<epoch, 8 digits>.pinnlite`` files, a
 ``latest`` file naming the newest one, and ``best.pinnlite`` (a model file of
@@ -60,6 +62,7 @@ SUFFIX = ".pinnlite"
 LATEST = "latest"
 BEST = "best" + SUFFIX
 KINDS = ("training", "model")
+MODEL_ARRAYS = ("params",)  # the top-level keys whose arrays a prediction reads
 _CKPT = re.compile(r"\Ackpt-(\d{8})" + re.escape(SUFFIX) + r"\Z")
 # the stored architecture's keys and their msgpack types (others are ignored)
 _ARCH_FIELDS = (("hidden", list), ("activation", str), ("dtype", str), ("bounds", list), ("output_scale", list))
@@ -73,25 +76,33 @@ def meta():
 # ---------------------------------------------------------------- reading
 
 
-def _tree(source):
+def _tree(source, only=None):
     if isinstance(source, dict):
         return source
     if isinstance(source, (str, os.PathLike)):
-        return container.load_file(source).tree
+        return container.load_file(source, only).tree
     if hasattr(source, "read"):
-        return load(source).tree
-    return loads(source).tree
+        return load(source, only).tree
+    return loads(source, only).tree
 
 
-def read(source):
+def read(source, only=None):
     """The plain Python/NumPy tree of a checkpoint (path, bytes or binary file object).
 
-    The container's checksums are verified and the arrays checked against the
-    architecture (:func:`check`).
+    The container's checks run on everything read (head digest, each array's
+    CRC-32) and the arrays are checked against the architecture
+    (:func:`check`). ``only``: None (every array), or the top-level keys whose
+    arrays are read; the others stand in the tree as their
+    :class:`~pinnlite.io.container.ArrayInfo`, unread.
     """
-    tree = _tree(source)
+    tree = _tree(source, only)
     check(tree)
     return tree
+
+
+def read_model(source):
+    """:func:`read` of the parameter arrays only: what :func:`predict` and ``ElasticPINN2D.load`` need."""
+    return read(source, MODEL_ARRAYS)
 
 
 def verify(source):
@@ -188,12 +199,12 @@ def predict(source, X):
     """Displacements (n, 2) at points X (n, 3) from a checkpoint, in plain NumPy.
 
     ``source`` is a path, bytes, a binary file object or a tree from
-    :func:`read`. Value channel only: ``u = S (W_L h + b_L)`` with
+    :func:`read` (of a file, only the parameter arrays are read). Value channel only: ``u = S (W_L h + b_L)`` with
     ``h = sigma(W_l h + b_l)`` and the inputs mapped from the bounds onto
     [-1, 1] (``docs/FORMAT.md`` section 12.1); computed in float64 whatever
     the stored dtype.
     """
-    tree = _tree(source)
+    tree = _tree(source, MODEL_ARRAYS)
     arch = check(tree)
     arrays = _params(tree, arch)
     X = np.asarray(X, dtype=np.float64)
@@ -280,7 +291,11 @@ def save_in_directory(directory, epoch, tree, keep_last):
     path = checkpoint_path(directory, epoch)
     save_file(path, tree, meta())
     pointer = (os.path.basename(path) + "\n").encode("utf-8")
-    atomic.write_file(os.path.join(os.fspath(directory), LATEST), lambda write, sync: write(pointer))
+
+    def fill(write, sync):
+        write(pointer)
+
+    atomic.write_file(os.path.join(os.fspath(directory), LATEST), fill)
     for _, old in list_checkpoints(directory)[:-keep_last]:
         if old != path:
             try:

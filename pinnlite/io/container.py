@@ -4,22 +4,29 @@ A container stores one *tree* (nested ``dict`` / ``list`` / ``tuple`` of
 ``None``, ``bool``, ``int`` of any size, ``float``, ``str``, ``bytes`` and
 ``numpy.ndarray``) plus a ``meta`` dict; :mod:`pinnlite.io.checkpoint` maps
 training states and models to such trees. The format is specified in
-``docs/FORMAT.md``, the one description of its bytes.
+``docs/FORMAT.md``, the one description of its bytes. pinnlite writes version
+2.0 and reads 2.x and 1.x.
 
-This module is the public interface: write with
-:func:`dumps`, :func:`dump` or :func:`save_file` (atomic), read with
-:func:`loads`, :func:`load` or :func:`load_file`, check every checksum with
-:func:`verify`. Its parts: :mod:`~pinnlite.io.spec` (the constants),
-:mod:`~pinnlite.io.writer`, :mod:`~pinnlite.io.reader`,
-:mod:`~pinnlite.io.sources` (bytes, streams and paths into memory),
-:mod:`~pinnlite.io.hashing` (threaded SHA-256 and CRC-32) and
-:mod:`~pinnlite.io.atomic` (the atomic file write).
+This module is the public interface: write with :func:`dumps`, :func:`dump`
+or :func:`save_file` (atomic), read with :func:`loads`, :func:`load` or
+:func:`load_file` (all arrays, or with ``only=`` just those under some
+top-level keys), check every checksum with :func:`verify`, rewrite an older
+file as 2.0 with :func:`convert_file`. Its parts: :mod:`~pinnlite.io.spec`
+(the constants), :mod:`~pinnlite.io.writer`, :mod:`~pinnlite.io.header`
+(decoding a header within its limits), :mod:`~pinnlite.io.reader` (2.x),
+:mod:`~pinnlite.io.reader_v1` (1.x), :mod:`~pinnlite.io.sources` (bytes,
+streams and paths), :mod:`~pinnlite.io.hashing` (CRC-32 and SHA-256 on worker
+threads) and :mod:`~pinnlite.io.atomic` (the atomic file write).
 """
 
 import io
+import struct
 from dataclasses import dataclass
 
-from pinnlite.io import atomic, sources
+import numpy as np
+
+from pinnlite.errors import InputError, describe
+from pinnlite.io import atomic, reader, reader_v1, sources
 from pinnlite.io.atomic import TEMP_PATTERN, clean_stale_temps
 from pinnlite.io.errors import (
     ChecksumError,
@@ -34,10 +41,10 @@ from pinnlite.io.errors import (
     TruncatedError,
     VersionError,
 )
-from pinnlite.io.hashing import CHUNK
-from pinnlite.io.reader import ArrayInfo, Container, decode
+from pinnlite.io.reader import ArrayInfo, Container
 from pinnlite.io.spec import (
     ALIGNMENT,
+    CHUNK,
     DTYPES,
     EXT_ARRAY,
     EXT_BIGINT,
@@ -46,23 +53,25 @@ from pinnlite.io.spec import (
     MAX_ARRAY_NBYTES,
     MAX_DEPTH,
     MAX_HEADER_SIZE,
+    MAX_HEADER_VALUES,
     MAX_NDIM,
     MIN_FILE_SIZE,
     PREAMBLE_SIZE,
-    SUPPORTED_MAJOR,
-    TRAILER_SIZE,
+    SUPPORTED_MAJORS,
+    V1_PREAMBLE_SIZE,
     VERSION,
 )
-from pinnlite.io.writer import emit, encode
+from pinnlite.io.writer import emit, emit_body, encode
 
 __all__ = [
     # writing and reading
-    "dumps", "dump", "save_file", "loads", "load", "load_file", "verify", "clean_stale_temps",
+    "dumps", "dump", "save_file", "loads", "load", "load_file", "verify", "convert_file", "same_tree",
+    "clean_stale_temps",
     # results
     "Container", "ArrayInfo", "VerifyReport",
     # constants of the format
-    "FORMAT_NAME", "MAGIC", "VERSION", "SUPPORTED_MAJOR", "DTYPES", "EXT_BIGINT", "EXT_ARRAY", "ALIGNMENT",
-    "MAX_DEPTH", "MAX_NDIM", "MAX_ARRAY_NBYTES", "MAX_HEADER_SIZE", "PREAMBLE_SIZE", "TRAILER_SIZE",
+    "FORMAT_NAME", "MAGIC", "VERSION", "SUPPORTED_MAJORS", "DTYPES", "EXT_BIGINT", "EXT_ARRAY", "ALIGNMENT",
+    "MAX_DEPTH", "MAX_NDIM", "MAX_ARRAY_NBYTES", "MAX_HEADER_SIZE", "MAX_HEADER_VALUES", "PREAMBLE_SIZE",
     "MIN_FILE_SIZE", "CHUNK", "TEMP_PATTERN",
     # errors
     "CheckpointError", "ChecksumError", "DTypeError", "MagicError", "MissingFileError", "ShapeError",
@@ -79,15 +88,16 @@ class VerifyReport:
     extra: dict
     arrays: tuple  # of ArrayInfo
     file_length: int
-    sha256: str  # hex of the trailer DIGEST (SHA-256 over the chunk digests), stored and matching
+    sha256: str  # hex of the file's digest: the head digest (2.x) or the trailer digest (1.x), stored and matching
     tree: object  # the decoded tree, so that a caller can check its content without a second read
 
     def __str__(self):
         rows = [("key path", "dtype", "shape", "nbytes", "crc32")]
         rows += [(a.key, a.dtype, str(a.shape), str(a.nbytes), f"{a.crc32:08x}") for a in self.arrays]
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
+        what = "head digest" if self.version[0] >= 2 else "trailer digest"
         lines = [f"{FORMAT_NAME} {self.version[0]}.{self.version[1]}, {self.file_length} bytes, "
-                 f"trailer digest {self.sha256}", f"meta: {self.meta!r}"]
+                 f"{what} {self.sha256}", f"meta: {self.meta!r}"]
         lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
         return "\n".join(lines)
 
@@ -96,7 +106,7 @@ class VerifyReport:
 
 
 def dumps(tree, meta=None):
-    """Encode ``tree`` (and the ``meta`` dict) as a container.
+    """Encode ``tree`` (and the ``meta`` dict) as a version 2.0 container.
 
     Parameters
     ----------
@@ -113,9 +123,8 @@ def dumps(tree, meta=None):
     bytes
         The whole file; ``dumps(t, m) == dumps(t, m)`` byte for byte.
     """
-    parts, length = encode(tree, meta)
     out = []
-    emit(parts, out.append, length)
+    emit(encode(tree, meta), out.append)
     return b"".join(out)
 
 
@@ -140,8 +149,7 @@ def dump(tree, fileobj, meta=None):
     flushed or closed. See :func:`dumps` for the parameters.
     """
     sources.check_binary(fileobj)
-    parts, length = encode(tree, meta)
-    emit(parts, lambda b: _write_all(fileobj.write, b), length)
+    emit(encode(tree, meta), lambda b: _write_all(fileobj.write, b))
 
 
 def save_file(path, tree, meta=None):
@@ -160,47 +168,79 @@ def save_file(path, tree, meta=None):
     tree, meta
         As in :func:`dumps`.
     """
-    parts, length = encode(tree, meta)  # encoding errors surface before any file is touched
-    # a large body is flushed while its last chunks are hashed; the final
-    # fsync then only has the 34-byte trailer to write
-    atomic.write_file(path, lambda write, sync: emit(parts, write, length, sync))
+    plan = encode(tree, meta)  # encoding errors surface before any file is touched
+    # the arrays are written while worker threads hash them; the head, which
+    # holds their checksums, goes in front last
+    atomic.write_file(path, lambda write, sync: emit_body(plan, write, sync))
 
 
 # ---------------------------------------------------------------- reading
 
 
-def loads(data):
+def _read(source, only=None, verify=False):
+    """The :class:`Container` in a :class:`~pinnlite.io.sources.Source`, any supported version; closes it."""
+    if isinstance(only, (str, bytes)):  # a lone key would be taken for its characters
+        source.close()
+        raise InputError(f"only: expected a collection of top-level keys, such as ({only!r},), found {describe(only)}")
+    only = None if only is None else frozenset(only)
+    with source:
+        first = bytearray(V1_PREAMBLE_SIZE)  # the longer of the two preambles
+        got = source.read_into(0, first)
+        first = bytes(first[:got])
+        available = source.size if source.size is not None else got
+        version = reader.parse_version(first, available)
+        if version[0] >= 2:
+            return reader.read(source, first, version, only, verify)
+        hlen, _, length = reader_v1.parse_preamble(first, available)
+        if source.size is not None:
+            reader_v1.check_lengths(source.size, hlen, length)
+        buf, digest = sources.read_whole(source, first, length)
+        if len(buf) < length:
+            reader_v1.check_lengths(len(buf), hlen, length)
+        return reader_v1.decode(buf, version, check_crcs=verify, digest=digest, only=only)
+
+
+def loads(data, only=None):
     """Decode a container from a bytes-like object.
 
-    The data are copied once into a private 64-byte aligned buffer, so the
-    returned arrays are writeable and do not alias ``data``.
+    The arrays are copied out of ``data`` into private 64-byte aligned
+    buffers, so they are writeable and do not alias ``data``.
 
     Parameters
     ----------
     data : bytes, bytearray or memoryview
         The whole file.
+    only : None or a collection of str (or int)
+        Read only the arrays under these top-level keys of the tree (the
+        first element of their key path); every other array stands in the
+        tree as its :class:`ArrayInfo`, unread and unchecked. None: all.
 
     Returns
     -------
     Container
     """
-    return decode(sources.private_copy(data))[0]
+    return _read(sources.BytesSource(data), only)
 
 
-def load(fileobj):
+def load(fileobj, only=None):
     """Decode a container from a binary file object (file, BytesIO, socket file).
 
-    Reads from the current position to the end of the stream, which must be
-    the end of the container (:class:`TrailingDataError` otherwise). Data are
-    read straight into a private aligned buffer (no further copy).
+    Reads from the current position; the stream must end where the container
+    does (:class:`TrailingDataError` otherwise). A seekable stream is read
+    only where needed (with ``only``, just the head and those arrays); a
+    non-seekable one is read to its end, skipping what is not wanted.
+    ``only`` as in :func:`loads`.
     """
     sources.check_binary(fileobj)
-    buf, digest = sources.read_stream(fileobj)
-    return decode(buf, digest=digest)[0]
+    return _read(sources.StreamSource(fileobj), only)
 
 
-def load_file(path):
-    """Decode the container stored at ``path``; see :func:`load`.
+def load_file(path, only=None):
+    """Decode the container stored at ``path``; see :func:`loads`.
+
+    With ``only``, a 2.0 file is read only where needed: its head and the
+    arrays asked for (a 1.x file is always read whole, as its one digest
+    covers every byte).
 
     Raises
     ------
@@ -209,12 +249,11 @@ def load_file(path):
     CheckpointError
         The specific subclass for any other problem with the file.
     """
-    buf, digest = sources.read_path(path)
-    return decode(buf, digest=digest)[0]
+    return _read(sources.open_path(path), only)
 
 
 def verify(source):
-    """Check everything, including every array's CRC-32, and describe the file.
+    """Check everything, including every array's SHA-256 (2.x) or CRC-32 (1.x), and describe the file.
 
     Parameters
     ----------
@@ -225,15 +264,63 @@ def verify(source):
     -------
     VerifyReport
         Version, meta, the array table (key path, dtype, shape, nbytes,
-        crc32) and the decoded tree; ``str(report)`` renders all but the tree
-        as text.
+        crc32, ...) and the decoded tree; ``str(report)`` renders all but the
+        tree as text.
 
     Raises
     ------
     CheckpointError
         The specific subclass for the first problem found.
     """
-    buf, digest = sources.read_any(source)
-    found, digest = decode(buf, check_crcs=True, digest=digest)
+    found = _read(sources.source_of(source), verify=True)
     return VerifyReport(version=found.version, meta=found.meta, extra=found.extra, arrays=found.arrays,
-                        file_length=buf.size, sha256=digest.hex(), tree=found.tree)
+                        file_length=found.file_length, sha256=found.digest.hex(), tree=found.tree)
+
+
+# ---------------------------------------------------------------- conversion
+
+
+def same_tree(a, b):
+    """Whether two trees hold the same values bit for bit (array dtypes, shapes and bytes; float bits)."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype
+                and a.shape == b.shape and a.tobytes() == b.tobytes())
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return struct.pack("<d", a) == struct.pack("<d", b)
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same_tree(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_tree(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def convert_file(source, path):
+    """Rewrite the container ``source`` (any version this reader reads) as version 2.0 at ``path``.
+
+    ``source`` is verified first (every checksum); the new file holds the same
+    tree and meta, is written atomically (``path`` may be ``source`` itself),
+    and is read back and compared value for value before this returns.
+
+    Returns
+    -------
+    (tuple, VerifyReport)
+        The source's version and the report of the new file.
+
+    Raises
+    ------
+    CheckpointError
+        ``source`` fails a check, or holds fields of a newer minor version that
+        2.0 cannot store (:class:`StructureError`); ``path`` is then untouched.
+    """
+    old = verify(source)
+    if old.extra:
+        raise StructureError(f"header fields {sorted(old.extra)} of format version {old.version[0]}."
+                             f"{old.version[1]} have no place in a {VERSION[0]}.{VERSION[1]} file")
+    save_file(path, old.tree, old.meta)
+    new = verify(path)
+    if not (same_tree(old.tree, new.tree) and same_tree(old.meta, new.meta)):
+        raise ChecksumError(f"{path}: the converted file does not read back the values of the original",
+                            damaged=("tree",))
+    return old.version, new

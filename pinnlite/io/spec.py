@@ -1,7 +1,8 @@
-"""The constants of container format 1.0, shared by its writer and its reader.
+"""The constants of the container format, shared by its writer and its readers.
 
-The values are defined in ``docs/FORMAT.md`` (the comments name its sections);
-:mod:`pinnlite.io.container` re-exports the public ones.
+The values are defined in ``docs/FORMAT.md`` (the comments name its sections):
+version 2.0 in sections 3 to 8, version 1.x (read, never written) in appendix
+A. :mod:`pinnlite.io.container` re-exports the public ones.
 """
 
 import numpy as np
@@ -10,8 +11,8 @@ FORMAT_NAME = "pinnlite-checkpoint"
 # PNG-style: a high byte catches 7-bit transports, CR LF / LF catch newline
 # translation, ^Z stops `type` on Windows.
 MAGIC = b"\x89" + FORMAT_NAME.encode("ascii") + b"\r\n\x1a\n"  # sections 3 and 3.1
-VERSION = (1, 0)  # what this writer writes (section 6)
-SUPPORTED_MAJOR = VERSION[0]  # what this reader reads: any 1.x
+VERSION = (2, 0)  # what this writer writes (section 6)
+SUPPORTED_MAJORS = (1, 2)  # what the readers read: any 1.x (appendix A) and any 2.x
 
 DTYPES = {  # section 5: table name -> little-endian dtype
     name: np.dtype(code)
@@ -28,16 +29,28 @@ NAME_OF = {dt.newbyteorder(order): name for name, dt in DTYPES.items() for order
 EXT_BIGINT = 1  # section 4.1
 EXT_ARRAY = 2
 ALIGNMENT = 64  # section 3.2: array data start at a multiple of this
+CHUNK = 4194304  # 4 MiB: the chunks of the tree digest (section 3.3)
 MAX_DEPTH = 64  # section 7
 MAX_NDIM = 64
 MAX_ARRAY_NBYTES = 2**32 - 1  # msgpack bin32
-MAX_HEADER_SIZE = 2**30
-PREAMBLE_SIZE = 52  # section 3: magic, version, H, header CRC-32, L
-TRAILER_SIZE = 34  # section 3: c4 20 + the 32-byte DIGEST of section 3.3
-MIN_FILE_SIZE = PREAMBLE_SIZE + 1 + TRAILER_SIZE
+MAX_HEADER_SIZE = 2**22  # 4 MiB; with MAX_HEADER_VALUES it bounds what rejecting a file costs
+MAX_HEADER_VALUES = 2**18  # msgpack objects in the header, counted before any is built
 
+# version 2.0 layout (section 3): magic, version, H, L, then the header and its digest
+PREAMBLE_SIZE = 47
+DIGEST_FIELD_SIZE = 34  # c4 20 + a 32-byte SHA-256
+HEAD_OVERHEAD = PREAMBLE_SIZE + DIGEST_FIELD_SIZE  # the head is H + 81 bytes
+MIN_FILE_SIZE = HEAD_OVERHEAD + 1
 HEADER_FIELDS = ("arrays", "meta", "tree")  # section 4
-ENTRY_FIELDS = ("dtype", "shape", "crc32")
+ENTRY_FIELDS = ("dtype", "shape", "crc32", "sha256")
+
+# version 1.x layout (appendix A)
+V1_PREAMBLE_SIZE = 52  # magic, version, H, header CRC-32, L
+V1_TRAILER_SIZE = 34  # c4 20 + the 32-byte tree digest of bytes [0, L - 34)
+V1_MIN_FILE_SIZE = V1_PREAMBLE_SIZE + 1 + V1_TRAILER_SIZE
+V1_MAX_HEADER_SIZE = 2**30
+V1_ENTRY_FIELDS = ("dtype", "shape", "crc32")
+
 INT_MIN, INT_END = -(2**63), 2**64  # integers msgpack stores natively; others are EXT_BIGINT
 
 
@@ -50,3 +63,14 @@ def bigint_bytes(value):
     """Shortest big-endian two's-complement bytes of ``value`` (Java's toByteArray), section 4.1."""
     magnitude = value if value >= 0 else ~value
     return value.to_bytes(magnitude.bit_length() // 8 + 1, "big", signed=True)
+
+
+def section_layout(start, sizes):
+    """``[(section offset, data offset)]`` of arrays of ``sizes`` bytes from ``start``, and their end (section 3.2)."""
+    out = []
+    pos = start
+    for nbytes in sizes:
+        data = pos + 7 + (-(pos + 7) % ALIGNMENT)
+        out.append((pos, data))
+        pos = data + nbytes
+    return out, pos

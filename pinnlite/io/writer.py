@@ -1,36 +1,42 @@
-"""Encoding a tree as a container (``docs/FORMAT.md`` sections 3 to 5).
+"""Encoding a tree as a version 2.0 container (``docs/FORMAT.md`` sections 3 to 5).
 
-:func:`encode` turns a tree and its meta into the buffers of the file but the
-trailer, checking every value before anything is written; :func:`emit` writes
-them and the trailer through any ``write(buffer)``. Arrays are never copied
-unless they must be converted (byte order, layout, stray bool bytes).
+:func:`encode` checks every value and lays the file out before anything is
+written or hashed: the checksums in the header are fixed-size byte strings,
+so the header's length, and with it every array's offset, is known up front.
+:func:`emit` then writes a file in order through any ``write(buffer)`` (the
+checksums first, on worker threads); :func:`emit_body` writes the arrays
+while worker threads hash them and returns the head, which the atomic file
+write puts in front at the end. Arrays are never copied unless they must be
+converted (byte order, layout, stray bool bytes).
 """
 
-import zlib
+import hashlib
 
 import msgpack
 import numpy as np
 
 from pinnlite.errors import InputError, describe
 from pinnlite.io.errors import DTypeError, SizeError, StructureError
-from pinnlite.io.hashing import Digest, crc32s
+from pinnlite.io.hashing import ArrayChecksums
+from pinnlite.io.header import scan
 from pinnlite.io.spec import (
-    ALIGNMENT,
     DTYPES,
     EXT_ARRAY,
     EXT_BIGINT,
+    HEAD_OVERHEAD,
     INT_END,
     INT_MIN,
     MAGIC,
     MAX_ARRAY_NBYTES,
     MAX_DEPTH,
     MAX_HEADER_SIZE,
+    MAX_HEADER_VALUES,
     NAME_OF,
     PREAMBLE_SIZE,
-    TRAILER_SIZE,
     VERSION,
     bigint_bytes,
     key_path,
+    section_layout,
 )
 
 
@@ -61,7 +67,7 @@ def _prepare_array(value, where):
     return arr
 
 
-def _encode_value(value, root, path, depth, arrays, paths):
+def _encode_value(value, root, path, depth, arrays):
     """msgpack-ready copy of ``value``; arrays go to ``arrays`` (None: forbidden)."""
     if value is None or value is True or value is False:
         return value
@@ -71,7 +77,6 @@ def _encode_value(value, root, path, depth, arrays, paths):
             raise StructureError(f"{where}: {root} is stored in the header and holds no arrays, "
                                  f"found {describe(value)}; put arrays in the tree")
         arrays.append(_prepare_array(value, where))
-        paths.append(path)
         return msgpack.ExtType(EXT_ARRAY, (len(arrays) - 1).to_bytes(4, "big"))
     if isinstance(value, int):
         value = int(value)
@@ -97,9 +102,9 @@ def _encode_value(value, root, path, depth, arrays, paths):
                 if not isinstance(key, str):
                     raise StructureError(f"{key_path(root, path)}: map keys must be str, found key {describe(key)}")
                 key = _utf8(key, key_path(root, path + (key,)))
-                out[key] = _encode_value(item, root, path + (key,), depth + 1, arrays, paths)
+                out[key] = _encode_value(item, root, path + (key,), depth + 1, arrays)
             return out
-        return [_encode_value(item, root, path + (i,), depth + 1, arrays, paths) for i, item in enumerate(value)]
+        return [_encode_value(item, root, path + (i,), depth + 1, arrays) for i, item in enumerate(value)]
     raise StructureError(f"{key_path(root, path)}: unsupported type {type(value).__name__} ({describe(value)}); "
                          "expected None, bool, int, float, str, bytes, list, tuple, dict or a numpy array")
 
@@ -109,60 +114,103 @@ def _data_view(arr):
     return arr.reshape(-1).view(np.uint8)
 
 
+class Plan:
+    """A checked, laid-out file: the header (checksums still to fill in), the arrays and their sections.
+
+    ``length`` is L; ``start`` the offset of the first array section (the
+    head's length); ``sections[i]`` the (section, data) offsets of array i.
+    """
+
+    def __init__(self, tree, meta):
+        if meta is None:
+            meta = {}
+        if not isinstance(meta, dict):
+            raise InputError(f"meta: expected a dict with str keys or None, found {describe(meta)}")
+        self.arrays = []
+        self.header = {
+            "arrays": None,
+            "meta": _encode_value(meta, "meta", (), 0, None),
+            "tree": _encode_value(tree, "tree", (), 0, self.arrays),
+        }
+        self.header["arrays"] = [
+            {"dtype": NAME_OF[a.dtype], "shape": list(a.shape), "crc32": bytes(4), "sha256": bytes(32)}
+            for a in self.arrays
+        ]
+        packed = self._pack()
+        if len(packed) > MAX_HEADER_SIZE:
+            raise SizeError(f"header: {len(packed)} bytes exceeds the limit of {MAX_HEADER_SIZE} bytes; "
+                            "store long lists of numbers and long byte strings as arrays")
+        if len(packed) > MAX_HEADER_VALUES:  # shorter headers cannot hold more values than that
+            scan(packed)  # the limit on values, the same check as the readers'
+        self.hlen = len(packed)
+        self.start = HEAD_OVERHEAD + self.hlen
+        self.sections, self.length = section_layout(self.start, [a.nbytes for a in self.arrays])
+
+    def _pack(self):
+        return msgpack.packb(self.header, use_bin_type=True, strict_types=True, datetime=False)
+
+    def checksums(self):
+        """An :class:`ArrayChecksums` fed with every array (large pieces are summed on worker threads)."""
+        sums = ArrayChecksums(sum(a.nbytes for a in self.arrays), sha=True)
+        try:
+            for i, arr in enumerate(self.arrays):
+                sums.add_array(i, _data_view(arr))
+        except BaseException:
+            sums.close()
+            raise
+        return sums
+
+    def head(self, sums):
+        """The head (preamble, header, head digest) with the checksums from ``sums`` filled in."""
+        for i, entry in enumerate(self.header["arrays"]):
+            crc, sha = sums.result(i)
+            entry["crc32"], entry["sha256"] = crc.to_bytes(4, "big"), sha
+        packed = self._pack()
+        assert len(packed) == self.hlen  # fixed-size checksums: the layout still holds
+        top = (MAGIC + bytes([0x92, 0xCC, VERSION[0], 0xCC, VERSION[1]])
+               + b"\xcf" + self.hlen.to_bytes(8, "big") + b"\xcf" + self.length.to_bytes(8, "big") + packed)
+        assert len(top) == PREAMBLE_SIZE + self.hlen
+        return top + b"\xc4\x20" + hashlib.sha256(top).digest()
+
+    def sections_of(self):
+        """``(section header, data)`` of each array, in file order."""
+        for arr, (section, data) in zip(self.arrays, self.sections):
+            pad = data - section - 7
+            yield b"\xc4" + bytes([pad]) + bytes(pad) + b"\xc6" + arr.nbytes.to_bytes(4, "big"), _data_view(arr)
+
+
 def encode(tree, meta):
-    """Everything but the trailer, as a list of buffers, and the file length L.
+    """The :class:`Plan` of ``tree`` and ``meta``.
 
     Raises the :class:`~pinnlite.io.errors.CheckpointError` subclass naming the
     first value that cannot be stored, or :class:`InputError` for a ``meta``
     that is not a dict.
     """
-    if meta is None:
-        meta = {}
-    if not isinstance(meta, dict):
-        raise InputError(f"meta: expected a dict with str keys or None, found {describe(meta)}")
-    arrays, paths = [], []
-    header = {
-        "arrays": None,
-        "meta": _encode_value(meta, "meta", (), 0, None, None),
-        "tree": _encode_value(tree, "tree", (), 0, arrays, paths),
-    }
-    crcs = crc32s([_data_view(a) for a in arrays])
-    header["arrays"] = [
-        {"dtype": NAME_OF[a.dtype], "shape": list(a.shape), "crc32": crc} for a, crc in zip(arrays, crcs)
-    ]
-    head = msgpack.packb(header, use_bin_type=True, strict_types=True, datetime=False)
-    if len(head) > MAX_HEADER_SIZE:
-        raise SizeError(f"header: {len(head)} bytes exceeds the limit of {MAX_HEADER_SIZE} bytes; "
-                        "store long lists of numbers as arrays")
-    parts = [None, head]
-    pos = PREAMBLE_SIZE + len(head)
-    for arr in arrays:
-        pad = -(pos + 7) % ALIGNMENT
-        parts.append(b"\xc4" + bytes([pad]) + bytes(pad) + b"\xc6" + arr.nbytes.to_bytes(4, "big"))
-        parts.append(_data_view(arr))
-        pos += 7 + pad + arr.nbytes
-    length = pos + TRAILER_SIZE
-    parts[0] = (MAGIC + bytes([0x92, 0xCC, VERSION[0], 0xCC, VERSION[1]])
-                + b"\xcf" + len(head).to_bytes(8, "big")
-                + b"\xce" + zlib.crc32(head).to_bytes(4, "big")
-                + b"\xcf" + length.to_bytes(8, "big"))
-    return parts, length
+    return Plan(tree, meta)
 
 
-def emit(parts, write, length, sync=None):
-    """Write ``parts`` (from :func:`encode`) and the trailer through ``write(buffer)``.
+def emit(plan, write):
+    """Write the whole file of ``plan`` in order through ``write(buffer)`` (checksums first)."""
+    with plan.checksums() as sums:
+        write(plan.head(sums))
+    for prefix, data in plan.sections_of():
+        write(prefix)
+        write(data)
 
-    ``sync()``, if given, is called once all of ``parts`` are written when
-    worker threads hash them, so that flushing them to disk overlaps the
-    hashing of the last chunks (a single-chunk file is hashed by then: no call).
+
+def emit_body(plan, write, sync=None):
+    """Write a placeholder head and the array sections while worker threads hash them; return the real head.
+
+    The caller writes the returned head over the first ``plan.start`` bytes.
+    ``sync()``, if given, is called once the sections are written when worker
+    threads hash them, so that flushing them to disk overlaps the hashing of
+    the last chunks.
     """
-    digest = Digest(length - TRAILER_SIZE)
-    try:
-        for part in parts:
-            digest.update(part)
-            write(part)
-        if sync is not None and digest.threaded:
+    with plan.checksums() as sums:
+        write(bytes(plan.start))
+        for prefix, data in plan.sections_of():
+            write(prefix)
+            write(data)
+        if sync is not None and sums.threaded:  # a small file is summed by now: one fsync will do
             sync()
-        write(b"\xc4\x20" + digest.digest())
-    finally:
-        digest.close()
+        return plan.head(sums)

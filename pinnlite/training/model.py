@@ -133,8 +133,8 @@ class ElasticPINN2D:
 
     @classmethod
     def load(cls, path):
-        """The model stored in a model file or a training checkpoint (no config needed)."""
-        arch, arrays = checkpoint.model_arrays(checkpoint.read(path))
+        """The model stored in a model file or a training checkpoint (no config needed; only the weights are read)."""
+        arch, arrays = checkpoint.model_arrays(checkpoint.read_model(path))
         return cls(arch["hidden"], arch["activation"], arch["bounds"], arch["output_scale"], arch["dtype"], params=arrays)
 
     def __repr__(self):

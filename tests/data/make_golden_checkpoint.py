@@ -1,4 +1,4 @@
-"""Write the golden training checkpoint ``golden_training_v1_0.pinnlite`` and its sidecar JSON.
+"""Write the golden training checkpoint ``golden_training_v2_0.pinnlite`` and its sidecar JSON.
 
 The file is committed: ``tests/test_checkpoint.py`` checks that every later
 version of pinnlite still reads it (``checkpoint.read``, ``Trainer.load_checkpoint``,
@@ -7,6 +7,9 @@ sidecar holds. Run it again only when the format version changes (and name the
 new file after the new version)::
 
     python tests/data/make_golden_checkpoint.py
+
+``golden_training_v1_0.*`` were written by this script while pinnlite wrote
+format 1.0 (up to commit 3789f5f); they are kept, and checked the same way.
 
 A tiny fixed run: plane waves (lam 2, mu 1, rho 1) at 60 sensors, a [6, 6]
 float64 network, Adam for 4 epochs on 40 collocation points, one thread, seed 0.
@@ -19,13 +22,13 @@ import sys
 
 import numpy as np
 
-from pinnlite.io import checkpoint
+from pinnlite.io import checkpoint, container
 from pinnlite.training.config import Config
 from pinnlite.training.problems import plane_waves
 from pinnlite.training.trainer import Trainer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-NAME = "golden_training_v1_0"
+NAME = "golden_training_v2_0"
 EPOCHS = 4
 
 
@@ -42,6 +45,7 @@ def config():
 
 
 def main(out_dir=HERE):
+    assert container.VERSION == (2, 0), f"pinnlite writes format {container.VERSION}: rename NAME after it"
     data, _ = plane_waves(2.0, 1.0, 1.0, n_sensors=60, rng=0)
     trainer = Trainer(None, config())
     trainer.train(data)

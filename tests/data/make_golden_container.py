@@ -1,13 +1,16 @@
-"""Write tests/data/golden_container_v1_0.ckpt, the reference file of format 1.0.
+"""Write tests/data/golden_container_v2_0.pinnlite, the reference file of format 2.0.
 
-Run once when the format version changes (never to "fix" a failing golden
-test: a failure means the bytes written for format 1.0 changed)::
+Run once when the format version changes, naming the file after the new
+version (never to "fix" a failing golden test: a failure means the bytes
+written for format 2.0 changed)::
 
     python tests/data/make_golden_container.py
 
 Every value is deterministic (no RNG, fixed creation time), so running it again
 rewrites the same bytes. tests/test_container.py rebuilds the same tree on its
-own and checks the committed file against it.
+own and checks the committed files against it: this one, and
+golden_container_v1_0.ckpt, which this script wrote (with META's note saying
+"format 1.0") while pinnlite wrote format 1.0, up to commit 3789f5f.
 """
 
 import os
@@ -15,10 +18,10 @@ import struct
 
 import numpy as np
 
-from pinnlite.io.container import save_file
+from pinnlite.io.container import VERSION, save_file
 
-GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden_container_v1_0.ckpt")
-META = {"created": "2025-01-01T00:00:00+00:00", "writer": "pinnlite 0.1.0", "note": "golden file, format 1.0"}
+GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden_container_v2_0.pinnlite")
+META = {"created": "2025-01-01T00:00:00+00:00", "writer": "pinnlite 0.1.0", "note": "golden file, format 2.0"}
 
 
 def golden_tree():
@@ -56,5 +59,6 @@ def golden_tree():
 
 
 if __name__ == "__main__":
+    assert VERSION == (2, 0), f"pinnlite writes format {VERSION}: name a new golden file after it"
     save_file(GOLDEN, golden_tree(), META)
     print(f"wrote {GOLDEN} ({os.path.getsize(GOLDEN)} bytes)")
