@@ -23,7 +23,7 @@ DEMO_TRUTH = (2.0, 1.0, 1.0)
 # sections whose fields may change when a run is resumed: the others are baked into its state
 # (the network, the material parametrisation, the collocation points, the scales, the split)
 RESUMABLE = ("optimizer", "schedule", "loss_weights", "checkpoint")
-RESUMABLE_TRAINING = ("epochs", "log_every", "threads", "target_loss", "patience")
+RESUMABLE_TRAINING = ("epochs", "log_every", "threads", "target_loss", "patience", "settle_epochs", "settle_tolerance")
 
 
 def demo_config(epochs=None, seed=0, threads=None):
@@ -282,6 +282,9 @@ def _finished_message(run, trainer):
     if reason.startswith("target loss"):
         return msg + (f"pinnlite resume {run} --set training.target_loss=X (below {t.target_loss:g}) or "
                       f"--set training.target_loss=none, with --epochs N to go beyond epoch {t.epochs}.")
+    if reason.startswith("settled"):
+        return msg + (f"pinnlite resume {run} --set training.settle_tolerance=X (below {t.settle_tolerance:g}) or "
+                      f"--set training.settle_epochs=0, with --epochs N to go beyond epoch {t.epochs}.")
     hint = " (its optimizer has converged: more epochs will change little)" if "converged" in reason else ""
     return msg + f"pinnlite resume {run} --epochs N, with N > {st.epoch}{hint}."
 

@@ -219,6 +219,12 @@ class TrainingConfig(Section):
     #: Early stopping: stop after this many epochs without a new best (see monitor);
     #: None: never; else an integer >= 1.
     patience: int | None = _int(None, low=1, optional=True)
+    #: Stop when every free material parameter has changed by less than settle_tolerance
+    #: (relative) over this many epochs of one phase: the answer no longer moves
+    #: (pinnlite.training.stopping). 0: never; else an integer >= 1.
+    settle_epochs: int = _int(50, low=0)
+    #: The relative change below which a parameter counts as settled; a number > 0.
+    settle_tolerance: float = _positive(1e-5)
 
 
 @dataclass

@@ -93,6 +93,12 @@ class Metrics:
         values = np.array([r[i] for r in self._rows], dtype=np.float64)
         return values.astype(np.int64) if column in INTEGER_COLUMNS else values
 
+    def tail(self, column, n):
+        """The last ``n`` values of one column (fewer if fewer epochs completed), as ``self[column]``."""
+        i = COLUMNS.index(column)
+        values = np.array([r[i] for r in self._rows[-n:]] if n > 0 else [], dtype=np.float64)
+        return values.astype(np.int64) if column in INTEGER_COLUMNS else values
+
     def last(self):
         """The last row as a dict (empty if no epoch completed); integer columns as int."""
         if not self._rows:

@@ -26,7 +26,7 @@ import numpy as np
 from pinnlite import engine
 from pinnlite.errors import InputError
 from pinnlite.io import checkpoint
-from pinnlite.training import build, distributed, epochs, sampling, signals, validation, weighting
+from pinnlite.training import build, distributed, epochs, sampling, signals, stopping, validation, weighting
 from pinnlite.training.autosave import SavePolicy, newest_good
 from pinnlite.training.config import Config, ConfigError, first_order_steps, switches
 from pinnlite.training.data import TrainingData
@@ -373,6 +373,9 @@ class Trainer:
                         st.stop_reason = "stopped by a callback"
                 if cfg.training.target_loss is not None and row["loss"] <= cfg.training.target_loss:
                     st.stop_reason = "target loss reached"
+                settled = stopping.settled(self.metrics, self.free, cfg.training.settle_epochs,
+                                           cfg.training.settle_tolerance)
+                st.stop_reason = st.stop_reason or settled or ""
                 if self.stop_requested():
                     st.stop_reason = "interrupted"
                 self._on_epoch_end()

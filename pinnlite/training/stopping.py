@@ -1,0 +1,43 @@
+"""When the answer has stopped moving: the stop rule on the material parameters.
+
+A second-order phase keeps lowering the loss long after the material
+parameters are as good as the data make them: on noise-free data the loss
+falls by orders of magnitude while lam and mu move in the sixth digit, and on
+noisy data further epochs fit the noise, so the parameters drift. The run
+stops when every free material parameter has changed by less than
+``training.settle_tolerance`` (relative) over the last
+``training.settle_epochs`` epochs, all of them in one phase (so the switch
+from the warm-up to the second-order optimizer never counts as settled).
+
+The other stops are the epoch budget, ``training.target_loss``, the
+optimizer's own convergence (:mod:`pinnlite.training.epochs`) and the early
+stop on the monitored column (:func:`pinnlite.training.validation.track`).
+"""
+
+import numpy as np
+
+
+def settled(metrics, names, epochs, tolerance):
+    """The stop reason when the parameters ``names`` have settled, else None.
+
+    Parameters
+    ----------
+    metrics : Metrics
+        The run's history (columns ``phase`` and each name).
+    names : sequence of str
+        The free material parameters; none: never settled.
+    epochs : int
+        The window: the last ``epochs`` epochs and the one before them; 0: never.
+    tolerance : float
+        The largest ``|p_i - p_last| / |p_last|`` over the window that counts as settled.
+    """
+    if epochs == 0 or not names or len(metrics) <= epochs:
+        return None
+    phase = metrics.tail("phase", epochs + 1)
+    if np.any(phase != phase[-1]):
+        return None
+    for name in names:
+        v = metrics.tail(name, epochs + 1)
+        if not np.max(np.abs(v - v[-1])) <= tolerance * abs(v[-1]):
+            return None
+    return f"settled: {', '.join(names)} changed by less than {tolerance:g} (relative) in {epochs} epochs"

@@ -1,0 +1,97 @@
+"""The stop rule on settled material parameters (pinnlite.training.stopping): the window, the
+phase, the tolerance, and a run that stops at the first epoch the rule holds and not before."""
+
+import math
+
+import numpy as np
+import pytest
+
+from pinnlite.training.config import Config
+from pinnlite.training.metrics import COLUMNS, Metrics
+from pinnlite.training.problems import plane_waves
+from pinnlite.training.stopping import settled
+from pinnlite.training.trainer import Trainer
+
+
+def history(lam, mu=None, phase=None):
+    m = Metrics()
+    for i, v in enumerate(lam):
+        row = {c: 0.0 for c in COLUMNS}
+        row.update(epoch=i + 1, step=i + 1, lam=v, mu=1.0 if mu is None else mu[i],
+                   phase=0 if phase is None else phase[i])
+        m.append(**row)
+    return m
+
+
+def first_settled(lam, epochs, tol, names=("lam",), **kw):
+    """The first epoch whose history settles, found by re-running the rule on each prefix."""
+    for n in range(1, len(lam) + 1):
+        if settled(history(lam[:n], **{k: v[:n] for k, v in kw.items()}), names, epochs, tol):
+            return n
+    return None
+
+
+def test_the_window_is_the_last_epochs_plus_one_and_every_value_in_it_counts():
+    # relative changes 1e-3, then a spike, then constant: 4 + 1 constant values are needed for epochs=4
+    lam = [1.0, 1.001, 1.002, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    assert first_settled(lam, 4, 1e-6) == 8  # values 4..8 (1-based) equal; window of 5 values
+    assert first_settled(lam, 4, 2.5e-3) == 5  # |1.002 - 1.0| / 1.0 = 2e-3 <= 2.5e-3 from epoch 5 on
+    # an excursion in the middle of the window counts, not only its ends
+    spike = [1.0, 1.0, 1.5, 1.0, 1.0, 1.0, 1.0]
+    assert first_settled(spike, 3, 1e-6) == 7 and settled(history(spike[:6]), ("lam",), 3, 1e-6) is None
+
+
+def test_relative_to_the_last_value_and_every_name_must_settle():
+    lam = 1e6 * np.array([1.0, 1.0 + 1e-7, 1.0 + 2e-7, 1.0 + 3e-7])  # relative steps of 1e-7
+    mu = np.array([1.0, 1.1, 1.2, 1.3])
+    assert settled(history(lam), ("lam",), 3, 4e-7) is not None
+    assert settled(history(lam), ("lam",), 3, 2e-7) is None
+    assert settled(history(lam, mu), ("lam", "mu"), 3, 4e-7) is None  # mu still moves
+    reason = settled(history(lam, mu), ("lam",), 3, 4e-7)
+    assert reason == "settled: lam changed by less than 4e-07 (relative) in 3 epochs"
+
+
+def test_never_across_a_phase_switch_without_names_or_with_zero_epochs():
+    lam = [1.0] * 6
+    assert settled(history(lam, phase=[0, 0, 0, 1, 1, 1]), ("lam",), 3, 1e-3) is None
+    assert settled(history(lam, phase=[0, 0, 1, 1, 1, 1]), ("lam",), 3, 1e-3) is not None
+    assert settled(history(lam), (), 3, 1e-3) is None
+    assert settled(history(lam), ("lam",), 0, 1e-3) is None
+    assert settled(history(lam[:3]), ("lam",), 3, 1e-3) is None  # fewer than epochs + 1 values
+    assert settled(history([1.0, math.nan, 1.0, 1.0]), ("lam",), 3, 1e-3) is None  # NaN never settles
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """A run of the default solver with the rule off, on small noisy plane-wave data."""
+    data = plane_waves(2.0, 1.0, 1.0, n_sensors=300, noise=0.01, rng=0)[0]
+    cfg = Config(name="settle")
+    cfg.architecture.hidden = [16, 16]
+    cfg.training.threads = 1
+    cfg.training.error_bars = False
+    cfg.training.epochs = 300
+    cfg.optimizer.switch_after = 20
+    cfg.sampling.n_collocation = 200
+    cfg.material.lam, cfg.material.mu = 3.0, 0.7
+    ref = Trainer(None, cfg.replace(**{"training.settle_epochs": 0}), progress=False).train(data)
+    return data, cfg, ref
+
+
+def test_a_run_stops_at_the_first_epoch_its_material_settles(reference):
+    data, cfg, ref = reference
+    lam, mu, phase = ref["lam"], ref["mu"], ref["phase"]
+    epochs, tol = 10, 3e-3
+
+    def holds(e):  # the rule at epoch e (1-based), written out from its definition
+        w = slice(e - epochs - 1, e)
+        return (e > epochs and np.all(phase[w] == phase[e - 1])
+                and all(np.max(np.abs(v[w] - v[e - 1])) <= tol * abs(v[e - 1]) for v in (lam, mu)))
+
+    stop = next((e for e in range(1, len(lam) + 1) if holds(e)), None)
+    assert stop is not None and 20 + epochs < stop < 300  # settles in the second-order phase, before the end
+    trainer = Trainer(None, cfg.replace(**{"training.settle_epochs": epochs, "training.settle_tolerance": tol}),
+                      progress=False)
+    metrics = trainer.train(data)
+    assert len(metrics) == stop
+    assert trainer.state.stop_reason == f"settled: lam, mu changed by less than {tol:g} (relative) in {epochs} epochs"
+    np.testing.assert_array_equal(metrics["lam"], lam[:stop])  # the same run up to the stop
