@@ -44,7 +44,7 @@ SPEC_DEFAULTS = {
                      "init": "glorot_normal"},
     "training": {"epochs": 1000, "batch_size": None, "seed": 0, "log_every": 100, "threads": None,
                  "target_loss": None, "error_bars": True, "validation_fraction": 0.0, "monitor": None,
-                 "patience": None, "settle_epochs": 50, "settle_tolerance": 1e-5},
+                 "patience": None, "settle_epochs": 50, "settle_tolerance": 1e-4},
     "optimizer": {"kind": "adam", "lr": 3e-3, "material_lr": None, "momentum": 0.0,
                   "nesterov": False, "b1": 0.9, "b2": 0.999, "eps": 1e-8, "weight_decay": 0.0,
                   "second_order": "bfgs", "switch_after": 100, "lbfgs_history": 20, "lbfgs_max_linesearch": 25,

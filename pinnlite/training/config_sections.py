@@ -224,7 +224,7 @@ class TrainingConfig(Section):
     #: (pinnlite.training.stopping). 0: never; else an integer >= 1.
     settle_epochs: int = _int(50, low=0)
     #: The relative change below which a parameter counts as settled; a number > 0.
-    settle_tolerance: float = _positive(1e-5)
+    settle_tolerance: float = _positive(1e-4)
 
 
 @dataclass

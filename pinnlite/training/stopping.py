@@ -2,8 +2,7 @@
 
 A second-order phase keeps lowering the loss long after the material
 parameters are as good as the data make them: on noise-free data the loss
-falls by orders of magnitude while lam and mu move in the sixth digit, and on
-noisy data further epochs fit the noise, so the parameters drift. The run
+falls by orders of magnitude while lam and mu move in the fifth digit. The run
 stops when every free material parameter has changed by less than
 ``training.settle_tolerance`` (relative) over the last
 ``training.settle_epochs`` epochs, all of them in one phase (so the switch
