@@ -1,7 +1,10 @@
 """Tests of pinnlite.training.problems: the plane-wave inverse problem against closed-form plane
 waves written out in this file, finite differences of the exact field, the wave
-equation, the traction formula and the stated noise level."""
+equation, the traction formula and the stated noise level; the Cramer-Rao bound
+against finite differences of the model, bounds derived by hand, its scaling
+laws, and the spread of least-squares fits (tests/naive.py)."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -11,7 +14,17 @@ from hypothesis import strategies as st
 
 from pinnlite.engine import physics
 from pinnlite.errors import InputError
-from pinnlite.training.problems import DEFAULT_WAVES, ExactField, Wave, plane_waves
+from pinnlite.training.problems import (
+    DEFAULT_WAVES,
+    ExactField,
+    Wave,
+    cramer_rao,
+    noise_std,
+    plane_wave_jacobian,
+    plane_waves,
+)
+
+import naive
 
 DOMAIN = ((0.0, 2.0), (-1.0, 1.0), (0.5, 1.5))
 
@@ -259,3 +272,201 @@ def test_without_options_only_sensors_are_given():
 def test_bad_arguments_are_rejected(kwargs, fragment):
     with pytest.raises(InputError, match=fragment):
         plane_waves(n_sensors=5, rng=0, **kwargs)
+
+
+# -- the Cramer-Rao bound -------------------------------------------------------------------
+
+CRB_WAVES = DEFAULT_WAVES + (Wave("P", 0.4, (0.3, -2.0), 4.0, 1.1), Wave("S", 0.7, (1.0, 1.0), 5.0, -0.4))
+ALL_WAVE_PARAMS = ("amplitude", "angle", "wavenumber", "phase")
+
+
+def _perturbed(exact, name, h):
+    """``exact`` with one parameter ("lam", "mu", "rho" or "<wave parameter>[i]") moved by h."""
+    if name in ("lam", "mu", "rho"):
+        return dataclasses.replace(exact, **{name: getattr(exact, name) + h})
+    field, i = name[:-1].split("[")
+    waves = list(exact.waves)
+    w = waves[int(i)]
+    if field == "angle":
+        a = math.atan2(w.direction[1], w.direction[0]) + h
+        r = math.hypot(*w.direction)  # the model ignores the norm; keep it to show that
+        waves[int(i)] = dataclasses.replace(w, direction=(r * math.cos(a), r * math.sin(a)))
+    else:
+        waves[int(i)] = dataclasses.replace(w, **{field: getattr(w, field) + h})
+    return dataclasses.replace(exact, waves=tuple(waves))
+
+
+def test_jacobian_matches_central_differences_of_the_model():
+    exact = ExactField(CRB_WAVES, 2.0, 1.0, 1.3)
+    X = random_points(np.random.default_rng(10), 60)
+    J, names = plane_wave_jacobian(exact, X, free=("lam", "mu", "rho"), wave_params=ALL_WAVE_PARAMS)
+    assert J.shape == (60, 2, 3 + 4 * len(CRB_WAVES))
+    assert names[:3] == ("lam", "mu", "rho") and names[3:7] == tuple(f"{p}[0]" for p in ALL_WAVE_PARAMS)
+    h = 1e-5
+    for j, name in enumerate(names):
+        fd = (_perturbed(exact, name, h)(X) - _perturbed(exact, name, -h)(X)) / (2 * h)
+        scale = np.abs(fd).max()
+        assert scale > 1e-3, name  # every column moves the field
+        # central differences: error ~ h^2 |u'''| / 6 ~ 1e-10 times the column's scale
+        np.testing.assert_allclose(J[:, :, j], fd, rtol=0, atol=1e-7 * scale, err_msg=name)
+
+
+def test_jacobian_keeps_only_the_requested_parameters_in_order():
+    exact = ExactField(CRB_WAVES, 2.0, 1.0, 1.3)
+    X = random_points(np.random.default_rng(11), 20)
+    full, names = plane_wave_jacobian(exact, X, free=("lam", "mu", "rho"), wave_params=ALL_WAVE_PARAMS)
+    J, sub = plane_wave_jacobian(exact, X, free=("mu",), wave_params=("phase", "amplitude"))
+    assert sub == ("mu", "phase[0]", "amplitude[0]", "phase[1]", "amplitude[1]", "phase[2]", "amplitude[2]",
+                   "phase[3]", "amplitude[3]")
+    np.testing.assert_array_equal(J, full[:, :, [names.index(n) for n in sub]])
+
+
+def _one_s_wave(A=0.8, k=5.0, phase=0.3, mu=1.5, rho=1.2, grid=(7, 6, 9)):
+    wave = Wave("S", A, (0.6, 0.8), k, phase)
+    data, exact = plane_waves(2.0, mu, rho, waves=(wave,), sensor_grid=grid, rng=0)
+    X = data.sensor_points
+    c = math.sqrt(mu / rho)
+    theta = k * (0.6 * X[:, 0] + 0.8 * X[:, 1] - c * X[:, 2]) + phase
+    return data, exact, X[:, 2], np.sin(theta)
+
+
+def test_bound_of_mu_alone_from_one_s_wave_equals_the_hand_derivation():
+    # u = A e cos(k (d.x - c_s t) + phase), |e| = 1, c_s = sqrt(mu / rho), so
+    # du/dmu = A k t (dc_s/dmu) e sin theta with dc_s/dmu = 1 / (2 sqrt(rho mu)), and
+    # with everything else known F = sum |du/dmu|^2 / sigma^2 (both components):
+    # std(mu) = 2 sigma sqrt(rho mu) / (A k sqrt(sum t^2 sin^2 theta))
+    A, k, mu, rho, sigma = 0.8, 5.0, 1.5, 1.2, 0.03
+    data, exact, t, s = _one_s_wave(A=A, k=k, mu=mu, rho=rho)
+    r = cramer_rao(data, exact, sigma, free=("mu",), wave_params=())
+    expected = 2 * sigma * math.sqrt(rho * mu) / (A * k * math.sqrt(np.sum(t**2 * s**2)))
+    assert r.names == ("mu",)
+    assert r.std["mu"] == pytest.approx(expected, rel=1e-12)
+    assert r.relative["mu"] == pytest.approx(expected / mu, rel=1e-12)
+    assert r.cov.shape == (1, 1) and r.cov[0, 0] * r.fisher[0, 0] == pytest.approx(1.0, rel=1e-12)
+
+
+def test_unknown_phase_inflates_the_bound_as_derived_by_hand():
+    # With the phase unknown too, du/dphase = -A e sin theta and, with C = A k / (2 sqrt(rho mu)),
+    # F = [[C^2 S_tt, -C A S_t], [-C A S_t, A^2 S_1]] / sigma^2, S_tt = sum t^2 sin^2,
+    # S_t = sum t sin^2, S_1 = sum sin^2, so var(mu) = (F^-1)_11 = sigma^2 / (C^2 (S_tt - S_t^2 / S_1)).
+    A, k, mu, rho, sigma = 0.8, 5.0, 1.5, 1.2, 0.03
+    data, exact, t, s = _one_s_wave(A=A, k=k, mu=mu, rho=rho)
+    C = A * k / (2 * math.sqrt(rho * mu))
+    s2 = s**2
+    expected = sigma / (C * math.sqrt(np.sum(t**2 * s2) - np.sum(t * s2) ** 2 / np.sum(s2)))
+    r = cramer_rao(data, exact, sigma, free=("mu",), wave_params=("phase",))
+    assert r.std["mu"] == pytest.approx(expected, rel=1e-10)
+    alone = cramer_rao(data, exact, sigma, free=("mu",), wave_params=()).std["mu"]
+    assert r.std["mu"] > 1.5 * alone  # the check has teeth: ignoring the nuisance would be far off
+
+
+def test_every_added_unknown_can_only_raise_the_bound():
+    data, exact = plane_waves(2.0, 1.0, 1.0, waves=CRB_WAVES, n_sensors=300, rng=12)
+    previous = None
+    for n in range(len(ALL_WAVE_PARAMS) + 1):
+        std = cramer_rao(data, exact, 0.01, wave_params=ALL_WAVE_PARAMS[:n]).std
+        if previous is not None:
+            assert std["lam"] >= previous["lam"] * (1 - 1e-12) and std["mu"] >= previous["mu"] * (1 - 1e-12)
+        previous = std
+
+
+def test_bound_scales_as_sigma_and_as_one_over_root_n():
+    data, exact = plane_waves(2.0, 1.0, 1.0, sensor_grid=(6, 6, 6), rng=0)
+    r = cramer_rao(data, exact, 0.01)
+    for q in ("lam", "mu"):
+        assert cramer_rao(data, exact, 0.03).std[q] == pytest.approx(3 * r.std[q], rel=1e-12)
+    # every sensor repeated 4 times: 4 times the information, exactly half the bound
+    X4 = np.repeat(data.sensor_points, 4, axis=0)
+    twice = dataclasses.replace(data, sensor_points=X4, sensor_values=np.repeat(data.sensor_values, 4, axis=0))
+    for q in ("lam", "mu"):
+        assert cramer_rao(twice, exact, 0.01).std[q] == pytest.approx(r.std[q] / 2, rel=1e-9)
+    # finer grids: the information is n times a mean over the box that converges (a Riemann sum,
+    # error O(1/m) with m points per axis), so std * sqrt(n) settles while n grows 64-fold
+    scaled = []
+    for m in (10, 20, 40):
+        d, e = plane_waves(2.0, 1.0, 1.0, sensor_grid=(m, m, m), rng=0)
+        std = cramer_rao(d, e, 0.01).std
+        scaled.append(np.array([std["lam"], std["mu"]]) * math.sqrt(m**3))
+    np.testing.assert_allclose(scaled[1], scaled[2], rtol=0.05)
+    np.testing.assert_allclose(scaled[0], scaled[2], rtol=0.15)
+    assert np.all(np.abs(scaled[1] / scaled[2] - 1) <= np.abs(scaled[0] / scaled[2] - 1) + 1e-3)
+
+
+def test_least_squares_fits_of_the_exact_model_attain_the_bound():
+    # the maximum-likelihood estimate (least squares, all 10 parameters free) started at the truth,
+    # over 400 noisy draws: its sample std has a standard error of 1/sqrt(2 * 400) = 3.5%
+    data, exact = plane_waves(2.0, 1.0, 1.0, sensor_grid=(5, 5, 6), rng=0)
+    X, clean = data.sensor_points, exact(data.sensor_points)
+    sigma = noise_std(exact, X, 0.02)
+    r = cramer_rao(data, exact, sigma)
+    kinds = [w.kind for w in exact.waves]
+    material = dict(lam=2.0, mu=1.0, rho=1.0)
+    truth = [2.0, 1.0]
+    for w in exact.waves:
+        truth += [w.amplitude, math.atan2(w.direction[1], w.direction[0]), w.wavenumber, w.phase]
+    truth = np.array(truth)
+    assert np.abs(naive.plane_wave_model(X, kinds, truth, material, ("lam", "mu")) - clean).max() < 1e-12
+    rng = np.random.default_rng(13)
+    fits = []
+    for _ in range(400):
+        y = clean + rng.normal(0.0, sigma, clean.shape)
+        p = naive.gauss_newton(lambda p: (naive.plane_wave_model(X, kinds, p, material, ("lam", "mu")) - y).ravel(),
+                               truth)
+        fits.append(p[:2])
+    fits = np.array(fits)
+    for j, q in enumerate(("lam", "mu")):
+        assert abs(fits[:, j].std(ddof=1) / r.std[q] - 1) < 0.15, (q, fits[:, j].std(ddof=1), r.std[q])
+        assert abs(fits[:, j].mean() - truth[j]) < 4 * r.std[q] / math.sqrt(len(fits))  # unbiased
+    # the bound's covariance of (lam, mu), not only its diagonal
+    corr_fit = np.corrcoef(fits.T)[0, 1]
+    corr_crb = r.cov[0, 1] / math.sqrt(r.cov[0, 0] * r.cov[1, 1])
+    assert abs(corr_fit - corr_crb) < 0.15
+
+
+def test_noise_std_is_the_sigma_plane_waves_draws_with():
+    a, exact = plane_waves(n_sensors=3000, noise=0.0, rng=14)
+    b, _ = plane_waves(n_sensors=3000, noise=0.05, rng=14)
+    sigma = noise_std(exact, a.sensor_points, 0.05)
+    assert sigma == pytest.approx(0.05 * math.sqrt(np.mean(a.sensor_values**2)), rel=1e-12)
+    assert abs((b.sensor_values - a.sensor_values).std() / sigma - 1) < 0.05  # 6000 samples: SE 0.9%
+
+
+@pytest.mark.parametrize(
+    "waves, free, fragment",
+    [
+        (DEFAULT_WAVES, ("lam", "mu", "rho"), r"\+1 lam \+0.5 mu \+0.5 rho"),  # only lam/rho, mu/rho
+        ((Wave("P", 1.0, (1.0, 0.5)),), ("lam", "mu"), r"\+1 lam -0.5 mu"),  # a P wave fixes lam + 2 mu
+        ((Wave("S", 1.0, (1.0, 0.5)),), ("lam",), r"lam"),  # an S wave does not see lam
+    ],
+)
+def test_undetermined_parameters_are_named(waves, free, fragment):
+    data, exact = plane_waves(2.0, 1.0, 1.0, waves=waves, n_sensors=200, rng=15)
+    with pytest.raises(InputError, match="singular Fisher information.*" + fragment):
+        cramer_rao(data, exact, 0.01, free=free)
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        (dict(sigma=0.0), "sigma"),
+        (dict(sigma=-1.0), "sigma"),
+        (dict(sigma=math.nan), "sigma"),
+        (dict(free=("lam", "kappa")), "free"),
+        (dict(free=("mu", "mu")), "free"),
+        (dict(free=()), "free"),
+        (dict(free="mu"), "free"),
+        (dict(wave_params=("speed",)), "wave_params"),
+        (dict(wave_params="phase"), "wave_params"),
+    ],
+)
+def test_bad_bound_arguments_are_rejected(kwargs, fragment):
+    data, exact = plane_waves(n_sensors=30, rng=0)
+    kwargs = {"sigma": 0.01, **kwargs}
+    with pytest.raises(InputError, match=fragment):
+        cramer_rao(data, exact, **kwargs)
+
+
+def test_bound_needs_sensors():
+    data, exact = plane_waves(n_sensors=30, rng=0)
+    with pytest.raises(InputError, match="data: expected TrainingData with sensor_points"):
+        cramer_rao(dataclasses.replace(data, sensor_points=None, sensor_values=None), exact, 0.01)
