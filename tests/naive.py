@@ -424,3 +424,99 @@ def levenberg_marquardt(residual, jacobian, x0, iters, mu0=1e-3, max_tries=30):
             nu *= 2
         out.append(x.copy())
     return out
+
+
+# -- material fields -------------------------------------------------------------------
+
+
+def field_channels(arrays, activation, bounds, names, base, X):
+    """Dict name -> (p, p_x, p_y), each (n,), of the maps ``p0 exp(a)`` of a field network at X (n, 2).
+
+    The field network is written out like :func:`network_channels`, with two inputs
+    and the value and first-derivative channels only; complex-safe.
+    """
+    lo = np.array([b[0] for b in bounds], dtype=float)
+    hi = np.array([b[1] for b in bounds], dtype=float)
+    s = 2.0 / (hi - lo)
+    c = (hi + lo) / 2.0
+    n = X.shape[0]
+    a = {"value": (X[:, :2] - c) * s, "x": np.tile([s[0], 0.0], (n, 1)), "y": np.tile([0.0, s[1]], (n, 1))}
+    n_layers = len(arrays) // 2
+    for layer in range(n_layers):
+        W, b = arrays[2 * layer], arrays[2 * layer + 1]
+        z = {k: a[k] @ W.T for k in a}
+        z["value"] = z["value"] + b
+        if layer == n_layers - 1:
+            a = z
+            break
+        s0, s1, _, _ = sigma(activation, z["value"])
+        a = {"value": s0, "x": s1 * z["x"], "y": s1 * z["y"]}
+    out = {}
+    for k, (name, p0) in enumerate(zip(names, base)):
+        p = p0 * np.exp(a["value"][:, k])
+        out[name] = (p, p * a["x"][:, k], p * a["y"][:, k])
+    return out
+
+
+def divergence_residual(C, lam, mu, rho, f=None):
+    """r_u, r_v of rho u_tt = div sigma + f with maps lam = (p, p_x, p_y) and mu alike,
+    from the channel dict C of :func:`network_channels`: the stress divergence written out
+    term by term with the product rule."""
+    u = {k: C[k][:, 0] for k in C}
+    v = {k: C[k][:, 1] for k in C}
+    L, Lx, Ly = lam
+    M, Mx, My = mu
+    sxx_x = (Lx + 2 * Mx) * u["x"] + (L + 2 * M) * u["xx"] + Lx * v["y"] + L * v["xy"]
+    syy_y = Ly * u["x"] + L * u["xy"] + (Ly + 2 * My) * v["y"] + (L + 2 * M) * v["yy"]
+    sxy_x = Mx * (u["y"] + v["x"]) + M * (u["xy"] + v["xx"])
+    sxy_y = My * (u["y"] + v["x"]) + M * (u["yy"] + v["xy"])
+    ru = rho * u["tt"] - sxx_x - sxy_y
+    rv = rho * v["tt"] - sxy_x - syy_y
+    if f is not None:
+        ru, rv = ru - f[:, 0], rv - f[:, 1]
+    return ru, rv
+
+
+def field_total_loss(arrays, activation, bounds, output_scale, sets, farrays, fact, fnames, fbase,
+                     material, weights, penalty="none", penalty_weight=0.0):
+    """The total loss with maps of the names ``fnames`` (the others constant from ``material``,
+    a dict lam, mu, rho): PDE in divergence form, traction with the local stress, the other terms
+    as :func:`loss_terms`, plus the penalty over the PDE points."""
+    fb = tuple(bounds[:2])
+    ch = lambda X: network_channels(arrays, activation, bounds, output_scale, X)  # noqa: E731
+
+    def maps(X):
+        m = field_channels(farrays, fact, fb, fnames, fbase, X)
+        for name in ("lam", "mu"):
+            if name not in m:
+                m[name] = (material[name] + 0 * X[:, 0], 0 * X[:, 0], 0 * X[:, 0])
+        return m
+
+    terms = loss_terms(arrays, activation, bounds, output_scale,
+                       {k: v for k, v in sets.items() if k not in ("pde", "traction")}, 1.0, 1.0, 1.0)
+    if "pde" in sets:
+        X, f = sets["pde"]
+        m = maps(X)
+        ru, rv = divergence_residual(ch(X), m["lam"], m["mu"], material["rho"], f)
+        terms["pde"] = np.mean(ru * ru + rv * rv)
+    if "traction" in sets:
+        X, nrm, g = sets["traction"]
+        C, m = ch(X), maps(X)
+        L, M = m["lam"][0], m["mu"][0]
+        ux, uy, vx, vy = C["x"][:, 0], C["y"][:, 0], C["x"][:, 1], C["y"][:, 1]
+        sxx, syy, sxy = (L + 2 * M) * ux + L * vy, L * ux + (L + 2 * M) * vy, M * (uy + vx)
+        tx = sxx * nrm[:, 0] + sxy * nrm[:, 1] - g[:, 0]
+        ty = sxy * nrm[:, 0] + syy * nrm[:, 1] - g[:, 1]
+        terms["traction"] = np.mean(tx * tx + ty * ty)
+    total = sum(weights.get(t, 1.0) * v for t, v in terms.items())
+    if penalty != "none" and "pde" in sets:
+        X = sets["pde"][0]
+        m = field_channels(farrays, fact, fb, fnames, fbase, X)
+        s = 2.0 / np.array([b[1] - b[0] for b in fb])
+        R = 0.0
+        for name in fnames:
+            p, px, py = m[name]
+            ex, ey = px / p / s[0], py / p / s[1]  # d a / d xi
+            R = R + (np.sum(ex * ex + ey * ey) if penalty == "smooth" else np.sum(np.sqrt(ex * ex + ey * ey + 1e-4)))
+        total = total + penalty_weight * R / X.shape[0]
+    return total

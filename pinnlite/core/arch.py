@@ -80,6 +80,16 @@ class Layout(NamedTuple):
         return m
 
 
+def mlp_layout(widths):
+    """The layout ``W0, b0, ..., WL, bL`` of an MLP with layer widths ``widths`` (input first)."""
+    entries, offset = [], 0
+    for l in range(len(widths) - 1):
+        for name, shape in ((f"W{l}", (widths[l + 1], widths[l])), (f"b{l}", (widths[l + 1],))):
+            entries.append(Entry(name, offset, shape))
+            offset += math.prod(shape)
+    return Layout(tuple(entries))
+
+
 @dataclass(frozen=True)
 class Architecture:
     """Everything needed to rebuild the network except its parameter values.
@@ -117,13 +127,7 @@ class Architecture:
             checks.fail("output_scale", "a positive number or two", scale)
         object.__setattr__(self, "output_scale", tuple(checks.real("output_scale", s, low=0.0, low_open=True) for s in scale))
         checks.choice("dtype", self.dtype, DTYPES)
-        widths = (3,) + self.hidden + (2,)
-        entries, offset = [], 0
-        for l in range(len(widths) - 1):
-            for name, shape in ((f"W{l}", (widths[l + 1], widths[l])), (f"b{l}", (widths[l + 1],))):
-                entries.append(Entry(name, offset, shape))
-                offset += math.prod(shape)
-        object.__setattr__(self, "_layout", Layout(tuple(entries)))
+        object.__setattr__(self, "_layout", mlp_layout((3,) + self.hidden + (2,)))
 
     @property
     def layout(self):
@@ -168,7 +172,12 @@ class Architecture:
 
 
 def init_params(arch, rng=None, init="glorot_normal"):
-    """A new flat parameter vector: Glorot weights, zero biases.
+    """A new flat parameter vector: Glorot weights, zero biases (:func:`glorot`)."""
+    return glorot(arch.layout, arch.np_dtype, rng, init)
+
+
+def glorot(layout, dtype, rng=None, init="glorot_normal", zero=()):
+    """A new flat vector of ``layout``: Glorot weights, zero biases, zero arrays named in ``zero``.
 
     Glorot & Bengio (2010): ``glorot_normal`` draws W ~ N(0, 2 / (fan_in + fan_out)),
     ``glorot_uniform`` draws W ~ U(-a, a) with a = sqrt(6 / (fan_in + fan_out)).
@@ -180,9 +189,9 @@ def init_params(arch, rng=None, init="glorot_normal"):
     if rng is None or checks.is_int(rng):
         rng = np.random.default_rng(rng)
     checks.generator("rng", rng)
-    flat = np.zeros(arch.n_params, dtype=arch.np_dtype)
-    for e in arch.layout.entries:
-        if e.name.startswith("W"):
+    flat = np.zeros(layout.size, dtype=dtype)
+    for e in layout.entries:
+        if e.name.startswith("W") and e.name not in zero:
             fan_out, fan_in = e.shape
             if init == "glorot_normal":
                 w = rng.normal(0.0, math.sqrt(2.0 / (fan_in + fan_out)), size=e.shape)

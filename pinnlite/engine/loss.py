@@ -27,9 +27,9 @@ import numpy as np
 
 from pinnlite.core.activations import get_activation
 from pinnlite.core.arch import Architecture
-from pinnlite.engine import kernels, physics
+from pinnlite.engine import field, field_kernels, kernels, physics
 from pinnlite.core import checks
-from pinnlite.engine.terms import MATERIAL_NAMES, POINTS_FIELD, TERMS, LossWeights, PointSets, check_material
+from pinnlite.engine.terms import MATERIAL_NAMES, POINTS_FIELD, TERMS, LossWeights, MaterialField, PointSets, check_material
 from pinnlite.core.cpus import resolve_threads
 from pinnlite.engine.threads import run_tasks
 from pinnlite.engine.tiles import prepare
@@ -45,15 +45,20 @@ class LossResult(NamedTuple):
     """Result of one evaluation.
 
     ``terms`` holds every present term's unweighted value; ``total`` is
-    ``sum(weight * term)``; ``grad`` the gradient of ``total`` in the layout of
-    the parameters (None when not asked for); ``grad_material`` d total / d p
-    for each free material parameter p.
+    ``sum(weight * term)`` plus the weighted penalty of a material field;
+    ``grad`` the gradient of ``total`` in the layout of the parameters (None
+    when not asked for); ``grad_material`` d total / d p for each free material
+    parameter p (constant material only); ``penalty`` the material field's
+    unweighted penalty (0 without one) and ``grad_field`` the gradient of
+    ``total`` over the field's parameters (None without one or when not asked).
     """
 
     total: float
     terms: dict
     grad: np.ndarray
     grad_material: dict
+    penalty: float = 0.0
+    grad_field: np.ndarray = None
 
 
 class _Buffers:
@@ -151,11 +156,20 @@ def _forward_tile(arch, views, code, scale, tile, shaped):
     return U
 
 
-def _loss_tile(tile, U, GU, inv, so, bias, zero, material, wt):
-    """One tile's share of its term: value and (lam, mu, rho) gradient; writes GU."""
+def _loss_tile(tile, U, GU, inv, so, bias, zero, material, wt, local=None):
+    """One tile's share of its term: value and (lam, mu, rho) gradient; writes GU.
+
+    ``local``: ``(L, M, GL, GM)`` rows of the tile's points when lam and mu are
+    maps (:mod:`pinnlite.engine.field_kernels`; no material gradient then).
+    """
     GU.fill(0)
     lam, mu, rho = material.lam, material.mu, material.rho
     n = tile.n
+    if local is not None:
+        L, M, GL, GM = local
+        if tile.term == "pde":
+            return field_kernels.pde_term_field(U, GU, n, inv, so, L, M, rho, tile.force, wt, GL, GM), 0.0, 0.0, 0.0
+        return field_kernels.traction_term_field(U, GU, n, inv, so, L, M, tile.normals, tile.target, wt, GL, GM), 0.0, 0.0, 0.0
     if tile.term == "pde":
         val, gl, gm, gr = kernels.pde_term(U, GU, n, inv, so, lam, mu, rho, tile.force, wt)
         return val, gl, gm, gr
@@ -181,12 +195,45 @@ def _backward_tile(arch, views, g, code, scale, tile, shaped):
     kernels.first_backward(adj[0], z0, H[0], views["W0"], scale, tile.xi, n, c, code, g["W0"], g["b0"])
 
 
-def evaluate(arch, flat, prep, material, weights, ws, grad=None):
+_MATERIAL_TERMS = ("pde", "traction")  # the terms whose residual sees lam and mu
+
+
+class _FieldPoints(NamedTuple):
+    """The material maps at the points of the tiles that see the material."""
+
+    jet: object  # field.FieldJet at all those points, in tile order
+    rows: dict  # tile index -> (a, b): its rows of the (N, 3) arrays below
+    channels: dict  # name -> (N, 3) [p, p_x, p_y]: a mapped parameter, or a constant with zero gradient
+    adjoints: dict  # name -> (N, 3): what the loss kernels write
+
+
+def _field_points(prep, mf, material, dtype):
+    """Evaluate the field ``mf`` (a MaterialField) once at every PDE and traction point of ``prep``."""
+    k_tiles = [k for k, t in enumerate(prep.tiles) if t.term in _MATERIAL_TERMS]
+    sizes = [prep.tiles[k].n for k in k_tiles]
+    starts = np.cumsum([0] + sizes)
+    xi = np.concatenate([prep.tiles[k].xi[:2] for k in k_tiles], axis=1) if k_tiles else np.zeros((2, 0), dtype)
+    jet = field.forward(mf.arch, mf.params, xi, prep.scale[:2])
+    channels = field.material_channels(jet, mf.arch)
+    for name in ("lam", "mu"):
+        if name not in channels:
+            c = np.zeros((xi.shape[1], 3), dtype)
+            c[:, 0] = getattr(material, name)
+            channels[name] = c
+    rows = {k: (int(starts[i]), int(starts[i + 1])) for i, k in enumerate(k_tiles)}
+    adjoints = {name: np.zeros((xi.shape[1], 3), dtype) for name in ("lam", "mu")}
+    return _FieldPoints(jet, rows, channels, adjoints)
+
+
+def evaluate(arch, flat, prep, material, weights, ws, grad=None, mf=None, field_grad=None):
     """Loss (and gradient into ``grad`` when given) on prepared points; no input checks.
 
     Tiles are processed by ``ws.threads`` threads; the partial sums of each unit
     of tiles are kept apart and added in unit order, so the result is the same
-    for any thread count.
+    for any thread count. With a :class:`~pinnlite.engine.terms.MaterialField`
+    ``mf`` the mapped parameters come from its network (evaluated once, before
+    the tiles) and ``field_grad`` receives the gradient over its parameters
+    (after them, in one backward pass, so also independent of the threads).
     """
     layout = arch.layout
     views = layout.views(flat)
@@ -199,6 +246,14 @@ def evaluate(arch, flat, prep, material, weights, ws, grad=None):
     need_grad = grad is not None
     n_units = len(prep.units)
     parts, scal = ws.partials(n_units, layout.size if need_grad else 0, dt)
+    fp = None if mf is None else _field_points(prep, mf, material, dt)
+
+    def local(k):
+        if fp is None or k not in fp.rows:
+            return None
+        a, b = fp.rows[k]
+        c, g = fp.channels, fp.adjoints
+        return c["lam"][a:b], c["mu"][a:b], g["lam"][a:b], g["mu"][a:b]
 
     def unit(u):
         buf = ws.buffers(arch, prep.tile_columns)
@@ -210,7 +265,8 @@ def evaluate(arch, flat, prep, material, weights, ws, grad=None):
             shaped = buf.shaped(tile.n, tile.c)
             U = _forward_tile(arch, views, code, prep.scale, tile, shaped)
             wt = w[tile.index]
-            val, gl, gm, gr = _loss_tile(tile, U, shaped[4], 1.0 / prep.counts[tile.term], so, bias, zero, material, wt)
+            val, gl, gm, gr = _loss_tile(tile, U, shaped[4], 1.0 / prep.counts[tile.term], so, bias, zero, material, wt,
+                                         local(k))
             row[tile.index] += val
             row[_D_LAM] += wt * gl
             row[_D_MU] += wt * gm
@@ -227,11 +283,24 @@ def evaluate(arch, flat, prep, material, weights, ws, grad=None):
     if need_grad:
         np.sum(parts, axis=0, out=grad)
     terms = {t: float(sums[i]) for i, t in enumerate(TERMS) if t in prep.counts}
-    gmat = {n: float(sums[_D_LAM + i]) for i, n in enumerate(MATERIAL_NAMES) if n in material.free}
-    return LossResult(weights.total(terms), terms, grad, gmat)
+    if fp is None:
+        gmat = {n: float(sums[_D_LAM + i]) for i, n in enumerate(MATERIAL_NAMES) if n in material.free}
+        return LossResult(weights.total(terms), terms, grad, gmat)
+    # the field's penalty is taken over the PDE points only: they sample the domain
+    pde_rows = [fp.rows[k] for k, t in enumerate(prep.tiles) if t.term == "pde"]
+    n_pde = pde_rows[-1][1] if pde_rows else 0
+    pde_jet = fp.jet._replace(a=fp.jet.a[:, :n_pde], ax=fp.jet.ax[:, :n_pde], ay=fp.jet.ay[:, :n_pde])
+    pen, pgx, pgy = field.penalty(pde_jet, mf.penalty)
+    total = weights.total(terms) + mf.penalty_weight * pen
+    if field_grad is not None:
+        ga, gax, gay = field.chain(fp.jet, mf.arch, fp.channels, fp.adjoints)
+        gax[:, :n_pde] += mf.penalty_weight * pgx
+        gay[:, :n_pde] += mf.penalty_weight * pgy
+        field.backward(mf.arch, mf.params, fp.jet, ga, gax, gay, out=field_grad)
+    return LossResult(total, terms, grad, {}, pen, field_grad)
 
 
-def loss_and_grad(params, arch, points, material, weights=None, *, workspace=None, need_grad=True):
+def loss_and_grad(params, arch, points, material, weights=None, *, workspace=None, need_grad=True, field=None):
     """Total loss, each term, and the exact gradient.
 
     Parameters
@@ -251,6 +320,9 @@ def loss_and_grad(params, arch, points, material, weights=None, *, workspace=Non
         workspace per concurrent caller; default: a new one).
     need_grad : bool
         False: only the loss (``grad`` is None).
+    field : MaterialField, optional
+        Maps of lam and/or mu (the others from ``material``); the result's
+        ``grad_field`` is the gradient over its parameters.
 
     Returns
     -------
@@ -261,11 +333,24 @@ def loss_and_grad(params, arch, points, material, weights=None, *, workspace=Non
     flat = as_flat(arch, params)
     check_material(material)
     weights = LossWeights.coerce(weights)
+    if field is not None:
+        check_field(field, arch)
     prep = prepare(arch, points, weights)
     if prep.n_points == 0:
         checks.fail("points", "at least one point set with points", "none")
     grad = np.empty_like(flat) if need_grad else None
-    return evaluate(arch, flat, prep, material, weights, workspace or Workspace(), grad)
+    fgrad = np.empty_like(field.params) if need_grad and field is not None else None
+    return evaluate(arch, flat, prep, material, weights, workspace or Workspace(), grad, field, fgrad)
+
+
+def check_field(mf, arch):
+    """``mf`` must be a MaterialField of the network's dtype over its spatial bounds."""
+    if not isinstance(mf, MaterialField):
+        checks.fail("field", "a MaterialField or None", mf)
+    if mf.arch.dtype != arch.dtype:
+        checks.fail("field.arch.dtype", f"the network's dtype {arch.dtype!r}", mf.arch.dtype)
+    if tuple(mf.arch.bounds) != tuple(arch.bounds[:2]):
+        checks.fail("field.arch.bounds", f"the network's x and y bounds {arch.bounds[:2]}", mf.arch.bounds)
 
 
 def channels(arch, params, X, n_channels=8, workspace=None):
@@ -309,10 +394,41 @@ def predict(arch, params, X, workspace=None):
     return channels(arch, params, X, 1, workspace)[0]
 
 
-def pde_residual(arch, params, X, material, body_force=None):
-    """The residual (r_u, r_v) (n, 2) of the wave equation at points ``X`` (n, 3)."""
+def pde_residual(arch, params, X, material, body_force=None, field=None):
+    """The residual (r_u, r_v) (n, 2) of the wave equation at points ``X`` (n, 3).
+
+    With a MaterialField ``field`` the mapped parameters vary in space and the
+    residual is the divergence form (:func:`pinnlite.engine.physics.residual_divergence`).
+    """
     check_material(material)
     C = channels(arch, params, X, 8)
     if body_force is not None:
         checks.array("body_force", body_force, (X.shape[0], 2), arch.np_dtype)
-    return physics.residual(C, material.lam, material.mu, material.rho, body_force)
+    if field is None:
+        return physics.residual(C, material.lam, material.mu, material.rho, body_force)
+    check_field(field, arch)
+    maps = material_maps(field, X[:, :2], material)
+    return physics.residual_divergence(C, maps["lam"], maps["mu"], material.rho, body_force)
+
+
+def material_maps(mf, X, material=None):
+    """Dict lam, mu -> (n, 3) ``[p, p_x, p_y]`` at physical points ``X`` (n, 2) (or (n, 3): t ignored).
+
+    The mapped parameters come from the field; the others are ``material``'s
+    constants with zero gradient (only the mapped ones without ``material``).
+    """
+    if not isinstance(mf, MaterialField):
+        checks.fail("field", "a MaterialField", mf)
+    if not isinstance(X, np.ndarray) or X.ndim != 2 or X.shape[1] not in (2, 3):
+        checks.fail("points", "an array of shape (n, 2) or (n, 3)", X)
+    X = checks.array("points", X, (None, X.shape[1]), mf.arch.np_dtype)
+    s, c = mf.arch.input_transform()
+    xi = ((X[:, :2] - c) * s).T.astype(mf.arch.np_dtype)
+    maps = field.material_channels(field.forward(mf.arch, mf.params, xi, s), mf.arch)
+    if material is not None:
+        for name in ("lam", "mu"):
+            if name not in maps:
+                m = np.zeros((X.shape[0], 3), mf.arch.np_dtype)
+                m[:, 0] = getattr(material, name)
+                maps[name] = m
+    return maps

@@ -39,6 +39,27 @@ def residual(C, lam, mu, rho, body_force=None):
     return r if body_force is None else r - body_force
 
 
+def residual_divergence(C, L, M, rho, body_force=None):
+    """Residual (n, 2) ``rho u_tt - div sigma - f`` with lam and mu varying in space.
+
+    ``L``, ``M`` (n, 3) hold ``[lam, lam_x, lam_y]`` and ``[mu, mu_x, mu_y]`` at
+    the points of the channels C (8, n, 2); the stress is the local one and its
+    divergence takes the material's gradients (``docs/ENGINE.md``, "Material
+    fields"). Equal to :func:`residual` when the gradients are zero.
+    """
+    u, v = C[..., 0], C[..., 1]
+    lam, lx, ly = L[:, 0], L[:, 1], L[:, 2]
+    mu, mx, my = M[:, 0], M[:, 1], M[:, 2]
+    ux, uy, uxx, uyy, utt, uxy = u[1], u[2], u[4], u[5], u[6], u[7]
+    vx, vy, vxx, vyy, vtt, vxy = v[1], v[2], v[4], v[5], v[6], v[7]
+    dx_sxx = (lx + 2 * mx) * ux + lx * vy + (lam + 2 * mu) * uxx + lam * vxy
+    dy_sxy = my * (uy + vx) + mu * (uyy + vxy)
+    dx_sxy = mx * (uy + vx) + mu * (uxy + vxx)
+    dy_syy = ly * ux + (ly + 2 * my) * vy + lam * uxy + (lam + 2 * mu) * vyy
+    r = np.stack([rho * utt - dx_sxx - dy_sxy, rho * vtt - dx_sxy - dy_syy], axis=-1)
+    return r if body_force is None else r - body_force
+
+
 def stress(C, lam, mu):
     """(s_xx, s_yy, s_xy), each (n,), from channels C (at least value, x, y)."""
     ux, uy = C[1, :, 0], C[2, :, 0]

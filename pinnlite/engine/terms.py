@@ -22,11 +22,13 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from pinnlite.core import checks
+from pinnlite.core.field_arch import FieldArchitecture
 from pinnlite.errors import InputError
 
 TERMS = ("pde", "boundary", "traction", "initial", "initial_velocity", "data")
 CHANNELS = (8, 1, 4, 1, 4, 1)  # channels each term needs: value (+ x, y, t) (+ xx, yy, tt, xy)
 MATERIAL_NAMES = ("lam", "mu", "rho")
+PENALTIES = ("none", "smooth", "tv")  # penalties of a material map (pinnlite.engine.field.penalty)
 
 # points field of each term, and its companion (n, 2) arrays (None: optional)
 _COMPANIONS = {
@@ -76,6 +78,29 @@ class Material:
 
     def values(self):
         return {n: getattr(self, n) for n in MATERIAL_NAMES}
+
+
+@dataclass(frozen=True)
+class MaterialField:
+    """Maps of lam and/or mu: the field network and its penalty (:mod:`pinnlite.engine.field`).
+
+    ``arch`` is a :class:`~pinnlite.core.field_arch.FieldArchitecture`, ``params``
+    its flat vector; the mapped parameters are ``arch.names``, the others come
+    from the :class:`Material` as constants. ``penalty`` ("none", "smooth", "tv")
+    is added to the total with weight ``penalty_weight`` (>= 0).
+    """
+
+    arch: object
+    params: np.ndarray
+    penalty: str = "none"
+    penalty_weight: float = 0.0
+
+    def __post_init__(self):
+        if not isinstance(self.arch, FieldArchitecture):
+            checks.fail("field.arch", "a FieldArchitecture", self.arch)
+        checks.array("field.params", self.params, (self.arch.n_params,), self.arch.np_dtype)
+        checks.choice("field.penalty", self.penalty, PENALTIES)
+        object.__setattr__(self, "penalty_weight", checks.real("field.penalty_weight", self.penalty_weight, low=0.0))
 
 
 @dataclass(frozen=True)
