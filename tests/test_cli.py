@@ -93,7 +93,8 @@ def test_demo_prints_its_settings_and_reports_lam_and_mu_not_the_fixed_rho(demo_
     assert settings["truth"] == "lam = 2, mu = 1, rho = 1"
     assert settings["trained"] == "lam from 4, mu from 0.5; fixed: rho = 1"
     assert settings["data"] == "2000 displacement sensors, noise 0%, seed 0"
-    assert settings["optimizer"] == "Adam (lr 0.003) for 30 epochs"
+    switch = Config().optimizer.switch_after
+    assert settings["optimizer"] == f"Adam (lr 0.003) for {switch} epochs, then dense SSBroyden to epoch 30"
     assert settings["threads"] == "1"
     assert settings["writing to"] == "run/ (config, data, checkpoints, metrics, summary)"
     hidden = " x ".join(str(w) for w in Config().architecture.hidden)

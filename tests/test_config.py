@@ -47,7 +47,7 @@ SPEC_DEFAULTS = {
                  "patience": None, "settle_epochs": 50, "settle_tolerance": 1e-4},
     "optimizer": {"kind": "adam", "lr": 3e-3, "material_lr": None, "momentum": 0.0,
                   "nesterov": False, "b1": 0.9, "b2": 0.999, "eps": 1e-8, "weight_decay": 0.0,
-                  "second_order": "bfgs", "switch_after": 100, "lbfgs_history": 20, "lbfgs_max_linesearch": 25,
+                  "second_order": "bfgs", "switch_after": 20, "lbfgs_history": 20, "lbfgs_max_linesearch": 25,
                   "lbfgs_tolerance_grad": 1e-9, "lbfgs_tolerance_change": 1e-12,
                   "bfgs_variant": "ssbroyden", "bfgs_max_linesearch": 25, "bfgs_tolerance_grad": 1e-12,
                   "bfgs_tolerance_change": 1e-15, "lm_damping": 1e-3, "lm_max_tries": 30,
@@ -676,7 +676,7 @@ def test_cross_field_boundary_cases_are_accepted(d):
 
 # (config changes, n_collocation argument, steps counted by hand)
 FIRST_ORDER_STEPS = [
-    ({}, None, 100),  # the switch after 100 epochs of one full batch
+    ({}, None, 20),  # the switch after 20 epochs of one full batch
     ({"optimizer.second_order": "none"}, None, 1000),  # no switch: every epoch
     ({"optimizer.kind": "bfgs"}, None, 1),  # second-order from the start: no first-order step
     ({"optimizer.switch_after": 2, "training.epochs": 20}, None, 2),
@@ -892,7 +892,7 @@ def test_replace_float_inputs_are_exact():
 
 @pytest.mark.parametrize("old, second_order, switch_after", [
     ({"lbfgs_after": 40}, "lbfgs", 40),
-    ({"lbfgs_after": None}, "none", 100),
+    ({"lbfgs_after": None}, "none", Config().optimizer.switch_after),  # no switch: the default, unused
     ({"lbfgs_after": 40, "second_order": "lm"}, "lm", 40),  # an explicit field wins
 ])
 def test_lbfgs_after_of_0_1_reads_as_the_switch(old, second_order, switch_after):

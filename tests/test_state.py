@@ -285,7 +285,7 @@ def test_state_tree_holds_the_trainer_state():
     # values = p0 * exp(theta) for the free parameters (the documented parametrisation)
     assert mat["values"]["lam"] == 3.0 * math.exp(float(t.state.x[n])) and mat["values"]["rho"] == 1.0
     assert mat["parametrisation"] == "log(p/p0)"
-    assert tree["optimizer"]["hyperparams"]["b1"] == 0.9 and tree["optimizer"]["switch_after"] == 100
+    assert tree["optimizer"]["hyperparams"]["b1"] == 0.9 and tree["optimizer"]["switch_after"] == 20
     assert tree["schedule"] == {"kind": "constant", "plateau": dict(t.state.plateau._asdict())}
     assert tree["rng"] == t.state.rng.bit_generator.state
     assert checkpoint.loads(checkpoint.dumps(tree)).tree["rng"] == tree["rng"]  # 128-bit integers kept

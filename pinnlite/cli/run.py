@@ -222,8 +222,9 @@ def _print_demo(cfg, data, args, threads):
     lam, mu, rho = DEMO_TRUTH
     free = [n for n in ("lam", "mu", "rho") if getattr(m, "optimize_" + n)]
     fixed = [f"{n} = {getattr(m, n):g}" for n in ("lam", "mu", "rho") if n not in free]
-    names = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "lbfgs": "L-BFGS", "bfgs": f"dense {o.bfgs_variant}",
-             "lm": "Levenberg-Marquardt"}
+    variants = {"ssbroyden": "SSBroyden", "ssbfgs": "SSBFGS", "bfgs": "BFGS"}  # self-scaled Broyden / BFGS
+    names = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "lbfgs": "L-BFGS",
+             "bfgs": f"dense {variants[o.bfgs_variant]}", "lm": "Levenberg-Marquardt"}
     epochs = cfg.training.epochs
     if switches(cfg) and o.switch_after < epochs:
         phases = f"{names[o.kind]} (lr {o.lr:g}) for {o.switch_after} epochs, then {names[o.second_order]} to epoch {epochs}"

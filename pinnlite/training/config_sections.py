@@ -260,7 +260,7 @@ class OptimizerConfig(Section):
         path, "none" if value is None else value, SECOND_ORDER + ("none",), error=ConfigError))
     #: Epochs of the first-order warm-up before the switch to second_order; an integer >= 0
     #: (a run of at most this many epochs does not switch).
-    switch_after: int = _int(100, low=0)
+    switch_after: int = _int(20, low=0)
     #: L-BFGS memory: number of (s, y) correction pairs kept; integer >= 1.
     lbfgs_history: int = _int(20, low=1)
     #: Most function evaluations of one L-BFGS strong-Wolfe line search; integer >= 1.
