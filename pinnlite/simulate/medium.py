@@ -86,8 +86,8 @@ def _check_map(name, value, grid):
 
 def _first_bad(name, bad, a, rule, grid):
     j, i = (int(k) for k in np.argwhere(bad)[0])
-    raise InputError(f"{name}: expected {rule}, found {a[j, i]!r} at node [j={j}, i={i}] "
-                     f"(x = {grid.x[i]!r}, y = {grid.y[j]!r}; {int(bad.sum())} bad nodes)")
+    raise InputError(f"{name}: expected {rule}, found {float(a[j, i])!r} at node [j={j}, i={i}] "
+                     f"(x = {float(grid.x[i])!r}, y = {float(grid.y[j])!r}; {int(bad.sum())} bad nodes)")
 
 
 @dataclass(frozen=True)

@@ -134,6 +134,8 @@ def _initial(name, value, grid):
             X, Y = grid.nodes(offset)
             try:
                 f = value(X, Y)
+                if len(f) != 2:
+                    raise ValueError
                 comp = np.broadcast_to(np.asarray(f[k], dtype=np.float64), grid.shape)
             except (TypeError, ValueError, IndexError):
                 raise InputError(f"{name}: expected a function (x, y) -> (u, v) of arrays of shape "
