@@ -51,7 +51,7 @@ from pinnlite.core import checks
 from pinnlite.errors import InputError
 from pinnlite.simulate import kernels
 from pinnlite.simulate.kernels import C1, C2, PAD
-from pinnlite.simulate.medium import Medium
+from pinnlite.simulate.medium import Medium, points_per_wavelength
 from pinnlite.simulate.sources import RICKER_HIGHEST, PointForce, ricker, stencil
 
 #: Position of each field relative to node (x_i, y_j), in units of h.
@@ -160,7 +160,8 @@ class Simulation:
     ``initial_displacement`` / ``initial_velocity``: a function ``(X, Y) -> (u, v)``
     evaluated at each component's own nodes, or a pair of (ny, nx) arrays sampled
     there (u at ``OFFSETS["ux"]``, v at ``OFFSETS["uy"]``); ``boundary``:
-    ``"periodic"``, ``"absorbing"`` or a pair (x, y) of them.
+    ``"periodic"``, ``"absorbing"`` or a pair (x, y) of them; ``absorb_width``
+    (nodes, inside the grid) and ``absorb_strength``: the sponge (module docstring).
 
     After ``n`` steps (:attr:`steps`), :meth:`field` gives ``vx``, ``vy`` at
     t_{n-1/2}, stresses and displacements at t_n = n dt.
@@ -250,7 +251,7 @@ class Simulation:
         if not self.sources:
             self._src = None
             return
-        ppw = float(np.min(self.medium.vs)) / (RICKER_HIGHEST * max(s.f0 for s in self.sources) * self.medium.grid.h)
+        ppw = points_per_wavelength(self.medium, RICKER_HIGHEST * max(s.f0 for s in self.sources))
         if ppw < MIN_POINTS_PER_WAVELENGTH:
             warnings.warn(DispersionWarning(
                 f"{ppw:.3g} nodes per minimum shear wavelength at {RICKER_HIGHEST} f0 (fewer than "
