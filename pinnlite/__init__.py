@@ -14,6 +14,8 @@ upper one (``tests/test_layering.py`` checks it):
   msgpack only, no Numba);
 - :mod:`pinnlite.training`: the trainer and what it composes (config, data,
   sampling, scaling, weighting, metrics, MPI, synthetic problems);
+- :mod:`pinnlite.simulate`: a finite-difference forward solver that makes sensor
+  data for material maps (above training: it builds ``TrainingData``);
 - :mod:`pinnlite.cli`, :mod:`pinnlite.plotting`: the command line and the plots.
 
 The public names below are imported lazily on first access, so ``import
@@ -48,7 +50,7 @@ _EXPORTS = {
     "CheckpointError": "io.errors",
 }
 # public module name -> the module (``from pinnlite import problems``)
-_MODULES = {"problems": "training.problems"}
+_MODULES = {"problems": "training.problems", "simulate": "simulate"}
 
 
 def __getattr__(name):

@@ -19,6 +19,11 @@ Python floats.
 The plane-wave model written out from its closed form, and a plain Gauss-Newton
 least-squares fit with a finite-difference Jacobian, to check that the
 Cramer-Rao bound is attained.
+
+Material fields: the field network's maps and the divergence-form residual
+written out with the product rule, and the total loss over both networks
+(complex-safe). The simulator: one staggered-grid step in NumPy slicing and
+the 2D Green's function of a point force.
 """
 
 import math
@@ -520,3 +525,146 @@ def field_total_loss(arrays, activation, bounds, output_scale, sets, farrays, fa
             R = R + (np.sum(ex * ex + ey * ey) if penalty == "smooth" else np.sum(np.sqrt(ex * ex + ey * ey + 1e-4)))
         total = total + penalty_weight * R / X.shape[0]
     return total
+
+
+# -- the staggered-grid elastic finite-difference scheme ------------------------------------
+#
+# Written out from the layout of docs/SIMULATE.md, independently of pinnlite.simulate's
+# kernels: node (i, j) holds sxx, syy and the material; vx sits half a node to its right,
+# vy half a node above, sxy half a node to the right and above. Fields are plain (ny, nx)
+# arrays; outside the grid a field is its periodic copy or zero.
+
+FD_C1, FD_C2 = 9 / 8, -1 / 24
+
+
+def fd_media(lam, mu, rho, periodic):
+    """(bx, by, muxy), node by node: 1 / mean rho at the velocity nodes, harmonic mean mu at sxy nodes.
+
+    At an absorbing edge the missing neighbour is the edge node itself (Moczo et al. 2002 averaging).
+    """
+    ny, nx = rho.shape
+    px, py = periodic
+
+    def at(a, j, i):
+        j = j % ny if py else min(j, ny - 1)
+        i = i % nx if px else min(i, nx - 1)
+        return a[j, i]
+
+    bx, by, muxy = np.empty((ny, nx)), np.empty((ny, nx)), np.empty((ny, nx))
+    for j in range(ny):
+        for i in range(nx):
+            bx[j, i] = 1 / ((at(rho, j, i) + at(rho, j, i + 1)) / 2)
+            by[j, i] = 1 / ((at(rho, j, i) + at(rho, j + 1, i)) / 2)
+            muxy[j, i] = 4 / (1 / at(mu, j, i) + 1 / at(mu, j, i + 1) + 1 / at(mu, j + 1, i) + 1 / at(mu, j + 1, i + 1))
+    return bx, by, muxy
+
+
+def _fd_padded(a, periodic):
+    p = np.pad(a, ((0, 0), (2, 2)), mode="wrap" if periodic[0] else "constant")
+    return np.pad(p, ((2, 2), (0, 0)), mode="wrap" if periodic[1] else "constant")
+
+
+def _fd_at(a, dj, di, periodic):
+    """a at node (j + dj, i + di), for every node (j, i)."""
+    ny, nx = a.shape
+    return _fd_padded(a, periodic)[2 + dj:2 + dj + ny, 2 + di:2 + di + nx]
+
+
+def fd_derivative(a, axis, side, h, periodic):
+    """4th-order staggered derivative of a at the half node after (side=+1) or before (side=-1) each node."""
+    def s(k):  # a, k nodes along axis ("x" or "y")
+        return _fd_at(a, k if axis == "y" else 0, k if axis == "x" else 0, periodic)
+    if side > 0:
+        return (FD_C1 * (s(1) - s(0)) + FD_C2 * (s(2) - s(-1))) / h
+    return (FD_C1 * (s(0) - s(-1)) + FD_C2 * (s(1) - s(-2))) / h
+
+
+def fd_sponge(nx, ny, width, edge, periodic):
+    """The (ny, nx) sponge factor exp(-edge (dx / width)^2) exp(-edge (dy / width)^2), d the depth in nodes."""
+    g = np.ones((ny, nx))
+    for axis, n in (("x", nx), ("y", ny)):
+        if periodic["xy".index(axis)] or width == 0:
+            continue
+        for k in range(n):
+            d = max(0, width - k, k - (n - 1 - width))
+            f = math.exp(-edge * (d / width) ** 2)
+            if axis == "x":
+                g[:, k] *= f
+            else:
+                g[k, :] *= f
+    return g
+
+
+def fd_step(f, lam, mu, rho, h, dt, periodic, sponge=None):
+    """One leapfrog step of the velocity-stress scheme: a new dict of the fields vx, vy, ux, uy, sxx, syy, sxy."""
+    bx, by, muxy = fd_media(lam, mu, rho, periodic)
+    g = 1.0 if sponge is None else sponge
+    D = lambda a, axis, side: fd_derivative(a, axis, side, h, periodic)  # noqa: E731
+    out = dict(f)
+    # vx at (i + 1/2, j): sxx from the nodes, sxy from half a node below and above
+    out["vx"] = g * (f["vx"] + dt * bx * (D(f["sxx"], "x", +1) + D(f["sxy"], "y", -1)))
+    out["vy"] = g * (f["vy"] + dt * by * (D(f["sxy"], "x", -1) + D(f["syy"], "y", +1)))
+    out["ux"] = f["ux"] + dt * out["vx"]
+    out["uy"] = f["uy"] + dt * out["vy"]
+    ex, ey = D(out["vx"], "x", -1), D(out["vy"], "y", -1)
+    out["sxx"] = g * (f["sxx"] + dt * ((lam + 2 * mu) * ex + lam * ey))
+    out["syy"] = g * (f["syy"] + dt * (lam * ex + (lam + 2 * mu) * ey))
+    out["sxy"] = g * (f["sxy"] + dt * muxy * (D(out["vx"], "y", +1) + D(out["vy"], "x", +1)))
+    return out
+
+
+# -- the 2D Green's function of a point (line) force, convolved with a Ricker wavelet -------
+#
+# Aki & Richards (2002), eq. 4.23: the displacement of a point force X0(t) e_j in a homogeneous
+# 3D full space,
+#
+#     u_i = (3 g_i g_j - d_ij) / (4 pi rho r^3) int_{r/alpha}^{r/beta} tau X0(t - tau) dtau
+#         + g_i g_j / (4 pi rho alpha^2 r) X0(t - r/alpha) - (g_i g_j - d_ij) / (4 pi rho beta^2 r) X0(t - r/beta),
+#
+# g = x / r; integrated along a line of such forces (z from -inf to inf: the method of descent),
+# it is the plane-strain response to the 2D point force. For a Ricker X0 the tau integral is
+# closed form: with s = t - tau, int s X0(s) ds and int X0(s) ds are elementary.
+
+
+def _ricker_antiderivatives(s, f0, t0):
+    """(X0, int X0, int s X0) of the Ricker wavelet at times s."""
+    a2 = (math.pi * f0) ** 2
+    tau = s - t0
+    e = np.exp(-a2 * tau * tau)
+    x0 = (1 - 2 * a2 * tau * tau) * e
+    p1 = tau * e  # d/dtau [tau e] = (1 - 2 a2 tau^2) e
+    p2 = t0 * p1 + e * (tau * tau + 1 / (2 * a2))  # d/dtau [e (tau^2 + 1/(2 a2))] = tau (1 - 2 a2 tau^2) e
+    return x0, p1, p2
+
+
+def line_force_ricker(offset, times, direction, lam, mu, rho, f0, t0, nz=4001):
+    """Displacement (nt, 2) at ``offset`` (x, y) from a unit 2D point force along ``direction``.
+
+    The 3D solution above integrated over z in [-zmax, zmax] by the trapezoid rule (the
+    integrand is smooth and vanishes beyond zmax, where no wave has arrived yet).
+    """
+    alpha, beta = math.sqrt((lam + 2 * mu) / rho), math.sqrt(mu / rho)
+    x, y = offset
+    t = np.asarray(times, dtype=float)[:, None]
+    zmax = alpha * (t.max() - t0 + 3 / f0)
+    z = np.linspace(0.0, zmax, nz)[None, :]
+    r = np.sqrt(x * x + y * y + z * z)
+    gam = (x / r, y / r)
+    _, p1_hi, p2_hi = _ricker_antiderivatives(t - r / alpha, f0, t0)
+    _, p1_lo, p2_lo = _ricker_antiderivatives(t - r / beta, f0, t0)
+    near = t * (p1_hi - p1_lo) - (p2_hi - p2_lo)  # int_{r/alpha}^{r/beta} tau X0(t - tau) dtau
+    xa, _, _ = _ricker_antiderivatives(t - r / alpha, f0, t0)
+    xb, _, _ = _ricker_antiderivatives(t - r / beta, f0, t0)
+    out = np.zeros((t.shape[0], 2))
+    weights = np.full(nz, z[0, 1] - z[0, 0])
+    weights[0] *= 0.5
+    weights[-1] *= 0.5
+    for i in range(2):
+        for j in range(2):
+            fj = direction[j]
+            if fj == 0:
+                continue
+            gg, dij = gam[i] * gam[j], float(i == j)
+            integrand = ((3 * gg - dij) * near / r**3 + gg * xa / (alpha**2 * r) - (gg - dij) * xb / (beta**2 * r))
+            out[:, i] += fj * 2 * (integrand @ weights) / (4 * math.pi * rho)  # even in z: twice [0, zmax]
+    return out

@@ -4,15 +4,18 @@ Every module's imports are read with ``ast`` (function-local imports included,
 relative imports resolved), so an import hidden inside a function counts as
 much as one at the top. The wings, lowest first::
 
-    errors  <  core  <  engine, optim, io  <  training  <  cli, plotting
+    errors  <  core  <  engine, optim, io  <  training  <  simulate  <  cli
+                                             training  <  plotting
 
 - ``core`` imports only ``errors``; ``engine``, ``optim`` and ``io`` import only
   ``core`` and ``errors`` (never each other: ``io`` stays numba-free and the
   optimizers know nothing of the network); ``training`` imports anything but
-  ``cli`` and ``plotting``; nothing imports ``cli`` but ``__main__``.
+  ``cli``, ``plotting`` and ``simulate``; ``simulate`` (the forward solver)
+  imports ``training`` (for ``TrainingData``), ``core`` and ``errors``, and only
+  ``cli`` imports it; nothing imports ``cli`` but ``__main__``.
 - No cycle between modules.
-- Third-party imports: numpy everywhere, numba only in the engine, optim and
-  ``core.jit``, msgpack only in io, mpi4py only in ``training.distributed``,
+- Third-party imports: numpy everywhere, numba only in the engine, optim,
+  simulate and ``core.jit``, msgpack only in io, mpi4py only in ``training.distributed``,
   matplotlib only in ``plotting``; nothing else outside the standard library.
 
 :func:`check_tree` takes the package directory and a function mapping a module
@@ -37,14 +40,16 @@ ALLOWED = {
     "io": {"io", "core", "errors", "package"},
     "training": {"training", "engine", "optim", "io", "core", "errors", "package"},
     "plotting": {"plotting", "training", "engine", "io", "core", "errors"},
-    "cli": {"cli", "plotting", "training", "engine", "optim", "io", "core", "errors", "testing", "package"},
+    "simulate": {"simulate", "core", "errors", "training"},
+    "cli": {"cli", "plotting", "simulate", "training", "engine", "optim", "io", "core", "errors", "testing",
+            "package"},
     "package": {"package"},  # pinnlite/__init__.py: lazy re-exports only, it imports nothing eagerly
     "main": {"cli"},
 }
 # third-party module -> the modules allowed to import it (prefix match on the module name)
 THIRD_PARTY = {
     "numpy": ("pinnlite",),
-    "numba": ("pinnlite.core.jit", "pinnlite.engine", "pinnlite.optim"),
+    "numba": ("pinnlite.core.jit", "pinnlite.engine", "pinnlite.optim", "pinnlite.simulate"),
     "msgpack": ("pinnlite.io",),
     "mpi4py": ("pinnlite.training.distributed",),
     "matplotlib": ("pinnlite.plotting",),
@@ -57,7 +62,7 @@ def wing_of(module):
     parts = module.split(".")
     if len(parts) == 1:
         return "package"
-    if parts[1] in ("core", "engine", "optim", "io", "training"):
+    if parts[1] in ("core", "engine", "optim", "io", "training", "simulate"):
         return parts[1]
     return {"__main__": "main"}.get(parts[1], parts[1])
 
