@@ -23,17 +23,15 @@ def _temp_prefix(name):
     return f".{name[:_NAME_MAX]}.tmp-"
 
 
-def write_file(path, fill):
+def write_file(path, fill, *, sync_file=True, sync_dir=True):
     """Atomically replace ``path`` with the bytes that ``fill(write, sync)`` writes.
 
     ``write(buffer)`` appends every byte of a bytes-like ``buffer`` to the
     temporary file, continuing partial writes. ``sync()`` flushes what is
     written so far to disk; calling it is optional (the file is flushed after
     ``fill`` returns), but a caller that computes part of a large file while
-    earlier bytes are on their way to disk can overlap the two. If ``fill``
-    returns a bytes-like object, it is written over the start of the file
-    (a header that is known only once the rest is written); otherwise it
-    returns None.
+    earlier bytes are on their way to disk can overlap the two. ``fill``'s
+    return value is returned.
 
     On any failure, ``fill``'s own exceptions and ``KeyboardInterrupt``
     included, the temporary file is removed, ``path`` is left as it was and the
@@ -45,7 +43,15 @@ def write_file(path, fill):
         Target file; its directory must exist (:class:`FileNotFoundError`
         naming the directory otherwise).
     fill : callable
-        ``fill(write, sync)``, returning None or the bytes to write at offset 0.
+        ``fill(write, sync)``.
+    sync_file, sync_dir : bool
+        ``fsync`` the file before the rename, and the directory after it, so
+        that the new file survives a power loss once this returns (both by
+        default). A checkpoint directory saves two of them (section 12.4 of
+        ``docs/FORMAT.md``): the checkpoint without the directory ``fsync``,
+        then its ``latest`` pointer without the file ``fsync``, since a reader
+        survives losing the pointer. Whatever the flags, a process killed at
+        any moment leaves the old file or the whole new one.
     """
     path = os.fsdecode(path)
     directory, name = os.path.split(os.path.abspath(path))
@@ -57,11 +63,9 @@ def write_file(path, fill):
                                 directory) from None
     try:
         try:
-            head = fill(lambda data: _write_all(fd, data), lambda: os.fsync(fd))
-            if head is not None:
-                os.lseek(fd, 0, os.SEEK_SET)
-                _write_all(fd, head)
-            os.fsync(fd)
+            result = fill(lambda data: _write_all(fd, data), lambda: os.fsync(fd))
+            if sync_file:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(temp, path)
@@ -69,7 +73,9 @@ def write_file(path, fill):
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
-    _fsync_directory(directory)
+    if sync_dir:
+        sync_directory(directory)
+    return result
 
 
 def _write_all(fd, data):
@@ -81,7 +87,7 @@ def _write_all(fd, data):
         view = view[n:]
 
 
-def _fsync_directory(directory):
+def sync_directory(directory):
     """Make the rename durable (POSIX); a no-op where directories cannot be opened."""
     try:
         fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))

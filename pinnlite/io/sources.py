@@ -55,6 +55,16 @@ class Source:
         """Fill ``view`` (a writeable uint8 buffer) from byte ``offset``; the bytes read (fewer at the end of data)."""
         raise NotImplementedError
 
+    def read_many(self, offset, views):
+        """Fill the ``views`` in turn from byte ``offset`` on (one system call for a file); the bytes read."""
+        got = 0
+        for view in views:
+            n = self.read_into(offset + got, view)
+            got += n
+            if n < len(view):
+                break
+        return got
+
     def close(self):
         pass
 
@@ -132,6 +142,23 @@ class StreamSource(Source):
                 self._fd = fileobj.fileno()
             except (AttributeError, OSError, io.UnsupportedOperation):
                 self._fd = None
+
+    def read_many(self, offset, views):
+        if self._fd is None:
+            return super().read_many(offset, views)
+        views = [memoryview(v).cast("B") for v in views]
+        total = 0
+        while views:
+            n = os.preadv(self._fd, views, self._start + offset + total)
+            if n == 0:
+                break
+            total += n
+            while views and n >= len(views[0]):  # drop the views filled, cut the one filled in part
+                n -= len(views[0])
+                views.pop(0)
+            if n:
+                views[0] = views[0][n:]
+        return total
 
     def read_into(self, offset, view):
         view = memoryview(view).cast("B")

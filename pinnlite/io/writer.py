@@ -1,25 +1,27 @@
 """Encoding a tree as a version 2.0 container (``docs/FORMAT.md`` sections 3 to 5).
 
 :func:`encode` checks every value and lays the file out before anything is
-written or hashed: the checksums in the header are fixed-size byte strings,
-so the header's length, and with it every array's offset, is known up front.
-:func:`emit` then writes a file in order through any ``write(buffer)`` (the
-checksums first, on worker threads); :func:`emit_body` writes the arrays
-while worker threads hash them and returns the head, which the atomic file
-write puts in front at the end. Arrays are never copied unless they must be
-converted (byte order, layout, stray bool bytes).
+written: the header holds no checksums, so the whole head, and every array's
+offset, is known up front. :func:`emit` then writes the file in order through
+any ``write(buffer)``, reading each array once: piece by piece, its CRC-32 is
+computed in the calling thread and the file's SHA-256 on a worker thread while
+the piece is written. Arrays are never copied unless they must be converted
+(byte order, layout, stray bool bytes); small pieces are gathered into one
+buffer so that a small file takes a single ``write``.
 """
 
 import hashlib
+import zlib
 
 import msgpack
 import numpy as np
 
 from pinnlite.errors import InputError, describe
 from pinnlite.io.errors import DTypeError, SizeError, StructureError
-from pinnlite.io.hashing import ArrayChecksums
+from pinnlite.io.hashing import PIECE, FileDigest
 from pinnlite.io.header import scan
 from pinnlite.io.spec import (
+    CRC_FIELD,
     DTYPES,
     EXT_ARRAY,
     EXT_BIGINT,
@@ -32,7 +34,8 @@ from pinnlite.io.spec import (
     MAX_HEADER_SIZE,
     MAX_HEADER_VALUES,
     NAME_OF,
-    PREAMBLE_SIZE,
+    SECTION_PREFIX,
+    TRAILER_SIZE,
     VERSION,
     bigint_bytes,
     key_path,
@@ -115,7 +118,7 @@ def _data_view(arr):
 
 
 class Plan:
-    """A checked, laid-out file: the header (checksums still to fill in), the arrays and their sections.
+    """A checked, laid-out file: the head, the arrays and their sections.
 
     ``length`` is L; ``start`` the offset of the first array section (the
     head's length); ``sections[i]`` the (section, data) offsets of array i.
@@ -127,16 +130,13 @@ class Plan:
         if not isinstance(meta, dict):
             raise InputError(f"meta: expected a dict with str keys or None, found {describe(meta)}")
         self.arrays = []
-        self.header = {
+        header = {
             "arrays": None,
             "meta": _encode_value(meta, "meta", (), 0, None),
             "tree": _encode_value(tree, "tree", (), 0, self.arrays),
         }
-        self.header["arrays"] = [
-            {"dtype": NAME_OF[a.dtype], "shape": list(a.shape), "crc32": bytes(4), "sha256": bytes(32)}
-            for a in self.arrays
-        ]
-        packed = self._pack()
+        header["arrays"] = [{"dtype": NAME_OF[a.dtype], "shape": list(a.shape)} for a in self.arrays]
+        packed = msgpack.packb(header, use_bin_type=True, strict_types=True, datetime=False)
         if len(packed) > MAX_HEADER_SIZE:
             raise SizeError(f"header: {len(packed)} bytes exceeds the limit of {MAX_HEADER_SIZE} bytes; "
                             "store long lists of numbers and long byte strings as arrays")
@@ -144,38 +144,21 @@ class Plan:
             scan(packed)  # the limit on values, the same check as the readers'
         self.hlen = len(packed)
         self.start = HEAD_OVERHEAD + self.hlen
-        self.sections, self.length = section_layout(self.start, [a.nbytes for a in self.arrays])
-
-    def _pack(self):
-        return msgpack.packb(self.header, use_bin_type=True, strict_types=True, datetime=False)
-
-    def checksums(self):
-        """An :class:`ArrayChecksums` fed with every array (large pieces are summed on worker threads)."""
-        sums = ArrayChecksums(sum(a.nbytes for a in self.arrays), sha=True)
-        try:
-            for i, arr in enumerate(self.arrays):
-                sums.add_array(i, _data_view(arr))
-        except BaseException:
-            sums.close()
-            raise
-        return sums
-
-    def head(self, sums):
-        """The head (preamble, header, head digest) with the checksums from ``sums`` filled in."""
-        for i, entry in enumerate(self.header["arrays"]):
-            crc, sha = sums.result(i)
-            entry["crc32"], entry["sha256"] = crc.to_bytes(4, "big"), sha
-        packed = self._pack()
-        assert len(packed) == self.hlen  # fixed-size checksums: the layout still holds
+        self.sections, end = section_layout(self.start, [a.nbytes for a in self.arrays])
+        self.length = end + TRAILER_SIZE
         top = (MAGIC + bytes([0x92, 0xCC, VERSION[0], 0xCC, VERSION[1]])
                + b"\xcf" + self.hlen.to_bytes(8, "big") + b"\xcf" + self.length.to_bytes(8, "big") + packed)
-        assert len(top) == PREAMBLE_SIZE + self.hlen
-        return top + b"\xc4\x20" + hashlib.sha256(top).digest()
+        self.head = top + b"\xc4\x20" + hashlib.sha256(top).digest()
+
+    @property
+    def nbytes(self):
+        """The bytes of array data."""
+        return sum(a.nbytes for a in self.arrays)
 
     def sections_of(self):
-        """``(section header, data)`` of each array, in file order."""
+        """``(section prefix, data)`` of each array, in file order: PAD and bin32 header, then the flat uint8 data."""
         for arr, (section, data) in zip(self.arrays, self.sections):
-            pad = data - section - 7
+            pad = data - section - SECTION_PREFIX
             yield b"\xc4" + bytes([pad]) + bytes(pad) + b"\xc6" + arr.nbytes.to_bytes(4, "big"), _data_view(arr)
 
 
@@ -189,28 +172,58 @@ def encode(tree, meta):
     return Plan(tree, meta)
 
 
-def emit(plan, write):
-    """Write the whole file of ``plan`` in order through ``write(buffer)`` (checksums first)."""
-    with plan.checksums() as sums:
-        write(plan.head(sums))
-    for prefix, data in plan.sections_of():
-        write(prefix)
-        write(data)
+class _Gather:
+    """Small writes gathered into one buffer; large pieces go through directly (after what is gathered)."""
+
+    def __init__(self, write):
+        self._write = write
+        self._buf = bytearray()
+
+    def __call__(self, data):
+        if len(data) < PIECE // 4:
+            self._buf += memoryview(data)  # not data: a NumPy array would add elementwise
+            if len(self._buf) >= PIECE:
+                self.flush()
+        else:
+            self.flush()
+            self._write(data)
+
+    def flush(self):
+        if self._buf:
+            self._write(self._buf)
+            self._buf = bytearray()
 
 
-def emit_body(plan, write, sync=None):
-    """Write a placeholder head and the array sections while worker threads hash them; return the real head.
+def emit(plan, write, sync=None):
+    """Write the file of ``plan`` in order through ``write(buffer)``; return its 32-byte file digest.
 
-    The caller writes the returned head over the first ``plan.start`` bytes.
-    ``sync()``, if given, is called once the sections are written when worker
-    threads hash them, so that flushing them to disk overlaps the hashing of
-    the last chunks.
+    Each piece of an array is handed to the SHA-256 worker, then its CRC-32
+    is computed here, then it is written, so the three read it while it is
+    in cache. ``sync()``, if given, is called once all but the file digest is
+    written, so that flushing the file to disk overlaps the end of the
+    hashing; a file of a few pieces is hashed in this thread, without workers.
     """
-    with plan.checksums() as sums:
-        write(bytes(plan.start))
+    out = _Gather(write)
+    with FileDigest(threaded=plan.length > 4 * PIECE) as sha:
+        sha.update(plan.head)
+        out(plan.head)
         for prefix, data in plan.sections_of():
-            write(prefix)
-            write(data)
-        if sync is not None and sums.threaded:  # a small file is summed by now: one fsync will do
+            sha.update(prefix)
+            out(prefix)
+            crc = 0
+            for start in range(0, len(data), PIECE):
+                piece = data[start:start + PIECE]
+                sha.update(piece)
+                crc = zlib.crc32(piece, crc)
+                out(piece)
+            field = CRC_FIELD + crc.to_bytes(4, "big")
+            sha.update(field)
+            out(field)
+        sha.update(b"\xc4\x20")
+        if sync is not None and plan.length > 4 * PIECE:
+            out.flush()
             sync()
-        return plan.head(sums)
+        digest = sha.digest()
+    out(b"\xc4\x20" + digest)
+    out.flush()
+    return digest
