@@ -1619,6 +1619,9 @@ def test_conformance_file(row):
     assert got == row["load"], row["what"]
     assert outcome(ct.verify, data)[0] == row["verify"], row["what"]
     assert outcome(lambda d: ct.load(NonSeekable(d)), data)[0] == row["load"], row["what"]
+    assert outcome(ct.check, data)[0] == row["load"], row["what"]
+    assert outcome(lambda d: ct.open(d).read(), data)[0] == row["load"], row["what"]
+    assert outcome(lambda d: ct.loads(d, verify=True), data)[0] == row["verify"], row["what"]
     if loaded is not None:
         assert_same(decode_expected(row["tree"]), loaded.tree)
         assert_same(decode_expected(row["meta"]), loaded.meta, "meta")
@@ -1634,3 +1637,10 @@ def test_the_conformance_files_cover_the_rules_and_are_what_the_generator_writes
     assert errors == {"ok", "MagicError", "TruncatedError", "TrailingDataError", "VersionError", "StructureError",
                       "SizeError", "ChecksumError", "DTypeError"}
     assert {row["file"][:2] for row in MANIFEST} == {"v1", "v2"}
+
+
+def test_the_spec_lists_every_conformance_file_as_the_manifest_does():
+    text = FORMAT_MD.read_text()
+    table = text[text.index("<!-- conformance-table"):]
+    rows = re.findall(r"^\| `([^`]+)` \| (.+) \| (\w+) \| (\w+) \|$", table, flags=re.M)
+    assert rows == [(r["file"], r["what"], r["load"], r["verify"]) for r in MANIFEST]
