@@ -1125,6 +1125,30 @@ def test_streams_with_partial_reads_and_writes():
         assert f.tell() == 6 + len(data)  # left after the container, as a read to its end would
 
 
+@pytest.mark.skipif(not hasattr(os, "preadv"), reason="files are read with os.preadv where the OS has it")
+def test_short_reads_of_a_file_are_continued(tmp_path, monkeypatch):
+    tree, data = small_file()
+    path = tmp_path / "short.pinnlite"
+    path.write_bytes(data)
+    real, calls = os.preadv, []
+
+    def preadv(fd, buffers, offset):  # at most 5 bytes a call, as a signal or a network file system may return
+        views = [memoryview(b).cast("B") for b in buffers]
+        calls.append(offset)
+        first = next((v for v in views if len(v)), None)
+        return 0 if first is None else real(fd, [first[:5]], offset)
+
+    monkeypatch.setattr(os, "preadv", preadv)
+    assert_same(tree, ct.load_file(path).tree)
+    assert_same(tree, ct.verify(path).tree)
+    with ct.open(path) as f:
+        assert_same(tree["model"], f.tree["model"].to_plain())
+    assert len(calls) > len(data) / 5  # it was cut every 5 bytes
+    path.write_bytes(data[:-40])
+    with pytest.raises(TruncatedError):
+        ct.load_file(path)
+
+
 # ---------------------------------------------------------------- files
 
 

@@ -286,13 +286,27 @@ def latest(directory):
 
     Raises :class:`MissingFileError` when the directory holds no good checkpoint.
     """
+    return _newest_good(directory, container.check)[0]
+
+
+def read_latest(directory):
+    """``(path, tree)`` of the newest good checkpoint: :func:`latest` and :func:`read` in one read of the file.
+
+    A file is good when :func:`read` succeeds on it (which also checks the
+    arrays against the architecture); the fallback and its warning are those
+    of :func:`latest`.
+    """
+    return _newest_good(directory, read)
+
+
+def _newest_good(directory, attempt):
+    """``(path, attempt(path))`` for the first file, ``latest``'s then the newest, on which ``attempt`` succeeds."""
     directory = os.fspath(directory)
     named = pointer(directory)
     passed = []
     if named is not None:
         try:
-            container.check(named)
-            return named
+            return named, attempt(named)
         except CheckpointError as exc:
             passed.append((named, exc))
     elif os.path.exists(os.path.join(directory, LATEST)):
@@ -301,14 +315,14 @@ def latest(directory):
         if path == named:
             continue
         try:
-            container.check(path)
+            found = attempt(path)
         except CheckpointError as exc:
             passed.append((path, exc))
             continue
         if passed:
             what = "; ".join(f"{p}: {e}" for p, e in passed)
-            warnings.warn(f"{what}; using {path}, the newest good checkpoint", CheckpointWarning, stacklevel=2)
-        return path
+            warnings.warn(f"{what}; using {path}, the newest good checkpoint", CheckpointWarning, stacklevel=3)
+        return path, found
     found = "; ".join(f"{p}: {e}" for p, e in passed)
     raise MissingFileError(f"no good checkpoint in {directory!r}" + (f" ({found})" if found else ""))
 

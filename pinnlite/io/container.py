@@ -321,9 +321,10 @@ def open(source):  # noqa: A001  (the module's reader of files, as io.open and g
 def check(source):
     """Check what loading the whole container would check, keeping no array; return None.
 
-    The head, then each array's section and CRC-32, read in pieces of 1 MiB:
-    whatever the file's size, this needs about 1 MiB plus the head (a 1.x
-    file is read whole, as its one digest covers every byte). A file that
+    The head, then each array's section and CRC-32, small arrays in groups
+    of 8 MiB and large ones in pieces of 1 MiB: whatever the file's size,
+    this needs about 9 MiB plus the head (a 1.x file is read whole, as its
+    one digest covers every byte). A file that
     passes loads, barring damage between the two reads; :func:`verify` also
     checks the file digest.
 

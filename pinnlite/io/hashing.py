@@ -135,12 +135,14 @@ class CRCs:
     1 MiB go to the worker threads, smaller ones are summed in the calling
     thread. A piece is read in place: it must stay unchanged until
     :meth:`result` returns. ``size``: the total bytes that will be fed, which
-    decides the thread count.
+    decides the thread count; ``threaded=False`` sums every piece in the
+    calling thread (where another thread already takes a core, as the
+    SHA-256 of a verifying read does).
     """
 
-    def __init__(self, size):
+    def __init__(self, size, threaded=True):
         pieces = -(-size // PIECE)
-        workers = min(resolve_threads(), pieces) if pieces > 1 else 0
+        workers = min(resolve_threads(), pieces) if pieces > 1 and threaded else 0
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="pinnlite-crc32") if workers else None
         self._parts = {}  # key -> [(crc, length) or a future of it]
 

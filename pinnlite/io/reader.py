@@ -14,7 +14,6 @@ nobody asked for are never read. Each malformed field raises the one
 read from the file is evaluated.
 """
 
-import dataclasses
 import hashlib
 import zlib
 from dataclasses import dataclass
@@ -326,7 +325,9 @@ def read_arrays(source, head, wanted, verify=False):
     if verify and len(wanted) != len(head.infos):
         raise ValueError("verify reads every array")
     total = sum(head.infos[i].nbytes for i in wanted)
-    with CRCs(total) as crcs, FileDigest(threaded=total > 4 * PIECE) if verify else _nothing() as sha:
+    # verifying: the SHA-256 takes one core, the reads and the CRC-32s (in this thread) the other
+    sha = FileDigest(threaded=total > 4 * PIECE) if verify else _nothing()
+    with CRCs(total, threaded=not verify) as crcs, sha as sha:
         if sha is not None:
             sha.update(head.raw)
         if source.size is None:
@@ -364,32 +365,49 @@ def read_arrays(source, head, wanted, verify=False):
     return out, digest
 
 
+_CHECK_GROUP = 8 * PIECE  # check_arrays reads small arrays in groups of this many bytes
+
+
 def check_arrays(source, head):
     """Read every array of a 2.0 file and check it as a load does (step 8), keeping none of them.
 
-    Memory: one 1 MiB piece, whatever the file's size; the CRC-32s are
-    computed in the calling thread. Raises as :func:`read_arrays` does.
+    Arrays of up to 1 MiB are read in groups of up to 8 MiB, as a load reads
+    them, and dropped; a larger one is read piece by piece through one 1 MiB
+    buffer, its CRC-32 computed in the calling thread. Memory: about 9 MiB,
+    whatever the file's size. Raises as :func:`read_arrays` does (a
+    :class:`ChecksumError` names the damaged arrays of one group).
     """
-    scratch = aligned_empty(PIECE)
-    bad = []
-    for info in head.infos:
-        prefix, field = bytearray(info.offset - info.section), bytearray(CRC_FIELD_SIZE)
-        _read_exactly(source, info.section, [prefix], head.length)
-        crc, wrong_bool = 0, False
-        for start in range(0, info.nbytes, PIECE):
-            piece = scratch[:min(PIECE, info.nbytes - start)]
-            _read_exactly(source, info.offset + start, [piece], head.length)
-            crc = zlib.crc32(piece, crc)
-            wrong_bool = wrong_bool or (info.dtype == "bool" and piece.max() > 1)
-        _read_exactly(source, info.offset + info.nbytes, [field], head.length)
-        if _check_section(info, prefix, field) != crc:
-            bad.append(info.key)
-        elif wrong_bool:
-            raise StructureError(f"{info.key}: bool array holds bytes other than 0 and 1")
-    if bad:
-        raise ChecksumError(f"CRC-32 mismatch: the checkpoint is damaged in {len(bad)} array(s): {_shown(bad)}; "
-                            "restore it from another copy", damaged=bad)
+    group, size = [], 0
+    for index, info in enumerate(head.infos):
+        if info.nbytes <= PIECE:
+            group.append(index)
+            size += info.nbytes
+            if size >= _CHECK_GROUP:
+                read_arrays(source, head, group)
+                group, size = [], 0
+        else:
+            _check_large(source, head, info)
+    if group:
+        read_arrays(source, head, group)
     check_end(source, head.length)
+
+
+def _check_large(source, head, info):
+    scratch = aligned_empty(PIECE)
+    prefix, field = bytearray(info.offset - info.section), bytearray(CRC_FIELD_SIZE)
+    _read_exactly(source, info.section, [prefix], head.length)
+    crc, wrong_bool = 0, False
+    for start in range(0, info.nbytes, PIECE):
+        piece = scratch[:min(PIECE, info.nbytes - start)]
+        _read_exactly(source, info.offset + start, [piece], head.length)
+        crc = zlib.crc32(piece, crc)
+        wrong_bool = wrong_bool or (info.dtype == "bool" and piece.max() > 1)
+    _read_exactly(source, info.offset + info.nbytes, [field], head.length)
+    if _check_section(info, prefix, field) != crc:
+        raise ChecksumError(f"CRC-32 mismatch: the checkpoint is damaged in 1 array(s): {info.key}; "
+                            "restore it from another copy", damaged=(info.key,))
+    if wrong_bool:
+        raise StructureError(f"{info.key}: bool array holds bytes other than 0 and 1")
 
 
 class _nothing:
@@ -413,7 +431,8 @@ def read(source, first, version, only=None, verify=False):
     check_end(source, head.length)
     infos = list(head.infos)
     for index, (_, crc) in arrays.items():
-        infos[index] = dataclasses.replace(infos[index], crc32=crc)
+        i = infos[index]
+        infos[index] = ArrayInfo(i.path, i.dtype, i.shape, i.nbytes, i.offset, i.section, crc)
     keep = set(wanted)
     for index, _, holder, key in found.refs:
         holder[key] = arrays[index][0] if index in keep else infos[index]

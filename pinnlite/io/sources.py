@@ -91,6 +91,17 @@ class BytesSource(Source):
         view[:got] = self._view[offset:offset + got]
         return got
 
+    def read_many(self, offset, views):
+        data, total = self._view, 0
+        for view in views:
+            start = offset + total
+            got = max(0, min(len(view), self.size - start))
+            view[:got] = data[start:start + got]
+            total += got
+            if got < len(view):
+                break
+        return total
+
 
 def _readinto(fileobj, view):
     """Fill ``view`` from ``fileobj`` until full or end of data; bytes read."""
@@ -146,19 +157,23 @@ class StreamSource(Source):
     def read_many(self, offset, views):
         if self._fd is None:
             return super().read_many(offset, views)
-        views = [memoryview(v).cast("B") for v in views]
-        total = 0
-        while views:
-            n = os.preadv(self._fd, views, self._start + offset + total)
-            if n == 0:
-                break
-            total += n
-            while views and n >= len(views[0]):  # drop the views filled, cut the one filled in part
-                n -= len(views[0])
-                views.pop(0)
-            if n:
-                views[0] = views[0][n:]
-        return total
+        want = sum(len(v) for v in views)  # uint8 buffers: len is the byte count
+        total = os.preadv(self._fd, views, self._start + offset)
+        if total == want or total == 0:
+            return total
+        rest, skip = [memoryview(v).cast("B") for v in views], total  # a short read: go on where it stopped
+        while True:
+            while rest and skip >= len(rest[0]):  # drop the views filled, cut the one filled in part
+                skip -= len(rest[0])
+                rest.pop(0)
+            if not rest:
+                return total
+            if skip:
+                rest[0] = rest[0][skip:]
+            skip = os.preadv(self._fd, rest, self._start + offset + total)
+            if skip == 0:
+                return total
+            total += skip
 
     def read_into(self, offset, view):
         view = memoryview(view).cast("B")

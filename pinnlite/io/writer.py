@@ -16,9 +16,10 @@ import zlib
 import msgpack
 import numpy as np
 
+from pinnlite.core.cpus import resolve_threads
 from pinnlite.errors import InputError, describe
 from pinnlite.io.errors import DTypeError, SizeError, StructureError
-from pinnlite.io.hashing import PIECE, FileDigest
+from pinnlite.io.hashing import CRCs, PIECE, FileDigest
 from pinnlite.io.header import scan
 from pinnlite.io.spec import (
     CRC_FIELD,
@@ -43,11 +44,14 @@ from pinnlite.io.spec import (
 )
 
 
-def _utf8(text, where):
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise StructureError(f"{where}: strings must be valid UTF-8, found {describe(text)} ({exc.reason})") from None
+def _utf8(text, root, path):
+    """``text`` as a plain str, checked to encode as UTF-8 (no lone surrogates); the key path only on failure."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise StructureError(f"{key_path(root, path)}: strings must be valid UTF-8, found {describe(text)} "
+                                 f"({exc.reason})") from None
     return str(text)
 
 
@@ -89,7 +93,7 @@ def _encode_value(value, root, path, depth, arrays):
     if isinstance(value, float):
         return float(value)
     if isinstance(value, str):
-        return _utf8(value, key_path(root, path))
+        return _utf8(value, root, path)
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
     if isinstance(value, msgpack.ExtType):  # a tuple subclass: test first
@@ -104,7 +108,7 @@ def _encode_value(value, root, path, depth, arrays):
             for key, item in value.items():
                 if not isinstance(key, str):
                     raise StructureError(f"{key_path(root, path)}: map keys must be str, found key {describe(key)}")
-                key = _utf8(key, key_path(root, path + (key,)))
+                key = _utf8(key, root, path + (key,))
                 out[key] = _encode_value(item, root, path + (key,), depth + 1, arrays)
             return out
         return [_encode_value(item, root, path + (i,), depth + 1, arrays) for i, item in enumerate(value)]
@@ -172,6 +176,9 @@ def encode(tree, meta):
     return Plan(tree, meta)
 
 
+_FLUSH_EVERY = 32 << 20  # emit asks for a background flush after this many bytes
+
+
 class _Gather:
     """Small writes gathered into one buffer; large pieces go through directly (after what is gathered)."""
 
@@ -198,29 +205,45 @@ def emit(plan, write, sync=None):
     """Write the file of ``plan`` in order through ``write(buffer)``; return its 32-byte file digest.
 
     Each piece of an array is handed to the SHA-256 worker, then its CRC-32
-    is computed here, then it is written, so the three read it while it is
-    in cache. ``sync()``, if given, is called once all but the file digest is
-    written, so that flushing the file to disk overlaps the end of the
-    hashing; a file of a few pieces is hashed in this thread, without workers.
+    is computed (here with two threads, :func:`pinnlite.core.cpus.resolve_threads`,
+    else on workers), then it is written, so the three read it while it is
+    in cache. ``sync()``, if given, starts flushing what is written to disk
+    in the background (:func:`pinnlite.io.atomic.write_file`); it is called
+    after every 32 MiB and once all but the file digest is written, so that
+    the disk writes while the rest is hashed and written. A file of a few
+    pieces is hashed in this thread, without workers.
     """
     out = _Gather(write)
-    with FileDigest(threaded=plan.length > 4 * PIECE) as sha:
+    large = plan.length > 4 * PIECE
+    flushed = 0
+    # two cores: this thread computes the CRC-32s and writes, the worker hashes, about equal shares;
+    # with more, the CRC-32s go to workers of their own
+    inline = not large or resolve_threads() <= 2
+    with FileDigest(threaded=large) as sha, CRCs(plan.nbytes, threaded=not inline) as crcs:
         sha.update(plan.head)
         out(plan.head)
-        for prefix, data in plan.sections_of():
+        for i, ((prefix, data), (section, _)) in enumerate(zip(plan.sections_of(), plan.sections)):
             sha.update(prefix)
             out(prefix)
             crc = 0
             for start in range(0, len(data), PIECE):
                 piece = data[start:start + PIECE]
                 sha.update(piece)
-                crc = zlib.crc32(piece, crc)
+                if inline:
+                    crc = zlib.crc32(piece, crc)
+                else:
+                    crcs.add(i, piece)
                 out(piece)
+                if sync is not None and section + start - flushed >= _FLUSH_EVERY:
+                    sync()
+                    flushed = section + start
+            if not inline:
+                crc = crcs.result(i)
             field = CRC_FIELD + crc.to_bytes(4, "big")
             sha.update(field)
             out(field)
         sha.update(b"\xc4\x20")
-        if sync is not None and plan.length > 4 * PIECE:
+        if sync is not None and large:
             out.flush()
             sync()
         digest = sha.digest()

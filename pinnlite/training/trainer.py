@@ -508,7 +508,7 @@ class Trainer:
         """A trainer ready to continue from a checkpoint.
 
         ``path`` names a file; otherwise ``epoch`` selects ``ckpt-<epoch>`` in
-        ``directory``, and None the newest good one (:func:`pinnlite.io.checkpoint.latest`,
+        ``directory``, and None the newest good one (:func:`pinnlite.io.checkpoint.read_latest`,
         which warns when it passes over a damaged file), after which the
         checkpoints beyond the run's ``checkpoint.keep_last`` are deleted, as
         its next save would (:func:`pinnlite.io.checkpoint.prune`). Call :meth:`train` (with no
@@ -521,11 +521,14 @@ class Trainer:
         warning says so).
         """
         scanned = path is None and epoch is None
-        if path is None:
-            if directory is None:
-                raise InputError("load_checkpoint: expected a directory or a path, found neither")
-            path = checkpoint.latest(directory) if epoch is None else checkpoint.checkpoint_path(directory, epoch)
-        trainer = cls.from_tree(checkpoint.read(path), progress=progress, comm=comm)
+        if path is None and directory is None:
+            raise InputError("load_checkpoint: expected a directory or a path, found neither")
+        if scanned:  # the newest good one, read once
+            path, tree = checkpoint.read_latest(directory)
+        else:
+            path = path if path is not None else checkpoint.checkpoint_path(directory, epoch)
+            tree = checkpoint.read(path)
+        trainer = cls.from_tree(tree, progress=progress, comm=comm)
         if scanned and trainer.rank == 0:  # the retention of the run, as its next save would apply it
             checkpoint.prune(directory, trainer.config.checkpoint.keep_last, keep=path)
         if trainer._saved_world_size != trainer.world_size:
@@ -536,7 +539,8 @@ class Trainer:
             # keep saving where the run was found: the stored path may be relative, the
             # directory moved, or another run's (a config copied from it)
             here = os.fspath(directory) if directory is not None else (os.path.dirname(os.fspath(path)) or os.curdir)
-            trainer.config = trainer.config.replace(**{"checkpoint.directory": here})
+            if trainer.config.checkpoint.directory != here:
+                trainer.config = trainer.config.replace(**{"checkpoint.directory": here})
         trainer.last_checkpoint = os.fspath(path)
         log.info("resumed %s at epoch %d", path, trainer.state.epoch)
         return trainer
