@@ -347,6 +347,9 @@ def read_arrays(source, head, wanted, verify=False):
     if bad:
         raise ChecksumError(f"CRC-32 mismatch: the checkpoint is damaged in {len(bad)} array(s): {_shown(bad)}; "
                             "restore it from another copy", damaged=bad)
+    for s in sections:  # still step 8, then step 9
+        if s.info.dtype == "bool" and s.data.size and s.data.max() > 1:
+            raise StructureError(f"{s.info.key}: bool array holds bytes other than 0 and 1")
     if verify:
         if trailer[:2] != b"\xc4\x20":
             raise StructureError(f"file digest at byte {head.length - TRAILER_SIZE}: expected c4 20 and the "
@@ -356,13 +359,8 @@ def read_arrays(source, head, wanted, verify=False):
                                 f"{digest.hex()}, the file stores {bytes(trailer[2:]).hex()}; the head and every "
                                 "array's CRC-32 match, so the damage is in the stored digest or escaped the CRC-32s",
                                 damaged=("file digest",))
-    out = {}
-    for s, crc in zip(sections, found):
-        info = s.info
-        if info.dtype == "bool" and s.data.size and s.data.max() > 1:
-            raise StructureError(f"{info.key}: bool array holds bytes other than 0 and 1")
-        out[s.index] = (s.data.view(DTYPES[info.dtype]).reshape(info.shape), crc)
-    return out, digest
+    return {s.index: (s.data.view(DTYPES[s.info.dtype]).reshape(s.info.shape), crc)
+            for s, crc in zip(sections, found)}, digest
 
 
 _CHECK_GROUP = 8 * PIECE  # check_arrays reads small arrays in groups of this many bytes

@@ -55,19 +55,20 @@ def _utf8(text, root, path):
     return str(text)
 
 
-def _prepare_array(value, where):
+def _prepare_array(value, root, path):
     """Contiguous little-endian copy-or-view of ``value`` with a table dtype."""
     if isinstance(value, np.ma.MaskedArray):
-        raise StructureError(f"{where}: masked arrays are not storable (the mask would be lost); "
+        raise StructureError(f"{key_path(root, path)}: masked arrays are not storable (the mask would be lost); "
                              "store .data and .mask as two arrays")
     arr = np.asarray(value)
     name = NAME_OF.get(arr.dtype)
     if name is None:
-        raise DTypeError(f"{where}: dtype {arr.dtype} is not storable; expected one of {', '.join(DTYPES)}")
+        raise DTypeError(f"{key_path(root, path)}: dtype {arr.dtype} is not storable; "
+                         f"expected one of {', '.join(DTYPES)}")
     arr = np.asarray(arr, dtype=DTYPES[name], order="C")  # keeps 0-d (ascontiguousarray would not)
     if arr.nbytes > MAX_ARRAY_NBYTES:
-        raise SizeError(f"{where}: array of {arr.nbytes} bytes exceeds the limit of {MAX_ARRAY_NBYTES} bytes "
-                        "per array; split it into several arrays")
+        raise SizeError(f"{key_path(root, path)}: array of {arr.nbytes} bytes exceeds the limit of "
+                        f"{MAX_ARRAY_NBYTES} bytes per array; split it into several arrays")
     if name == "bool" and arr.size and arr.view(np.uint8).max() > 1:
         # a bool byte other than 0/1 (from .view(bool)) is stored as True = 1
         arr = arr.view(np.uint8) != 0
@@ -76,14 +77,18 @@ def _prepare_array(value, where):
 
 def _encode_value(value, root, path, depth, arrays):
     """msgpack-ready copy of ``value``; arrays go to ``arrays`` (None: forbidden)."""
-    if value is None or value is True or value is False:
+    kind = type(value)
+    if value is None or value is True or value is False or kind is float:
+        return value
+    if kind is str:
+        return _utf8(value, root, path)
+    if kind is int and INT_MIN <= value < INT_END:
         return value
     if isinstance(value, (np.ndarray, np.generic)):
-        where = key_path(root, path)
         if arrays is None:
-            raise StructureError(f"{where}: {root} is stored in the header and holds no arrays, "
+            raise StructureError(f"{key_path(root, path)}: {root} is stored in the header and holds no arrays, "
                                  f"found {describe(value)}; put arrays in the tree")
-        arrays.append(_prepare_array(value, where))
+        arrays.append(_prepare_array(value, root, path))
         return msgpack.ExtType(EXT_ARRAY, (len(arrays) - 1).to_bytes(4, "big"))
     if isinstance(value, int):
         value = int(value)
