@@ -24,7 +24,11 @@ optimizer state, metrics or data.
 A checkpoint directory holds ``ckpt-<epoch, 8 digits>.pinnlite`` files, a
 ``latest`` file naming the newest one, and ``best.pinnlite`` (a model file of
 the epoch with the lowest loss). Each is replaced by the one atomic write,
-:func:`pinnlite.io.atomic.write_file`.
+:func:`pinnlite.io.atomic.write_file`. :func:`save_in_directory` writes a
+checkpoint and applies the retention (:func:`prune`, before and after, so
+that interrupted saves never leave more than ``keep_last`` + 1);
+:func:`latest` and :func:`read_latest` find the newest checkpoint that loads,
+warning about any they pass over (``docs/FORMAT.md`` section 12.4).
 """
 
 import datetime
