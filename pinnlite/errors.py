@@ -20,5 +20,10 @@ def describe(value):
     dtype = getattr(value, "dtype", None)
     if shape is not None and dtype is not None:
         return f"array of shape {tuple(shape)} and dtype {dtype}"
-    text = repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an integer beyond Python's int-to-str limit, possibly inside a container
+        if isinstance(value, int):
+            return f"an integer of {value.bit_length()} bits"
+        return f"a {type(value).__name__} holding an integer too long to show"
     return text if len(text) <= 80 else text[:77] + "..."

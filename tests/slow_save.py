@@ -14,7 +14,7 @@ from pinnlite.io import atomic
 _write_file = atomic.write_file
 
 
-def slow_write_file(path, fill):
+def slow_write_file(path, fill, **flags):
     def slow_fill(write, sync):
         first = [True]
 
@@ -24,9 +24,9 @@ def slow_write_file(path, fill):
                 first[0] = False
                 time.sleep(0.3)
 
-        return fill(slow_write, sync)  # the head, written over the start of the file
+        return fill(slow_write, sync)
 
-    return _write_file(path, slow_fill)
+    return _write_file(path, slow_fill, **flags)
 
 
 atomic.write_file = slow_write_file

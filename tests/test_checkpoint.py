@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import tracemalloc
+import warnings
 import zlib
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from hypothesis import strategies as st
 from pinnlite.io import atomic, checkpoint
 from pinnlite import cli
 from pinnlite.io import container
-from pinnlite.io.checkpoint import CheckpointError, ShapeError, StructureError
+from pinnlite.io.checkpoint import ChecksumError, CheckpointError, ShapeError, StructureError
 from pinnlite.training.config import Config, ConfigError
 from pinnlite.training.metrics import COLUMNS
 from pinnlite.training.model import ElasticPINN2D
@@ -104,9 +105,12 @@ def test_read_and_verify_a_training_checkpoint(run):
     report = checkpoint.verify(path)
     assert report.file_length == len(raw) == os.path.getsize(path)
     assert report.version == (2, 0)
-    # the file's digest is the head digest: the SHA-256 of the preamble and the header
-    assert report.sha256 == hashlib.sha256(raw[:head_end(raw)]).hexdigest() == raw[head_end(raw) + 2:][:32].hex()
-    assert report.meta["pinnlite_version"] and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}", report.meta["created"])
+    # the head digest covers the preamble and the header, the file digest every byte but itself
+    assert raw[head_end(raw) + 2:][:32] == hashlib.sha256(raw[:head_end(raw)]).digest()
+    assert report.sha256 == hashlib.sha256(raw[:-32]).hexdigest() == raw[-32:].hex()
+    # RFC 3339, the one timestamp format of FORMAT.md section 1
+    assert report.meta["pinnlite_version"] and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d",
+                                                            report.meta["created"])
     keys = {info.path: info for info in report.arrays}
     W0 = keys[("params", "W0")]
     assert W0.shape == (6, 3) and W0.dtype == "float64" and W0.nbytes == 144
@@ -134,7 +138,7 @@ def test_checkpoint_verify_is_container_verify_and_the_architecture_check(run):
     for source in (lambda: path, lambda: raw, lambda: io.BytesIO(raw)):  # a file object is read once: a new one each
         ours, theirs = checkpoint.verify(source()), container.verify(source())
         assert report_fields(ours) == report_fields(theirs)
-        assert ours.file_length == len(raw) and ours.sha256 == hashlib.sha256(raw[:head_end(raw)]).hexdigest()
+        assert ours.file_length == len(raw) and ours.sha256 == hashlib.sha256(raw[:-32]).hexdigest()
         # both reports carry the whole decoded tree: it encodes back to the very same file
         assert container.dumps(ours.tree, ours.meta) == container.dumps(theirs.tree, theirs.meta) == raw
     # a container that verifies but whose arrays do not fit its architecture
@@ -163,12 +167,23 @@ def test_every_single_bit_flip_of_a_model_file_is_detected(small_model_file):
             return True
         return False
 
+    def verified(b):
+        try:
+            checkpoint.verify(bytes(b))
+        except CheckpointError:
+            return False
+        return True
+
     undetected = []
     for i in range(len(buf)):
         for bit in range(8):
             buf[i] ^= 1 << bit
-            if not detected(buf):
+            if verified(buf):
                 undetected.append((i, bit))
+            if i < len(buf) - 34:  # a read reads all but the file digest, which only verify checks
+                assert detected(buf), (i, bit)
+            else:
+                assert container.same_tree(checkpoint.read(buf), checkpoint.read(data))
             buf[i] ^= 1 << bit
     assert undetected == [] and bytes(buf) == data
 
@@ -501,20 +516,58 @@ def test_keep_last_one_and_an_explicit_directory(tmp_path):
     assert checkpoint.read(checkpoint.latest(tmp_path))["epoch"] == 5
 
 
-def test_latest_without_a_pointer_is_the_newest_file_that_verifies(run_copy):
+def damage_an_array(path, key=("optimizer", "state", "mu")):
+    info = {i.path: i for i in checkpoint.verify(path).arrays}[key]
+    data = bytearray(Path(path).read_bytes())
+    data[info.offset + 3] ^= 0x20
+    Path(path).write_bytes(bytes(data))
+
+
+def test_latest_checks_the_file_it_returns_and_falls_back_with_a_warning(run_copy):
     directory = run_copy
+    newest, older = (str(directory / f"ckpt-{e:08d}.pinnlite") for e in (EPOCHS, EPOCHS - 1))
+    assert (directory / "latest").read_text() == f"ckpt-{EPOCHS:08d}.pinnlite\n"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing to warn about
+        assert checkpoint.latest(directory) == newest
+    damage_an_array(newest)  # a damaged latest: a load of it would raise
+    with pytest.raises(ChecksumError):
+        checkpoint.read(newest)
+    with pytest.warns(container.CheckpointWarning, match=re.escape(newest) + r": CRC-32 mismatch.*"
+                      + re.escape(f"using {older}, the newest good checkpoint")):
+        assert checkpoint.latest(directory) == older
+    with pytest.warns(container.CheckpointWarning, match=re.escape(newest)):
+        trainer = Trainer.load_checkpoint(directory)  # resumes from the good one
+    assert trainer.state.epoch == EPOCHS - 1 and trainer.last_checkpoint == older
+    # the file digest alone is not what a load checks: a file damaged only there is still returned
+    data = bytearray(Path(older).read_bytes())
+    data[-1] ^= 1
+    Path(older).write_bytes(bytes(data))
     (directory / "latest").unlink()
-    newest = directory / f"ckpt-{EPOCHS:08d}.pinnlite"
-    assert checkpoint.latest(directory) == str(newest)
-    damaged = bytearray(newest.read_bytes())
-    damaged[-1] ^= 1
-    newest.write_bytes(bytes(damaged))
-    assert checkpoint.latest(directory) == str(directory / f"ckpt-{EPOCHS - 1:08d}.pinnlite")
-    (directory / "latest").write_text("ckpt-00000999.pinnlite\n")  # names a file that is not there
-    assert checkpoint.latest(directory) == str(directory / f"ckpt-{EPOCHS - 1:08d}.pinnlite")
+    with pytest.warns(container.CheckpointWarning, match=re.escape(newest)):
+        assert checkpoint.latest(directory) == older
+    with pytest.raises(ChecksumError, match="file digest"):
+        checkpoint.verify(older)
+
+
+def test_latest_survives_a_missing_or_stale_pointer(run_copy):
+    directory = run_copy
+    newest = str(directory / f"ckpt-{EPOCHS:08d}.pinnlite")
+    (directory / "latest").unlink()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no pointer (a lost first save): the newest good file, silently
+        assert checkpoint.latest(directory) == newest
+    for text in (b"ckpt-00000999.pinnlite\n", b"", b"../../etc/passwd\n", b"\xff\xfe"):
+        (directory / "latest").write_bytes(text)  # stale, empty or garbage
+        with pytest.warns(container.CheckpointWarning, match="names no checkpoint file"):
+            assert checkpoint.latest(directory) == newest
+    for _, path in checkpoint.list_checkpoints(directory):
+        damage_an_array(path)
+    with pytest.raises(container.MissingFileError, match=r"no good checkpoint in .*CRC-32 mismatch"):
+        checkpoint.latest(directory)
     for _, path in checkpoint.list_checkpoints(directory):
         os.unlink(path)
-    with pytest.raises(container.MissingFileError, match="no checkpoint"):
+    with pytest.raises(container.MissingFileError, match="no good checkpoint"):
         checkpoint.latest(directory)
     with pytest.raises(container.MissingFileError):
         Trainer.load_checkpoint(directory)
@@ -524,7 +577,7 @@ def snapshot_directory(directory):
     return {name: (directory / name).read_bytes() for name in sorted(os.listdir(directory))}
 
 
-@pytest.mark.parametrize("fail", ["save_file", "file_fsync", "directory_fsync", "latest_fsync"])
+@pytest.mark.parametrize("fail", ["save_file", "file_fsync", "directory_fsync"])
 def test_a_failed_save_leaves_earlier_checkpoints_and_latest(run, tmp_path, monkeypatch, fail):
     directory = tmp_path / "checkpoints"
     shutil.copytree(run[1], directory)
@@ -543,8 +596,8 @@ def test_a_failed_save_leaves_earlier_checkpoints_and_latest(run, tmp_path, monk
         monkeypatch.setattr(checkpoint, "save_file", boom)
     else:
         real_fsync = os.fsync
-        # fsync calls of a save: the new file, the directory (the file is in), `latest`, the directory
-        failing_call = {"file_fsync": 1, "directory_fsync": 2, "latest_fsync": 3}[fail]
+        # the two fsync calls of a save: the new file, then the directory once both renames are done
+        failing_call = {"file_fsync": 1, "directory_fsync": 2}[fail]
 
         def fsync(fd):
             calls.append(fd)
@@ -556,13 +609,18 @@ def test_a_failed_save_leaves_earlier_checkpoints_and_latest(run, tmp_path, monk
     with pytest.raises(OSError, match="disk full"):
         trainer.save_checkpoint(epoch=EPOCHS + 2)
     after = snapshot_directory(directory)
+    new = f"ckpt-{EPOCHS + 2:08d}.pinnlite"
+    if fail == "directory_fsync":  # the new file and `latest` are in place, not yet durable
+        assert after.pop("latest") == (new + "\n").encode() and before.pop("latest")
     for name, content in before.items():
-        assert after[name] == content, name  # every earlier file and `latest`, byte for byte
+        assert after[name] == content, name  # every earlier file (and `latest`), byte for byte
     extra = set(after) - set(before)
-    assert extra <= {f"ckpt-{EPOCHS + 2:08d}.pinnlite"}  # at most the new, complete file (no temp files)
+    assert extra == ({new} if fail == "directory_fsync" else set())  # the new, complete file, no temp files
     for name in extra:
         checkpoint.verify(directory / name)
-    assert checkpoint.latest(directory) == str(directory / "ckpt-00000010.pinnlite")
+    assert len(calls) == (1 if fail == "save_file" else {"file_fsync": 1, "directory_fsync": 2}[fail])
+    expected = new if fail == "directory_fsync" else "ckpt-00000010.pinnlite"
+    assert checkpoint.latest(directory) == str(directory / expected)
     monkeypatch.undo()
     trainer.save_checkpoint(epoch=EPOCHS + 2)  # the next save works and applies retention
     assert [e for e, _ in checkpoint.list_checkpoints(directory)] == [EPOCHS, EPOCHS + 1, EPOCHS + 2]
@@ -577,16 +635,16 @@ def test_latest_is_replaced_by_the_atomic_write_of_the_checkpoints(run, tmp_path
     real = atomic.write_file
     written = []
 
-    def write_file(path, fill):
+    def write_file(path, fill, **flags):
         written.append(os.path.basename(path))
         if os.path.basename(path) != checkpoint.LATEST:
-            return real(path, fill)
+            return real(path, fill, **flags)
 
         def fill_then_fail(write, sync):
             fill(write, sync)  # the new pointer is in the temporary file when the save fails
             raise OSError("injected failure")
 
-        return real(path, fill_then_fail)
+        return real(path, fill_then_fail, **flags)
 
     monkeypatch.setattr(atomic, "write_file", write_file)
     with pytest.raises(OSError, match="injected failure"):
@@ -596,6 +654,66 @@ def test_latest_is_replaced_by_the_atomic_write_of_the_checkpoints(run, tmp_path
     assert after.pop(new) == container.dumps(tree, container.load_file(directory / new).meta)
     assert after == before  # `latest` still names the old checkpoint, and no temporary file is left
     assert checkpoint.latest(directory) == str(directory / f"ckpt-{EPOCHS:08d}.pinnlite")
+
+
+KILLED_SAVE = """
+import os, signal, sys
+import numpy as np
+from pinnlite.io import checkpoint
+
+directory, epoch, keep_last = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+real = checkpoint.prune
+
+
+def prune(where, keep_last, keep=None):
+    if keep is not None and os.path.basename(keep) == os.path.basename(checkpoint.checkpoint_path(where, epoch)):
+        os.kill(os.getpid(), signal.SIGKILL)  # `latest` names the new file; the surplus is still there
+    return real(where, keep_last, keep)
+
+
+checkpoint.prune = prune
+checkpoint.save_in_directory(directory, epoch, {"epoch": epoch, "w": np.arange(3.0) * epoch}, keep_last)
+"""
+
+
+def test_retention_holds_when_every_save_is_killed_before_it_prunes(tmp_path):
+    keep_last = 2
+    counts = []
+    for epoch in range(1, 7):
+        proc = subprocess.run([sys.executable, "-c", KILLED_SAVE, str(tmp_path), str(epoch), str(keep_last)],
+                              capture_output=True, text=True)
+        assert proc.returncode == -9, proc.stderr
+        files = checkpoint.list_checkpoints(tmp_path)
+        counts.append(len(files))
+        assert files[-1][0] == epoch and checkpoint.latest(tmp_path) == files[-1][1]
+        assert container.load_file(files[-1][1]).tree["epoch"] == epoch
+    assert counts == [1, 2, 3, 3, 3, 3]  # never more than keep_last + 1
+    checkpoint.save_in_directory(tmp_path, 7, {"epoch": 7}, keep_last)  # a save that completes
+    assert [e for e, _ in checkpoint.list_checkpoints(tmp_path)] == [6, 7]
+    assert sorted(os.listdir(tmp_path)) == ["ckpt-00000006.pinnlite", "ckpt-00000007.pinnlite", "latest"]
+
+
+def test_prune_keeps_the_newest_and_the_file_named(tmp_path):
+    for epoch in (1, 2, 5, 9):
+        (tmp_path / f"ckpt-{epoch:08d}.pinnlite").write_bytes(b"x")
+    (tmp_path / "other.pinnlite").write_bytes(b"y")
+    assert checkpoint.prune(tmp_path, 2, keep=tmp_path / "ckpt-00000002.pinnlite") == [
+        str(tmp_path / "ckpt-00000001.pinnlite"), str(tmp_path / "ckpt-00000005.pinnlite")]
+    assert sorted(os.listdir(tmp_path)) == ["ckpt-00000002.pinnlite", "ckpt-00000009.pinnlite", "other.pinnlite"]
+    assert checkpoint.prune(tmp_path, 1) == [str(tmp_path / "ckpt-00000002.pinnlite")]
+    assert checkpoint.prune(tmp_path, 1, keep="ckpt-00000009.pinnlite") == []
+
+
+def test_a_resumed_trainer_prunes_what_killed_saves_left(run, tmp_path):
+    directory = tmp_path / "checkpoints"
+    shutil.copytree(run[1], directory)
+    tree = checkpoint.read(checkpoint.latest(directory))
+    for epoch in (1, 2):  # older surplus, as killed saves of an earlier run leave it
+        container.save_file(directory / f"ckpt-{epoch:08d}.pinnlite", tree)
+    assert len(checkpoint.list_checkpoints(directory)) == KEEP + 2
+    trainer = Trainer.load_checkpoint(directory)
+    assert trainer.state.epoch == EPOCHS
+    assert [e for e, _ in checkpoint.list_checkpoints(directory)] == list(range(EPOCHS - KEEP + 1, EPOCHS + 1))
 
 
 # ---------------------------------------------------------------- the golden file
@@ -650,6 +768,9 @@ def test_cli_verify(run, run_copy, capsys):
     assert cli.main(["verify", *paths]) == 0
     out = capsys.readouterr().out
     assert out.count("ok ") == len(paths) and "FAILED" not in out
+    for path, line in zip(paths, out.splitlines()):  # the digest that sha256sum prints (FORMAT.md section 3.3)
+        raw = Path(path).read_bytes()
+        assert line.startswith(f"ok      {path} (") and line.endswith(f"SHA-256 {hashlib.sha256(raw[:-32]).hexdigest()})")
     path = run_copy / f"ckpt-{EPOCHS:08d}.pinnlite"
     data = bytearray(path.read_bytes())
     offset = next(i.offset for i in checkpoint.verify(path).arrays if i.path == ("optimizer", "state", "nu"))

@@ -923,3 +923,17 @@ def test_the_golden_0_1_config_keeps_its_meaning():
 def test_command_line_values_are_toml_values_or_plain_strings(text, value):
     parsed = config_format.parse_value(text)
     assert parsed == value and type(parsed) is type(value)
+
+
+def test_a_deep_copy_shares_no_mutable_value():
+    cfg = Config(name="c")
+    cfg.architecture.hidden = [8, 9]
+    cfg.material.lam_bounds = [0.5, 4.0]
+    twin = copy.deepcopy(cfg)
+    assert twin == cfg and type(twin.architecture) is type(cfg.architecture)
+    assert twin.architecture is not cfg.architecture and twin.architecture.hidden is not cfg.architecture.hidden
+    twin.architecture.hidden.append(3)
+    twin.material.lam_bounds[0] = 1.0
+    assert cfg.architecture.hidden == [8, 9] and cfg.material.lam_bounds == [0.5, 4.0]
+    with pytest.raises(AttributeError, match="did you mean"):
+        twin.architecture.hiden = [1]  # still a section that refuses unknown names

@@ -18,10 +18,12 @@ Three kinds of input (docs/FORMAT.md sections 3.4, 7 and 8):
   to it), whatever the file claims.
 """
 
+import hashlib
 import importlib.util
 import io
 import struct
 import tracemalloc
+import zlib
 from pathlib import Path
 
 import msgpack
@@ -31,6 +33,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pinnlite.io.container as ct
+from pinnlite.io import checkpoint
+from pinnlite.io import header as ct_header
 from pinnlite.io.container import CheckpointError
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -142,20 +146,38 @@ def test_any_damage_to_a_file_is_detected_when_it_is_read_whole(tree, mutations,
     bad = mutate(data, mutations)
     if bad == data:
         return
-    for read in (ct.loads, ct.verify, lambda d: ct.load(NonSeekable(d))):
-        with pytest.raises(CheckpointError):
-            read(bad)
+    with pytest.raises(CheckpointError):
+        ct.verify(bad)  # every byte
+    for read in (ct.loads, lambda d: ct.load(NonSeekable(d))):
+        try:
+            found = read(bad).tree
+        except CheckpointError:
+            continue
+        # a load reads all but the file digest (2.0): damage there alone leaves every value as written
+        assert not v1 and len(bad) == len(data) and bad[:-34] == data[:-34], mutations
+        assert ct.same_tree(found, ct.loads(data).tree)
     # reading some arrays: the damage is found, or what is returned is exactly what was written
     try:
         found = ct.loads(bad, only=["params", "a"]).tree
     except CheckpointError:
-        return
-    for path, arr in leaves(tree):
+        found = None
+    for path, arr in leaves(tree) if found is not None else ():
         got = at(found, path)
         if path[0] in ("params", "a"):
             assert got.dtype == arr.dtype and got.shape == arr.shape and got.tobytes() == arr.tobytes()
         else:
             assert isinstance(got, ct.ArrayInfo)
+    # and lazily, array by array: each lookup raises or gives the array written
+    try:
+        with ct.open(bad) as opened:
+            for path, arr in leaves(tree):
+                try:
+                    got = at(opened.tree, path)
+                except CheckpointError:
+                    continue
+                assert got.dtype == arr.dtype and got.shape == arr.shape and got.tobytes() == arr.tobytes()
+    except CheckpointError:
+        pass
 
 
 # ---------------------------------------------------------------- hostile files
@@ -259,9 +281,9 @@ def test_claims_beyond_the_data_cost_nothing(tmp_path):
     w = np.arange(4.0)
     header = {"arrays": [spec_files.entry(w, shape=[2**29 - 1])], "meta": {}, "tree": {"a": spec_files.ref(0)}}
     start = 81 + len(msgpack.packb(header, use_bin_type=True))  # the one section's offset (section 3.2)
-    length = start + 7 + (-(start + 7)) % 64 + 8 * (2**29 - 1)
+    data_at = start + 7 + (-(start + 7)) % 64
+    length = data_at + 8 * (2**29 - 1) + 6 + 34  # the data, its CRC-32 field, the file digest
     claim = bytearray(spec_files.build2(header, [w.tobytes()], length=length))  # says 4 GiB, holds 300 bytes
-    data_at = length - 8 * (2**29 - 1)
     claim[data_at - 4:data_at] = struct.pack(">I", 8 * (2**29 - 1))  # and so does its section
     claim = bytes(claim)
     path = tmp_path / "claim.pinnlite"
@@ -284,3 +306,115 @@ def test_a_1x_file_costs_at_most_itself_and_the_bound():
     out, peak = peak_of(lambda: ct.loads(data))
     assert isinstance(out, ct.StructureError)
     assert peak < BOUND + len(data), f"{peak / MiB:.1f} MiB"
+
+
+# ---------------------------------------------------------------- hostile files, one by one
+#
+# Each of these once got through as another exception, cost far more than the
+# bound, or was not caught at all; each must raise the CheckpointError subclass
+# named, from every reader.
+
+REF = spec_files.ref(0)
+
+
+def readers(data, path):
+    path.write_bytes(data)
+    return {"loads": lambda: ct.loads(data), "verify": lambda: ct.verify(data), "load_file": lambda: ct.load_file(path),
+            "stream": lambda: ct.load(NonSeekable(data)), "check": lambda: ct.check(path),
+            "open": lambda: ct.open(path).read(), "read": lambda: checkpoint.read(path),
+            "read_model": lambda: checkpoint.read_model(path)}
+
+
+@pytest.mark.parametrize("shape", [[2**63, 0], [2**31, 2**31, 0], [0, 2**64 - 1], [2**32, 0], [0] + [2**32 - 1] * 3])
+def test_zero_size_shapes_with_huge_dimensions_are_size_errors(shape, tmp_path):
+    header = {"arrays": [{"dtype": "float64", "shape": shape}], "meta": {}, "tree": {"a": REF}}
+    entry1 = {"dtype": "float64", "shape": shape, "crc32": 0}
+    for data in (spec_files.build2(header, [b""]), spec_files.build1(dict(header, arrays=[entry1]), [b""])):
+        for name, read in readers(data, tmp_path / "z.pinnlite").items():
+            with pytest.raises(ct.SizeError, match=r"\['shape'\]: .* exceeds the limits of the format"):
+                read()
+
+
+def test_the_largest_allowed_zero_size_shape_reads_as_an_empty_array():
+    data = spec_files.build2({"arrays": [{"dtype": "uint8", "shape": [2**32 - 1, 0]}], "meta": {}, "tree": REF},
+                             [b""])
+    arr = ct.loads(data).tree
+    assert arr.shape == (2**32 - 1, 0) and arr.size == 0 and arr.dtype == np.uint8
+
+
+def test_latest_passes_over_a_checkpoint_with_a_huge_zero_size_shape(tmp_path):
+    good = np.arange(3.0)
+    container_file = tmp_path / "ckpt-00000001.pinnlite"
+    ct.save_file(container_file, {"w": good})
+    header = {"arrays": [{"dtype": "float64", "shape": [2**63, 0]}], "meta": {}, "tree": {"w": REF}}
+    (tmp_path / "ckpt-00000002.pinnlite").write_bytes(spec_files.build2(header, [b""]))
+    (tmp_path / "latest").write_text("ckpt-00000002.pinnlite\n")
+    with pytest.warns(ct.CheckpointWarning, match=r"ckpt-00000002.pinnlite: header\['arrays'\]\[0\]\['shape'\]"):
+        assert checkpoint.latest(tmp_path) == str(container_file)
+
+
+def test_integers_of_thousands_of_digits_in_structural_fields_are_reported_not_formatted(tmp_path):
+    huge = 10**5000  # beyond Python's 4300-digit limit of int-to-str conversion
+    ext = msgpack.ExtType(1, spec_files_bigint(huge))
+    cases = [
+        (ct.SizeError, spec_files.build2({"arrays": [{"dtype": "int8", "shape": [ext]}], "meta": {}, "tree": REF},
+                                         [b""])),
+        (ct.SizeError, spec_files.build2({"arrays": [{"dtype": "int8", "shape": [ext, 0]}], "meta": {}, "tree": REF},
+                                         [b""])),
+        (ct.StructureError, spec_files.build1({"arrays": [{"dtype": "int8", "shape": [1], "crc32": ext}], "meta": {},
+                                               "tree": REF}, [b"\x00"])),
+        (ct.SizeError, spec_files.build1({"arrays": [{"dtype": "int8", "shape": [ext], "crc32": 0}], "meta": {},
+                                          "tree": REF}, [b"\x00"])),
+    ]
+    for error, data in cases:
+        for name, read in readers(data, tmp_path / "d.pinnlite").items():
+            with pytest.raises(error, match=r"an integer of 16610 bits|a list holding an integer too long") as info:
+                read()
+            assert len(str(info.value)) < 400, name
+    # a value of the tree that a checkpoint check formats: the architecture's bounds
+    tree = {"kind": "model", "architecture": {"hidden": [2], "activation": "tanh", "dtype": "float64",
+                                              "bounds": [[0.0, huge], [0.0, 1.0], [0.0, 1.0]],
+                                              "output_scale": [1.0, 1.0]}, "params": {}}
+    with pytest.raises(ct.StructureError, match="architecture.bounds: .* found a list holding an integer too long"):
+        checkpoint.read(ct.dumps(tree))
+
+
+def spec_files_bigint(value):
+    """Section 4.1's ext type 1 payload: the shortest big-endian two's complement."""
+    return value.to_bytes((value if value >= 0 else ~value).bit_length() // 8 + 1, "big", signed=True)
+
+
+def test_verify_refuses_a_wrong_header_checksum_under_a_matching_file_digest():
+    w = np.arange(4.0)
+    # 2.0: the head digest is wrong, the file digest computed over the file as it is
+    header = {"arrays": [{"dtype": "float64", "shape": [4]}], "meta": {}, "tree": {"w": REF}}
+    data = spec_files.build2(header, [w.tobytes()], digest=bytes(32))
+    assert hashlib.sha256(data[:-32]).digest() == data[-32:]
+    for read in (ct.verify, ct.loads, ct.check, ct.open):
+        with pytest.raises(ct.ChecksumError, match="head digest mismatch") as info:
+            read(data)
+        assert info.value.damaged == ("header",)
+    # 1.x: the header's CRC-32 is wrong, the trailer digest right; a load relies on the digest alone
+    h1 = {"arrays": [spec_files.entry1(w)], "meta": {}, "tree": {"w": REF}}
+    data = spec_files.build1(h1, [w.tobytes()], hcrc=zlib.crc32(msgpack.packb(h1, use_bin_type=True)) ^ 0x80)
+    assert np.array_equal(ct.loads(data).tree["w"], w)
+    with pytest.raises(ct.ChecksumError, match=r"header CRC-32 \(byte 38\)") as info:
+        ct.verify(data)
+    assert info.value.damaged == ("header",)
+
+
+@pytest.mark.parametrize("count, what", [(2 * MiB, "more than 262144 msgpack values"),
+                                         (2**18 - 10, "malformed msgpack, byte c1")])
+def test_a_header_of_empty_lists_ending_in_one_bad_byte_costs_little(count, what, monkeypatch):
+    """2 MiB of empty lists (or just under the value limit), then c1: rejected by the scan, nothing decoded."""
+    header = b"\x83\xa6arrays\x90\xa4meta\x80\xa4tree\xdd" + struct.pack(">I", count + 1) + b"\x90" * count + b"\xc1"
+    data = seal2(header)
+    assert len(data) > count
+
+    def never(*args, **kwargs):
+        raise AssertionError("the header was decoded")
+
+    monkeypatch.setattr(ct_header.msgpack, "unpackb", never)  # the scan must reject it first
+    out, peak = peak_of(lambda: ct.loads(data))
+    assert type(out) is (ct.SizeError if count > 2**18 else ct.StructureError) and what in str(out)
+    assert peak < 2 * len(data) + MiB, f"{peak / MiB:.1f} MiB"  # the head and a copy of it, no Python objects

@@ -127,7 +127,8 @@ def cmd_verify(args):
         try:
             path = _checkpoint_file(path)
             report = checkpoint.verify(path)
-            print(f"ok      {path} ({len(report.arrays)} arrays, {report.file_length} bytes)")
+            what = "SHA-256" if report.version[0] >= 2 else "trailer digest"  # docs/FORMAT.md 3.3, appendix A
+            print(f"ok      {path} ({len(report.arrays)} arrays, {report.file_length} bytes, {what} {report.sha256})")
         except (checkpoint.CheckpointError, OSError) as e:
             failed += 1
             print(f"FAILED  {path}: {type(e).__name__}: {e}")
@@ -141,7 +142,7 @@ def cmd_convert(args):
     old, report = container.convert_file(args.source, args.destination)
     print(f"converted {args.source} (format {old[0]}.{old[1]}) to {args.destination} (format "
           f"{report.version[0]}.{report.version[1]}, {len(report.arrays)} arrays, {report.file_length} bytes); "
-          f"the values read back identical, head digest {report.sha256}")
+          f"the values read back identical, SHA-256 {report.sha256}")
     return 0
 
 

@@ -12,6 +12,7 @@ import contextlib
 import errno
 import os
 import re
+import threading
 
 TEMP_PATTERN = re.compile(r"\A\..+\.tmp-[0-9a-f]{16}\Z", re.DOTALL)
 # the target's name is cut so that the temporary name stays within the usual 255-byte limit
@@ -23,17 +24,18 @@ def _temp_prefix(name):
     return f".{name[:_NAME_MAX]}.tmp-"
 
 
-def write_file(path, fill):
+def write_file(path, fill, *, sync_file=True, sync_dir=True):
     """Atomically replace ``path`` with the bytes that ``fill(write, sync)`` writes.
 
     ``write(buffer)`` appends every byte of a bytes-like ``buffer`` to the
-    temporary file, continuing partial writes. ``sync()`` flushes what is
-    written so far to disk; calling it is optional (the file is flushed after
-    ``fill`` returns), but a caller that computes part of a large file while
-    earlier bytes are on their way to disk can overlap the two. If ``fill``
-    returns a bytes-like object, it is written over the start of the file
-    (a header that is known only once the rest is written); otherwise it
-    returns None.
+    temporary file, continuing partial writes. ``sync()`` starts flushing
+    what is written so far to disk on a background thread (``fdatasync``; at
+    most one at a time: a call while one runs does nothing) and returns at
+    once; calling it is optional (the file is flushed after ``fill`` returns),
+    but a caller that writes a large file can call it now and then, so that
+    the disk writes the first bytes while the rest are computed and written,
+    and the final ``fsync`` has little left to do. ``fill``'s return value is
+    returned.
 
     On any failure, ``fill``'s own exceptions and ``KeyboardInterrupt``
     included, the temporary file is removed, ``path`` is left as it was and the
@@ -45,7 +47,15 @@ def write_file(path, fill):
         Target file; its directory must exist (:class:`FileNotFoundError`
         naming the directory otherwise).
     fill : callable
-        ``fill(write, sync)``, returning None or the bytes to write at offset 0.
+        ``fill(write, sync)``.
+    sync_file, sync_dir : bool
+        ``fsync`` the file before the rename, and the directory after it, so
+        that the new file survives a power loss once this returns (both by
+        default). A checkpoint directory saves two of them (section 12.4 of
+        ``docs/FORMAT.md``): the checkpoint without the directory ``fsync``,
+        then its ``latest`` pointer without the file ``fsync``, since a reader
+        survives losing the pointer. Whatever the flags, a process killed at
+        any moment leaves the old file or the whole new one.
     """
     path = os.fsdecode(path)
     directory, name = os.path.split(os.path.abspath(path))
@@ -55,21 +65,56 @@ def write_file(path, fill):
     except FileNotFoundError:
         raise FileNotFoundError(errno.ENOENT, "cannot save the checkpoint: its directory does not exist",
                                 directory) from None
+    flusher = _Flusher(fd)
     try:
         try:
-            head = fill(lambda data: _write_all(fd, data), lambda: os.fsync(fd))
-            if head is not None:
-                os.lseek(fd, 0, os.SEEK_SET)
-                _write_all(fd, head)
-            os.fsync(fd)
+            result = fill(lambda data: _write_all(fd, data), flusher.start)
+            flusher.finish()
+            if sync_file:
+                os.fsync(fd)
         finally:
+            flusher.finish(check=False)  # never close the file under a running fdatasync
             os.close(fd)
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
-    _fsync_directory(directory)
+    if sync_dir:
+        sync_directory(directory)
+    return result
+
+
+class _Flusher:
+    """``fdatasync`` of one file on a background thread, started on request, at most one at a time."""
+
+    def __init__(self, fd):
+        self._fd = fd
+        self._thread = None
+        self._error = None
+
+    def start(self):
+        if self._thread is not None:
+            if self._thread.is_alive():
+                return
+            self._thread.join()
+        self._thread = threading.Thread(target=self._run, name="pinnlite-flush", daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        try:
+            getattr(os, "fdatasync", os.fsync)(self._fd)
+        except OSError as exc:  # raised by finish(), in the writing thread
+            self._error = exc
+
+    def finish(self, check=True):
+        """Wait for the running flush; raise its error (``check``)."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if check and self._error is not None:
+            error, self._error = self._error, None
+            raise error
 
 
 def _write_all(fd, data):
@@ -81,7 +126,7 @@ def _write_all(fd, data):
         view = view[n:]
 
 
-def _fsync_directory(directory):
+def sync_directory(directory):
     """Make the rename durable (POSIX); a no-op where directories cannot be opened."""
     try:
         fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))

@@ -24,24 +24,30 @@ optimizer state, metrics or data.
 A checkpoint directory holds ``ckpt-<epoch, 8 digits>.pinnlite`` files, a
 ``latest`` file naming the newest one, and ``best.pinnlite`` (a model file of
 the epoch with the lowest loss). Each is replaced by the one atomic write,
-:func:`pinnlite.io.atomic.write_file`.
+:func:`pinnlite.io.atomic.write_file`. :func:`save_in_directory` writes a
+checkpoint and applies the retention (:func:`prune`, before and after, so
+that interrupted saves never leave more than ``keep_last`` + 1);
+:func:`latest` and :func:`read_latest` find the newest checkpoint that loads,
+warning about any they pass over (``docs/FORMAT.md`` section 12.4).
 """
 
+import datetime
 import math
 import os
 import re
-import time
+import warnings
 
 import numpy as np
 
 from pinnlite import __version__
 from pinnlite.core.activations import ACTIVATIONS
 from pinnlite.core.arch import Architecture
-from pinnlite.errors import InputError
+from pinnlite.errors import InputError, describe
 from pinnlite.io import atomic, container
 from pinnlite.io.container import (  # noqa: F401  (re-exported: one place for the errors)
     ChecksumError,
     CheckpointError,
+    CheckpointWarning,
     DTypeError,
     MagicError,
     MissingFileError,
@@ -69,33 +75,36 @@ _ARCH_FIELDS = (("hidden", list), ("activation", str), ("dtype", str), ("bounds"
 
 
 def meta():
-    """File metadata written with every checkpoint."""
-    return {"pinnlite_version": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    """File metadata written with every checkpoint: the version and the local time (RFC 3339, FORMAT.md section 1)."""
+    created = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+    return {"pinnlite_version": __version__, "created": created}
 
 
 # ---------------------------------------------------------------- reading
 
 
-def _tree(source, only=None):
+def _tree(source, only=None, verify=False):
     if isinstance(source, dict):
         return source
     if isinstance(source, (str, os.PathLike)):
-        return container.load_file(source, only).tree
+        return container.load_file(source, only, verify).tree
     if hasattr(source, "read"):
-        return load(source, only).tree
-    return loads(source, only).tree
+        return load(source, only, verify).tree
+    return loads(source, only, verify).tree
 
 
-def read(source, only=None):
+def read(source, only=None, verify=False):
     """The plain Python/NumPy tree of a checkpoint (path, bytes or binary file object).
 
     The container's checks run on everything read (head digest, each array's
     CRC-32) and the arrays are checked against the architecture
     (:func:`check`). ``only``: None (every array), or the top-level keys whose
     arrays are read; the others stand in the tree as their
-    :class:`~pinnlite.io.container.ArrayInfo`, unread.
+    :class:`~pinnlite.io.container.ArrayInfo`, unread. ``verify``: also check
+    every byte and the file digest (:func:`pinnlite.io.container.loads`; off
+    by default, as it costs about three loads).
     """
-    tree = _tree(source, only)
+    tree = _tree(source, only, verify)
     check(tree)
     return tree
 
@@ -151,9 +160,10 @@ def _architecture(tree):
     # overflows on integers beyond the float range: a file must store the numbers themselves
     if not all(isinstance(b, list) and len(b) == 2 and _finite(b[0]) and _finite(b[1]) for b in bounds):
         raise StructureError("architecture.bounds: expected three [lo, hi] pairs of finite numbers, lo < hi, "
-                             f"found {bounds!r:.200}")
+                             f"found {describe(bounds)}")
     if not all(_finite(s) for s in scale):
-        raise StructureError(f"architecture.output_scale: expected two finite positive numbers, found {scale!r:.200}")
+        raise StructureError("architecture.output_scale: expected two finite positive numbers, "
+                             f"found {describe(scale)}")
     try:
         return Architecture(**fields)
     except InputError as exc:  # its messages start with the argument's name: here a key of the tree
@@ -166,7 +176,7 @@ def check(tree):
         raise StructureError(f"checkpoint: expected a map at the top, found {type(tree).__name__}")
     kind = _require(tree, "kind", str)
     if kind not in KINDS:
-        raise StructureError(f"checkpoint.kind: expected one of {KINDS}, found {kind!r}")
+        raise StructureError(f"checkpoint.kind: expected one of {KINDS}, found {describe(kind)}")
     arch = _architecture(tree)
     params = _require(tree, "params", dict)
     hidden = list(arch.hidden)
@@ -254,53 +264,117 @@ def list_checkpoints(directory):
     return sorted(found)
 
 
-def latest(directory):
-    """Path of the newest checkpoint: the one ``latest`` names, else the newest that verifies.
-
-    Raises :class:`MissingFileError` when the directory holds none.
-    """
+def pointer(directory):
+    """The path that ``latest`` names when it names an existing ``ckpt-*`` file, else None; nothing is checked."""
     directory = os.fspath(directory)
-    pointer = os.path.join(directory, LATEST)
     try:
-        with open(pointer) as f:
-            name = f.read().strip()
-        path = os.path.join(directory, name)
-        if _CKPT.match(name) and os.path.exists(path):
-            return path
+        with open(os.path.join(directory, LATEST), "rb") as f:
+            name = f.read(256).decode("utf-8", "replace").strip()
     except OSError:
-        pass
-    for _, path in reversed(list_checkpoints(directory)):
+        return None
+    path = os.path.join(directory, name)
+    return path if _CKPT.match(name) and os.path.isfile(path) else None
+
+
+def latest(directory):
+    """Path of the newest good checkpoint of ``directory``.
+
+    The file ``latest`` names is checked as a load would check it (its head
+    and every array's CRC-32, :func:`pinnlite.io.container.check`: what it
+    returns loads); if ``latest`` is missing or names a missing file, or that
+    file fails the check, the ``ckpt-*`` files are checked newest first and the
+    first good one is returned, with a :class:`CheckpointWarning` naming every
+    file passed over and why. It never deletes anything (a read-only command
+    locates checkpoints with it too): retention is applied by the saves and
+    by a resumed trainer (:func:`prune`).
+
+    Raises :class:`MissingFileError` when the directory holds no good checkpoint.
+    """
+    return _newest_good(directory, container.check)[0]
+
+
+def read_latest(directory):
+    """``(path, tree)`` of the newest good checkpoint: :func:`latest` and :func:`read` in one read of the file.
+
+    A file is good when :func:`read` succeeds on it (which also checks the
+    arrays against the architecture); the fallback and its warning are those
+    of :func:`latest`.
+    """
+    return _newest_good(directory, read)
+
+
+def _newest_good(directory, attempt):
+    """``(path, attempt(path))`` for the first file, ``latest``'s then the newest, on which ``attempt`` succeeds."""
+    directory = os.fspath(directory)
+    named = pointer(directory)
+    passed = []
+    if named is not None:
         try:
-            container.verify(path)
-            return path
-        except CheckpointError:
+            return named, attempt(named)
+        except CheckpointError as exc:
+            passed.append((named, exc))
+    elif os.path.exists(os.path.join(directory, LATEST)):
+        passed.append((os.path.join(directory, LATEST), "it names no checkpoint file of this directory"))
+    for _, path in reversed(list_checkpoints(directory)):
+        if path == named:
             continue
-    raise MissingFileError(f"no checkpoint in {directory!r}")
+        try:
+            found = attempt(path)
+        except CheckpointError as exc:
+            passed.append((path, exc))
+            continue
+        if passed:
+            what = "; ".join(f"{p}: {e}" for p, e in passed)
+            warnings.warn(f"{what}; using {path}, the newest good checkpoint", CheckpointWarning, stacklevel=3)
+        return path, found
+    found = "; ".join(f"{p}: {e}" for p, e in passed)
+    raise MissingFileError(f"no good checkpoint in {directory!r}" + (f" ({found})" if found else ""))
+
+
+def prune(directory, keep_last, keep=None):
+    """Delete the ``ckpt-*`` files of ``directory`` beyond ``keep_last``, never ``keep``; the paths deleted.
+
+    The newest ``keep_last`` by epoch stay; when ``keep`` (a path in the
+    directory) is not one of them, ``keep`` and the newest ``keep_last`` - 1
+    stay. So at most ``keep_last`` remain, whatever earlier saves were
+    interrupted.
+    """
+    files = [path for _, path in list_checkpoints(directory)]
+    stay = files[-keep_last:]
+    if keep is not None:
+        keep = os.path.join(os.fspath(directory), os.path.basename(os.fspath(keep)))
+        if keep in files and keep not in stay:
+            stay = stay[1:] + [keep]
+    removed = []
+    for path in files:
+        if path not in stay:
+            try:
+                os.unlink(path)
+                removed.append(path)
+            except FileNotFoundError:
+                pass
+    return removed
 
 
 def save_in_directory(directory, epoch, tree, keep_last):
     """Write ``tree`` as the checkpoint of ``epoch``, point ``latest`` at it, apply retention.
 
-    Order: the new file is committed (temp file, fsync, rename, directory
-    fsync), then ``latest`` is replaced by the same atomic write, then
-    checkpoints beyond the newest ``keep_last`` are deleted, then stale
-    temporary files are removed. A failure at any point leaves every earlier
-    checkpoint and a valid ``latest``.
+    Order (``docs/FORMAT.md`` section 12.4): checkpoints beyond ``keep_last``
+    are deleted (never the one ``latest`` names), the new file is committed
+    (temp file, fsync, rename), ``latest`` is replaced by the same atomic
+    write and the directory is fsynced once for both renames, then
+    checkpoints beyond ``keep_last`` are deleted again (never the new one),
+    then stale temporary files are removed. A failure or a kill at any point
+    leaves every earlier checkpoint but the surplus, ``latest`` naming a
+    complete one, and at most ``keep_last`` + 1 checkpoints.
     """
     os.makedirs(directory, exist_ok=True)
     path = checkpoint_path(directory, epoch)
-    save_file(path, tree, meta())
-    pointer = (os.path.basename(path) + "\n").encode("utf-8")
-
-    def fill(write, sync):
-        write(pointer)
-
-    atomic.write_file(os.path.join(os.fspath(directory), LATEST), fill)
-    for _, old in list_checkpoints(directory)[:-keep_last]:
-        if old != path:
-            try:
-                os.unlink(old)
-            except FileNotFoundError:
-                pass
+    prune(directory, keep_last, keep=pointer(directory))
+    save_file(path, tree, meta(), sync_dir=False)
+    text = (os.path.basename(path) + "\n").encode("utf-8")
+    # no fsync of its own: a lost or stale pointer costs latest() a scan, not a checkpoint
+    atomic.write_file(os.path.join(os.fspath(directory), LATEST), lambda write, sync: write(text), sync_file=False)
+    prune(directory, keep_last, keep=path)
     clean_stale_temps(directory)
     return path

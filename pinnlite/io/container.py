@@ -3,20 +3,23 @@
 A container stores one *tree* (nested ``dict`` / ``list`` / ``tuple`` of
 ``None``, ``bool``, ``int`` of any size, ``float``, ``str``, ``bytes`` and
 ``numpy.ndarray``) plus a ``meta`` dict; :mod:`pinnlite.io.checkpoint` maps
-training states and models to such trees. The format is specified in
-``docs/FORMAT.md``, the one description of its bytes. pinnlite writes version
-2.0 and reads 2.x and 1.x.
+training states and models to such trees. The bytes, the checks and the
+limits are specified in ``docs/FORMAT.md`` and only there. pinnlite writes
+version 2.0 and reads 2.x and 1.x.
 
 This module is the public interface: write with :func:`dumps`, :func:`dump`
 or :func:`save_file` (atomic), read with :func:`loads`, :func:`load` or
 :func:`load_file` (all arrays, or with ``only=`` just those under some
-top-level keys), check every checksum with :func:`verify`, rewrite an older
-file as 2.0 with :func:`convert_file`. Its parts: :mod:`~pinnlite.io.spec`
-(the constants), :mod:`~pinnlite.io.writer`, :mod:`~pinnlite.io.header`
-(decoding a header within its limits), :mod:`~pinnlite.io.reader` (2.x),
-:mod:`~pinnlite.io.reader_v1` (1.x), :mod:`~pinnlite.io.sources` (bytes,
-streams and paths), :mod:`~pinnlite.io.hashing` (CRC-32 and SHA-256 on worker
-threads) and :mod:`~pinnlite.io.atomic` (the atomic file write).
+top-level keys; ``verify=True`` also checks the file digest), open a file for
+lazy reading with :func:`open`, check every byte with :func:`verify`, rewrite
+an older file as 2.0 with :func:`convert_file`. Its parts:
+:mod:`~pinnlite.io.spec` (the constants), :mod:`~pinnlite.io.writer`,
+:mod:`~pinnlite.io.header` (decoding a header within its limits),
+:mod:`~pinnlite.io.reader` (2.x), :mod:`~pinnlite.io.reader_v1` (1.x),
+:mod:`~pinnlite.io.lazy` (the open container), :mod:`~pinnlite.io.sources`
+(bytes, streams and paths), :mod:`~pinnlite.io.hashing` (CRC-32 and SHA-256
+beside the reads and writes) and :mod:`~pinnlite.io.atomic` (the atomic file
+write).
 """
 
 import io
@@ -27,10 +30,12 @@ import numpy as np
 
 from pinnlite.errors import InputError, describe
 from pinnlite.io import atomic, reader, reader_v1, sources
+from pinnlite.io.lazy import OpenContainer, TreeList, TreeMap
 from pinnlite.io.atomic import TEMP_PATTERN, clean_stale_temps
 from pinnlite.io.errors import (
     ChecksumError,
     CheckpointError,
+    CheckpointWarning,
     DTypeError,
     MagicError,
     MissingFileError,
@@ -44,7 +49,6 @@ from pinnlite.io.errors import (
 from pinnlite.io.reader import ArrayInfo, Container
 from pinnlite.io.spec import (
     ALIGNMENT,
-    CHUNK,
     DTYPES,
     EXT_ARRAY,
     EXT_BIGINT,
@@ -58,24 +62,25 @@ from pinnlite.io.spec import (
     MIN_FILE_SIZE,
     PREAMBLE_SIZE,
     SUPPORTED_MAJORS,
+    TRAILER_SIZE,
     V1_PREAMBLE_SIZE,
     VERSION,
 )
-from pinnlite.io.writer import emit, emit_body, encode
+from pinnlite.io.writer import emit, encode
 
 __all__ = [
     # writing and reading
-    "dumps", "dump", "save_file", "loads", "load", "load_file", "verify", "convert_file", "same_tree",
+    "dumps", "dump", "save_file", "loads", "load", "load_file", "open", "check", "verify", "convert_file", "same_tree",
     "clean_stale_temps",
     # results
-    "Container", "ArrayInfo", "VerifyReport",
+    "Container", "ArrayInfo", "VerifyReport", "OpenContainer", "TreeMap", "TreeList",
     # constants of the format
     "FORMAT_NAME", "MAGIC", "VERSION", "SUPPORTED_MAJORS", "DTYPES", "EXT_BIGINT", "EXT_ARRAY", "ALIGNMENT",
     "MAX_DEPTH", "MAX_NDIM", "MAX_ARRAY_NBYTES", "MAX_HEADER_SIZE", "MAX_HEADER_VALUES", "PREAMBLE_SIZE",
-    "MIN_FILE_SIZE", "CHUNK", "TEMP_PATTERN",
+    "MIN_FILE_SIZE", "TRAILER_SIZE", "TEMP_PATTERN",
     # errors
-    "CheckpointError", "ChecksumError", "DTypeError", "MagicError", "MissingFileError", "ShapeError",
-    "SizeError", "StructureError", "TrailingDataError", "TruncatedError", "VersionError",
+    "CheckpointError", "CheckpointWarning", "ChecksumError", "DTypeError", "MagicError", "MissingFileError",
+    "ShapeError", "SizeError", "StructureError", "TrailingDataError", "TruncatedError", "VersionError",
 ]
 
 
@@ -88,14 +93,14 @@ class VerifyReport:
     extra: dict
     arrays: tuple  # of ArrayInfo
     file_length: int
-    sha256: str  # hex of the file's digest: the head digest (2.x) or the trailer digest (1.x), stored and matching
+    sha256: str  # hex of the file digest, stored and matching: 2.x the SHA-256 of bytes [0, L - 32), 1.x the trailer
     tree: object  # the decoded tree, so that a caller can check its content without a second read
 
     def __str__(self):
         rows = [("key path", "dtype", "shape", "nbytes", "crc32")]
         rows += [(a.key, a.dtype, str(a.shape), str(a.nbytes), f"{a.crc32:08x}") for a in self.arrays]
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
-        what = "head digest" if self.version[0] >= 2 else "trailer digest"
+        what = "SHA-256" if self.version[0] >= 2 else "trailer digest"
         lines = [f"{FORMAT_NAME} {self.version[0]}.{self.version[1]}, {self.file_length} bytes, "
                  f"{what} {self.sha256}", f"meta: {self.meta!r}"]
         lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
@@ -152,7 +157,7 @@ def dump(tree, fileobj, meta=None):
     emit(encode(tree, meta), lambda b: _write_all(fileobj.write, b))
 
 
-def save_file(path, tree, meta=None):
+def save_file(path, tree, meta=None, sync_dir=True):
     """Atomically write the container of ``tree`` to ``path``.
 
     The file is written through :func:`pinnlite.io.atomic.write_file`
@@ -167,40 +172,54 @@ def save_file(path, tree, meta=None):
         Target file; its directory must exist (:class:`FileNotFoundError` otherwise).
     tree, meta
         As in :func:`dumps`.
+    sync_dir : bool
+        ``fsync`` the directory after the rename (the default), so that the
+        new name survives a power loss; a caller that syncs the directory
+        afterwards anyway (a checkpoint directory's save) passes False.
     """
     plan = encode(tree, meta)  # encoding errors surface before any file is touched
-    # the arrays are written while worker threads hash them; the head, which
-    # holds their checksums, goes in front last
-    atomic.write_file(path, lambda write, sync: emit_body(plan, write, sync))
+    atomic.write_file(path, lambda write, sync: emit(plan, write, sync), sync_dir=sync_dir)
 
 
 # ---------------------------------------------------------------- reading
 
 
+def _check_only(only):
+    if isinstance(only, (str, bytes)):  # a lone key would be taken for its characters
+        raise InputError(f"only: expected a collection of top-level keys, such as ({only!r},), found {describe(only)}")
+    return None if only is None else frozenset(only)
+
+
+def _start(source):
+    """(first bytes, version) of a source: section 8, steps 1 and 2."""
+    first = bytearray(V1_PREAMBLE_SIZE)  # the longer of the two preambles
+    got = source.read_into(0, first)
+    first = bytes(first[:got])
+    return first, reader.parse_version(first, source.size if source.size is not None else got)
+
+
+def _read_v1(source, first, version, only, verify):
+    available = source.size if source.size is not None else len(first)
+    hlen, _, length = reader_v1.parse_preamble(first, available)
+    if source.size is not None:
+        reader_v1.check_lengths(source.size, hlen, length)
+    buf, digest = sources.read_whole(source, first, length)
+    if len(buf) < length:
+        reader_v1.check_lengths(len(buf), hlen, length)
+    return reader_v1.decode(buf, version, check_crcs=verify, digest=digest, only=only)
+
+
 def _read(source, only=None, verify=False):
     """The :class:`Container` in a :class:`~pinnlite.io.sources.Source`, any supported version; closes it."""
-    if isinstance(only, (str, bytes)):  # a lone key would be taken for its characters
-        source.close()
-        raise InputError(f"only: expected a collection of top-level keys, such as ({only!r},), found {describe(only)}")
-    only = None if only is None else frozenset(only)
     with source:
-        first = bytearray(V1_PREAMBLE_SIZE)  # the longer of the two preambles
-        got = source.read_into(0, first)
-        first = bytes(first[:got])
-        available = source.size if source.size is not None else got
-        version = reader.parse_version(first, available)
+        only = _check_only(only)
+        first, version = _start(source)
         if version[0] >= 2:
             return reader.read(source, first, version, only, verify)
-        hlen, _, length = reader_v1.parse_preamble(first, available)
-        if source.size is not None:
-            reader_v1.check_lengths(source.size, hlen, length)
-        buf, digest = sources.read_whole(source, first, length)
-        if len(buf) < length:
-            reader_v1.check_lengths(len(buf), hlen, length)
-        return reader_v1.decode(buf, version, check_crcs=verify, digest=digest, only=only)
+        return _read_v1(source, first, version, only, verify)
 
 
-def loads(data, only=None):
+def loads(data, only=None, verify=False):
     """Decode a container from a bytes-like object.
 
     The arrays are copied out of ``data`` into private 64-byte aligned
@@ -214,33 +233,42 @@ def loads(data, only=None):
         Read only the arrays under these top-level keys of the tree (the
         first element of their key path); every other array stands in the
         tree as its :class:`ArrayInfo`, unread and unchecked. None: all.
+    verify : bool
+        Also check every byte of the file, the file digest (a SHA-256 of all
+        but its last 32 bytes) included, as :func:`verify` does. Off by
+        default: the head digest and the CRC-32 of each array returned
+        already detect any accidental damage to what is returned, and the
+        SHA-256 costs about three times a load (it runs on one core). Turn
+        it on to compare the file with a digest from a trusted place, or to
+        find damage outside what is read.
 
     Returns
     -------
     Container
     """
-    return _read(sources.BytesSource(data), only)
+    return _read(sources.BytesSource(data), only, verify)
 
 
-def load(fileobj, only=None):
+def load(fileobj, only=None, verify=False):
     """Decode a container from a binary file object (file, BytesIO, socket file).
 
     Reads from the current position; the stream must end where the container
     does (:class:`TrailingDataError` otherwise). A seekable stream is read
     only where needed (with ``only``, just the head and those arrays); a
     non-seekable one is read to its end, skipping what is not wanted.
-    ``only`` as in :func:`loads`.
+    ``only`` and ``verify`` as in :func:`loads`.
     """
     sources.check_binary(fileobj)
-    return _read(sources.StreamSource(fileobj), only)
+    return _read(sources.StreamSource(fileobj), only, verify)
 
 
-def load_file(path, only=None):
+def load_file(path, only=None, verify=False):
     """Decode the container stored at ``path``; see :func:`loads`.
 
     With ``only``, a 2.0 file is read only where needed: its head and the
     arrays asked for (a 1.x file is always read whole, as its one digest
-    covers every byte).
+    covers every byte). For more control, :func:`open` reads arrays one by
+    one as they are looked up.
 
     Raises
     ------
@@ -249,11 +277,72 @@ def load_file(path, only=None):
     CheckpointError
         The specific subclass for any other problem with the file.
     """
-    return _read(sources.open_path(path), only)
+    return _read(sources.open_path(path), only, verify)
+
+
+def open(source):  # noqa: A001  (the module's reader of files, as io.open and gzip.open)
+    """Open a container for lazy reading: its head is read and checked now, each array when first looked up.
+
+    Parameters
+    ----------
+    source : str, os.PathLike, seekable binary file object, bytes, bytearray or memoryview
+        A non-seekable stream cannot be read lazily: use :func:`load`.
+
+    Returns
+    -------
+    OpenContainer
+        A context manager; ``.tree`` is a read-only mapping (or sequence)
+        whose arrays are read, checked (section structure, CRC-32) and cached
+        on first access; ``.read(only)`` gives a :class:`Container` of plain
+        values. Close it (or leave the ``with`` block) to release the file;
+        arrays already read stay valid. See :mod:`pinnlite.io.lazy`.
+
+    Example
+    -------
+    >>> with container.open("run/checkpoints/ckpt-00000100.pinnlite") as f:  # doctest: +SKIP
+    ...     W0 = f.tree["params"]["W0"]      # the head and this array only
+    """
+    src = sources.source_of(source)
+    try:
+        if src.sequential:
+            raise InputError(f"source: expected a path, bytes or a seekable binary file object, found "
+                             f"{describe(source)} (not seekable); read it whole with load()")
+        first, version = _start(src)
+        if version[0] >= 2:
+            return OpenContainer(src, reader.read_head(src, first, version))
+        found = _read_v1(src, first, version, None, False)
+    except BaseException:
+        src.close()
+        raise
+    src.close()
+    return OpenContainer.of_container(found)
+
+
+def check(source):
+    """Check what loading the whole container would check, keeping no array; return None.
+
+    The head, then each array's section and CRC-32, small arrays in groups
+    of 8 MiB and large ones in pieces of 1 MiB: whatever the file's size,
+    this needs about 9 MiB plus the head (a 1.x file is read whole, as its
+    one digest covers every byte). A file that
+    passes loads, barring damage between the two reads; :func:`verify` also
+    checks the file digest.
+
+    Raises
+    ------
+    CheckpointError
+        The specific subclass for the first problem found.
+    """
+    with sources.source_of(source) as src:
+        first, version = _start(src)
+        if version[0] >= 2:
+            reader.check_arrays(src, reader.read_head(src, first, version))
+        else:
+            _read_v1(src, first, version, None, False)
 
 
 def verify(source):
-    """Check everything, including every array's SHA-256 (2.x) or CRC-32 (1.x), and describe the file.
+    """Check every byte of a container, the file digest included, and describe the file.
 
     Parameters
     ----------
@@ -264,8 +353,8 @@ def verify(source):
     -------
     VerifyReport
         Version, meta, the array table (key path, dtype, shape, nbytes,
-        crc32, ...) and the decoded tree; ``str(report)`` renders all but the
-        tree as text.
+        crc32, ...), the file digest and the decoded tree; ``str(report)``
+        renders all but the tree as text.
 
     Raises
     ------

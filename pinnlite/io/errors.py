@@ -27,8 +27,12 @@ class MagicError(CheckpointError):
     """The data do not start with the pinnlite-checkpoint magic bytes."""
 
 
+class CheckpointWarning(UserWarning):
+    """A checkpoint was passed over: :func:`pinnlite.io.checkpoint.latest` fell back to an older good one."""
+
+
 class ChecksumError(CheckpointError):
-    """The trailer digest or a CRC-32 does not match; ``damaged`` names the sections."""
+    """A digest or a CRC-32 does not match; ``damaged`` names what (the header, arrays' key paths, ...)."""
 
     def __init__(self, message, damaged=()):
         super().__init__(message)

@@ -1,18 +1,23 @@
-"""The container's checksums, computed on worker threads.
+"""The container's checksums, computed beside the caller's reads and writes.
 
-hashlib and zlib release the GIL, so the SHA-256 and CRC-32 of different
-chunks run on different cores; CRC-32s of consecutive chunks are joined with
-:func:`crc32_combine`, so one large array is checked on every core. The thread
-count follows the one rule of :func:`pinnlite.core.cpus.resolve_threads`; the
-results do not depend on it.
+hashlib and zlib release the GIL, so checksums run on worker threads while the
+calling thread reads or writes the next bytes. The thread count follows the
+one rule of :func:`pinnlite.core.cpus.resolve_threads`; the results do not
+depend on it.
 
-- :class:`ArrayChecksums`: CRC-32 and tree digest of each array of a version
-  2.0 file (``docs/FORMAT.md`` sections 3.3 and 4), fed chunk by chunk;
+- :class:`FileDigest`: the plain SHA-256 of a byte stream fed in order (the
+  file digest of version 2.0, ``docs/FORMAT.md`` section 3.3), on one worker
+  thread: SHA-256 is sequential, so it takes one core while the caller
+  computes CRC-32s and moves the bytes on the other;
+- :class:`CRCs`: the CRC-32 of each array, fed piece by piece; large pieces are
+  summed on worker threads and joined with :func:`crc32_combine`, so a load
+  checks one large array on every core;
 - :class:`Digest` and :func:`digest_of`: the tree digest of a byte stream (the
-  trailer of version 1.x files, appendix A);
-- :func:`crc32s`: the CRC-32 of whole buffers.
+  trailer of version 1.x files, appendix A); :func:`crc32s`: the CRC-32 of
+  whole buffers.
 """
 
+import collections
 import functools
 import hashlib
 import zlib
@@ -21,7 +26,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pinnlite.core.cpus import resolve_threads
 from pinnlite.io.spec import CHUNK
 
-_CRC_THREAD_MIN = 1 << 20  # pieces from 1 MiB get their checksums on a worker thread
+PIECE = 1 << 20  # large arrays are read, written and checksummed in pieces of 1 MiB, which stay in cache
+_CRC_THREAD_MIN = 1 << 20  # pieces from 1 MiB get their CRC-32 on a worker thread
+_SMALL = 4096  # FileDigest copies and batches pieces below this size
+_LAG = 4  # pieces FileDigest's worker may be behind the caller
 _CRC_POLY = 0xEDB88320  # the reflected CRC-32 polynomial of zlib
 
 
@@ -63,55 +71,96 @@ def crc32_combine(crc1, crc2, len2):
     return _multmodp(_shift(len2), crc1) ^ crc2
 
 
-def _sums(piece, sha):
-    return zlib.crc32(piece), len(piece), hashlib.sha256(piece).digest() if sha else None
+class FileDigest:
+    """The plain SHA-256 of the bytes fed in order through :meth:`update`, on a worker thread if ``threaded``.
 
-
-class ArrayChecksums:
-    """CRC-32 and (``sha=True``) tree digest of several arrays, fed in pieces, on worker threads.
-
-    The pieces of one array are fed in order through :meth:`add`, each exactly
-    :data:`CHUNK` bytes but the last (the tree digest hashes the array's own
-    4 MiB chunks, ``docs/FORMAT.md`` section 3.3). Pieces from 1 MiB go to the
-    worker threads, smaller ones are summed in the calling thread. A piece is
-    read in place: it must stay unchanged until :meth:`result` returns.
-    ``size``: the total bytes that will be fed, which decides the thread count.
+    Pieces from 4 KiB are hashed in place on the worker (they must stay
+    unchanged until :meth:`digest` returns); smaller ones are copied and
+    hashed in batches. The caller waits once it is more than
+    :data:`_LAG` pieces ahead, so that the worker reads each piece soon
+    after the caller did, from the cache.
     """
 
-    def __init__(self, size, sha):
-        pieces = -(-size // CHUNK)
-        workers = min(resolve_threads(), pieces) if pieces > 1 else 0
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="pinnlite-checksum") if workers else None
-        self._sha = sha
-        self._parts = {}  # key -> [(crc, length, sha) or a future of it]
+    def __init__(self, threaded):
+        self._sha = hashlib.sha256()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="pinnlite-sha256") if threaded else None
+        self._pending = collections.deque()
+        self._small = bytearray()
 
-    @property
-    def threaded(self):
-        """Whether large pieces are summed on worker threads (more than one chunk in all)."""
-        return self._pool is not None
+    def update(self, piece):
+        """Feed the next bytes (a bytes-like object of any length)."""
+        if self._pool is None:
+            self._sha.update(piece)
+        elif len(piece) < _SMALL:
+            self._small += memoryview(piece)
+        else:
+            self._flush()
+            self._submit(piece)
+
+    def _flush(self):
+        if self._small:
+            small, self._small = bytes(self._small), bytearray()
+            self._submit(small)
+
+    def _submit(self, data):
+        self._pending.append(self._pool.submit(self._sha.update, data))
+        while len(self._pending) > _LAG:
+            self._pending.popleft().result()
+
+    def digest(self):
+        """The 32-byte SHA-256 of everything fed."""
+        if self._pool is not None:
+            self._flush()
+            while self._pending:
+                self._pending.popleft().result()
+        return self._sha.digest()
+
+    def close(self):
+        """Stop the worker; after an error, pieces not yet started are dropped."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class CRCs:
+    """CRC-32 of several arrays, fed in pieces (of at most :data:`PIECE` bytes), large ones on worker threads.
+
+    The pieces of one array are fed in order through :meth:`add`; pieces from
+    1 MiB go to the worker threads, smaller ones are summed in the calling
+    thread. A piece is read in place: it must stay unchanged until
+    :meth:`result` returns. ``size``: the total bytes that will be fed, which
+    decides the thread count; ``threaded=False`` sums every piece in the
+    calling thread (where another thread already takes a core, as the
+    SHA-256 of a verifying read does).
+    """
+
+    def __init__(self, size, threaded=True):
+        pieces = -(-size // PIECE)
+        workers = min(resolve_threads(), pieces) if pieces > 1 and threaded else 0
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="pinnlite-crc32") if workers else None
+        self._parts = {}  # key -> [(crc, length) or a future of it]
 
     def add(self, key, piece):
         """Feed the next piece (a uint8 array or memoryview) of the array named ``key``."""
         parts = self._parts.setdefault(key, [])
         if self._pool is not None and len(piece) >= _CRC_THREAD_MIN:
-            parts.append(self._pool.submit(_sums, piece, self._sha))
+            parts.append(self._pool.submit(_crc_part, piece))
         else:
-            parts.append(_sums(piece, self._sha))
-
-    def add_array(self, key, data):
-        """Feed all of ``data`` (a flat uint8 array) as the array named ``key``, cut into chunks."""
-        self._parts.setdefault(key, [])
-        for start in range(0, len(data), CHUNK):
-            self.add(key, data[start:start + CHUNK])
+            parts.append((zlib.crc32(piece), len(piece)))
 
     def result(self, key):
-        """``(crc32, sha256)`` of the array ``key`` (sha256: the 32-byte tree digest, None without ``sha``)."""
+        """The CRC-32 of the array ``key`` (0 for no bytes)."""
         parts = [p if type(p) is tuple else p.result() for p in self._parts.get(key, ())]
-        crc = parts[0][0] if parts else 0  # the CRC-32 of no bytes is 0
-        for part_crc, length, _ in parts[1:]:
+        crc = parts[0][0] if parts else 0
+        for part_crc, length in parts[1:]:
             crc = crc32_combine(crc, part_crc, length)
-        sha = hashlib.sha256(b"".join(p[2] for p in parts)).digest() if self._sha else None
-        return crc, sha
+        return crc
 
     def close(self):
         """Stop the workers; after an error, pieces not yet started are dropped."""
@@ -124,6 +173,10 @@ class ArrayChecksums:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _crc_part(piece):
+    return zlib.crc32(piece), len(piece)
 
 
 def _sha256_of(pieces):

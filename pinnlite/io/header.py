@@ -25,6 +25,7 @@ from pinnlite.io.spec import (
     HEADER_FIELDS,
     INT_END,
     INT_MIN,
+    MAX_ARRAY_NBYTES,
     MAX_DEPTH,
     MAX_HEADER_VALUES,
     MAX_NDIM,
@@ -32,7 +33,9 @@ from pinnlite.io.spec import (
     VERSION,
     bigint_bytes,
     key_path,
+    shape_bytes,
 )
+
 
 def _marker_table():
     """For each msgpack marker byte: (bytes to skip, width of its length field, items it opens), None for c1.
@@ -148,8 +151,9 @@ def _ext_hook_for(newer_minor):
         if code == EXT_BIGINT:
             value = int.from_bytes(data, "big", signed=True)
             if INT_MIN <= value < INT_END or data != bigint_bytes(value):
-                raise StructureError(f"header: ext type 1 (big integer) holds {data.hex()!r}, not the shortest "
-                                     "two's-complement form of an integer outside [-2**63, 2**64)")
+                shown = data[:16].hex() + ("..." if len(data) > 16 else "")
+                raise StructureError(f"header: ext type 1 (big integer) holds {len(data)} bytes {shown}, not the "
+                                     "shortest two's-complement form of an integer outside [-2**63, 2**64)")
             return value
         if code == EXT_ARRAY:
             if len(data) != 4:
@@ -200,17 +204,6 @@ def _walk(value, root, path, depth, refs):
             raise StructureError(f"{key_path(root, path + (key,))}: msgpack timestamp (ext -1) is not allowed")
 
 
-def _checksum(entry, field, where, major, size):
-    value = entry[field]
-    if major == 1:  # 1.x: the CRC-32 as an int
-        if type(value) is not int or not 0 <= value < 2**32:
-            raise StructureError(f"{where}[{field!r}]: expected an int in [0, 2**32), found {describe(value)}")
-        return value
-    if type(value) is not bytes or len(value) != size:
-        raise StructureError(f"{where}[{field!r}]: expected {size} bytes, found {describe(value)}")
-    return int.from_bytes(value, "big") if field == "crc32" else value
-
-
 @dataclass(frozen=True)
 class Entry:
     """A checked entry of ``header["arrays"]``."""
@@ -218,8 +211,7 @@ class Entry:
     dtype: str
     shape: tuple
     nbytes: int
-    crc32: int
-    sha256: bytes  # None in 1.x files
+    crc32: int  # 1.x files: the stored CRC-32; 2.0 files keep it after the data (None here)
 
 
 def _check_entry(i, entry, major, newer_minor):
@@ -236,16 +228,20 @@ def _check_entry(i, entry, major, newer_minor):
     if type(name) is not str:
         raise StructureError(f"{where}['dtype']: expected a str, found {describe(name)}")
     if name not in DTYPES:
-        raise DTypeError(f"{where}['dtype']: {name!r} is not one of {', '.join(DTYPES)}")
+        raise DTypeError(f"{where}['dtype']: {describe(name)} is not one of {', '.join(DTYPES)}")
     if type(shape) is not list or len(shape) > MAX_NDIM or any(type(d) is not int or d < 0 for d in shape):
         raise StructureError(f"{where}['shape']: expected a list of at most {MAX_NDIM} non-negative ints, "
                              f"found {describe(shape)}")
-    crc = _checksum(entry, "crc32", where, major, 4)
-    sha = None if major == 1 else _checksum(entry, "sha256", where, major, 32)
-    nbytes = DTYPES[name].itemsize
-    for d in shape:
-        nbytes *= d
-    return Entry(name, tuple(shape), nbytes, crc, sha)
+    nbytes = shape_bytes(shape, DTYPES[name].itemsize)
+    if nbytes is None:  # checked before any arithmetic that NumPy or the layout would do with the dimensions
+        raise SizeError(f"{where}['shape']: {describe(shape)} exceeds the limits of the format: each dimension "
+                        f"and the product of the non-zero ones times the item size at most {MAX_ARRAY_NBYTES}")
+    crc = None
+    if major == 1:  # 1.x: the CRC-32 as an int in the entry
+        crc = entry["crc32"]
+        if type(crc) is not int or not 0 <= crc < 2**32:
+            raise StructureError(f"{where}['crc32']: expected an int in [0, 2**32), found {describe(crc)}")
+    return Entry(name, tuple(shape), nbytes, crc)
 
 
 @dataclass(frozen=True, eq=False)

@@ -54,7 +54,7 @@ def check_lengths(available, hlen, length):
 def _layout(buf, found, hlen, length):
     """Check the array sections against the table (step A.7); the ArrayInfo of each."""
     end = length - V1_TRAILER_SIZE
-    sections, stop = section_layout(V1_PREAMBLE_SIZE + hlen, [e.nbytes for e in found.entries])
+    sections, stop = section_layout(V1_PREAMBLE_SIZE + hlen, [e.nbytes for e in found.entries], crc=False)
     infos = []
     for path, entry, (pos, data) in zip(found.paths, found.entries, sections):
         where = key_path("tree", path)
@@ -68,7 +68,7 @@ def _layout(buf, found, hlen, length):
         if buf[pos + 2 + pad] != 0xC6 or int.from_bytes(buf[pos + 3 + pad:data], "big") != entry.nbytes:
             raise StructureError(f"{where}: data at offset {pos + 2 + pad} must start with c6 "
                                  f"{entry.nbytes.to_bytes(4, 'big').hex(' ')} (bin32 of {entry.nbytes} bytes)")
-        infos.append(ArrayInfo(path, entry.dtype, entry.shape, entry.nbytes, entry.crc32, data))
+        infos.append(ArrayInfo(path, entry.dtype, entry.shape, entry.nbytes, data, crc32=entry.crc32))
     if stop != end:
         raise StructureError(f"array sections end at byte {stop}, but the trailer starts at byte {end}")
     return infos
@@ -100,8 +100,9 @@ def _diagnose(buf, version, hlen, hcrc, length):
 def decode(buf, version, check_crcs=False, digest=None, only=None):
     """The :class:`Container` of a 1.x file held whole in a 64-byte aligned, writeable uint8 buffer.
 
-    ``check_crcs``: also recompute every array's CRC-32 (which the trailer
-    digest already covers; a mismatch means the writer stored a wrong one).
+    ``check_crcs``: also recompute the header's and every array's CRC-32
+    (which the trailer digest already covers; a mismatch means the writer
+    stored a wrong one).
     ``digest``: the trailer digest of ``buf[:L-34]`` if the caller already
     computed it while reading. ``only``: None, or the top-level keys whose
     arrays are returned (the others stand as their :class:`ArrayInfo`).
@@ -117,6 +118,10 @@ def decode(buf, version, check_crcs=False, digest=None, only=None):
         digest = digest_of(buf[:length - V1_TRAILER_SIZE])
     if digest != buf[length - 32:length].tobytes():
         _diagnose(buf, version, hlen, hcrc, length)
+    if check_crcs and zlib.crc32(buf[V1_PREAMBLE_SIZE:V1_PREAMBLE_SIZE + hlen]) != hcrc:
+        raise ChecksumError(f"header CRC-32 (byte 38) {hcrc:08x} does not match the header "
+                            f"({zlib.crc32(buf[V1_PREAMBLE_SIZE:V1_PREAMBLE_SIZE + hlen]):08x}) although the "
+                            "trailer digest matches: the writer stored a wrong CRC", damaged=("header",))
     found, infos = _structure(buf, version, hlen, length)
     datas = [buf[info.offset:info.offset + info.nbytes] for info in infos]
     crcs = crc32s(datas) if check_crcs else None

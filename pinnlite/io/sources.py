@@ -55,6 +55,16 @@ class Source:
         """Fill ``view`` (a writeable uint8 buffer) from byte ``offset``; the bytes read (fewer at the end of data)."""
         raise NotImplementedError
 
+    def read_many(self, offset, views):
+        """Fill the ``views`` in turn from byte ``offset`` on (one system call for a file); the bytes read."""
+        got = 0
+        for view in views:
+            n = self.read_into(offset + got, view)
+            got += n
+            if n < len(view):
+                break
+        return got
+
     def close(self):
         pass
 
@@ -80,6 +90,17 @@ class BytesSource(Source):
         got = max(0, min(len(view), self.size - offset))
         view[:got] = self._view[offset:offset + got]
         return got
+
+    def read_many(self, offset, views):
+        data, total = self._view, 0
+        for view in views:
+            start = offset + total
+            got = max(0, min(len(view), self.size - start))
+            view[:got] = data[start:start + got]
+            total += got
+            if got < len(view):
+                break
+        return total
 
 
 def _readinto(fileobj, view):
@@ -132,6 +153,27 @@ class StreamSource(Source):
                 self._fd = fileobj.fileno()
             except (AttributeError, OSError, io.UnsupportedOperation):
                 self._fd = None
+
+    def read_many(self, offset, views):
+        if self._fd is None:
+            return super().read_many(offset, views)
+        want = sum(len(v) for v in views)  # uint8 buffers: len is the byte count
+        total = os.preadv(self._fd, views, self._start + offset)
+        if total == want or total == 0:
+            return total
+        rest, skip = [memoryview(v).cast("B") for v in views], total  # a short read: go on where it stopped
+        while True:
+            while rest and skip >= len(rest[0]):  # drop the views filled, cut the one filled in part
+                skip -= len(rest[0])
+                rest.pop(0)
+            if not rest:
+                return total
+            if skip:
+                rest[0] = rest[0][skip:]
+            skip = os.preadv(self._fd, rest, self._start + offset + total)
+            if skip == 0:
+                return total
+            total += skip
 
     def read_into(self, offset, view):
         view = memoryview(view).cast("B")

@@ -88,10 +88,10 @@ class SavePolicy:
 def newest_good(directory, fallback=None):
     """The newest complete checkpoint of ``directory``: the one ``latest`` names (it moves only
     after its file is complete, so a save cut short between the two is found too), else
-    ``fallback`` (also when ``directory`` is None or holds none)."""
+    ``fallback`` (also when ``directory`` is None or holds none). Nothing is read but the
+    pointer: a signal handler calls this to name the last good checkpoint."""
     if directory:
-        try:
-            return checkpoint.latest(directory)
-        except (checkpoint.CheckpointError, OSError):
-            pass
+        named = checkpoint.pointer(directory)
+        if named is not None:
+            return named
     return fallback

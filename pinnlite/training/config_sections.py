@@ -131,6 +131,17 @@ class Section:
             raise AttributeError(f"{type(self).__name__} has no field {name!r} ({hint})")
         object.__setattr__(self, name, value)
 
+    def __deepcopy__(self, memo):
+        # what copy.deepcopy does (a new instance, its __dict__ copied), without its generic
+        # dispatch on every plain value, which made up most of resuming a small run
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        for name, value in self.__dict__.items():
+            if not isinstance(value, (str, int, float, type(None))):  # bool is an int
+                value = copy.deepcopy(value, memo)
+            object.__setattr__(new, name, value)
+        return new
+
     def _validate(self, prefix):
         """Check and normalise every field in place, naming each ``prefix.<field>``."""
         for f in fields(self):

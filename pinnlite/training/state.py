@@ -42,6 +42,7 @@ import numpy as np
 
 from pinnlite import optim
 from pinnlite.engine.terms import TERMS
+from pinnlite.errors import describe
 from pinnlite.io.checkpoint import StructureError, check, model_arrays
 from pinnlite.optim import schedules
 from pinnlite.training import weighting
@@ -164,7 +165,7 @@ def to_tree(state, *, config, arch, material, optimizer, scales, metrics, data, 
 
 def _rng(state):
     if not isinstance(state, dict) or state.get("bit_generator") not in _BIT_GENERATORS:
-        raise StructureError(f"rng: expected the state of one of {_BIT_GENERATORS}, found {state!r:.80}")
+        raise StructureError(f"rng: expected the state of one of {_BIT_GENERATORS}, found {describe(state)}")
     bg = getattr(np.random, state["bit_generator"])()
     try:
         bg.state = state
@@ -180,7 +181,7 @@ def _uncertainty(value):
     ok = (isinstance(value, dict) and set(value) == {"std", "noise_sigma", "dof", "n_data"}
           and isinstance(value["std"], dict) and all(isinstance(v, float) for v in value["std"].values()))
     if not ok:
-        raise StructureError(f"uncertainty: expected std, noise_sigma, dof and n_data, found {value!r:.80}")
+        raise StructureError(f"uncertainty: expected std, noise_sigma, dof and n_data, found {describe(value)}")
     return dict(value)
 
 
@@ -188,13 +189,13 @@ def from_tree(tree):
     """The plain values of a ``"training"`` tree; :class:`StructureError` naming what is wrong."""
     check(tree)
     if tree["kind"] != "training":
-        raise StructureError(f"checkpoint.kind: expected 'training' to resume a run, found {tree['kind']!r}")
+        raise StructureError(f"checkpoint.kind: expected 'training' to resume a run, found {describe(tree['kind'])}")
     try:
         config = Config.from_dict(tree["config"])
         arch, arrays = model_arrays(tree)
         world = tree.get("world_size", 1)
         if isinstance(world, bool) or not isinstance(world, int) or world < 1:
-            raise StructureError(f"world_size: expected a positive integer, found {world!r:.80}")
+            raise StructureError(f"world_size: expected a positive integer, found {describe(world)}")
         mat, opt, smp = tree["material"], tree["optimizer"], tree["sampler"]
         n_free = sum(bool(getattr(config.material, "optimize_" + name)) for name in ("lam", "mu", "rho"))
         theta = np.asarray(mat["theta"])
@@ -231,7 +232,7 @@ def from_tree(tree):
             n = -1 if points is None else len(points)
             if not isinstance(state.perm, np.ndarray) or state.perm.dtype.kind not in "iu" or state.perm.shape != (n,):
                 raise StructureError(f"sampler.perm: expected a permutation of the {n} collocation points, "
-                                     f"found {state.perm!r:.80}")
+                                     f"found {describe(state.perm)}")
         metrics = Metrics.from_arrays(tree["metrics"])
         scales = Scales(**tree["scales"])
     except (LookupError, TypeError, ValueError, ArithmeticError) as e:  # e.g. int(inf): OverflowError

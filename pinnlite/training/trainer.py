@@ -511,7 +511,10 @@ class Trainer:
         """A trainer ready to continue from a checkpoint.
 
         ``path`` names a file; otherwise ``epoch`` selects ``ckpt-<epoch>`` in
-        ``directory``, and None the latest one. Call :meth:`train` (with no
+        ``directory``, and None the newest good one (:func:`pinnlite.io.checkpoint.read_latest`,
+        which warns when it passes over a damaged file), after which the
+        checkpoints beyond the run's ``checkpoint.keep_last`` are deleted, as
+        its next save would (:func:`pinnlite.io.checkpoint.prune`). Call :meth:`train` (with no
         data: the checkpoint holds them) to continue exactly where it stopped.
         A run that saved checkpoints keeps saving them where the loaded file
         is (``directory``, or the directory of ``path``), whatever directory
@@ -520,11 +523,17 @@ class Trainer:
         points are re-sharded and the continuation is no longer bit-exact (a
         warning says so).
         """
-        if path is None:
-            if directory is None:
-                raise InputError("load_checkpoint: expected a directory or a path, found neither")
-            path = checkpoint.latest(directory) if epoch is None else checkpoint.checkpoint_path(directory, epoch)
-        trainer = cls.from_tree(checkpoint.read(path), progress=progress, comm=comm)
+        scanned = path is None and epoch is None
+        if path is None and directory is None:
+            raise InputError("load_checkpoint: expected a directory or a path, found neither")
+        if scanned:  # the newest good one, read once
+            path, tree = checkpoint.read_latest(directory)
+        else:
+            path = path if path is not None else checkpoint.checkpoint_path(directory, epoch)
+            tree = checkpoint.read(path)
+        trainer = cls.from_tree(tree, progress=progress, comm=comm)
+        if scanned and trainer.rank == 0:  # the retention of the run, as its next save would apply it
+            checkpoint.prune(directory, trainer.config.checkpoint.keep_last, keep=path)
         if trainer._saved_world_size != trainer.world_size:
             msg = (f"{path} was written by a run on {trainer._saved_world_size} MPI rank(s) and resumes on "
                    f"{trainer.world_size}: the points are re-sharded and the continuation is no longer bit-exact")
@@ -533,7 +542,8 @@ class Trainer:
             # keep saving where the run was found: the stored path may be relative, the
             # directory moved, or another run's (a config copied from it)
             here = os.fspath(directory) if directory is not None else (os.path.dirname(os.fspath(path)) or os.curdir)
-            trainer.config = trainer.config.replace(**{"checkpoint.directory": here})
+            if trainer.config.checkpoint.directory != here:
+                trainer.config = trainer.config.replace(**{"checkpoint.directory": here})
         trainer.last_checkpoint = os.fspath(path)
         log.info("resumed %s at epoch %d", path, trainer.state.epoch)
         return trainer

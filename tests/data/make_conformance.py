@@ -28,7 +28,7 @@ MAX_VALUES = 2**18
 
 
 def tree_digest(data):
-    """Section 3.3: SHA-256 over the SHA-256 digests of the 4 MiB chunks."""
+    """Appendix A (the 1.x trailer): SHA-256 over the SHA-256 digests of the 4 MiB chunks."""
     chunks = [data[i:i + CHUNK] for i in range(0, len(data), CHUNK)]
     return hashlib.sha256(b"".join(hashlib.sha256(c).digest() for c in chunks)).digest()
 
@@ -38,35 +38,43 @@ def ref(index):
 
 
 def entry(array, **changes):
-    """A 2.0 array entry for ``array`` (checksums of its little-endian C-order bytes)."""
-    data = array.tobytes()
-    out = {"dtype": array.dtype.name, "shape": list(array.shape),
-           "crc32": struct.pack(">I", zlib.crc32(data)), "sha256": tree_digest(data)}
+    """A 2.0 array entry for ``array``."""
+    out = {"dtype": array.dtype.name, "shape": list(array.shape)}
     out.update(changes)
     return out
 
 
-def sections(start, datas, pad_byte=0):
-    """The array sections of section 3.2 from offset ``start``."""
+def sections(start, datas, pad_byte=0, crc=True, crcs=None, crc_marker=b"\xc4\x04"):
+    """The array sections of section 3.2 from offset ``start`` (1.x: ``crc=False``, no CRC-32 field).
+
+    ``crcs``: CRC-32 values to store instead of the right ones (None: the right one).
+    """
     out = b""
     pos = start
-    for data in datas:
+    for i, data in enumerate(datas):
         k = (-(pos + 7)) % 64
         out += b"\xc4" + bytes([k]) + bytes([pad_byte]) * k + b"\xc6" + struct.pack(">I", len(data)) + data
         pos += 7 + k + len(data)
+        if crc:
+            value = zlib.crc32(data) if crcs is None or crcs[i] is None else crcs[i]
+            out += crc_marker + struct.pack(">I", value)
+            pos += 6
     return out
 
 
 def build2(header=None, datas=(), *, header_bytes=None, version=(2, 0), hlen=None, length=None,
-           digest=None, tail=b"", cut=None, pad_byte=0):
-    """A 2.0 file (section 3) with optional lies: header length, L, head digest, bytes after the sections."""
+           digest=None, tail=b"", cut=None, pad_byte=0, crcs=None, crc_marker=b"\xc4\x04",
+           file_digest=None, trailer_marker=b"\xc4\x20"):
+    """A 2.0 file (section 3) with optional lies: header length, L, head digest, CRC-32 fields,
+    bytes after the sections (``tail``), the file digest and its marker."""
     hb = msgpack.packb(header, use_bin_type=True) if header_bytes is None else header_bytes
-    body = sections(81 + len(hb), datas, pad_byte) + tail
-    total = 81 + len(hb) + len(body)
+    body = sections(81 + len(hb), datas, pad_byte, crcs=crcs, crc_marker=crc_marker) + tail
+    total = 81 + len(hb) + len(body) + 34
     top = (MAGIC + bytes([0x92, 0xCC, version[0], 0xCC, version[1]])
            + b"\xcf" + struct.pack(">Q", len(hb) if hlen is None else hlen)
            + b"\xcf" + struct.pack(">Q", total if length is None else length) + hb)
-    data = top + b"\xc4\x20" + (hashlib.sha256(top).digest() if digest is None else digest) + body
+    data = top + b"\xc4\x20" + (hashlib.sha256(top).digest() if digest is None else digest) + body + trailer_marker
+    data += hashlib.sha256(data).digest() if file_digest is None else file_digest
     return data if cut is None else data[:cut]
 
 
@@ -78,7 +86,7 @@ def build1(header=None, datas=(), *, header_bytes=None, version=(1, 0), hlen=Non
     to store instead of the right one.
     """
     hb = msgpack.packb(header, use_bin_type=True) if header_bytes is None else header_bytes
-    body = sections(52 + len(hb), datas) + between
+    body = sections(52 + len(hb), datas, crc=False) + between
     total = 52 + len(hb) + len(body) + 34
     out = (MAGIC + bytes([0x92, 0xCC, version[0], 0xCC, version[1]])
            + b"\xcf" + struct.pack(">Q", len(hb) if hlen is None else hlen)
@@ -176,16 +184,19 @@ def cases():
     newer["provenance"] = {"host": "x"}
     ok("v2-newer-minor", "a 2.7 file: unknown header key, entry key and ext type are ignored",
        build2(newer, [after.tobytes()], version=(2, 7)), {"a": after, "future": msgpack.ExtType(9, b"\x01\x02")})
-    sha_bad = header({"a": ref(0)}, entries=[entry(w, sha256=bytes(32))])
-    ok("v2-wrong-sha256", "a stored SHA-256 that does not match (the CRC-32 does): only verify sees it",
-       build2(sha_bad, [w.tobytes()]), {"a": w}, verify="ChecksumError")
+    ok("v2-wrong-file-digest", "a file digest that does not match: only verify, which reads every byte, sees it",
+       build2(header({"a": ref(0)}, [w]), [w.tobytes()], file_digest=bytes(32)), {"a": w}, verify="ChecksumError")
+    ok("v2-file-digest-marker", "the file digest without its c4 20 marker: only verify sees it",
+       build2(header({"a": ref(0)}, [w]), [w.tobytes()], trailer_marker=b"\xc4\x21"), {"a": w},
+       verify="StructureError")
 
     small = build2(header({"a": ref(0)}, [w]), [w.tobytes()])
     bad("v2-bad-magic", "not the magic bytes", b"\x89PNG\r\n\x1a\n" + small[8:], "MagicError")
     bad("v2-text-mode", "CR LF converted to LF", small.replace(b"\r\n", b"\n", 1), "MagicError")
     bad("v2-empty", "no bytes at all", b"", "TruncatedError")
     bad("v2-cut-in-head", "cut inside the header", small[:60], "TruncatedError")
-    bad("v2-cut-in-array", "cut inside the array data", small[:-5], "TruncatedError")
+    bad("v2-cut-in-array", "cut inside the array data", small[:-45], "TruncatedError")
+    bad("v2-cut-in-digest", "cut inside the file digest", small[:-5], "TruncatedError")
     bad("v2-trailing-byte", "one byte after L", small + b"\x00", "TrailingDataError")
     bad("v2-major-3", "major version 3", build2(header({"a": 1}), version=(3, 0)), "VersionError")
     bad("v2-version-marker", "version field not 92 cc MAJOR cc MINOR", small[:25] + b"\xcd" + small[26:], "StructureError")
@@ -218,10 +229,17 @@ def cases():
     bad("v2-unknown-dtype", "dtype bfloat16",
         build2(header({"a": ref(0)}, entries=[entry(after, dtype="bfloat16", shape=[2, 2])]), [after.tobytes()[:4]]),
         "DTypeError")
-    bad("v2-crc-as-int", "a 1.x entry (CRC-32 as an int) in a 2.0 file",
+    bad("v2-crc-as-int", "a 1.x entry (with its crc32) in a 2.0 file",
         build2(header({"a": ref(0)}, entries=[entry(w, crc32=zlib.crc32(w.tobytes()))]), [w.tobytes()]), "StructureError")
-    bad("v2-short-sha256", "a 31-byte sha256",
-        build2(header({"a": ref(0)}, entries=[entry(w, sha256=bytes(31))]), [w.tobytes()]), "StructureError")
+    bad("v2-sha256-entry", "an unknown entry key (sha256) in a 2.0 file",
+        build2(header({"a": ref(0)}, entries=[entry(w, sha256=bytes(32))]), [w.tobytes()]), "StructureError")
+    bad("v2-zero-size-huge-dim", "shape [2^63, 0]: no bytes, but a dimension beyond the limit",
+        build2(header({"a": ref(0)}, entries=[entry(w, shape=[2**63, 0])]), [b""]), "SizeError")
+    bad("v2-zero-size-huge-product", "shape [2^31, 2^31, 0]: each dimension fits, their product does not",
+        build2(header({"a": ref(0)}, entries=[entry(w, shape=[2**31, 2**31, 0])]), [b""]), "SizeError")
+    bad("v2-dim-of-4000-digits", "a dimension of 4000 decimal digits (ext type 1) and a zero",
+        build2(header({"a": ref(0)}, entries=[entry(w, shape=[msgpack.ExtType(1, (10**3999).to_bytes(1661, "big")),
+                                                               0])]), [b""]), "SizeError")
     # the header map, its three keys, [], {} and the list: 7 values besides the list's items
     too_many = prefix + b"\xdd" + struct.pack(">I", MAX_VALUES - 6) + b"\xc0" * (MAX_VALUES - 6)
     bad("v2-values-over-limit", f"{MAX_VALUES + 1} values in the header", build2(header_bytes=too_many), "SizeError")
@@ -234,14 +252,19 @@ def cases():
     assert padded.count(b"\x01" * 8) and padded != small  # the section has padding to damage
     bad("v2-pad-not-zero", "a padding byte that is not zero", padded, "StructureError")
     lie = bytearray(small)
-    lie[-len(w.tobytes()) - 4:-len(w.tobytes())] = struct.pack(">I", len(w.tobytes()) - 1)
+    data_end = len(small) - 34 - 6  # the data, then the CRC-32 field, then the file digest
+    lie[data_end - len(w.tobytes()) - 4:data_end - len(w.tobytes())] = struct.pack(">I", len(w.tobytes()) - 1)
     bad("v2-bin32-mismatch", "a bin32 length that disagrees with the table", bytes(lie), "StructureError")
+    bad("v2-crc-marker", "the CRC-32 field without its c4 04 marker",
+        build2(header({"a": ref(0)}, [w]), [w.tobytes()], crc_marker=b"\xc4\x05"), "StructureError")
+    bad("v2-wrong-crc", "a stored CRC-32 that does not match the data",
+        build2(header({"a": ref(0)}, [w]), [w.tobytes()], crcs=[zlib.crc32(w.tobytes()) ^ 1]), "ChecksumError")
     bad("v2-bytes-after-sections", "two bytes between the last section and L",
         build2(header({"a": ref(0)}, [w]), [w.tobytes()], tail=b"\x00\x00"), "StructureError")
     past = header({"a": ref(0)}, entries=[entry(w, shape=[1000])])
     bad("v2-array-past-end", "an array claiming more bytes than the file", build2(past, [w.tobytes()]), "SizeError")
     damaged = bytearray(small)
-    damaged[-3] ^= 0x40
+    damaged[data_end - 3] ^= 0x40
     bad("v2-array-bit-flip", "one flipped bit in the array data", bytes(damaged), "ChecksumError")
     odd = np.array([1, 2], np.uint8)
     bools = header({"a": ref(0)}, entries=[entry(odd, dtype="bool")])
@@ -260,7 +283,15 @@ def cases():
     ok("v1-newer-minor", "a 1.3 file with an unknown header key and entry key", build1(newer1, [w.tobytes()], version=(1, 3)),
        {"w": w})
     bad("v1-cut", "a 1.0 file cut short", one[:-1], "TruncatedError")
-    bad("v1-2.0-entry", "a 2.0 entry (4-byte CRC-32, sha256) in a 1.0 file",
+    hcrc = zlib.crc32(msgpack.packb(h1, use_bin_type=True)) ^ 1
+    ok("v1-wrong-header-crc", "a 1.0 file with a wrong header CRC-32 under a right digest: only verify sees it",
+       build1(h1, [w.tobytes(), after.tobytes()], hcrc=hcrc), {"w": w, "u": [after, 2**70]}, {"created": "t"},
+       verify="ChecksumError")
+    long_crc = {"arrays": [entry1(w, crc32=msgpack.ExtType(1, (10**3999).to_bytes(1661, "big")))], "meta": {},
+                "tree": {"w": ref(0)}}
+    bad("v1-crc-of-4000-digits", "a 1.0 entry whose crc32 is an integer of 4000 decimal digits",
+        build1(long_crc, [w.tobytes()]), "StructureError")
+    bad("v1-2.0-entry", "a 2.0 entry (no crc32) in a 1.0 file",
         build1({"arrays": [entry(w)], "meta": {}, "tree": {"w": ref(0)}}, [w.tobytes()]), "StructureError")
     return out
 
