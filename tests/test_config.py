@@ -62,7 +62,8 @@ SPEC_DEFAULTS = {
                      "adaptive_every": 100, "adaptive_alpha": 0.1},
     "material": {"lam": 1.0, "mu": 1.0, "rho": 1.0, "optimize_lam": True, "optimize_mu": True,
                  "optimize_rho": False, "lam_bounds": None, "mu_bounds": None,
-                 "rho_bounds": None},
+                 "rho_bounds": None, "field": "constant", "field_hidden": [16, 16],
+                 "field_activation": "tanh", "field_penalty": "none", "field_penalty_weight": 0.0},
     "sampling": {"strategy": "lhs", "n_collocation": 2000, "adaptive": None,
                  "adaptive_every": 1000, "n_candidates": 20000, "rar_k": 100, "rad_k": 1.0,
                  "rad_c": 1.0},
@@ -197,6 +198,13 @@ def valid_dicts(draw):
             material[name], material[name + "_bounds"] = value, [lo, hi]
         else:
             material[name], material[name + "_bounds"] = draw(POS), None
+    material.update(field_hidden=draw(st.lists(st.integers(1, 64), min_size=1, max_size=3)),
+                    field_activation=draw(st.sampled_from(sorted(ACTIVATIONS))),
+                    field_penalty=draw(st.sampled_from(["none", "smooth", "tv"])), field_penalty_weight=draw(NONNEG))
+    # a map needs lam or mu free, rho fixed, no bounds on lam and mu, and no Levenberg-Marquardt
+    mappable = (material["optimize_lam"] or material["optimize_mu"]) and not material["optimize_rho"] \
+        and material["lam_bounds"] is None and material["mu_bounds"] is None and "lm" not in (kind, second_order)
+    material["field"] = "network" if mappable and draw(st.booleans()) else "constant"
     return {
         "name": draw(st.text(min_size=1, max_size=12)),
         "architecture": {

@@ -376,3 +376,43 @@ def test_point_sets_leave_absent_groups_out():
     assert ps.initial is None and ps.initial_values is None and ps.body_force is None
     np.testing.assert_array_equal(ps.initial_velocity, pts.astype(np.float32))
     np.testing.assert_array_equal(ps.initial_velocity_values, np.ones((4, 2), np.float32))
+
+
+# -- true maps of a heterogeneous body -----------------------------------------------------
+
+
+def _linear_maps(gx, gy):
+    """(3, ny, nx) maps that are affine in x and y, which bilinear interpolation reproduces exactly."""
+    X, Y = np.meshgrid(gx, gy)
+    return np.stack([2 + X + 0.5 * Y, 1 + 0.25 * X - 0.1 * Y, 1.5 + 0 * X])
+
+
+def test_truth_at_is_exact_on_affine_maps_and_clamps_outside_the_grid():
+    gx, gy = np.array([0.0, 0.5, 1.25, 2.0]), np.linspace(-1.0, 1.0, 5)  # uneven in x
+    data = TrainingData(domain=DOMAIN, truth_map_x=gx, truth_map_y=gy, truth_map=_linear_maps(gx, gy))
+    rng = np.random.default_rng(3)
+    P = np.stack([rng.uniform(0, 2, 50), rng.uniform(-1, 1, 50)], axis=1)
+    got = data.truth_at(P)
+    np.testing.assert_allclose(got["lam"], 2 + P[:, 0] + 0.5 * P[:, 1], rtol=1e-14)
+    np.testing.assert_allclose(got["mu"], 1 + 0.25 * P[:, 0] - 0.1 * P[:, 1], rtol=1e-14)
+    np.testing.assert_allclose(got["rho"], 1.5, rtol=1e-15)
+    # beyond the grid: the value at the nearest edge
+    out = data.truth_at([[3.0, 0.0], [-1.0, -5.0]])
+    np.testing.assert_allclose(out["lam"], [2 + 2.0, 2 + 0.0 - 0.5], rtol=1e-14)
+    assert TrainingData(domain=DOMAIN).truth_at(P) is None
+
+
+def test_truth_maps_come_together_and_are_checked():
+    gx, gy = np.linspace(0, 2, 3), np.linspace(-1, 1, 4)
+    maps = _linear_maps(gx, gy)
+    with pytest.raises(InputError, match=r"^truth_map: expected truth_map_x, truth_map_y and truth_map together, "
+                                         r"found truth_map_x, truth_map$"):
+        TrainingData(domain=DOMAIN, truth_map_x=gx, truth_map=maps)
+    with pytest.raises(InputError, match=r"^truth_map_x: expected at least 2 increasing coordinates"):
+        TrainingData(domain=DOMAIN, truth_map_x=gx[::-1], truth_map_y=gy, truth_map=maps)
+    with pytest.raises(InputError, match=r"^truth_map: .*\(3, 4, 3\)"):
+        TrainingData(domain=DOMAIN, truth_map_x=gx, truth_map_y=gy, truth_map=maps[:, :, :2])
+    bad = maps.copy()
+    bad[1, 2, 1] = 0.0
+    with pytest.raises(InputError, match=r"^truth_map: expected mu > 0 and rho > 0 everywhere"):
+        TrainingData(domain=DOMAIN, truth_map_x=gx, truth_map_y=gy, truth_map=bad)

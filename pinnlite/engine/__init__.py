@@ -20,6 +20,7 @@ from pinnlite.engine.loss import (
     channels,
     evaluate,
     loss_and_grad,
+    material_maps,
     pde_residual,
     predict,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "channels",
     "evaluate",
     "loss_and_grad",
+    "material_maps",
     "pde_residual",
     "predict",
     "TILE_COLUMNS",

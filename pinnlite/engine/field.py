@@ -132,13 +132,15 @@ def chain(jet, farch, channels, adjoints):
     return ga, gax, gay
 
 
-def penalty(jet, kind):
+def penalty(jet, kind, count=None):
     """``(R, gax, gay)``: the penalty of the module docstring and its adjoints of ``a_x, a_y`` (k, n).
 
-    ``kind`` is one of :data:`pinnlite.engine.terms.PENALTIES` ("none": zero).
+    ``kind`` is one of :data:`pinnlite.engine.terms.PENALTIES` ("none": zero);
+    the mean is over ``count`` points (default: the jet's), so that shards of
+    one set of points add up to the penalty of the whole set.
     """
     checks.choice("kind", kind, PENALTIES)
-    n = jet.a.shape[1]
+    n = jet.a.shape[1] if count is None else count
     if kind == "none" or n == 0:
         return 0.0, np.zeros_like(jet.ax), np.zeros_like(jet.ay)
     sx, sy = 1.0 / jet.scale[0], 1.0 / jet.scale[1]  # d a / d xi = (d a / d x) / s_x

@@ -290,7 +290,7 @@ def evaluate(arch, flat, prep, material, weights, ws, grad=None, mf=None, field_
     pde_rows = [fp.rows[k] for k, t in enumerate(prep.tiles) if t.term == "pde"]
     n_pde = pde_rows[-1][1] if pde_rows else 0
     pde_jet = fp.jet._replace(a=fp.jet.a[:, :n_pde], ax=fp.jet.ax[:, :n_pde], ay=fp.jet.ay[:, :n_pde])
-    pen, pgx, pgy = field.penalty(pde_jet, mf.penalty)
+    pen, pgx, pgy = field.penalty(pde_jet, mf.penalty, prep.counts.get("pde", 0))
     total = weights.total(terms) + mf.penalty_weight * pen
     if field_grad is not None:
         ga, gax, gay = field.chain(fp.jet, mf.arch, fp.channels, fp.adjoints)

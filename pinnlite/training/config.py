@@ -147,6 +147,21 @@ class Config(Section):
             if bounds is not None and not bounds[0] <= value <= bounds[1]:
                 checks.fail(f"material.{name}_bounds",
                             f"[lo, hi] containing material.{name} = {value!r}", bounds, ConfigError)
+        if mat.field == "network":
+            if mat.optimize_rho:
+                checks.fail("material.optimize_rho", "false with material.field = 'network' (the maps are "
+                            "determined up to the density's scale only when rho is known)", True, ConfigError)
+            if not (mat.optimize_lam or mat.optimize_mu):
+                checks.fail("material.field", "'constant' when neither lam nor mu is trained (a map is made "
+                            "of the free ones)", mat.field, ConfigError)
+            for name in ("lam", "mu"):
+                if getattr(mat, name + "_bounds") is not None:
+                    checks.fail(f"material.{name}_bounds", "None with material.field = 'network' (a map "
+                                "is positive by construction)", getattr(mat, name + "_bounds"), ConfigError)
+            if opt.kind == "lm" or (switches(self) and opt.second_order == "lm"):
+                checks.fail("optimizer.second_order" if opt.kind != "lm" else "optimizer.kind",
+                            "not 'lm' with material.field = 'network' (Levenberg-Marquardt needs the "
+                            "residuals' Jacobian, which covers constant material only)", "lm", ConfigError)
         if train.monitor == "validation" and train.validation_fraction == 0:
             checks.fail("training.monitor", "'loss' or None when training.validation_fraction = 0 "
                         "(there is no validation misfit to follow)", train.monitor, ConfigError)

@@ -26,6 +26,7 @@ from functools import partial
 
 from pinnlite.core import checks
 from pinnlite.core.activations import ACTIVATIONS
+from pinnlite.engine.terms import PENALTIES
 from pinnlite.errors import InputError
 from pinnlite.optim.schedules import SCHEDULES, check_milestones
 
@@ -397,6 +398,19 @@ class MaterialConfig(Section):
     mu_bounds: list | None = _field(None, _bounds)
     #: None (unbounded) or [lo, hi] with 0 < lo < hi containing rho.
     rho_bounds: list | None = _field(None, _bounds)
+    #: "constant": one value of each parameter for the whole body; "network": the free ones
+    #: of lam and mu are maps lam(x, y), mu(x, y) of a second network, starting uniform at
+    #: the guesses above (pinnlite.core.field_arch; rho fixed, no bounds).
+    field: str = _choice("constant", ("constant", "network"))
+    #: Widths of the material network's hidden layers; a non-empty list of integers >= 1.
+    field_hidden: list = _field([16, 16], partial(checks.integers, low=1, error=ConfigError))
+    #: Activation of the material network's hidden layers.
+    field_activation: str = _choice("tanh", ACTIVATIONS)
+    #: Penalty on the maps' log-gradients (pinnlite.engine.field.penalty): "none", "smooth"
+    #: (mean squared gradient) or "tv" (total variation: keeps sharp edges).
+    field_penalty: str = _choice("none", PENALTIES)
+    #: Weight of the penalty in the total loss (the other terms are O(1)); >= 0.
+    field_penalty_weight: float = _real(0.0, 0.0)
 
 
 @dataclass

@@ -13,6 +13,9 @@ Only the domain is required; each other group is optional:
                                  ``initial_velocity``
 ``sensor_points/_values``        observed displacements (the data term)
 ``truth``                        known (lam, mu, rho), for reports and plots only
+``truth_map_x/_y``, ``truth_map`` known maps of a heterogeneous body: grid
+                                 coordinates (nx,), (ny,) (increasing) and
+                                 (3, ny, nx) values of lam, mu, rho (reports only)
 ================================ ==================================================
 
 Every point of every set must lie in the domain, and initial points at t0,
@@ -79,6 +82,9 @@ class TrainingData:
     sensor_points: np.ndarray = None
     sensor_values: np.ndarray = None
     truth: tuple = None
+    truth_map_x: np.ndarray = None
+    truth_map_y: np.ndarray = None
+    truth_map: np.ndarray = None
 
     def __post_init__(self):
         self.domain = checks.box("domain", self.domain)
@@ -116,6 +122,45 @@ class TrainingData:
             if t.shape != (3,) or not np.isfinite(t).all():
                 raise InputError(f"truth: expected (lam, mu, rho), found {self.truth!r}")
             self.truth = tuple(float(v) for v in t)
+        self._check_truth_map()
+
+    def _check_truth_map(self):
+        parts = (self.truth_map_x, self.truth_map_y, self.truth_map)
+        if all(p is None for p in parts):
+            return
+        if any(p is None for p in parts):
+            raise InputError("truth_map: expected truth_map_x, truth_map_y and truth_map together, found "
+                             + ", ".join(n for n, p in zip(("truth_map_x", "truth_map_y", "truth_map"), parts) if p is not None))
+        for name in ("truth_map_x", "truth_map_y"):
+            a = checks.array(name, np.ascontiguousarray(getattr(self, name), dtype=np.float64), (None,), np.float64)
+            if a.size < 2 or not np.all(np.diff(a) > 0):
+                checks.fail(name, "at least 2 increasing coordinates", a)
+            setattr(self, name, a)
+        shape = (3, self.truth_map_y.size, self.truth_map_x.size)
+        m = checks.array("truth_map", np.ascontiguousarray(self.truth_map, dtype=np.float64), shape, np.float64)
+        if not (m[1] > 0).all() or not (m[2] > 0).all():
+            checks.fail("truth_map", "mu > 0 and rho > 0 everywhere", "a value <= 0")
+        self.truth_map = m
+
+    def truth_at(self, points):
+        """Dict lam, mu, rho -> (m,) of the true maps at points (m, 2), bilinear; None without maps.
+
+        Points outside the map's grid take the value of its nearest edge.
+        """
+        if self.truth_map is None:
+            return None
+        P = np.asarray(points, dtype=np.float64)
+        gx, gy = self.truth_map_x, self.truth_map_y
+        x = np.clip(P[:, 0], gx[0], gx[-1])
+        y = np.clip(P[:, 1], gy[0], gy[-1])
+        i = np.clip(np.searchsorted(gx, x) - 1, 0, gx.size - 2)
+        j = np.clip(np.searchsorted(gy, y) - 1, 0, gy.size - 2)
+        fx = (x - gx[i]) / (gx[i + 1] - gx[i])
+        fy = (y - gy[j]) / (gy[j + 1] - gy[j])
+        m = self.truth_map
+        v = ((1 - fx) * (1 - fy) * m[:, j, i] + fx * (1 - fy) * m[:, j, i + 1]
+             + (1 - fx) * fy * m[:, j + 1, i] + fx * fy * m[:, j + 1, i + 1])
+        return dict(zip(("lam", "mu", "rho"), v))
 
     def _check_inside(self, key):
         """Raise unless every row of the point set ``key`` lies in the domain (initial points: at t0).
@@ -155,7 +200,7 @@ class TrainingData:
             raise InputError(f"data: expected an .npz archive of named arrays, found a single array in {str(path)!r}")
         with archive:
             keys = set(archive.files)
-            known = set(_ARRAYS) | {"domain", "truth"}
+            known = set(_ARRAYS) | {"domain", "truth", "truth_map_x", "truth_map_y", "truth_map"}
             unknown = keys - known
             if unknown:
                 raise InputError(f"data: unknown keys {sorted(unknown)} in {str(path)!r}; known keys: {sorted(known)}")
@@ -172,6 +217,8 @@ class TrainingData:
                 out[key] = getattr(self, key)
         if self.truth is not None:
             out["truth"] = np.asarray(self.truth, dtype=np.float64)
+        if self.truth_map is not None:
+            out.update(truth_map_x=self.truth_map_x, truth_map_y=self.truth_map_y, truth_map=self.truth_map)
         return out
 
     @classmethod

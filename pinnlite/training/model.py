@@ -8,7 +8,17 @@ above both, in the training wing; the engine itself stays functional
 
 from pinnlite import engine
 from pinnlite.core.arch import Architecture, init_params
+from pinnlite.core.field_arch import FieldArchitecture
 from pinnlite.io import checkpoint
+
+
+def field_architecture(config, arch):
+    """The :class:`FieldArchitecture` of a run's material field: the free ones of lam and mu, over
+    the network's x and y bounds, starting at the config's guesses (``config.material``)."""
+    m = config.material
+    names = tuple(n for n in ("lam", "mu") if getattr(m, "optimize_" + n))
+    return FieldArchitecture(tuple(m.field_hidden), m.field_activation, arch.bounds[:2], names,
+                             tuple(float(getattr(m, n)) for n in names), arch.dtype)
 
 
 class ElasticPINN2D:

@@ -7,7 +7,13 @@ and the MPI sum all share)::
     theta_p = log(p / p0)            p0: the initial guess of p from config.material
 
 in the order lam, mu, rho of the free parameters, so every material parameter
-stays positive. The total is ``sum_t w_t L_t`` with the weights the trainer
+stays positive. With a material field (``config.material.field = "network"``)
+the free ones of lam and mu are maps instead, and ``x`` holds the field
+network's parameters where their theta would be::
+
+    x = [ network parameters (n) | field parameters (field_arch.layout, nf) ]
+
+(:mod:`pinnlite.core.field_arch`; the maps are ``p0 exp(a(x, y))``). The total is ``sum_t w_t L_t`` with the weights the trainer
 passes (config weight x adaptive multiplier / normaliser, see
 :func:`pinnlite.training.weighting.effective_weights`), and its gradient over
 theta follows from the engine's gradient over p by the chain rule
@@ -25,12 +31,22 @@ import numpy as np
 
 from pinnlite import engine
 from pinnlite.engine import jacobian as jacobian_module
-from pinnlite.engine.terms import MATERIAL_NAMES, TERMS, LossWeights, Material, PointSets
+from pinnlite.engine.terms import MATERIAL_NAMES, TERMS, LossWeights, Material, MaterialField, PointSets
+from pinnlite.errors import InputError
 from pinnlite.training import distributed
 from pinnlite.training.uncertainty import material_uncertainty
 
 
 _THETA_LIMIT = 50.0  # |log(p / p0)| beyond which the loss is inf (exp would overflow soon after)
+_MEAN_GRID = 32  # the grid (per side) over which a map's reported value is its mean
+
+
+def _grid(bounds):
+    """(m, 2) cell centres of a _MEAN_GRID x _MEAN_GRID grid of the rectangle ``bounds``."""
+    (x0, x1), (y0, y1) = bounds
+    k = (np.arange(_MEAN_GRID) + 0.5) / _MEAN_GRID
+    X, Y = np.meshgrid(x0 + (x1 - x0) * k, y0 + (y1 - y0) * k)
+    return np.stack([X.ravel(), Y.ravel()], axis=1)
 
 
 class Objective:
@@ -48,12 +64,18 @@ class Objective:
         Sum every evaluation over its ranks.
     """
 
-    def __init__(self, arch, material, workspace, comm=None):
+    def __init__(self, arch, material, workspace, comm=None, field_arch=None):
         self.arch = arch
         self.n = arch.n_params
         self.p0 = {name: float(getattr(material, name)) for name in MATERIAL_NAMES}
         self.flags = {name: bool(getattr(material, "optimize_" + name)) for name in MATERIAL_NAMES}
-        self.free = tuple(name for name in MATERIAL_NAMES if self.flags[name])
+        self.field_arch = field_arch
+        self.mapped = () if field_arch is None else field_arch.names
+        self.nf = 0 if field_arch is None else field_arch.n_params
+        self.penalty = (getattr(material, "field_penalty", "none"), float(getattr(material, "field_penalty_weight", 0.0)))
+        # the scalar theta: the free parameters that are not maps
+        self.free = tuple(name for name in MATERIAL_NAMES if self.flags[name] and name not in self.mapped)
+        self.mean_points = None if field_arch is None else _grid(field_arch.bounds)
         # bounds of theta = log(p / p0) for the free parameters that have them
         self.bounds = {}
         for name in self.free:
@@ -67,32 +89,66 @@ class Objective:
 
     @property
     def size(self):
-        """Length of ``x``: network parameters plus one theta per free material parameter."""
-        return self.n + len(self.free)
+        """Length of ``x``: network parameters, field parameters, one theta per free scalar."""
+        return self.n + self.nf + len(self.free)
 
-    def vector(self, params, theta=None):
-        """A new ``x`` from network parameters (n,) and theta (k,) (default zeros: p = p0)."""
+    def vector(self, params, theta=None, field_params=None):
+        """A new ``x`` from network parameters (n,), theta (k,) (default zeros: p = p0) and the
+        field's parameters (nf,) (required with a field)."""
         theta = np.zeros(len(self.free), params.dtype) if theta is None else theta
-        return np.concatenate([params, theta])
+        if self.field_arch is not None and field_params is None:
+            raise InputError("field_params: expected the material field's parameters, found None")
+        parts = [params] + ([] if self.field_arch is None else [field_params]) + [theta]
+        return np.concatenate(parts)
 
     def params(self, x):
         """The network parameters of ``x`` (a view)."""
         return x[: self.n]
 
+    def field_params(self, x):
+        """The material field's parameters of ``x`` (a view; empty without a field)."""
+        return x[self.n : self.n + self.nf]
+
     def theta(self, x):
         """The log-material parameters of ``x`` (a view), in the order of :attr:`free`."""
-        return x[self.n :]
+        return x[self.n + self.nf :]
+
+    def field(self, x):
+        """The :class:`~pinnlite.engine.terms.MaterialField` at ``x`` (None without one)."""
+        if self.field_arch is None:
+            return None
+        return MaterialField(self.field_arch, self.field_params(x), *self.penalty)
 
     def values(self, x):
-        """Dict lam, mu, rho in user units at ``x`` (fixed ones at their configured value)."""
+        """Dict lam, mu, rho in user units at ``x`` (fixed ones at their configured value).
+
+        A mapped parameter's value is the mean of its map over a 32 x 32 grid of
+        the domain (:meth:`maps` gives the map itself).
+        """
+        vals = self._scalars(x)
+        if self.field_arch is not None:
+            for name, m in self.maps(x, self.mean_points).items():
+                vals[name] = float(np.mean(m))
+        return vals
+
+    def _scalars(self, x):
+        """Dict lam, mu, rho of the scalar parameters (a mapped one at its guess p0)."""
         vals = dict(self.p0)
         for name, t in zip(self.free, self.theta(x)):
             vals[name] = vals[name] * math.exp(float(t))
         return vals
 
+    def maps(self, x, points):
+        """Dict mapped name -> its values (m,) at physical points (m, 2) (empty without a field)."""
+        if self.field_arch is None:
+            return {}
+        maps = engine.material_maps(self.field(x), np.asarray(points, self.arch.np_dtype))
+        return {name: m[:, 0].astype(np.float64) for name, m in maps.items()}
+
     def material(self, x):
-        """The :class:`~pinnlite.engine.terms.Material` at ``x``."""
-        v = self.values(x)
+        """The :class:`~pinnlite.engine.terms.Material` at ``x`` (a mapped parameter at its guess:
+        the engine takes it from the field)."""
+        v = self._scalars(x)
         return Material(v["lam"], v["mu"], v["rho"], *(self.flags[n] for n in MATERIAL_NAMES))
 
     def project(self, x):
@@ -108,19 +164,22 @@ class Objective:
         return tuple(moved)
 
     def decay_mask(self):
-        """(size,) bool: True on the weight matrices, False on biases and theta (AdamW's decay)."""
-        return np.concatenate([self.arch.layout.mask("W"), np.zeros(len(self.free), bool)])
+        """(size,) bool: True on the weight matrices (both networks'), False on biases and theta (AdamW's decay)."""
+        field = [] if self.field_arch is None else [self.field_arch.layout.mask("W")]
+        return np.concatenate([self.arch.layout.mask("W"), *field, np.zeros(len(self.free), bool)])
 
     def lr_scale(self, ratio):
-        """(size,) learning-rate multipliers: 1 on the network, ``ratio`` on theta."""
+        """(size,) learning-rate multipliers: 1 on the networks, ``ratio`` on theta."""
         scale = np.ones(self.size)
-        scale[self.n :] = ratio
+        scale[self.n + self.nf :] = ratio
         return scale
 
     # ---------------------------------------------------------------- the loss
 
-    def evaluate(self, x, prep, weights):
+    def evaluate(self, x, prep, weights, penalty=True):
         """``(LossResult, g)``: the loss of ``x`` on the prepared points and its gradient (size,).
+
+        ``penalty`` False leaves a material field's penalty out (the terms alone).
 
         Far outside the plausible range of the material (``|theta| > 50``, a factor
         e^50 from the guess) the loss is inf and the gradient NaN, so that a line
@@ -130,24 +189,36 @@ class Objective:
             return engine.LossResult(math.inf, {t: math.inf for t in prep.counts}, None, {}), np.full_like(x, np.nan)
         g = np.empty_like(x)
         mat = self.material(x)
-        res = engine.evaluate(self.arch, self.params(x), prep, mat, weights, self.workspace, g[: self.n])
+        fgrad = g[self.n : self.n + self.nf] if self.field_arch is not None else None
+        mf = self.field(x)
+        if mf is not None and not penalty:
+            mf = MaterialField(mf.arch, mf.params)
+        res = engine.evaluate(self.arch, self.params(x), prep, mat, weights, self.workspace, g[: self.n], mf, fgrad)
         if self.comm is not None:
-            res = self._allreduce(res, g[: self.n], weights)
+            res = self._allreduce(res, g[: self.n + self.nf], weights)
         vals = mat.values()
         for i, name in enumerate(self.free):
-            g[self.n + i] = vals[name] * res.grad_material[name]  # dL/dtheta = p dL/dp
+            g[self.n + self.nf + i] = vals[name] * res.grad_material[name]  # dL/dtheta = p dL/dp
         return res, g
 
     def _allreduce(self, res, grad, weights):
-        """One evaluation's partial results summed over the ranks (``grad`` in place)."""
+        """One evaluation's partial results summed over the ranks (``grad``: network and field
+        parameters, in place; each rank's penalty is its share of the mean over all points)."""
         buf = np.concatenate([grad.astype(np.float64), [res.terms.get(t, 0.0) for t in TERMS],
-                              [res.grad_material.get(m, 0.0) for m in MATERIAL_NAMES]])
+                              [res.grad_material.get(m, 0.0) for m in MATERIAL_NAMES], [res.penalty]])
         total = distributed.allreduce_sum(self.comm, buf)
         n = grad.shape[0]
         grad[:] = total[:n]
         terms = {t: float(total[n + i]) for i, t in enumerate(TERMS) if t in res.terms}
         gmat = {m: float(total[n + len(TERMS) + i]) for i, m in enumerate(MATERIAL_NAMES) if m in res.grad_material}
-        return engine.LossResult(weights.total(terms), terms, grad, gmat)
+        pen = float(total[-1])
+        return engine.LossResult(weights.total(terms) + self.penalty[1] * pen, terms, grad, gmat, pen,
+                                 None if self.field_arch is None else grad[self.n :])
+
+    def _constant_only(self, what):
+        if self.field_arch is not None:
+            raise InputError(f"{what}: not available with a material field (the residuals' Jacobian covers "
+                             "constant material only)")
 
     def residuals(self, x, prep, weights, jacobian=True):
         """``(rho, J, blocks)``: this rank's weighted residuals (m,), ``d rho / d x`` (m, size) (None
@@ -156,6 +227,7 @@ class Objective:
         ``|rho|^2`` summed over the ranks is the total of :meth:`evaluate`
         (:mod:`pinnlite.engine.jacobian`); theta's columns are ``p d rho / d p``.
         """
+        self._constant_only("residuals")
         mat = self.material(x)
         res = jacobian_module.residuals(self.arch, self.params(x), prep, mat, weights, self.workspace, jacobian)
         if not jacobian:
@@ -222,14 +294,15 @@ class Objective:
         grads = {}
         for term in prep.counts:
             w = LossWeights(**{t: (1.0 / normalisers[t] if t == term else 0.0) for t in TERMS})
-            _, g = self.evaluate(x, engine.restrict(prep, (term,), self.arch), w)
+            _, g = self.evaluate(x, engine.restrict(prep, (term,), self.arch), w, penalty=False)
             grads[term] = self.params(g)
         return grads
 
     def residual_norms(self, x, candidates):
         """|r(X)| (m,) of the wave equation at the float64 points ``candidates`` (m, 3), all ranks."""
         part = slice(None) if self.comm is None else distributed.shard(len(candidates), self.comm.Get_rank(), self.comm.Get_size())
-        r = engine.pde_residual(self.arch, self.params(x), candidates[part].astype(self.arch.np_dtype), self.material(x))
+        r = engine.pde_residual(self.arch, self.params(x), candidates[part].astype(self.arch.np_dtype), self.material(x),
+                                field=self.field(x))
         norms = np.zeros(len(candidates))
         norms[part] = np.sqrt(np.sum(r.astype(np.float64) ** 2, axis=1))
         return norms if self.comm is None else distributed.allreduce_sum(self.comm, norms)

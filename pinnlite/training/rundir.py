@@ -231,7 +231,29 @@ def summary(*, name, sessions, problem=None, trainer=None, status="running"):
         out["validation"] = last["validation"]
     out["best"] = {"epoch": st.best_epoch, "value": st.best_loss, "monitor": monitored(trainer.config)}
     truth = trainer.data.truth if trainer.data is not None else None
+    mapped = trainer.objective.mapped if trainer.objective is not None else ()
     if truth is not None:
         out["truth"] = dict(zip(("lam", "mu", "rho"), truth))
-        out["relative_error"] = {n: mat[n] / out["truth"][n] - 1 for n in trainer.free}
+        out["relative_error"] = {n: mat[n] / out["truth"][n] - 1 for n in trainer.free if n not in mapped}
+    if mapped:
+        out["maps"] = map_summary(trainer)
+    return out
+
+
+def map_summary(trainer):
+    """Dict mapped name -> mean, min, max of its map over the 32 x 32 grid of the domain and, when
+    the data hold true maps, the relative L2 error over their grid nodes."""
+    obj, data = trainer.objective, trainer.data
+    out = {}
+    values = trainer.material_maps(obj.mean_points)
+    truth_grid = None
+    if data is not None and data.truth_map is not None:
+        X, Y = np.meshgrid(data.truth_map_x, data.truth_map_y)
+        truth_grid = np.stack([X.ravel(), Y.ravel()], axis=1)
+        on_grid, true = trainer.material_maps(truth_grid), data.truth_at(truth_grid)
+    for name, v in values.items():
+        entry = {"mean": float(v.mean()), "min": float(v.min()), "max": float(v.max())}
+        if truth_grid is not None:
+            entry["relative_l2_error"] = float(np.linalg.norm(on_grid[name] - true[name]) / np.linalg.norm(true[name]))
+        out[name] = entry
     return out

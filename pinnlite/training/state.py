@@ -27,6 +27,10 @@ The tree (``docs/FORMAT.md`` lists every key):
   PCG64's 128-bit integers are stored exactly)
 - ``sampler``: ``collocation`` (current points or None), ``perm``, ``batch_pos``,
   ``acc`` (position inside an interrupted epoch)
+- ``field``: nil, or with a material field (``config.material.field = "network"``)
+  ``architecture`` (:meth:`pinnlite.core.field_arch.FieldArchitecture.to_dict`)
+  and ``params`` (its W0, b0, ..., WL, bL, model dtype); ``material.theta`` then
+  holds the free scalar parameters only (none: lam and mu are maps, rho fixed)
 - ``uncertainty``: the error bars of the free material parameters at the end of
   the last run (``std``: name -> standard deviation in user units,
   ``noise_sigma``, ``dof``, ``n_data``; :mod:`pinnlite.training.uncertainty`), or nil
@@ -41,8 +45,9 @@ from typing import NamedTuple
 import numpy as np
 
 from pinnlite import optim
+from pinnlite.core.field_arch import FieldArchitecture
 from pinnlite.engine.terms import TERMS
-from pinnlite.errors import describe
+from pinnlite.errors import InputError, describe
 from pinnlite.io.checkpoint import StructureError, check, model_arrays
 from pinnlite.optim import schedules
 from pinnlite.training import weighting
@@ -92,6 +97,7 @@ class Restored(NamedTuple):
     scales: Scales
     metrics: Metrics
     world_size: int
+    field: tuple = None  # (FieldArchitecture, flat parameters) of a material field, or None
 
 
 def second_order_kind(config):
@@ -116,8 +122,14 @@ def to_tree(state, *, config, arch, material, optimizer, scales, metrics, data, 
     scales, metrics, data, world_size
         The run's :class:`Scales`, :class:`Metrics`, :class:`TrainingData` and MPI ranks.
     """
-    n = arch.n_params
+    n, nf = arch.n_params, material.nf
     params = {e.name: state.x[e.offset : e.offset + e.size].reshape(e.shape).copy() for e in arch.layout.entries}
+    field = None
+    if material.field_arch is not None:
+        fx = state.x[n : n + nf]
+        field = {"architecture": material.field_arch.to_dict(),
+                 "params": {e.name: fx[e.offset : e.offset + e.size].reshape(e.shape).copy()
+                            for e in material.field_arch.layout.entries}}
     kind = second_order_kind(config) if state.phase == SECOND_ORDER else config.optimizer.kind
     return {
         "kind": "training",
@@ -133,9 +145,10 @@ def to_tree(state, *, config, arch, material, optimizer, scales, metrics, data, 
             "values": material.values(state.x),
             "initial": dict(material.p0),
             "free": list(material.free),
-            "theta": state.x[n:].copy(),
+            "theta": state.x[n + nf :].copy(),
             "parametrisation": "log(p/p0)",
         },
+        "field": field,
         "optimizer": {
             "kind": kind,
             "phase": PHASES[state.phase],
@@ -197,7 +210,10 @@ def from_tree(tree):
         if isinstance(world, bool) or not isinstance(world, int) or world < 1:
             raise StructureError(f"world_size: expected a positive integer, found {describe(world)}")
         mat, opt, smp = tree["material"], tree["optimizer"], tree["sampler"]
-        n_free = sum(bool(getattr(config.material, "optimize_" + name)) for name in ("lam", "mu", "rho"))
+        field = _field(tree.get("field"), config, arch, arrays[0].dtype)
+        mapped = () if field is None else field[0].names
+        n_free = sum(bool(getattr(config.material, "optimize_" + name)) and name not in mapped
+                     for name in ("lam", "mu", "rho"))
         theta = np.asarray(mat["theta"])
         if theta.shape != (n_free,) or theta.dtype != arrays[0].dtype:
             raise StructureError(f"material.theta: expected {n_free} values of {arrays[0].dtype}, "
@@ -207,7 +223,7 @@ def from_tree(tree):
         state = TrainState(
             epoch=int(tree["epoch"]),
             step=int(tree["step"]),
-            x=np.concatenate([a.ravel() for a in arrays] + [theta]),
+            x=np.concatenate([a.ravel() for a in arrays] + ([] if field is None else [field[1]]) + [theta]),
             phase=_OLD_PHASES[opt["phase"]] if opt["phase"] in _OLD_PHASES else PHASES.index(opt["phase"]),
             opt_state=optim.state_from_dict(opt["kind"], opt["state"]),
             plateau=None if plateau is None else schedules.PlateauState(**plateau),
@@ -237,4 +253,30 @@ def from_tree(tree):
         scales = Scales(**tree["scales"])
     except (LookupError, TypeError, ValueError, ArithmeticError) as e:  # e.g. int(inf): OverflowError
         raise StructureError(f"checkpoint: training state does not load ({type(e).__name__}: {e})") from None
-    return Restored(state, config, arch, arrays, data, scales, metrics, world)
+    return Restored(state, config, arch, arrays, data, scales, metrics, world, field)
+
+
+def _field(value, config, arch, dtype):
+    """The stored material field as (FieldArchitecture, flat params), or None; checked against the config."""
+    network = config.material.field == "network"
+    if value is None:
+        if network:
+            raise StructureError("field: the config has material.field = 'network' but the file holds no field")
+        return None
+    if not network:
+        raise StructureError("field: the file holds a material field but its config has material.field = 'constant'")
+    try:
+        farch = FieldArchitecture.from_dict(value["architecture"])
+    except InputError as e:
+        raise StructureError(f"field.architecture: {e}") from None
+    if farch.dtype != str(dtype) or farch.bounds != tuple(tuple(b) for b in arch["bounds"][:2]):
+        raise StructureError(f"field.architecture: expected dtype {dtype} and the network's x, y bounds, "
+                             f"found {farch.dtype} and {farch.bounds}")
+    arrays = []
+    for e in farch.layout.entries:
+        a = value["params"].get(e.name) if isinstance(value.get("params"), dict) else None
+        if not isinstance(a, np.ndarray) or a.shape != e.shape or a.dtype != dtype or not np.isfinite(a).all():
+            raise StructureError(f"field.params.{e.name}: expected a finite {dtype} array of shape {e.shape}, "
+                                 f"found {a!r:.80}")
+        arrays.append(a.ravel())
+    return farch, np.concatenate(arrays)

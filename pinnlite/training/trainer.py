@@ -32,7 +32,8 @@ from pinnlite.training.config import Config, ConfigError, first_order_steps, swi
 from pinnlite.training.data import TrainingData
 from pinnlite.training.diagnostics import FIT_THRESHOLD, Diagnostics, misfit
 from pinnlite.training.metrics import Metrics, new_accumulator
-from pinnlite.training.model import ElasticPINN2D
+from pinnlite.core.field_arch import init_field_params
+from pinnlite.training.model import ElasticPINN2D, field_architecture
 from pinnlite.training.objective import Objective, Points
 from pinnlite.training.progress import NoProgress, Progress
 from pinnlite.training.scaling import derive_scales
@@ -106,6 +107,7 @@ class Trainer:
         self.points = None
         self.progress = NoProgress() if progress is False else progress
         self.validation = None  # validation.Misfit of the held-out sensors, when there are any
+        self.field_arch = None  # the FieldArchitecture of a material field (config.material.field = "network")
         self.last_checkpoint = None  # the newest checkpoint known to be good (written or resumed from)
         self.stop_signal = None  # the signal that stopped the last train() call, or None
         self._callbacks = []
@@ -141,8 +143,18 @@ class Trainer:
         return self.objective.values(self.state.x)
 
     def material_values(self, x=None):
-        """Dict lam, mu, rho (user units) at the optimised vector ``x`` (default: the current one)."""
+        """Dict lam, mu, rho (user units) at the optimised vector ``x`` (default: the current one);
+        a mapped parameter's value is the mean of its map."""
         return self.objective.values(self.state.x if x is None else x)
+
+    def material_maps(self, points):
+        """Dict name -> (m,) values of each mapped parameter at physical points ``points`` (m, 2).
+
+        Empty for a constant material; before training, the uniform start.
+        """
+        if self.state is None:
+            raise InputError("material_maps: the maps exist once training has started")
+        return self.objective.maps(self.state.x, points)
 
     @property
     def threads(self):
@@ -216,7 +228,7 @@ class Trainer:
         self.data = data
         t = self.config.training
         train_data, held_out = validation.split(data, t.validation_fraction, t.seed)
-        self.objective = Objective(self.model.arch, self.config.material, self._ws, self.comm)
+        self.objective = Objective(self.model.arch, self.config.material, self._ws, self.comm, self.field_arch)
         self.points = Points(self.model.arch, train_data, self.comm)
         self.validation = None if held_out is None else validation.Misfit(self.model.arch, *held_out, self._ws.threads)
 
@@ -231,12 +243,16 @@ class Trainer:
             )
         elif any(abs(p - q) > 1e-12 * max(1.0, abs(q)) for b, d in zip(self.model.arch.bounds, data.domain) for p, q in zip(b, d)):
             log.warning("the model's input bounds %s differ from the data's domain %s", self.model.arch.bounds, data.domain)
+        field_params = None
+        if cfg.material.field == "network":  # drawn after the network, so a constant run's draws are unchanged
+            self.field_arch = field_architecture(cfg, self.model.arch)
+            field_params = init_field_params(self.field_arch, rng, cfg.architecture.init)
         self._attach(data)
         self._diagnostics = Diagnostics(cfg, self.scales, log)
         colloc = None
         if data.collocation is None:
             colloc = sampling.interior(rng, cfg.sampling.n_collocation, data.domain, cfg.sampling.strategy)
-        x = self.objective.vector(self.model.params)
+        x = self.objective.vector(self.model.params, field_params=field_params)
         phase = SECOND_ORDER if second_order_kind(cfg) == cfg.optimizer.kind else FIRST_ORDER
         self.opt = self._optimizer(phase)
         self.state = TrainState(
@@ -336,9 +352,11 @@ class Trainer:
         progress = self.progress
         if progress is None:
             quiet = self.rank != 0  # under MPI only rank 0 shows progress
-            first = "SGD" if cfg.optimizer.kind == "sgd" else {"adamw": "AdamW"}.get(cfg.optimizer.kind, "Adam")
+            labels = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "lbfgs": "L-BFGS", "lm": "LM", "none": "",
+                      "bfgs": {"ssbroyden": "SSBroyden", "ssbfgs": "SSBFGS", "bfgs": "BFGS"}[cfg.optimizer.bfgs_variant]}
+            phases = (labels[cfg.optimizer.kind], labels[second_order_kind(cfg)])
             progress = Progress(cfg.training.epochs, every=cfg.training.log_every, stream=io.StringIO() if quiet else None,
-                                phases=(first, "L-BFGS"), names=self.free)
+                                phases=phases, names=self.free)
         log.info(
             "training %s: %d parameters, free %s, epochs %d -> %d",
             cfg.name, self.model.arch.n_params, ",".join(self.free) or "none", st.epoch, cfg.training.epochs,
@@ -418,6 +436,10 @@ class Trainer:
     def _error_bars(self):
         """Standard deviations of the free material parameters at the end (:mod:`pinnlite.training.uncertainty`)."""
         st = self.state
+        if self.field_arch is not None:
+            log.info("error bars skipped: the Gauss-Newton matrix of a material field is not built (maps have "
+                     "no single standard deviation)")
+            return
         if self.objective.size > _MAX_DENSE:
             log.info("error bars skipped: %d parameters exceed the %d of a dense Gauss-Newton matrix",
                      self.objective.size, _MAX_DENSE)
@@ -477,6 +499,7 @@ class Trainer:
         except InputError as e:  # a stored config that contradicts the stored network, non-finite weights
             raise checkpoint.StructureError(f"checkpoint: training state does not load ({type(e).__name__}: {e})") from None
         trainer.state, trainer.data, trainer.scales, trainer.metrics = r.state, r.data, r.scales, r.metrics
+        trainer.field_arch = None if r.field is None else r.field[0]
         trainer._attach(r.data)
         trainer.opt = trainer._optimizer(r.state.phase)
         trainer._saved_world_size = r.world_size
