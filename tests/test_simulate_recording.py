@@ -107,8 +107,28 @@ def test_to_training_data_validates_and_carries_the_records():
     assert np.abs(data.sensor_values).max() > 0
     lam, mu, rho = rec.material_at([[20.0, 20.0], [0.0, 0.0]])
     np.testing.assert_array_equal(mu, [2.0, 1.0])
+    # the true maps: the grid nodes inside the window (x = 0.5 i) and the disc's mu on them
+    np.testing.assert_array_equal(data.truth_map_x, 16.0 + 0.5 * np.arange(17))
+    np.testing.assert_array_equal(data.truth_map_y, 16.0 + 0.5 * np.arange(17))
+    X, Y = np.meshgrid(data.truth_map_x, data.truth_map_y)
+    np.testing.assert_array_equal(data.truth_map[1], np.where(np.hypot(X - 20, Y - 20) <= 4.0, 2.0, 1.0))
+    np.testing.assert_array_equal(data.truth_map[0], np.where(np.hypot(X - 20, Y - 20) <= 4.0, 3.0, 2.0))
     # the npz round trip keeps it
     assert TrainingData.from_arrays(data.to_arrays()) == data
+    np.testing.assert_array_equal(TrainingData.from_arrays(data.to_arrays()).truth_map, data.truth_map)
+
+
+def test_between_keeps_the_records_in_the_closed_interval():
+    g = Grid(41, 41, 0.5)
+    rec = simulate(uniform(g, LAM, MU, RHO), 6.0, dt=0.1, sources=[PointForce((10.0, 10.0), (1.0, 0.0), 0.12)],
+                   sensors=[[11.0, 10.0], [9.0, 9.5]], record_every=5, absorb_width=10)
+    part = rec.between(1.0, 3.0)  # records every 0.5: 1.0, 1.5, ..., 3.0
+    np.testing.assert_allclose(part.times, [1.0, 1.5, 2.0, 2.5, 3.0], atol=1e-12)
+    first = int(np.argmin(np.abs(rec.times - 1.0)))
+    np.testing.assert_array_equal(part.traces, rec.traces[first : first + 5])
+    np.testing.assert_array_equal(part.positions, rec.positions)
+    with pytest.raises(InputError, match=r"^between: no record between t0 = 7.0 and t1 = 8.0"):
+        rec.between(7.0, 8.0)
 
 
 @pytest.mark.parametrize("noise", [0.02, 0.2])

@@ -65,6 +65,16 @@ class Recording:
         """The true ``(lam, mu, rho)``, each (n,), at ``points`` (n, 2) (bilinear in the maps)."""
         return self.medium.material_at(points)
 
+    def between(self, t0, t1):
+        """The records at times in [t0, t1] (a new :class:`Recording`): the window in time
+        that holds the waves, without the quiet start."""
+        t0, t1 = checks.real("t0", t0), checks.real("t1", t1)
+        keep = (self.times >= t0) & (self.times <= t1)
+        if keep.sum() < 1:
+            raise InputError(f"between: no record between t0 = {t0!r} and t1 = {t1!r} (records from "
+                             f"{self.times[0]!r} to {self.times[-1]!r})")
+        return Recording(self.times[keep], self.positions, self.traces[keep], self.medium)
+
     def to_training_data(self, noise=0.0, rng=None, domain=None):
         """A :class:`TrainingData` with these records as its sensors.
 
@@ -72,9 +82,9 @@ class Recording:
         the displacements, drawn from ``rng`` (a :class:`numpy.random.Generator`,
         required when ``noise`` > 0). ``domain``: the space-time box, by default
         :attr:`box` (which must have extent on every axis). No boundary or initial
-        conditions; ``truth`` is the (lam, mu, rho) at the centre of the domain
-        (TrainingData holds three numbers, not maps: use :meth:`material_at` to
-        validate a recovered map).
+        conditions; ``truth`` is the (lam, mu, rho) at the centre of the domain,
+        and ``truth_map_x/_y``, ``truth_map`` the medium's grid nodes inside the
+        domain and its maps there (for reports on recovered maps).
         """
         noise = checks.real("noise", noise, low=0.0)
         values = self.displacements
@@ -93,7 +103,16 @@ class Recording:
         domain = checks.box("domain", domain)
         centre = np.array([[0.5 * (domain[0][0] + domain[0][1]), 0.5 * (domain[1][0] + domain[1][1])]])
         truth = tuple(float(a[0]) for a in self.medium.material_at(centre))
-        return TrainingData(domain=domain, sensor_points=self.points, sensor_values=np.array(values), truth=truth)
+        g = self.medium.grid
+        ix = np.nonzero((g.x >= domain[0][0]) & (g.x <= domain[0][1]))[0]
+        iy = np.nonzero((g.y >= domain[1][0]) & (g.y <= domain[1][1]))[0]
+        maps = {}
+        if ix.size >= 2 and iy.size >= 2:
+            m = self.medium
+            maps = dict(truth_map_x=g.x[ix], truth_map_y=g.y[iy],
+                        truth_map=np.stack([a[np.ix_(iy, ix)] for a in (m.lam, m.mu, m.rho)]))
+        return TrainingData(domain=domain, sensor_points=self.points, sensor_values=np.array(values), truth=truth,
+                            **maps)
 
 
 def window_nodes(grid, window, stride):
