@@ -10,6 +10,9 @@ waves of a synthetic problem) and writes, into ``out`` (default
   training sensors and at the validation sensors in the user's units;
 - ``material.<fmt>``: lambda, mu (and rho when trained) against the epoch with
   the truth when known, and the relative error of each on a log scale;
+- ``maps.<fmt>`` (a run with a material field): each map, true (when the data
+  hold the true maps), recovered and their difference side by side, true and
+  recovered on one colour scale;
 - ``field_ux.<fmt>``, ``field_uy.<fmt>``: each displacement component at
   several times (rows), predicted, and for a synthetic problem exact (on the
   same colour scale) and the error (a diverging colour map centred on zero),
@@ -237,6 +240,62 @@ def field_figure(run, component, times=None, resolution=90):
     return fig
 
 
+def field_maps(run, points):
+    """Dict mapped name -> values (m,) of the run's material field at points (m, 2), or None."""
+    from pinnlite import engine
+    from pinnlite.core.field_arch import FieldArchitecture
+    from pinnlite.engine.terms import MaterialField
+
+    stored = run.tree.get("field")
+    if stored is None:
+        return None
+    farch = FieldArchitecture.from_dict(stored["architecture"])
+    flat = np.concatenate([stored["params"][e.name].ravel() for e in farch.layout.entries])
+    maps = engine.material_maps(MaterialField(farch, flat), np.asarray(points, farch.np_dtype))
+    return {name: m[:, 0].astype(np.float64) for name, m in maps.items()}
+
+
+def map_figure(run, resolution=120):
+    """Each mapped parameter (rows): true, recovered and their difference side by side, the true and
+    recovered maps on one colour scale (the truth when the data hold it)."""
+    (x0, x1), (y0, y1), _ = run.data.domain
+    aspect = (y1 - y0) / (x1 - x0)
+    nx, ny = resolution, max(int(round(resolution * min(max(aspect, 0.2), 5.0))), 8)
+    X, Y = np.meshgrid(np.linspace(x0, x1, nx), np.linspace(y0, y1, ny), indexing="xy")
+    P = np.stack([X.ravel(), Y.ravel()], axis=1)
+    maps = field_maps(run, P)
+    true = run.data.truth_at(P)
+    cols = 3 if true is not None else 1
+    fig, axes = plt.subplots(len(maps), cols, figsize=(3.4 * cols + 0.6, 3.4 * aspect * len(maps) + 1.4),
+                             layout="constrained", squeeze=False)
+    mu, lu = run.units.get("modulus"), run.units.get("length")
+    for r, (name, got) in enumerate(maps.items()):
+        got = got.reshape(X.shape)
+        panels = [("recovered", got)]
+        if true is not None:
+            ref = true[name].reshape(X.shape)
+            panels = [("true", ref), ("recovered", got), ("recovered − true", got - ref)]
+        lo = min(v.min() for t, v in panels if t != "recovered − true")
+        hi = max(v.max() for t, v in panels if t != "recovered − true")
+        err = max(float(np.abs(panels[-1][1]).max()), 1e-300) if true is not None else None
+        for c, (title, val) in enumerate(panels):
+            ax = axes[r, c]
+            diff = title == "recovered − true"
+            im = ax.pcolormesh(X, Y, val, shading="auto", cmap="RdBu_r" if diff else "viridis",
+                               vmin=-err if diff else lo, vmax=err if diff else hi)
+            ax.set_aspect("equal")
+            ax.set_title(f"{GREEK[name]} {title}", fontsize=9)
+            ax.set_xlabel(label("x", lu))
+            ax.set_ylabel(label("y", lu))
+            if diff or c == cols - 2 or cols == 1:
+                cb = fig.colorbar(im, ax=axes[r, c] if diff else axes[r, : max(cols - 1, 1)].ravel().tolist(),
+                                  location="bottom", shrink=0.8)
+                cb.set_label(label(f"{GREEK[name]}" + (" difference" if diff else (", true and recovered (one scale)"
+                                                                               if true is not None else "")), mu))
+    fig.suptitle(f"Material map{'s' if len(maps) > 1 else ''}: {', '.join(NAMES[n] for n in maps)}", fontsize=10)
+    return fig
+
+
 def plot_run(run_dir, out=None, fmt="png", times=None):
     """Write the plots of a run directory into ``out`` (default ``RUN_DIR/plots``); returns their paths."""
     if fmt not in FORMATS:
@@ -246,6 +305,8 @@ def plot_run(run_dir, out=None, fmt="png", times=None):
     os.makedirs(out, exist_ok=True)
     figures = [("loss", loss_figure(run)), ("material", material_figure(run))]
     figures += [(f"field_{c}", field_figure(run, k, times)) for k, c in enumerate(("ux", "uy"))]
+    if run.tree.get("field") is not None:
+        figures.append(("maps", map_figure(run)))
     paths = []
     for name, fig in figures:
         path = os.path.join(out, f"{name}.{fmt}")

@@ -479,7 +479,7 @@ def test_every_command_has_a_description_and_shows_its_defaults():
             if a.option_strings and a.nargs != 0 and all(a.default is not v for v in (None, False, argparse.SUPPRESS)):
                 assert f"(default: {a.default})" in " ".join(text.split()), (name, a.dest)
     demo = " ".join(subparser("demo").format_help().split())
-    assert f"(default: {Config().training.epochs})" in demo and "e.g. 0.01 (default: 0.0)" in demo and "sampling (default: 0)" in demo
+    assert f"(default: {Config().training.epochs})" in demo and "e.g. 0.01 (default: 0, or 0.01 with --inclusion)" in demo and "sampling (default: 0)" in demo
     assert "(default: pinnlite-demo)" in " ".join(subparser("demo").format_help().split())
 
 

@@ -1,6 +1,6 @@
 """The ``pinnlite`` command line: its parser and :func:`main`.
 
-    pinnlite demo [--noise 0] [--seed 0] [--epochs 1000] [--out pinnlite-demo] [--overwrite]
+    pinnlite demo [--inclusion] [--noise 0] [--seed 0] [--epochs 1000] [--out pinnlite-demo] [--overwrite]
     pinnlite train CONFIG --data DATA.npz [--out run] [--overwrite]      (also under mpiexec -n K)
     pinnlite resume RUN_DIR | CHECKPOINT_DIR | CHECKPOINT [--epochs N]
     pinnlite plot RUN_DIR [--out DIR] [--format png|pdf|svg] [--times T ...]
@@ -101,7 +101,11 @@ def build_parser():
                 "a factor of two, solved with Config()'s defaults (Adam as a warm-up, then a dense self-scaled "
                 "Broyden method). Prints the settings, the recovered lam and mu with their error bars and "
                 "relative errors, and writes a run directory.", run.cmd_demo)
-    p.add_argument("--noise", type=float, default=0.0, help="relative noise level of the sensor data, e.g. 0.01")
+    p.add_argument("--inclusion", action="store_true",
+                   help="instead, recover a map of mu: soft tissue with a stiff disc, shear waves simulated by "
+                        "pinnlite.simulate, 1%% noise (lam and rho known)")
+    p.add_argument("--noise", type=float, default=None,
+                   help="relative noise level of the sensor data, e.g. 0.01 (default: 0, or 0.01 with --inclusion)")
     p.add_argument("--seed", type=int, default=0, help="seed of the data, the network and the sampling")
     p.add_argument("--epochs", type=int, default=Config().training.epochs,
                    help="epochs: Adam for optimizer.switch_after of them, then the dense self-scaled Broyden method")

@@ -187,6 +187,9 @@ def print_summary(summary):
         line = f"{name:>4} = {mat[name]:<10.6g}" + (f" +- {std[name]:.2g} (1 sigma)" if name in std else "")
         if name not in summary["free"]:
             line += "   (fixed, not trained)"
+        elif name in summary.get("maps", {}):
+            m = summary["maps"][name]
+            line += f"   (mean of the map, from {m['min']:.4g} to {m['max']:.4g})"
         elif name in err:
             line += f"   (truth {truth[name]:.6g}, relative error {100 * err[name]:+.3f}%)"
         print(line)
@@ -202,6 +205,11 @@ def cmd_demo(args):
     from pinnlite.training.problems import DEFAULT_WAVES, plane_waves
     from pinnlite.training.trainer import Trainer
 
+    if getattr(args, "inclusion", False):
+        from pinnlite.cli.maps import cmd_demo_inclusion
+
+        return cmd_demo_inclusion(args)
+    args.noise = 0.0 if args.noise is None else args.noise
     lam, mu, rho = DEMO_TRUTH
     data, _ = plane_waves(lam, mu, rho, n_sensors=2000, noise=args.noise, rng=args.seed)
     cfg = configured(demo_config(args.epochs, args.seed, args.threads), overrides(args.set), "the demo")
