@@ -1,0 +1,83 @@
+"""Material maps on the phantoms of pinnlite.simulate: what the defaults recover, and in what time.
+
+Each run is what ``pinnlite demo --inclusion`` does for the inclusion phantom
+(``pinnlite.cli.maps.inclusion_config``: Config() plus the problem's fixed
+parameters, the map and the units), on data simulated by the finite-difference
+solver (an independent method), with the phantom's noise and a seed. Prints,
+per phantom and seed, the relative L2 error of the mu map, the background and
+inclusion (or layer) means against the truth, the recovered centre and radius,
+and the wall time; then the mean over seeds.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/maps.py \\
+        --phantoms inclusion soft two plate --seeds 0 1 --epochs 4000 --threads 2
+
+Options: ``--set section.field=value`` changes the config of every run (e.g.
+``material.field_penalty=tv`` ``material.field_penalty_weight=1e-4``).
+"""
+
+import argparse
+import math
+import time
+import warnings
+
+import numpy as np
+
+from pinnlite.cli.maps import inclusion_config
+from pinnlite.cli.run import configured, overrides
+from pinnlite.simulate import phantoms
+from pinnlite.training.trainer import Trainer
+
+
+def run_one(name, seed, noise, epochs, threads, changes):
+    data, phantom = phantoms.make(name, noise=noise, seed=seed)
+    cfg = configured(inclusion_config(phantom, epochs, seed, threads), changes, "--set")
+    trainer = Trainer(None, cfg, progress=False)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer.train(data)
+    wall = time.perf_counter() - t0
+    rep = phantoms.report(phantom, data, lambda P: trainer.material_maps(P)["mu"])
+    warned = sorted({type(w.message).__name__ for w in caught})
+    return rep, wall, trainer.state.epoch, warned
+
+
+def row(name, seed, rep, wall, epochs, warned):
+    bg, true_bg = rep.background
+    parts = [f"{name:<10}{seed:>5}{100 * rep.l2:>8.1f}%{100 * (bg / true_bg - 1):>+9.1f}%"]
+    for (got, true), _, off, radius, r in rep.discs:
+        parts.append(f"  disc {got:.3g}/{true:g} ({100 * (got / true - 1):+.0f}%) off {off:.2f} "
+                     f"r {radius:.2f}/{r:g}")
+    for got, true in rep.layers:
+        parts.append(f"  layer {got:.4g}/{true:g} ({100 * (got / true - 1):+.1f}%)")
+    parts.append(f"  {epochs} epochs {wall:.0f} s" + (f"  warned: {', '.join(warned)}" if warned else ""))
+    return "".join(parts)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--phantoms", nargs="+", default=["inclusion", "soft", "two", "plate"],
+                    choices=phantoms.PHANTOMS)
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0])
+    ap.add_argument("--noise", type=float, default=0.01)
+    ap.add_argument("--epochs", type=int, default=None, help="default: Config()'s")
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE")
+    args = ap.parse_args(argv)
+    changes = overrides(args.set)
+    print(f"noise {100 * args.noise:g}%, epochs {args.epochs or 'default'}, changes {args.set or 'none'}")
+    print(f"{'phantom':<10}{'seed':>5}{'L2':>9}{'bg mean':>10}")
+    summary = {}
+    for name in args.phantoms:
+        for seed in args.seeds:
+            rep, wall, epochs, warned = run_one(name, seed, args.noise, args.epochs, args.threads, changes)
+            print(row(name, seed, rep, wall, epochs, warned), flush=True)
+            summary.setdefault(name, []).append((rep.l2, wall))
+    for name, runs in summary.items():
+        l2, wall = np.array(runs).T
+        print(f"{name:<10} mean over {len(runs)} seeds: L2 {100 * l2.mean():.1f}% "
+              f"(max {100 * l2.max():.1f}%), {wall.mean():.0f} s" + ("" if math.isfinite(l2.mean()) else " (failed)"))
+
+
+if __name__ == "__main__":
+    main()
