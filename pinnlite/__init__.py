@@ -22,7 +22,7 @@ The public names below are imported lazily on first access, so ``import
 pinnlite`` is cheap and ``import pinnlite.io.checkpoint`` works without Numba.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"  # format 2.0 files; 0.1.0 wrote format 1.x
 
 # public name -> module that defines it
 _EXPORTS = {
