@@ -25,7 +25,7 @@ import sys
 import warnings
 
 from pinnlite import __version__
-from pinnlite.cli import files, run
+from pinnlite.cli import files, maps, run
 from pinnlite.training import signals
 from pinnlite.training.config import Config
 
@@ -78,6 +78,11 @@ def _training_options(p, out_default):
                         "--defaults)")
 
 
+def _demo(args):
+    """``pinnlite demo``: the plane-wave problem, or with ``--inclusion`` the map of :mod:`pinnlite.cli.maps`."""
+    return (maps.cmd_demo_inclusion if args.inclusion else run.cmd_demo)(args)
+
+
 def build_parser():
     ap = argparse.ArgumentParser(
         prog="pinnlite", formatter_class=_Formatter,
@@ -100,7 +105,7 @@ def build_parser():
                 "with lam = 2, mu = 1 and rho = 1 (fixed), 2000 displacement sensors, starting guesses off by "
                 "a factor of two, solved with Config()'s defaults (Adam as a warm-up, then a dense self-scaled "
                 "Broyden method). Prints the settings, the recovered lam and mu with their error bars and "
-                "relative errors, and writes a run directory.", run.cmd_demo)
+                "relative errors, and writes a run directory.", _demo)
     p.add_argument("--inclusion", action="store_true",
                    help="instead, recover a map of mu: soft tissue with a stiff disc, shear waves simulated by "
                         "pinnlite.simulate, 1%% noise (lam and rho known)")

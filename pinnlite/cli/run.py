@@ -205,10 +205,6 @@ def cmd_demo(args):
     from pinnlite.training.problems import DEFAULT_WAVES, plane_waves
     from pinnlite.training.trainer import Trainer
 
-    if getattr(args, "inclusion", False):
-        from pinnlite.cli.maps import cmd_demo_inclusion
-
-        return cmd_demo_inclusion(args)
     args.noise = 0.0 if args.noise is None else args.noise
     lam, mu, rho = DEMO_TRUTH
     data, _ = plane_waves(lam, mu, rho, n_sensors=2000, noise=args.noise, rng=args.seed)
