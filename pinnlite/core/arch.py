@@ -80,6 +80,14 @@ class Layout(NamedTuple):
         return m
 
 
+def unit_box(bounds):
+    """``(s, c)``, each of shape (len(bounds),), of the affine map xi = s * (X - c) of the box
+    ``bounds`` ((lo, hi) per axis) onto [-1, 1] on every axis."""
+    lo = np.array([b[0] for b in bounds])
+    hi = np.array([b[1] for b in bounds])
+    return 2.0 / (hi - lo), (hi + lo) / 2.0
+
+
 def mlp_layout(widths):
     """The layout ``W0, b0, ..., WL, bL`` of an MLP with layer widths ``widths`` (input first)."""
     entries, offset = [], 0
@@ -148,9 +156,7 @@ class Architecture:
 
     def input_transform(self):
         """``(s, c)``, each of shape (3,): xi = s * (X - c) maps the bounds onto [-1, 1]."""
-        lo = np.array([b[0] for b in self.bounds])
-        hi = np.array([b[1] for b in self.bounds])
-        return 2.0 / (hi - lo), (hi + lo) / 2.0
+        return unit_box(self.bounds)
 
     def to_dict(self):
         """Plain JSON-able description; :meth:`from_dict` inverts it exactly."""

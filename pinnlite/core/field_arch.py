@@ -22,7 +22,7 @@ import numpy as np
 
 from pinnlite.core import checks
 from pinnlite.core.activations import get_activation
-from pinnlite.core.arch import DTYPES, Layout, glorot, mlp_layout
+from pinnlite.core.arch import DTYPES, Layout, glorot, mlp_layout, unit_box
 
 FIELD_NAMES = ("lam", "mu")
 
@@ -88,9 +88,7 @@ class FieldArchitecture:
 
     def input_transform(self):
         """``(s, c)``, each of shape (2,): xi = s * (X - c) maps the bounds onto [-1, 1]."""
-        lo = np.array([b[0] for b in self.bounds])
-        hi = np.array([b[1] for b in self.bounds])
-        return 2.0 / (hi - lo), (hi + lo) / 2.0
+        return unit_box(self.bounds)
 
     def to_dict(self):
         """Plain JSON-able description; :meth:`from_dict` inverts it exactly."""
