@@ -430,7 +430,7 @@ def test_config_defaults_print_every_field_with_its_comment(capsys):
     assert main(["config", "--defaults"]) == 0
     text = capsys.readouterr().out
     assert Config.from_toml(text) == Config()
-    assert "# Number of epochs (passes over the collocation points); integer >= 0.\nepochs = 1000\n" in text
+    assert "# Number of epochs (passes over the collocation points); integer >= 0.\nepochs = 3000\n" in text
     assert "every_seconds = 600.0" in text and "# batch_size = None" in text
 
 

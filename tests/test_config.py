@@ -42,7 +42,7 @@ SPEC_DEFAULTS = {
     "name": "run",
     "architecture": {"hidden": [24, 24, 24], "activation": "tanh", "dtype": "float64",
                      "init": "glorot_normal"},
-    "training": {"epochs": 1000, "batch_size": None, "seed": 0, "log_every": 100, "threads": None,
+    "training": {"epochs": 3000, "batch_size": None, "seed": 0, "log_every": 100, "threads": None,
                  "target_loss": None, "error_bars": True, "validation_fraction": 0.0, "monitor": None,
                  "patience": None, "settle_epochs": 50, "settle_tolerance": 1e-4},
     "optimizer": {"kind": "adam", "lr": 3e-3, "material_lr": None, "momentum": 0.0,
@@ -685,7 +685,7 @@ def test_cross_field_boundary_cases_are_accepted(d):
 # (config changes, n_collocation argument, steps counted by hand)
 FIRST_ORDER_STEPS = [
     ({}, None, 20),  # the switch after 20 epochs of one full batch
-    ({"optimizer.second_order": "none"}, None, 1000),  # no switch: every epoch
+    ({"optimizer.second_order": "none"}, None, 3000),  # no switch: every epoch
     ({"optimizer.kind": "bfgs"}, None, 1),  # second-order from the start: no first-order step
     ({"optimizer.switch_after": 2, "training.epochs": 20}, None, 2),
     ({"optimizer.switch_after": 50, "training.epochs": 20}, None, 20),  # the run ends before its switch

@@ -203,7 +203,7 @@ class TrainingConfig(Section):
     """The training loop."""
 
     #: Number of epochs (passes over the collocation points); integer >= 0.
-    epochs: int = _int(1000, low=0)
+    epochs: int = _int(3000, low=0)
     #: Collocation points per step; None: full batch; else an integer >= 1.
     batch_size: int | None = _int(None, low=1, optional=True)
     #: Seed of every random choice of the run (initialisation, sampling, batches); integer >= 0.
