@@ -46,6 +46,10 @@ def main():
                 print(f"noise {noise} seed {seed}: FAILED\n{proc.stderr[-2000:]}", flush=True)
                 continue
             r = json.loads(proc.stdout.strip().splitlines()[-1])
+            if not r["err"] or not r["std"]:
+                print(f"noise {noise:g} seed {seed}: no estimate or no error bars ({r.get('stop')}); not counted",
+                      flush=True)
+                continue
             line = []
             for k, e in r["err"].items():
                 s = r["std"].get(k)
