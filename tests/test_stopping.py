@@ -1,6 +1,7 @@
 """The stop rule on settled material parameters (pinnlite.training.stopping): the window, the
 phase, the tolerance, and a run that stops at the first epoch the rule holds and not before."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -95,3 +96,21 @@ def test_a_run_stops_at_the_first_epoch_its_material_settles(reference):
     assert len(metrics) == stop
     assert trainer.state.stop_reason == f"settled: lam, mu changed by less than {tol:g} (relative) in {epochs} epochs"
     np.testing.assert_array_equal(metrics["lam"], lam[:stop])  # the same run up to the stop
+
+
+def test_never_while_the_network_has_not_fitted_its_sensors(reference):
+    lam = [1.0] * 6
+    assert settled(history(lam), ("lam",), 3, 1e-3, fitted=False) is None
+    assert settled(history(lam), ("lam",), 3, 1e-3, fitted=True) is not None
+    # a run on sensor values no smooth field fits (rms misfit far above FIT_THRESHOLD) never settles,
+    # even with a tolerance that any run meets at once; the same run on the real data does
+    data, cfg, _ = reference
+    rng = np.random.default_rng(1)
+    scrambled = dataclasses.replace(data, sensor_values=rng.permutation(data.sensor_values))
+    easy = cfg.replace(**{"training.settle_epochs": 3, "training.settle_tolerance": 1.0, "training.epochs": 300})
+    trainer = Trainer(None, easy, progress=False)
+    trainer.train(scrambled)
+    assert trainer.state.epoch == 300 and trainer.state.stop_reason == "epochs"
+    trainer = Trainer(None, easy, progress=False)
+    trainer.train(data)
+    assert 24 <= trainer.state.epoch < 300 and trainer.state.stop_reason.startswith("settled")

@@ -6,7 +6,12 @@ falls by orders of magnitude while lam and mu move in the fifth digit. The run
 stops when every free material parameter has changed by less than
 ``training.settle_tolerance`` (relative) over the last
 ``training.settle_epochs`` epochs, all of them in one phase (so the switch
-from the warm-up to the second-order optimizer never counts as settled).
+from the warm-up to the second-order optimizer never counts as settled), and
+only once the network fits its sensors (relative rms misfit at most
+:data:`pinnlite.training.diagnostics.FIT_THRESHOLD`): parameters can stand
+still while the field is still far from the data, when their gradient is
+drowned by the field's (soft tissue, whose lam grad div u term dominates the
+PDE residual, held mu fixed for 50 epochs while the loss fell 100-fold).
 
 The other stops are the epoch budget, ``training.target_loss``, the
 optimizer's own convergence (:mod:`pinnlite.training.epochs`) and the early
@@ -16,7 +21,7 @@ stop on the monitored column (:func:`pinnlite.training.validation.track`).
 import numpy as np
 
 
-def settled(metrics, names, epochs, tolerance):
+def settled(metrics, names, epochs, tolerance, fitted=True):
     """The stop reason when the parameters ``names`` have settled, else None.
 
     Parameters
@@ -29,8 +34,10 @@ def settled(metrics, names, epochs, tolerance):
         The window: the last ``epochs`` epochs and the one before them; 0: never.
     tolerance : float
         The largest ``|p_i - p_last| / |p_last|`` over the window that counts as settled.
+    fitted : bool
+        Whether the network fits its sensors now; False: never settled.
     """
-    if epochs == 0 or not names or len(metrics) <= epochs:
+    if epochs == 0 or not names or not fitted or len(metrics) <= epochs:
         return None
     phase = metrics.tail("phase", epochs + 1)
     if np.any(phase != phase[-1]):

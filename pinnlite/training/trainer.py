@@ -391,7 +391,8 @@ class Trainer(Checkpoints):
                 if cfg.training.target_loss is not None and row["loss"] <= cfg.training.target_loss:
                     st.stop_reason = "target loss reached"
                 settled = stopping.settled(self.metrics, self.free, cfg.training.settle_epochs,
-                                           cfg.training.settle_tolerance)
+                                           cfg.training.settle_tolerance,
+                                           fitted=not misfit(row, self.scales) > FIT_THRESHOLD)
                 st.stop_reason = st.stop_reason or settled or ""
                 if self.stop_requested():
                     st.stop_reason = "interrupted"
