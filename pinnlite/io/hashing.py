@@ -66,7 +66,7 @@ def crc32_combine(crc1, crc2, len2):
     """CRC-32 of ``A + B`` from ``crc1`` = CRC-32(A), ``crc2`` = CRC-32(B) and len(B) (zlib's crc32_combine).
 
     Appending ``len2`` bytes multiplies A's remainder by x^(8 len2); the power
-    is cached, since the pieces of an array are all 4 MiB but the last.
+    is cached, since the pieces of an array are all PIECE (1 MiB) but the last.
     """
     return _multmodp(_shift(len2), crc1) ^ crc2
 
