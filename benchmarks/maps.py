@@ -12,10 +12,14 @@ and the wall time; then the mean over seeds.
         --phantoms inclusion soft two plate --seeds 0 1 --epochs 4000 --threads 2
 
 Options: ``--set section.field=value`` changes the config of every run (e.g.
-``material.field_penalty=tv`` ``material.field_penalty_weight=1e-4``).
+``material.field_penalty=tv`` ``material.field_penalty_weight=1e-4``);
+``--blur 0.25 0.5 1`` first prints the report of each phantom's true map
+blurred by a Gaussian of each standard deviation (in the phantom's length
+unit), with no training: what a map of that resolution scores.
 """
 
 import argparse
+import dataclasses
 import math
 import time
 import warnings
@@ -42,6 +46,21 @@ def run_one(name, seed, noise, epochs, threads, changes):
     return rep, wall, trainer.state.epoch, warned
 
 
+def blurred(data, sigma):
+    """``mu_at`` of the data's true mu map convolved with a Gaussian of standard deviation ``sigma``
+    (separable, on the map's grid, edges extended)."""
+    h = data.truth_map_x[1] - data.truth_map_x[0]
+    offsets = np.arange(-int(math.ceil(4 * sigma / h)), int(math.ceil(4 * sigma / h)) + 1) * h
+    kernel = np.exp(-0.5 * (offsets / sigma) ** 2)
+    kernel /= kernel.sum()
+    m, pad = data.truth_map.copy(), len(offsets) // 2
+    for axis in (1, 2):
+        wide = np.pad(m[1], [(pad, pad) if a == axis - 1 else (0, 0) for a in (0, 1)], mode="edge")
+        m[1] = np.apply_along_axis(lambda v: np.convolve(v, kernel, mode="valid"), axis - 1, wide)
+    smooth = dataclasses.replace(data, truth_map=m)
+    return lambda P: smooth.truth_at(P)["mu"]
+
+
 def row(name, seed, rep, wall, epochs, warned):
     bg, true_bg = rep.background
     parts = [f"{name:<10}{seed:>5}{100 * rep.l2:>8.1f}%{100 * (bg / true_bg - 1):>+9.1f}%"]
@@ -58,15 +77,21 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--phantoms", nargs="+", default=["inclusion", "soft", "two", "plate"],
                     choices=phantoms.PHANTOMS)
-    ap.add_argument("--seeds", nargs="+", type=int, default=[0])
+    ap.add_argument("--seeds", nargs="*", type=int, default=[0], help="none: no training (with --blur)")
     ap.add_argument("--noise", type=float, default=0.01)
     ap.add_argument("--epochs", type=int, default=None, help="default: Config()'s")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE")
+    ap.add_argument("--blur", nargs="*", type=float, default=[], metavar="SIGMA")
     args = ap.parse_args(argv)
     changes = overrides(args.set)
     print(f"noise {100 * args.noise:g}%, epochs {args.epochs or 'default'}, changes {args.set or 'none'}")
     print(f"{'phantom':<10}{'seed':>5}{'L2':>9}{'bg mean':>10}")
+    for name in args.phantoms if args.blur else ():
+        data, phantom = phantoms.make(name, noise=0.0)
+        for sigma in args.blur:
+            print(row(name, "blur", phantoms.report(phantom, data, blurred(data, sigma)), 0.0, 0, [])
+                  .replace(" 0 epochs 0 s", f" the truth blurred by sigma {sigma:g} {phantom.units['length']}"))
     summary = {}
     for name in args.phantoms:
         for seed in args.seeds:
