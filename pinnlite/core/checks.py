@@ -142,15 +142,17 @@ def array(name, value, shape, dtype=None, *, finite=True, error=InputError):
     return value
 
 
-def box(name, value, *, error=InputError):
-    """``((x_lo, x_hi), (y_lo, y_hi), (t_lo, t_hi))`` as float pairs, finite with lo < hi."""
+def box(name, value, *, axes="xyt", error=InputError):
+    """One ``(lo, hi)`` float pair per axis of ``axes``, finite with lo < hi: by default
+    ``((x_lo, x_hi), (y_lo, y_hi), (t_lo, t_hi))``, with ``axes="xy"`` a rectangle of the plane."""
+    pairs = "(" + ", ".join(f"({a}_lo, {a}_hi)" for a in axes) + ")"
     try:
         d = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        fail(name, "((x_lo, x_hi), (y_lo, y_hi), (t_lo, t_hi))", value, error)
-    if d.shape != (3, 2):
-        fail(name, "((x_lo, x_hi), (y_lo, y_hi), (t_lo, t_hi)) of shape (3, 2)", d, error)
-    for axis, (lo, hi) in zip("xyt", d):
+        fail(name, pairs, value, error)
+    if d.shape != (len(axes), 2):
+        fail(name, f"{pairs} of shape ({len(axes)}, 2)", d, error)
+    for axis, (lo, hi) in zip(axes, d):
         if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
             fail(f"{name}[{axis}]", "finite lo < hi", (float(lo), float(hi)), error)
     return tuple((float(lo), float(hi)) for lo, hi in d)

@@ -60,7 +60,7 @@ class FieldArchitecture:
     def __post_init__(self):
         object.__setattr__(self, "hidden", tuple(checks.integers("field hidden", self.hidden, low=1)))
         get_activation(self.activation)
-        object.__setattr__(self, "bounds", _rectangle("bounds", self.bounds))
+        object.__setattr__(self, "bounds", checks.box("bounds", self.bounds, axes="xy"))
         names = tuple(self.names) if isinstance(self.names, (tuple, list)) else self.names
         if not isinstance(names, tuple) or not names or any(n not in FIELD_NAMES for n in names) \
                 or list(names) != [n for n in FIELD_NAMES if n in names]:
@@ -101,19 +101,6 @@ class FieldArchitecture:
         if not isinstance(d, dict) or set(d) - known:
             checks.fail("field architecture", f"a dict with only the keys {sorted(known)}", d)
         return cls(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()})
-
-
-def _rectangle(name, value):
-    try:
-        d = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        checks.fail(name, "((x_lo, x_hi), (y_lo, y_hi))", value)
-    if d.shape != (2, 2):
-        checks.fail(name, "((x_lo, x_hi), (y_lo, y_hi)) of shape (2, 2)", value)
-    for axis, (lo, hi) in zip("xy", d):
-        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-            checks.fail(f"{name}[{axis}]", "finite lo < hi", (float(lo), float(hi)))
-    return tuple((float(lo), float(hi)) for lo, hi in d)
 
 
 def init_field_params(farch, rng=None, init="glorot_normal"):

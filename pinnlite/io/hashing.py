@@ -71,7 +71,26 @@ def crc32_combine(crc1, crc2, len2):
     return _multmodp(_shift(len2), crc1) ^ crc2
 
 
-class FileDigest:
+class _Workers:
+    """Owner of an optional worker pool ``self._pool``: :meth:`close` stops it, and so does leaving a
+    ``with`` block; after an error, work not yet started is dropped."""
+
+    _pool = None
+
+    def close(self):
+        """Stop the workers (none: nothing to do); pieces not yet started are dropped."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class FileDigest(_Workers):
     """The plain SHA-256 of the bytes fed in order through :meth:`update`, on a worker thread if ``threaded``.
 
     Pieces from 4 KiB are hashed in place on the worker (they must stay
@@ -115,20 +134,8 @@ class FileDigest:
                 self._pending.popleft().result()
         return self._sha.digest()
 
-    def close(self):
-        """Stop the worker; after an error, pieces not yet started are dropped."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-class CRCs:
+class CRCs(_Workers):
     """CRC-32 of several arrays, fed in pieces (of at most :data:`PIECE` bytes), large ones on worker threads.
 
     The pieces of one array are fed in order through :meth:`add`; pieces from
@@ -162,18 +169,6 @@ class CRCs:
             crc = crc32_combine(crc, part_crc, length)
         return crc
 
-    def close(self):
-        """Stop the workers; after an error, pieces not yet started are dropped."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
 
 def _crc_part(piece):
     return zlib.crc32(piece), len(piece)
@@ -186,7 +181,7 @@ def _sha256_of(pieces):
     return sha.digest()
 
 
-class Digest:
+class Digest(_Workers):
     """The tree digest of ``size`` bytes fed in order through :meth:`update` (a 1.x trailer).
 
     DIGEST = SHA-256(SHA-256(chunk 0) || SHA-256(chunk 1) || ...) over the
@@ -236,12 +231,6 @@ class Digest:
         digests = [d if type(d) is bytes else d.result() for d in self._done]
         self.close()
         return hashlib.sha256(b"".join(digests)).digest()
-
-    def close(self):
-        """Stop the workers; after an error, chunks not yet started are dropped."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
 
 
 def digest_of(data):

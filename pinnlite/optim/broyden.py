@@ -48,8 +48,7 @@ from pinnlite.optim.quasi_newton import (
     LBFGS_GRAD_TOL,
     LBFGS_LINESEARCH_FAILED,
     LBFGS_RUNNING,
-    LBFGS_STEP_CHANGE,
-    LBFGS_VALUE_CHANGE,
+    step_status,
 )
 
 VARIANTS = ("ssbroyden", "ssbfgs", "bfgs")
@@ -264,13 +263,7 @@ def bfgs(variant="ssbroyden", learning_rate=1.0, max_linesearch=25, c1=1e-4, c2=
                     H, updates = new, updates + 1
         if Hg_next is None:
             Hg_next = _matvec(H, g_next)
-        status = LBFGS_RUNNING
-        if max_abs(g_new) <= tolerance_grad:
-            status = LBFGS_GRAD_TOL
-        elif max_abs(s) <= tolerance_change:
-            status = LBFGS_STEP_CHANGE
-        elif abs(f_new - value) < tolerance_change:
-            status = LBFGS_VALUE_CHANGE
+        status = step_status(max_abs(g_new), max_abs(s), f_new - value, tolerance_grad, tolerance_change)
         return stop(status, x_new, f_new, g_new, int(wolfe), point.t, H, updates, evals, Hg_next)
 
     hyper = dict(variant=variant, learning_rate=learning_rate, max_linesearch=max_linesearch, c1=c1, c2=c2,

@@ -29,8 +29,7 @@ from pinnlite.optim.quasi_newton import (
     LBFGS_GRAD_TOL,
     LBFGS_LINESEARCH_FAILED,
     LBFGS_RUNNING,
-    LBFGS_STEP_CHANGE,
-    LBFGS_VALUE_CHANGE,
+    step_status,
 )
 
 
@@ -143,13 +142,8 @@ def levenberg_marquardt(damping=1e-3, max_tries=30, tolerance_grad=1e-14, tolera
                 f_new, g_new, A_new = normal(x_new)
                 n_jac += 1
                 step = float(np.max(np.abs(h)))
-                status = LBFGS_RUNNING
-                if 2 * float(np.max(np.abs(g_new))) <= tolerance_grad:
-                    status = LBFGS_GRAD_TOL
-                elif step <= tolerance_change:
-                    status = LBFGS_STEP_CHANGE
-                elif abs(f - f_new) < tolerance_change:
-                    status = LBFGS_VALUE_CHANGE
+                status = step_status(2 * float(np.max(np.abs(g_new))), step, f_new - f, tolerance_grad,
+                                     tolerance_change)
                 return done(status, x_new, f_new, g_new, A_new, mu, 2.0, step)
             mu, nu = mu * nu, nu * 2
         return done(LBFGS_LINESEARCH_FAILED, params.copy(), f, g, A, mu, nu, 0.0)

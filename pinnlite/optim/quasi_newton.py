@@ -84,6 +84,19 @@ LBFGS_STEP_CHANGE = 3  # max |x_new - x| <= tolerance_change
 LBFGS_LINESEARCH_FAILED = 4  # no point with f < f(x) found; params unchanged
 
 
+def step_status(grad_max, step_max, value_change, tolerance_grad, tolerance_change):
+    """The status after an accepted step, the tests in this order (the second-order optimizers share it):
+    ``grad_max`` (max |g|) <= tolerance_grad, ``step_max`` (max |x_new - x|) <= tolerance_change, then
+    ``|value_change|`` (f_new - f) < tolerance_change; else still running."""
+    if grad_max <= tolerance_grad:
+        return LBFGS_GRAD_TOL
+    if step_max <= tolerance_change:
+        return LBFGS_STEP_CHANGE
+    if abs(value_change) < tolerance_change:
+        return LBFGS_VALUE_CHANGE
+    return LBFGS_RUNNING
+
+
 @kernel
 def _two_loop(g, s, y, rho, head, size):
     """``d = -H g`` by the L-BFGS two-loop recursion (Nocedal & Wright, Alg. 7.4),
@@ -267,13 +280,7 @@ def lbfgs(history=10, learning_rate=1.0, max_linesearch=25, c1=1e-4, c2=0.9,
             head = (head + 1) % history
             size = min(size + 1, history)
 
-        status = LBFGS_RUNNING
-        if max_abs(g_new) <= tolerance_grad:
-            status = LBFGS_GRAD_TOL
-        elif max_abs(s_k) <= tolerance_change:
-            status = LBFGS_STEP_CHANGE
-        elif abs(f_new - value) < tolerance_change:
-            status = LBFGS_VALUE_CHANGE
+        status = step_status(max_abs(g_new), max_abs(s_k), f_new - value, tolerance_grad, tolerance_change)
         return stop(status, x_new, f_new, g_new, int(wolfe), point.t,
                     s_buf, y_buf, rho_buf, head, size)
 
