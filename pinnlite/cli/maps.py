@@ -44,40 +44,35 @@ def print_report(rep, phantom):
 
 def cmd_demo_inclusion(args):
     from pinnlite.simulate import phantoms
-    from pinnlite.training.trainer import Trainer
 
     noise = DEFAULT_NOISE if args.noise is None else args.noise
     data, phantom = phantoms.make("inclusion", noise=noise, seed=args.seed)
-    cfg = run.configured(inclusion_config(phantom, args.epochs, args.seed, args.threads), run.overrides(args.set),
-                         "the demo")
-    cfg = run._own_checkpoints(cfg, args.out, "the demo's config")
-    trainer = Trainer(None, cfg, progress=run._progress(args))
-    trainer.check_data(data)
-    run._claim(args.out, args.overwrite, "demo", None)
     problem = {"kind": "phantom", "phantom": phantom.name, "noise": noise,
                "truth": {"lam": phantom.lam, "mu": phantom.mu_background, "rho": phantom.rho},
                "discs": [{"centre": list(c), "radius": r, "mu": v} for c, r, v in phantom.discs]}
-    session = run.Session(args.out, cfg.name, None, trainer.threads, problem=problem)
-    u, a = phantom.units, cfg.architecture
+    u = phantom.units
     (cx, cy), r, mu_i = phantom.discs[0]
-    rows = [
-        ("problem", f"soft tissue ({u['length']}, {u['time']}, {u['modulus']}, {u['density']}), a shear wave "
-                    f"from a point force"),
-        ("truth", f"mu {phantom.mu_background:g} {u['modulus']}, a disc of mu {mu_i:g} at ({cx:g}, {cy:g}), "
-                  f"radius {r:g}"),
-        ("trained", f"the map mu(x, y) from {phantom.mu_guess:g}; fixed: lam = {phantom.lam:g}, rho = {phantom.rho:g}"),
-        ("data", f"{len(data.sensor_points)} sensor values (every {phantom.spacing:g} {u['length']}), noise "
-                 f"{100 * noise:g}%, seed {args.seed}"),
-        ("networks", f"u: {' x '.join(map(str, a.hidden))}, mu: {' x '.join(map(str, cfg.material.field_hidden))} "
-                     f"({a.activation}), {cfg.sampling.n_collocation} collocation points"),
-        ("epochs", f"{cfg.training.epochs}, threads {trainer.threads}"),
-        ("writing to", f"{args.out}/ (config, data, checkpoints, metrics, summary)"),
-    ]
-    print("pinnlite demo --inclusion: recover a map of mu from simulated shear waves")
-    for key, value in rows:
-        print(f"  {key:<12}{value}")
-    session.start(cfg, data)
-    status = run._train(trainer, session, data)
+
+    def rows(cfg, threads):
+        a = cfg.architecture
+        return [
+            ("problem", f"soft tissue ({u['length']}, {u['time']}, {u['modulus']}, {u['density']}), a shear wave "
+                        f"from a point force"),
+            ("truth", f"mu {phantom.mu_background:g} {u['modulus']}, a disc of mu {mu_i:g} at ({cx:g}, {cy:g}), "
+                      f"radius {r:g}"),
+            ("trained", f"the map mu(x, y) from {phantom.mu_guess:g}; fixed: lam = {phantom.lam:g}, "
+                        f"rho = {phantom.rho:g}"),
+            ("data", f"{len(data.sensor_points)} sensor values (every {phantom.spacing:g} {u['length']}), noise "
+                     f"{100 * noise:g}%, seed {args.seed}"),
+            ("networks", f"u: {' x '.join(map(str, a.hidden))}, mu: {' x '.join(map(str, cfg.material.field_hidden))} "
+                         f"({a.activation}), {cfg.sampling.n_collocation} collocation points"),
+            ("epochs", f"{cfg.training.epochs}, threads {threads}"),
+            ("writing to", f"{args.out}/ (config, data, checkpoints, metrics, summary)"),
+        ]
+
+    trainer, status = run.run_demo(args, inclusion_config(phantom, args.epochs, args.seed, args.threads), data,
+                                   problem, "pinnlite demo --inclusion: recover a map of mu from simulated shear waves",
+                                   rows)
     if trainer.state is not None and trainer.state.epoch > 0:
         print_report(phantoms.report(phantom, data, lambda P: trainer.material_maps(P)["mu"]), phantom)
     return status

@@ -203,25 +203,38 @@ def print_summary(summary):
 
 def cmd_demo(args):
     from pinnlite.training.problems import DEFAULT_WAVES, plane_waves
-    from pinnlite.training.trainer import Trainer
 
     args.noise = 0.0 if args.noise is None else args.noise
     lam, mu, rho = DEMO_TRUTH
     data, _ = plane_waves(lam, mu, rho, n_sensors=2000, noise=args.noise, rng=args.seed)
-    cfg = configured(demo_config(args.epochs, args.seed, args.threads), overrides(args.set), "the demo")
+    problem = {"kind": "plane_waves", "waves": [dict(w.__dict__) for w in DEFAULT_WAVES],
+               "truth": dict(zip(("lam", "mu", "rho"), DEMO_TRUTH))}
+    _, status = run_demo(args, demo_config(args.epochs, args.seed, args.threads), data, problem,
+                         "pinnlite demo: recover lam and mu from displacement measurements",
+                         lambda cfg, threads: _demo_rows(cfg, data, args, threads))
+    return status
+
+
+def run_demo(args, cfg, data, problem, title, rows):
+    """A demo's run: ``cfg`` with ``--set``, checkpoints in ``--out``, the data checked before the run
+    directory is claimed, ``title`` and ``rows(cfg, threads)`` (label, text) printed, then training;
+    returns ``(trainer, exit status)``."""
+    from pinnlite.training.trainer import Trainer
+
+    cfg = configured(cfg, overrides(args.set), "the demo")
     cfg = _own_checkpoints(cfg, args.out, "the demo's config")
     trainer = Trainer(None, cfg, progress=_progress(args))
     trainer.check_data(data)
     _claim(args.out, args.overwrite, "demo", None)
-    problem = {"kind": "plane_waves", "waves": [dict(w.__dict__) for w in DEFAULT_WAVES],
-               "truth": dict(zip(("lam", "mu", "rho"), DEMO_TRUTH))}
     session = Session(args.out, cfg.name, None, trainer.threads, problem=problem)
-    _print_demo(cfg, data, args, trainer.threads)
+    print(title)
+    for key, value in rows(cfg, trainer.threads):
+        print(f"  {key:<12}{value}")
     session.start(cfg, data)
-    return _train(trainer, session, data)
+    return trainer, _train(trainer, session, data)
 
 
-def _print_demo(cfg, data, args, threads):
+def _demo_rows(cfg, data, args, threads):
     m, o, a = cfg.material, cfg.optimizer, cfg.architecture
     lam, mu, rho = DEMO_TRUTH
     free = [n for n in ("lam", "mu", "rho") if getattr(m, "optimize_" + n)]
@@ -245,9 +258,7 @@ def _print_demo(cfg, data, args, threads):
         ("threads", str(threads)),
         ("writing to", f"{args.out}/ (config, data, checkpoints, metrics, summary)"),
     ]
-    print("pinnlite demo: recover lam and mu from displacement measurements")
-    for key, value in rows:
-        print(f"  {key:<12}{value}")
+    return rows
 
 
 def cmd_train(args):

@@ -291,7 +291,7 @@ def evaluate(arch, flat, prep, material, weights, ws, grad=None, mf=None, field_
     n_pde = pde_rows[-1][1] if pde_rows else 0
     pde_jet = fp.jet._replace(a=fp.jet.a[:, :n_pde], ax=fp.jet.ax[:, :n_pde], ay=fp.jet.ay[:, :n_pde])
     pen, pgx, pgy = field.penalty(pde_jet, mf.penalty, prep.counts.get("pde", 0))
-    total = weights.total(terms) + mf.penalty_weight * pen
+    total = weights.total(terms, pen, mf.penalty_weight)
     if field_grad is not None:
         ga, gax, gay = field.chain(fp.jet, mf.arch, fp.channels, fp.adjoints)
         gax[:, :n_pde] += mf.penalty_weight * pgx

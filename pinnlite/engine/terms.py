@@ -135,13 +135,14 @@ class LossWeights:
     def as_tuple(self):
         return tuple(getattr(self, t) for t in TERMS)
 
-    def total(self, terms):
-        """The total loss ``sum(weight * term)`` of a dict term -> value, in ``terms``' order.
+    def total(self, terms, penalty=0.0, penalty_weight=0.0):
+        """The total loss ``sum(weight * term) + penalty_weight * penalty`` of a dict term -> value (in
+        ``terms``' order) and a material field's unweighted penalty.
 
         The one place the total is formed: the engine calls it on one process's
         terms, the MPI objective on the terms summed over ranks.
         """
-        return float(sum(getattr(self, t) * v for t, v in terms.items()))
+        return float(sum(getattr(self, t) * v for t, v in terms.items())) + penalty_weight * penalty
 
 
 @dataclass(frozen=True)

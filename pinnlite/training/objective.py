@@ -212,7 +212,7 @@ class Objective:
         terms = {t: float(total[n + i]) for i, t in enumerate(TERMS) if t in res.terms}
         gmat = {m: float(total[n + len(TERMS) + i]) for i, m in enumerate(MATERIAL_NAMES) if m in res.grad_material}
         pen = float(total[-1])
-        return engine.LossResult(weights.total(terms) + self.penalty[1] * pen, terms, grad, gmat, pen,
+        return engine.LossResult(weights.total(terms, pen, self.penalty[1]), terms, grad, gmat, pen,
                                  None if self.field_arch is None else grad[self.n :])
 
     def _constant_only(self, what):
