@@ -45,6 +45,12 @@ def misfit(row, scales):
     return math.sqrt(data) / scales.displacement if data == data else math.nan
 
 
+def fitted(row, scales):
+    """Whether the network fits its sensors (misfit at most :data:`FIT_THRESHOLD`); None without sensor data."""
+    r = misfit(row, scales)
+    return None if r != r else r <= FIT_THRESHOLD
+
+
 class Diagnostics:
     """The warnings of one run, each given at most once."""
 
@@ -85,8 +91,8 @@ class Diagnostics:
 
     def fit(self, row, when):
         """Half way and at the end: warn when the sensors are not fitted (``when`` says which)."""
-        r = misfit(row, self.scales)
-        if r == r and r > FIT_THRESHOLD:
+        if fitted(row, self.scales) is False:
+            r = misfit(row, self.scales)
             self._warn(("fit", when), f"{when}: the network fits the sensor data only to {100 * r:.0f}% rms "
                        f"(relative to their rms displacement {self.scales.displacement:.3g}); lam and mu are not "
                        f"reliable. Try more epochs (training.epochs), a larger network (architecture.hidden), or "

@@ -28,7 +28,7 @@ from pinnlite.training import build, distributed, epochs, sampling, signals, sto
 from pinnlite.training.autosave import SavePolicy
 from pinnlite.training.config import Config, ConfigError, first_order_steps, switches
 from pinnlite.training.data import TrainingData
-from pinnlite.training.diagnostics import FIT_THRESHOLD, Diagnostics, misfit
+from pinnlite.training.diagnostics import Diagnostics, fitted
 from pinnlite.training.metrics import Metrics, new_accumulator
 from pinnlite.core.field_arch import init_field_params
 from pinnlite.training.model import ElasticPINN2D, field_architecture
@@ -392,7 +392,7 @@ class Trainer(Checkpoints):
                     st.stop_reason = "target loss reached"
                 settled = stopping.settled(self.metrics, self.free, cfg.training.settle_epochs,
                                            cfg.training.settle_tolerance,
-                                           fitted=not misfit(row, self.scales) > FIT_THRESHOLD)
+                                           fitted=fitted(row, self.scales) is not False)
                 st.stop_reason = st.stop_reason or settled or ""
                 if self.stop_requested():
                     st.stop_reason = "interrupted"
@@ -411,7 +411,7 @@ class Trainer(Checkpoints):
             self._diagnostics.fit(self.metrics.last(), "at the end of the run")
             self._diagnostics.material(self.material, (), check_range=True)
             interrupted = st.stop_reason.startswith("interrupted")
-            if not interrupted and misfit(self.metrics.last(), self.scales) <= FIT_THRESHOLD:
+            if not interrupted and fitted(self.metrics.last(), self.scales):
                 self._scale_check()  # against a fitted field only: an unfitted one says nothing
         if cfg.training.error_bars and not st.stop_reason.startswith("interrupted"):
             self._error_bars()
