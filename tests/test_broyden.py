@@ -12,22 +12,13 @@ import math
 import numpy as np
 import pytest
 from naive import broyden_inverse_update, quadratic, rosen_start, rosenbrock, spd_matrix, ssbroyden_coefficients
+from test_quasi_newton import run  # the same driver: updates until converged
 
 from pinnlite import optim
 from pinnlite.errors import InputError
 from pinnlite.optim import broyden as bfgs_module
 
 
-def run(opt, fun, x0, steps):
-    x = x0.copy()
-    state = opt.init(x)
-    f, g = fun(x)
-    for _ in range(steps):
-        x, state = opt.update(g, state, x, value=f, fun=fun)
-        f, g = state.value, state.grad
-        if state.converged:
-            break
-    return x, state
 
 
 def test_update_kernel_is_the_broyden_formula():

@@ -19,7 +19,7 @@ from pinnlite.optim.schedules import step_decay
 
 
 def run(opt, fun, x0, steps):
-    """Up to ``steps`` L-BFGS updates from ``x0``, stopping when converged; the last (x, state)."""
+    """Up to ``steps`` updates of a second-order optimizer from ``x0``, stopping when converged; the last (x, state)."""
     x = x0.copy()
     state = opt.init(x)
     f, g = fun(x)
