@@ -6,7 +6,10 @@ parameters, the map and the units), on data simulated by the finite-difference
 solver (an independent method), with the phantom's noise and a seed. Prints,
 per phantom and seed, the relative L2 error of the mu map, the background and
 inclusion (or layer) means against the truth, the recovered centre and radius,
-and the wall time; then the mean over seeds.
+the map's median ambiguity per cell (``pinnlite.training.resolution``) with how
+many of the 8 x 8 cells have an rms error of mu within it (and within twice it)
+and the rank correlation of the two over the cells, and the wall time; then the
+mean over seeds.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/maps.py \\
         --phantoms inclusion soft two plate --seeds 0 1 --epochs 4000 --threads 2
@@ -43,7 +46,22 @@ def run_one(name, seed, noise, epochs, threads, changes):
     wall = time.perf_counter() - t0
     rep = phantoms.report(phantom, data, lambda P: trainer.material_maps(P)["mu"])
     warned = sorted({type(w.message).__name__ for w in caught})
-    return rep, wall, trainer.state.epoch, warned
+    return rep, wall, trainer.state.epoch, warned, ambiguity_check(trainer, data)
+
+
+def ambiguity_check(trainer, data, cells=8, per_side=10):
+    """The map's ambiguity per cell (pinnlite.training.resolution) against the cell's rms relative error
+    of mu: (median ambiguity, fraction of cells with error <= ambiguity, <= 2 ambiguity, rank correlation)."""
+    res = trainer.map_resolution(cells)["mu"]
+    err = np.empty((cells, cells))
+    for iy in range(cells):
+        for ix in range(cells):
+            X, Y = np.meshgrid(np.linspace(*res.x_edges[ix:ix + 2], per_side), np.linspace(*res.y_edges[iy:iy + 2], per_side))
+            P = np.stack([X.ravel(), Y.ravel()], axis=1)
+            err[iy, ix] = np.sqrt(np.mean((trainer.material_maps(P)["mu"] / data.truth_at(P)["mu"] - 1) ** 2))
+    a, e = res.ambiguity.ravel(), err.ravel()
+    rank = lambda v: np.argsort(np.argsort(v))  # noqa: E731
+    return float(np.median(a)), float(np.mean(e <= a)), float(np.mean(e <= 2 * a)), float(np.corrcoef(rank(a), rank(e))[0, 1])
 
 
 def blurred(data, sigma):
@@ -61,7 +79,7 @@ def blurred(data, sigma):
     return lambda P: smooth.truth_at(P)["mu"]
 
 
-def row(name, seed, rep, wall, epochs, warned):
+def row(name, seed, rep, wall, epochs, warned, ambiguity=None):
     bg, true_bg = rep.background
     parts = [f"{name:<10}{seed:>5}{100 * rep.l2:>8.1f}%{100 * (bg / true_bg - 1):>+9.1f}%"]
     for (got, true), _, off, radius, r in rep.discs:
@@ -69,6 +87,10 @@ def row(name, seed, rep, wall, epochs, warned):
                      f"r {radius:.2f}/{r:g}")
     for got, true in rep.layers:
         parts.append(f"  layer {got:.4g}/{true:g} ({100 * (got / true - 1):+.1f}%)")
+    if ambiguity is not None:
+        med, within, within2, corr = ambiguity
+        parts.append(f"  ambiguity {100 * med:.0f}% (cells within it {100 * within:.0f}%, within 2x "
+                     f"{100 * within2:.0f}%, rank corr {corr:+.2f})")
     parts.append(f"  {epochs} epochs {wall:.0f} s" + (f"  warned: {', '.join(warned)}" if warned else ""))
     return "".join(parts)
 
@@ -95,8 +117,8 @@ def main(argv=None):
     summary = {}
     for name in args.phantoms:
         for seed in args.seeds:
-            rep, wall, epochs, warned = run_one(name, seed, args.noise, args.epochs, args.threads, changes)
-            print(row(name, seed, rep, wall, epochs, warned), flush=True)
+            rep, wall, epochs, warned, ambiguity = run_one(name, seed, args.noise, args.epochs, args.threads, changes)
+            print(row(name, seed, rep, wall, epochs, warned, ambiguity), flush=True)
             summary.setdefault(name, []).append((rep.l2, wall))
     for name, runs in summary.items():
         l2, wall = np.array(runs).T

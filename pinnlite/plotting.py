@@ -2,7 +2,7 @@
 
 ``plot_run(run_dir, out=None, fmt="png", times=None)`` reads the run's latest
 checkpoint (its metrics, config, scales and data) and ``summary.json`` (the
-waves of a synthetic problem) and writes, into ``out`` (default
+waves of a synthetic problem, the maps' resolution) and writes, into ``out`` (default
 ``RUN_DIR/plots``):
 
 - ``loss.<fmt>``: left, the optimised total and every loss term divided by its
@@ -12,7 +12,8 @@ waves of a synthetic problem) and writes, into ``out`` (default
   the truth when known, and the relative error of each on a log scale;
 - ``maps.<fmt>`` (a run with a material field): each map, true (when the data
   hold the true maps), recovered and their difference side by side, true and
-  recovered on one colour scale;
+  recovered on one colour scale, and how well the waves determine each map per
+  cell (the ambiguity of :mod:`pinnlite.training.resolution`);
 - ``field_ux.<fmt>``, ``field_uy.<fmt>``: each displacement component at
   several times (rows), predicted, and for a synthetic problem exact (on the
   same colour scale) and the error (a diverging colour map centred on zero),
@@ -77,6 +78,7 @@ class Run:
         self.free = list(self.tree["material"]["free"])
         summary = read_summary(run) or {}
         self.problem = summary.get("problem") or ({"waves": summary["waves"]} if "waves" in summary else None)
+        self.maps = summary.get("maps") or {}  # mapped name -> its summary (mean, min, max, resolution)
         kind = self.config.get("optimizer", {}).get("kind", "adam")
         self.first = {"sgd": "SGD", "adamw": "AdamW", "lbfgs": "L-BFGS"}.get(kind, "Adam")
 
@@ -257,7 +259,8 @@ def field_maps(run, points):
 
 def map_figure(run, resolution=120):
     """Each mapped parameter (rows): true, recovered and their difference side by side, the true and
-    recovered maps on one colour scale (the truth when the data hold it)."""
+    recovered maps on one colour scale (the truth when the data hold it), then the ambiguity per
+    cell of ``summary.json`` (:mod:`pinnlite.training.resolution`) when the summary has it."""
     (x0, x1), (y0, y1), _ = run.data.domain
     aspect = (y1 - y0) / (x1 - x0)
     nx, ny = resolution, max(int(round(resolution * min(max(aspect, 0.2), 5.0))), 8)
@@ -265,7 +268,9 @@ def map_figure(run, resolution=120):
     P = np.stack([X.ravel(), Y.ravel()], axis=1)
     maps = field_maps(run, P)
     true = run.data.truth_at(P)
-    cols = 3 if true is not None else 1
+    base = 3 if true is not None else 1
+    regions = {name: (run.maps.get(name) or {}).get("resolution") for name in maps}
+    cols = base + any(regions.values())
     fig, axes = plt.subplots(len(maps), cols, figsize=(3.4 * cols + 0.6, 3.4 * aspect * len(maps) + 1.4),
                              layout="constrained", squeeze=False)
     mu, lu = run.units.get("modulus"), run.units.get("length")
@@ -283,17 +288,38 @@ def map_figure(run, resolution=120):
             diff = title == "recovered − true"
             im = ax.pcolormesh(X, Y, val, shading="auto", cmap="RdBu_r" if diff else "viridis",
                                vmin=-err if diff else lo, vmax=err if diff else hi)
-            ax.set_aspect("equal")
-            ax.set_title(f"{GREEK[name]} {title}", fontsize=9)
-            ax.set_xlabel(label("x", lu))
-            ax.set_ylabel(label("y", lu))
-            if diff or c == cols - 2 or cols == 1:
-                cb = fig.colorbar(im, ax=axes[r, c] if diff else axes[r, : max(cols - 1, 1)].ravel().tolist(),
+            _map_axes(ax, f"{GREEK[name]} {title}", lu)
+            if diff or c == base - 2 or base == 1:
+                cb = fig.colorbar(im, ax=axes[r, c] if diff else axes[r, : max(base - 1, 1)].ravel().tolist(),
                                   location="bottom", shrink=0.8)
                 cb.set_label(label(f"{GREEK[name]}" + (" difference" if diff else (", true and recovered (one scale)"
                                                                                if true is not None else "")), mu))
+        if cols > base:
+            _ambiguity_panel(fig, axes[r, base], name, regions[name], lu)
     fig.suptitle(f"Material map{'s' if len(maps) > 1 else ''}: {', '.join(NAMES[n] for n in maps)}", fontsize=10)
     return fig
+
+
+def _map_axes(ax, title, length_unit):
+    ax.set_aspect("equal")
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel(label("x", length_unit))
+    ax.set_ylabel(label("y", length_unit))
+
+
+def _ambiguity_panel(fig, ax, name, res, length_unit):
+    """The summary's ambiguity of ``name`` per cell (:mod:`pinnlite.training.resolution`), in percent;
+    blank where a cell has no points or the parameter no effect."""
+    if not res:
+        ax.set_axis_off()
+        return
+    amb = 100 * np.array(res["ambiguity"], dtype=float)  # null (inf or NaN) reads as NaN: blank
+    finite = amb[np.isfinite(amb)]
+    im = ax.pcolormesh(res["x_edges"], res["y_edges"], amb, cmap="magma_r", vmin=0,
+                       vmax=float(finite.max()) if finite.size else 1.0)
+    _map_axes(ax, f"{GREEK[name]} ambiguity per cell", length_unit)
+    cb = fig.colorbar(im, ax=ax, location="bottom", shrink=0.8)
+    cb.set_label("uniform change hidden by the residual (%)")
 
 
 def plot_run(run_dir, out=None, fmt="png", times=None):

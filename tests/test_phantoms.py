@@ -115,10 +115,21 @@ def test_demo_inclusion_trains_a_map_reports_it_and_plots_it(tmp_path, capsys):
     rep = phantoms.report(ph, data, lambda P: trainer.material_maps(P)["mu"])
     assert f"mu map: relative L2 error {100 * rep.l2:.1f}%" in text
     assert f"background  mean {rep.background[0]:.4g} kPa" in text
+    # the summary's resolution is the trainer's, recomputed from the checkpoint; the demo prints its median
+    res = trainer.map_resolution(8)["mu"]
+    np.testing.assert_allclose(np.array(mu["resolution"]["share"], float), res.share, rtol=1e-12)
+    amb = res.ambiguity[np.isfinite(res.ambiguity)]
+    assert mu["resolution"]["median_ambiguity"] == pytest.approx(np.median(amb), rel=1e-12)
+    assert mu["resolution"]["undetermined_cells"] == int(np.sum(~(res.share >= 0.1)))
+    assert f"the waves pin mu down to {100 * np.median(amb):.2g}% per cell (median of 8 x 8 cells" in text
     # the plot's maps are the trained field, read from the run's files alone
     P = np.array([[1.0, 2.0], [8.5, 7.5], [15.0, 3.0]])
     loaded = plotting.Run(out)
     np.testing.assert_allclose(plotting.field_maps(loaded, P)["mu"], trainer.material_maps(P)["mu"], rtol=1e-12)
+    fig = plotting.map_figure(loaded)
+    panel = [ax for ax in fig.axes if ax.get_title() == "μ ambiguity per cell"]
+    assert len(panel) == 1  # beside true, recovered and difference
+    np.testing.assert_allclose(panel[0].collections[0].get_array().reshape(8, 8), 100 * res.ambiguity, rtol=1e-12)
     assert main(["plot", str(out), "-q"]) == 0
     png = out / "plots" / "maps.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

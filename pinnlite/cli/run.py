@@ -9,11 +9,12 @@ exit status 130 or 143 (:mod:`pinnlite.training.signals`).
 """
 
 import logging
+import math
 import os
 import sys
 import time
 
-from pinnlite.training import distributed, rundir, signals
+from pinnlite.training import distributed, resolution, rundir, signals
 from pinnlite.training.config import Config, ConfigError, switches
 from pinnlite.training.config_format import parse_value
 
@@ -190,12 +191,31 @@ def print_summary(summary):
         elif name in summary.get("maps", {}):
             m = summary["maps"][name]
             line += f"   (mean of the map, from {m['min']:.4g} to {m['max']:.4g})"
+            if m.get("resolution"):
+                line += "\n" + resolution_line(name, m["resolution"])
         elif name in err:
             line += f"   (truth {truth[name]:.6g}, relative error {100 * err[name]:+.3f}%)"
         print(line)
     extra = f", validation misfit {summary['validation']:.4e}" if "validation" in summary else ""
     print(f"final loss {summary['final_loss']:.4e}{extra}, {summary['epochs']} epochs ({summary['stop_reason']}), "
           f"wall time {summary['wall_time_s']:.1f} s")
+
+
+def resolution_line(name, res):
+    """How well the waves determine the map ``name``, from its summary's ``resolution`` entry."""
+    cells = f"{len(res['x_edges']) - 1} x {len(res['y_edges']) - 1}"
+    med, worst = res["median_ambiguity"], res["max_ambiguity"]
+    text = (f"       the waves pin {name} down to {_percent(med)} per cell (median of {cells} cells; worst "
+            f"{_percent(worst)}): a uniform change that large in a cell changes the PDE residual as much as is "
+            f"left there")
+    if res["undetermined_cells"]:
+        text += (f"; {res['undetermined_cells']} cells are undetermined ({name} carries under "
+                 f"{resolution.UNDETERMINED:g} of their force balance)")
+    return text
+
+
+def _percent(value):
+    return "an unbounded amount" if value is None or not math.isfinite(value) else f"{100 * value:.2g}%"
 
 
 # ---------------------------------------------------------------- the commands

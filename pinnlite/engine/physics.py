@@ -60,6 +60,27 @@ def residual_divergence(C, L, M, rho, body_force=None):
     return r if body_force is None else r - body_force
 
 
+def material_sensitivity(C, name):
+    """``d r / d p`` (n, 2) of the residual for a change of ``p`` = ``"lam"`` or ``"mu"`` uniform near each point.
+
+    With the material locally constant the residual is linear in it
+    (``div sigma = (lam + mu) grad div u + mu lap u``), so::
+
+        d r / d lam = -grad div u              = -(u_xx + v_xy, u_xy + v_yy)
+        d r / d mu  = -(grad div u + lap u)    = -(2 u_xx + u_yy + v_xy, v_xx + 2 v_yy + u_xy)
+
+    from the channels C (8, n, 2). A change with gradients of its own adds terms
+    in ``grad p``; these are left out (the change is uniform over a region, away
+    from its edges).
+    """
+    u, v = C[..., 0], C[..., 1]
+    if name == "lam":
+        return -np.stack([u[4] + v[7], u[7] + v[5]], axis=-1)
+    if name == "mu":
+        return -np.stack([2 * u[4] + u[5] + v[7], v[4] + 2 * v[5] + u[7]], axis=-1)
+    raise InputError(f"name: expected 'lam' or 'mu', found {name!r}")
+
+
 def stress(C, lam, mu):
     """(s_xx, s_yy, s_xy), each (n,), from channels C (at least value, x, y)."""
     ux, uy = C[1, :, 0], C[2, :, 0]

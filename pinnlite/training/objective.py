@@ -33,7 +33,8 @@ from pinnlite import engine
 from pinnlite.engine import jacobian as jacobian_module
 from pinnlite.engine.terms import MATERIAL_NAMES, TERMS, LossWeights, Material, MaterialField, PointSets
 from pinnlite.errors import InputError
-from pinnlite.training import distributed
+from pinnlite.engine import physics
+from pinnlite.training import distributed, resolution
 from pinnlite.training.uncertainty import material_uncertainty
 
 
@@ -144,6 +145,18 @@ class Objective:
             return {}
         maps = engine.material_maps(self.field(x), np.asarray(points, self.arch.np_dtype))
         return {name: m[:, 0].astype(np.float64) for name, m in maps.items()}
+
+    def map_resolution(self, x, X, cell, x_edges, y_edges, body_force=None):
+        """Dict mapped name -> :class:`~pinnlite.training.resolution.Resolution` from the points
+        ``X`` (n, 3) in the cells ``cell`` (n,) between the edges (empty without a field)."""
+        if self.field_arch is None:
+            return {}
+        X = np.asarray(X, self.arch.np_dtype)
+        C = engine.channels(self.arch, self.params(x), X, 8, self.workspace)
+        material = self.material(x)
+        maps = engine.material_maps(self.field(x), X, material)
+        r = physics.residual_divergence(C, maps["lam"], maps["mu"], material.rho, body_force)
+        return resolution.region_resolution(C, maps, r, cell, x_edges, y_edges, self.mapped)
 
     def material(self, x):
         """The :class:`~pinnlite.engine.terms.Material` at ``x`` (a mapped parameter at its guess:

@@ -39,6 +39,7 @@ import numpy as np
 from pinnlite import __version__
 from pinnlite.io import atomic, checkpoint
 from pinnlite.io.errors import MissingFileError
+from pinnlite.training import resolution
 from pinnlite.training.validation import monitored
 
 CONFIG, DATA, SUMMARY, METRICS_JSON, METRICS_CSV = "config.json", "data.npz", "summary.json", "metrics.json", "metrics.csv"
@@ -251,9 +252,29 @@ def map_summary(trainer):
         X, Y = np.meshgrid(data.truth_map_x, data.truth_map_y)
         truth_grid = np.stack([X.ravel(), Y.ravel()], axis=1)
         on_grid, true = trainer.material_maps(truth_grid), data.truth_at(truth_grid)
+    regions = trainer.map_resolution(RESOLUTION_CELLS)
     for name, v in values.items():
         entry = {"mean": float(v.mean()), "min": float(v.min()), "max": float(v.max())}
         if truth_grid is not None:
             entry["relative_l2_error"] = float(np.linalg.norm(on_grid[name] - true[name]) / np.linalg.norm(true[name]))
+        entry["resolution"] = resolution_summary(regions[name])
         out[name] = entry
     return out
+
+
+RESOLUTION_CELLS = 8  # cells along each side of the window in the summary's resolution
+
+
+def resolution_summary(res):
+    """The summary's view of a :class:`~pinnlite.training.resolution.Resolution`: its cells (rows from
+    y0 up), the median and largest ambiguity over the cells and how many have a share under
+    :data:`~pinnlite.training.resolution.UNDETERMINED` (NaN and inf are written as null)."""
+    amb, share = res.ambiguity[np.isfinite(res.ambiguity)], res.share
+    return {
+        "x_edges": res.x_edges.tolist(), "y_edges": res.y_edges.tolist(),
+        "share": share.tolist(), "ambiguity": res.ambiguity.tolist(),
+        "median_ambiguity": float(np.median(amb)) if amb.size else math.inf,
+        "max_ambiguity": float(np.max(res.ambiguity[~np.isnan(res.ambiguity)], initial=-math.inf)),
+        "median_share": float(np.nanmedian(share)) if np.any(np.isfinite(share)) else math.nan,
+        "undetermined_cells": int(np.sum(~(share >= resolution.UNDETERMINED))),
+    }

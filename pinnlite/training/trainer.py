@@ -24,7 +24,7 @@ import numpy as np
 
 from pinnlite import engine
 from pinnlite.errors import InputError
-from pinnlite.training import build, distributed, epochs, sampling, signals, stopping, validation, weighting
+from pinnlite.training import build, distributed, epochs, resolution, sampling, signals, stopping, validation, weighting
 from pinnlite.training.autosave import SavePolicy
 from pinnlite.training.config import Config, ConfigError, first_order_steps, switches
 from pinnlite.training.data import TrainingData
@@ -154,6 +154,28 @@ class Trainer(Checkpoints):
         if self.state is None:
             raise InputError("material_maps: the maps exist once training has started")
         return self.objective.maps(self.state.x, points)
+
+    def map_resolution(self, cells=8, per_cell=4, n_times=16):
+        """Dict mapped name -> :class:`~pinnlite.training.resolution.Resolution`: how well the wave
+        equation determines each map on ``cells`` x ``cells`` regions of its window.
+
+        The points are a regular grid of ``per_cell``^2 points per cell at ``n_times``
+        times (:func:`~pinnlite.training.resolution.grid_points`), or the data's
+        explicit collocation points when they carry a body force (which the grid
+        would not know). Empty for a constant material.
+        """
+        if self.state is None:
+            raise InputError("map_resolution: the maps exist once training has started")
+        if self.field_arch is None:
+            return {}
+        bounds, data = self.field_arch.bounds, self.data
+        if data.collocation is not None and data.body_force is not None:
+            xe, ye = resolution.edges(bounds, (cells, cells))
+            X, force = data.collocation, data.body_force
+        else:
+            X, xe, ye = resolution.grid_points(bounds, data.domain[2], cells, per_cell, n_times)
+            force = None
+        return self.objective.map_resolution(self.state.x, X, resolution.cell_of(X, xe, ye), xe, ye, force)
 
     @property
     def threads(self):
