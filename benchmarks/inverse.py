@@ -20,6 +20,7 @@ error within 2x the bound.
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/inverse.py
     python benchmarks/inverse.py --families two_waves steel --seeds 5 --noise 0 0.01
     python benchmarks/inverse.py --epochs 20 --seeds 1          # a quick check that it runs
+    python benchmarks/inverse.py --set optimizer.bfgs_initial_step=unit   # another setting
 """
 
 import argparse
@@ -36,14 +37,16 @@ TARGET_NOISE_FREE = 2e-4
 TARGET_CRB_RATIO = 2.0
 
 
-def run_one(family, noise, seed, epochs, threads):
-    """One training run in this process; a dict of the results."""
+def run_one(family, noise, seed, epochs, threads, changed=()):
+    """One training run in this process; a dict of the results. ``changed``: "section.field=value"
+    strings applied on top of the family's config (for comparing settings)."""
     import io
 
     sys.path.insert(0, HERE)
     from families import make
 
     from pinnlite import Config, Trainer
+    from pinnlite.cli.run import overrides
     from pinnlite.errors import InputError
     from pinnlite.training.problems import cramer_rao, noise_std
     from pinnlite.training.progress import Progress
@@ -54,6 +57,7 @@ def run_one(family, noise, seed, epochs, threads):
         changes["training.epochs"] = epochs
     if threads is not None:
         changes["training.threads"] = threads
+    changes.update(overrides(list(changed)))
     cfg = Config().replace(**changes)
     t0 = time.perf_counter()
     trainer = Trainer(None, cfg, progress=Progress(cfg.training.epochs, stream=io.StringIO()))
@@ -80,10 +84,13 @@ def main():
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=None, help="override training.epochs (default: Config()'s)")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                    help="change a config field of every run (repeatable), e.g. to compare settings")
     ap.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.one[0], float(args.one[1]), int(args.one[2]), args.epochs, args.threads)))
+        print(json.dumps(run_one(args.one[0], float(args.one[1]), int(args.one[2]), args.epochs, args.threads,
+                                 args.set)))
         return
     sys.path.insert(0, HERE)
     from families import FAMILIES
@@ -98,6 +105,7 @@ def main():
                 cmd = [sys.executable, __file__, "--one", family, str(noise), str(seed)]
                 cmd += [] if args.epochs is None else ["--epochs", str(args.epochs)]
                 cmd += [] if args.threads is None else ["--threads", str(args.threads)]
+                cmd += [a for change in args.set for a in ("--set", change)]
                 proc = subprocess.run(cmd, capture_output=True, text=True)
                 if proc.returncode != 0:
                     print(f"{family} noise {noise} seed {seed}: FAILED\n{proc.stderr[-2000:]}", flush=True)

@@ -4,7 +4,8 @@ The update kernel is compared with the Broyden-family formula written out with
 outer products (tests/naive.py), the SSBroyden coefficients with their
 formulas branch by branch, every accepted update with the secant condition
 ``H+ y = s``; each variant minimises a convex quadratic and Rosenbrock's
-function to their known minimisers.
+function to their known minimisers; the first trial step of each line search
+is the quadratic rule's (Nocedal & Wright 3.60) or 1.
 """
 
 import math
@@ -63,7 +64,12 @@ def test_minimises_a_convex_quadratic(variant):
     a = spd_matrix(12, 100.0, rng)
     b = rng.normal(size=12)
     x, state = run(optim.bfgs(variant, tolerance_grad=1e-11, tolerance_change=0.0), quadratic(a, b), np.zeros(12), 200)
-    np.testing.assert_allclose(x, np.linalg.solve(a, b), rtol=1e-8, atol=1e-10)
+    x_star = np.linalg.solve(a, b)
+    # what a line search on f can resolve: f - f* = (x - x*)'A(x - x*) / 2 is lost below eps |f*|
+    # (1.7e-8 here; where in that band a run ends depends on the rounding of its path)
+    f_star = quadratic(a, b)(x_star)[0]
+    resolution = math.sqrt(np.finfo(float).eps * abs(f_star) / np.linalg.eigvalsh(a).min())
+    np.testing.assert_allclose(x, x_star, rtol=0, atol=resolution)
     assert state.updates > 0
     # the carried-over next direction is the product with the updated H
     np.testing.assert_allclose(state.Hg, state.H @ state.grad, rtol=1e-8, atol=1e-14 * np.abs(state.H).max())
@@ -73,10 +79,99 @@ def test_minimises_a_convex_quadratic(variant):
 
 @pytest.mark.parametrize("variant", ["ssbroyden", "ssbfgs", "bfgs"])
 @pytest.mark.parametrize("n", [2, 10])
-def test_minimises_rosenbrock(variant, n):
-    x, state = run(optim.bfgs(variant, tolerance_grad=1e-10), rosenbrock, rosen_start(n), 2000)
-    np.testing.assert_allclose(x, np.ones(n), atol=1e-6)
+@pytest.mark.parametrize("initial_step", ["quadratic", "unit"])
+def test_minimises_rosenbrock(variant, n, initial_step):
+    x, state = run(optim.bfgs(variant, tolerance_grad=1e-10, initial_step=initial_step), rosenbrock, rosen_start(n), 2000)
     assert state.status in (optim.LBFGS_GRAD_TOL, optim.LBFGS_VALUE_CHANGE, optim.LBFGS_STEP_CHANGE)
+    f, g = rosenbrock(x)
+    assert np.abs(g).max() < 1e-5  # a stationary point, and a minimum: the Hessian there is positive definite
+    assert np.linalg.eigvalsh(rosenbrock_hessian(x)).min() > 0
+    if n == 2 or f < 1.0:
+        np.testing.assert_allclose(x, np.ones(n), atol=1e-6)
+    else:  # the chained function's other minimum for 4 <= n <= 30, near (-1, 1, ..., 1), at f = 3.98658
+        assert x[0] < -0.99 and np.all(x[1:] > 0.98) and f == pytest.approx(3.986579, abs=1e-5)
+
+
+def rosenbrock_hessian(x):
+    """The Hessian of the chained Rosenbrock function, written out."""
+    n = len(x)
+    h = np.zeros((n, n))
+    for i in range(n - 1):
+        h[i, i] += 1200.0 * x[i] ** 2 - 400.0 * x[i + 1] + 2.0
+        h[i + 1, i + 1] += 200.0
+        h[i, i + 1] = h[i + 1, i] = -400.0 * x[i]
+    return h
+
+
+def _first_trials(opt, fun, x, updates):
+    """The first trial step of each update's line search (from the first point each one evaluates)."""
+    trials, state = [], opt.init(x)
+    f, g = fun(x)
+    for _ in range(updates):
+        seen = []
+
+        def probe(p):
+            seen.append(p.copy())
+            return fun(p)
+
+        d = -(state.Hg if np.all(np.isfinite(state.Hg)) else g)
+        x_new, new = opt.update(g, state, x, value=f, fun=probe)
+        k = int(np.argmax(np.abs(d)))
+        trials.append(((seen[0] - x)[k] / d[k], state, f, g, d))
+        x, state, f, g = x_new, new, new.value, new.grad
+    return trials
+
+
+def test_the_first_trial_repeats_the_last_decrease_and_is_one_at_most():
+    rng = np.random.default_rng(4)
+    a, b = spd_matrix(8, 1e3, rng), rng.normal(size=8)
+    fun = quadratic(a, b)
+    trials = _first_trials(optim.bfgs("ssbroyden", initial_step="quadratic"), fun, np.zeros(8), 12)
+    shortened = 0
+    for (_, _, f_before, _, _), (t, state, f, g, d) in zip(trials, trials[1:]):
+        assert state.decrease == f_before - f  # the last step's decrease, carried in the state
+        want = min(1.0, 1.01 * 2 * state.decrease / -(g @ d))  # Nocedal & Wright (3.60)
+        assert t == pytest.approx(want, rel=1e-9)
+        shortened += want < 1.0
+    assert shortened >= 2  # the rule did shorten some first trials on this problem
+    for t, *_ in _first_trials(optim.bfgs("ssbroyden"), fun, np.zeros(8), 12)[1:]:  # the default: unit
+        assert t == pytest.approx(1.0, rel=1e-12)
+
+
+def test_a_decrease_at_the_rounding_level_or_unknown_leaves_the_unit_trial():
+    a = np.diag([1.0, 3.0, 9.0])
+    fun = quadratic(a, np.ones(3))
+    opt = optim.bfgs("ssbroyden", initial_step="quadratic")
+    x = np.array([0.3, -0.2, 0.1])
+    f, g = fun(x)
+    _, state = opt.update(g, opt.init(x), x, value=f, fun=fun)  # one update: H is no longer I
+    assert state.updates == 1
+    x0 = np.linalg.solve(a, np.ones(3)) + np.array([1e-3, -2e-3, 1e-3])
+    f0, g0 = fun(x0)
+    d = -(state.H @ g0)
+    k = int(np.argmax(np.abs(d)))
+    for decrease, want in ((math.nan, 1.0), (1e-13 * abs(f0), 1.0), (0.0, 1.0), (-1.0, 1.0),
+                           (1e-3 * -(g0 @ d), 2.02e-3)):  # the last one: the rule's own trial
+        seen = []
+        st = state._replace(decrease=decrease, Hg=np.full(3, np.nan), grad=g0, value=f0)
+        opt.update(g0, st, x0, value=f0, fun=lambda p: (seen.append(p.copy()), fun(p))[1])
+        assert (seen[0] - x0)[k] / d[k] == pytest.approx(want, rel=1e-9), decrease
+
+
+def test_a_state_saved_before_the_decrease_existed_loads_with_the_unit_trial():
+    opt = optim.bfgs()
+    x = np.array([1.0, -1.0])
+    state = opt.init(x)._replace(decrease=0.5)
+    fields = optim.state_to_dict(state)
+    assert fields["decrease"] == 0.5
+    del fields["decrease"]
+    old = optim.state_from_dict("bfgs", fields)
+    assert math.isnan(old.decrease) and np.array_equal(old.H, state.H)
+    with pytest.raises(InputError, match="expected exactly the keys"):
+        optim.state_from_dict("bfgs", dict(fields, extra=1.0))
+    del fields["H"]
+    with pytest.raises(InputError, match="expected exactly the keys"):
+        optim.state_from_dict("bfgs", fields)
 
 
 @pytest.mark.parametrize("variant", ["ssbroyden", "bfgs"])
@@ -85,10 +180,13 @@ def test_carried_direction_is_h_times_g_after_every_update(variant):
     x = rosen_start(6)
     state = opt.init(x)
     f, g = rosenbrock(x)
+    largest = 0.0
     for _ in range(15):
         x, state = opt.update(g, state, x, value=f, fun=rosenbrock)
         f, g = state.value, state.grad
-        np.testing.assert_allclose(state.Hg, state.H @ g, rtol=1e-9, atol=1e-12 * np.abs(state.H @ g).max())
+        # H g' = H g + H y is carried forward: its rounding stays a few eps of the largest direction so far
+        largest = max(largest, np.abs(state.H @ g).max())
+        np.testing.assert_allclose(state.Hg, state.H @ g, rtol=1e-9, atol=1e-14 * largest)
 
 
 def test_first_update_scales_the_identity_like_the_formula():
@@ -102,6 +200,31 @@ def test_first_update_scales_the_identity_like_the_formula():
     s, y = x1 - x0, st.grad - g
     expected = broyden_inverse_update(np.eye(3), s, y, 1.0, (y @ y) / (s @ y))
     np.testing.assert_allclose(st.H, expected, rtol=1e-12)
+
+
+def test_the_product_is_h_times_v_for_a_symmetric_h():
+    rng = np.random.default_rng(5)
+    H = spd_matrix(9, 50.0, rng)
+    H = (H + H.T) / 2
+    v = rng.normal(size=9)
+    np.testing.assert_allclose(bfgs_module._matvec(H, v), H @ v, rtol=1e-13, atol=1e-13 * np.abs(H @ v).max())
+
+
+def test_an_update_that_would_overflow_is_refused_from_its_bound():
+    rng = np.random.default_rng(6)
+    H = spd_matrix(6, 10.0, rng)
+    H = (H + H.T) / 2
+    s, a = rng.normal(size=6), rng.normal(size=6)
+    for c in ((0.7, -0.2, 0.3, 1.1), (1.0, 0.0, 0.0, 0.0), (2.0, 1e5, -1e5, 1e10)):
+        new = bfgs_module._update(H, s, a, *c)
+        bound = abs(c[0]) * np.diagonal(H).max() + abs(c[1]) * np.abs(a).max() ** 2 \
+            + 2 * abs(c[2]) * np.abs(s).max() * np.abs(a).max() + abs(c[3]) * np.abs(s).max() ** 2
+        assert np.abs(new).max() <= bound * (1 + 1e-12)  # the bound holds for a positive definite H
+        assert bfgs_module._bounded(H, s, a, c)
+    huge = (1.0, 0.0, 0.0, 1e307)
+    assert not np.all(np.isfinite(bfgs_module._update(H, s * 100, a, *huge)))
+    assert not bfgs_module._bounded(H, s * 100, a, huge)
+    assert not bfgs_module._bounded(H, s, a, (math.nan, 0.0, 0.0, 0.0))
 
 
 def test_bad_arguments_name_the_argument():

@@ -42,7 +42,9 @@ def state_from_dict(name, fields):
     """The state of optimizer ``name`` from a dict made by :func:`state_to_dict`.
 
     Arrays are copied with their dtype kept; ints and floats become Python ints
-    and floats, so the restored state continues bit for bit.
+    and floats, so the restored state continues bit for bit. A field that a
+    state type gained later (one with a default, such as ``BfgsState.decrease``)
+    may be missing and takes its default.
     """
     if name not in _STATE_TYPES:
         raise InputError(f"name: expected one of {sorted(_STATE_TYPES)}, found {name!r}")
@@ -50,13 +52,16 @@ def state_from_dict(name, fields):
     if not isinstance(fields, dict):
         raise InputError(f"fields: expected a dict, found {describe(fields)}")
     expected = list(cls._fields)
-    if set(fields) != set(expected):
+    # a field with a default was added after states were first saved: older states lack it
+    if not set(expected) - set(cls._field_defaults) <= set(fields) <= set(expected):
         raise InputError(
             f"fields: expected exactly the keys {expected} for optimizer {name!r}, "
             f"found {sorted(fields)}"
         )
     out = {}
     for key, kind in cls.__annotations__.items():
+        if key not in fields:
+            continue  # its default
         value = fields[key]
         if kind is np.ndarray:
             if not isinstance(value, np.ndarray) or value.dtype not in (np.float32, np.float64):
