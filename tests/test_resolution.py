@@ -136,3 +136,15 @@ def test_a_run_reports_the_figures_of_its_own_fitted_field():
     constant_run = Trainer(None, config(**{"material.field": "constant", "training.epochs": 1}), progress=False)
     constant_run.train(data)
     assert constant_run.map_resolution() == {}
+
+
+def test_the_printed_line_names_the_undetermined_cells_and_an_unbounded_worst():
+    from pinnlite.cli.run import resolution_line
+
+    res = {"x_edges": [0, 1, 2], "y_edges": [0, 1, 2, 3], "median_ambiguity": 0.042, "max_ambiguity": None,
+           "undetermined_cells": 3}
+    text = resolution_line("lam", res)
+    assert "ambiguity 4.2% per cell (median of 2 x 3, worst unbounded): a change of lam that large" in text
+    assert ";\n       3 cells undetermined (lam carries under 0.1 of their force balance)" in text
+    assert "ambiguity 1500% per cell" in resolution_line("lam", dict(res, median_ambiguity=15.0))
+    assert "undetermined" not in resolution_line("lam", dict(res, undetermined_cells=0))

@@ -202,20 +202,21 @@ def print_summary(summary):
 
 
 def resolution_line(name, res):
-    """How well the waves determine the map ``name``, from its summary's ``resolution`` entry."""
+    """How well the waves determine the map ``name``, from its summary's ``resolution`` entry (two lines)."""
     cells = f"{len(res['x_edges']) - 1} x {len(res['y_edges']) - 1}"
-    med, worst = res["median_ambiguity"], res["max_ambiguity"]
-    text = (f"       the waves pin {name} down to {_percent(med)} per cell (median of {cells} cells; worst "
-            f"{_percent(worst)}): a uniform change that large in a cell changes the PDE residual as much as is "
-            f"left there")
+    text = (f"       ambiguity {_percent(res['median_ambiguity'])} per cell (median of {cells}, worst "
+            f"{_percent(res['max_ambiguity'])}): a change of {name} that large,\n"
+            f"       uniform over a cell, changes the PDE residual there as much as the fit leaves")
     if res["undetermined_cells"]:
-        text += (f"; {res['undetermined_cells']} cells are undetermined ({name} carries under "
+        text += (f";\n       {res['undetermined_cells']} cells undetermined ({name} carries under "
                  f"{resolution.UNDETERMINED:g} of their force balance)")
     return text
 
 
 def _percent(value):
-    return "an unbounded amount" if value is None or not math.isfinite(value) else f"{100 * value:.2g}%"
+    if value is None or not math.isfinite(value):
+        return "unbounded"
+    return f"{100 * value:.0f}%" if value >= 1 else f"{100 * value:.2g}%"  # 1500%, not 1.5e+03%
 
 
 # ---------------------------------------------------------------- the commands
