@@ -1,3 +1,5 @@
+import signal
+
 import numpy as np
 import pytest
 
@@ -6,6 +8,25 @@ from pinnlite.engine import physics
 from pinnlite.engine.terms import Material, PointSets
 
 BOUNDS = ((0.0, 2.0), (-1.0, 1.0), (0.0, 3.0))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _sigint_as_in_a_terminal():
+    """Python's SIGINT handler for the whole session (module fixtures included), as in a terminal.
+
+    A suite started in the background by a non-interactive shell (``pytest &``
+    in a script) inherits SIGINT ignored, and pinnlite leaves an ignored signal
+    ignored (tests/test_signals.py), so the tests that stop a run with SIGINT
+    would see nothing happen. SIGTERM is not ignored that way.
+    """
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def random_points(rng, n, bounds=BOUNDS, dtype=np.float64):

@@ -121,7 +121,8 @@ def test_demo_inclusion_trains_a_map_reports_it_and_plots_it(tmp_path, capsys):
     amb = res.ambiguity[np.isfinite(res.ambiguity)]
     assert mu["resolution"]["median_ambiguity"] == pytest.approx(np.median(amb), rel=1e-12)
     assert mu["resolution"]["undetermined_cells"] == int(np.sum(~(res.share >= 0.1)))
-    assert f"ambiguity {100 * np.median(amb):.2g}% per cell (median of 8 x 8, worst" in text
+    shown = f"{100 * np.median(amb):.0f}%" if np.median(amb) >= 1 else f"{100 * np.median(amb):.2g}%"
+    assert f"ambiguity {shown} per cell (median of 8 x 8, worst" in text
     # the plot's maps are the trained field, read from the run's files alone
     P = np.array([[1.0, 2.0], [8.5, 7.5], [15.0, 3.0]])
     loaded = plotting.Run(out)
