@@ -151,7 +151,7 @@ def _bounded(H, s, a, c):
     (a state edited by hand) can at worst turn non-finite; the next direction
     is then not one of descent, and H is reset to the identity.
     """
-    am, sm, hm = max_abs(a), max_abs(s), float(np.max(np.diagonal(H)))
+    am, sm, hm = float(max_abs(a)), float(max_abs(s)), float(np.max(np.diagonal(H)))  # floats: no overflow warning
     bound = abs(c[0]) * hm + abs(c[1]) * am * am + 2.0 * abs(c[2]) * sm * am + abs(c[3]) * sm * sm
     return math.isfinite(bound) and bound < 1e300
 
