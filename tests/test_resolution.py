@@ -3,9 +3,13 @@ in the material against finite differences, the shares of exact plane waves agai
 closed forms, the ambiguity of a uniformly wrong map against the error it was given, the cells,
 and a trained run's figures against channels taken by finite differences of its own prediction."""
 
+import dataclasses
+import warnings
+
 import numpy as np
 import pytest
 
+from pinnlite import engine
 from pinnlite.engine import physics
 from pinnlite.errors import InputError
 from pinnlite.training import resolution
@@ -148,3 +152,23 @@ def test_the_printed_line_names_the_undetermined_cells_and_an_unbounded_worst():
     assert ";\n       3 cells undetermined (lam carries under 0.1 of their force balance)" in text
     assert "ambiguity 1500% per cell" in resolution_line("lam", dict(res, median_ambiguity=15.0))
     assert "undetermined" not in resolution_line("lam", dict(res, undetermined_cells=0))
+
+
+def test_explicit_collocation_with_a_body_force_is_used_as_it_is():
+    data = plane_waves(2.0, 1.0, 1.0, n_sensors=150, rng=0)[0]
+    rng = np.random.default_rng(1)
+    (x0, x1), (y0, y1), (t0, t1) = data.domain
+    P = np.column_stack([rng.uniform(x0, x1, 80), rng.uniform(y0, y1, 80), rng.uniform(t0, t1, 80)])
+    t = Trainer(None, config(**{"material.optimize_lam": False, "training.epochs": 3}), progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # three epochs do not fit the data (FitWarning): the state is all we need
+        t.train(dataclasses.replace(data, collocation=P, body_force=np.zeros((80, 2))))
+    r = t.map_resolution(cells=2)["mu"]
+    ix, iy = (P[:, 0] >= (x0 + x1) / 2).astype(int), (P[:, 1] >= (y0 + y1) / 2).astype(int)
+    np.testing.assert_array_equal(r.points.ravel(), np.bincount(iy * 2 + ix, minlength=4))
+    # the residual left includes the force: a force equal to the residual leaves none, and no ambiguity
+    assert np.all(np.isfinite(r.ambiguity)) and np.all(r.ambiguity > 0)
+    full = engine.material_maps(t.objective.field(t.state.x), P, t.objective.material(t.state.x))
+    left = physics.residual_divergence(t.model.derivatives(P), full["lam"], full["mu"], 1.0)
+    t.data = dataclasses.replace(t.data, body_force=left)
+    assert np.all(t.map_resolution(cells=2)["mu"].ambiguity < 1e-6)
