@@ -126,7 +126,7 @@ def test_the_first_trial_repeats_the_last_decrease_and_is_one_at_most():
     rng = np.random.default_rng(4)
     a, b = spd_matrix(8, 1e3, rng), rng.normal(size=8)
     fun = quadratic(a, b)
-    trials = _first_trials(optim.bfgs("ssbroyden", initial_step="quadratic"), fun, np.zeros(8), 12)
+    trials = _first_trials(optim.bfgs("ssbroyden"), fun, np.zeros(8), 12)  # the default: quadratic
     shortened = 0
     for (_, _, f_before, _, _), (t, state, f, g, d) in zip(trials, trials[1:]):
         assert state.decrease == f_before - f  # the last step's decrease, carried in the state
@@ -134,8 +134,21 @@ def test_the_first_trial_repeats_the_last_decrease_and_is_one_at_most():
         assert t == pytest.approx(want, rel=1e-9)
         shortened += want < 1.0
     assert shortened >= 2  # the rule did shorten some first trials on this problem
-    for t, *_ in _first_trials(optim.bfgs("ssbroyden"), fun, np.zeros(8), 12)[1:]:  # the default: unit
+    for t, *_ in _first_trials(optim.bfgs("ssbroyden", initial_step="unit"), fun, np.zeros(8), 12)[1:]:
         assert t == pytest.approx(1.0, rel=1e-12)
+
+
+def test_a_shortened_first_trial_ends_where_the_slope_has_halved():
+    rng = np.random.default_rng(4)
+    a, b = spd_matrix(8, 1e3, rng), rng.normal(size=8)
+    fun = quadratic(a, b)
+    trials = _first_trials(optim.bfgs("ssbroyden", initial_step="quadratic"), fun, np.zeros(8), 12)
+    checked = 0
+    for (t, _, _, g, d), (_, after, _, g_after, _) in zip(trials[1:], trials[2:]):
+        if t < 1.0 and after.wolfe:
+            assert abs(g_after @ d) <= 0.5 * abs(g @ d) * (1 + 1e-9)  # c2 = 0.5, not 0.9
+            checked += 1
+    assert checked >= 2
 
 
 def test_a_decrease_at_the_rounding_level_or_unknown_leaves_the_unit_trial():

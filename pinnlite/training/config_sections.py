@@ -283,10 +283,10 @@ class OptimizerConfig(Section):
     lbfgs_tolerance_change: float = _real(1e-12, 0.0)
     #: Dense quasi-Newton update (Urban et al. 2024): "ssbroyden", "ssbfgs" or "bfgs".
     bfgs_variant: str = _choice("ssbroyden", ("ssbroyden", "ssbfgs", "bfgs"))
-    #: First trial step of each BFGS line search: "unit" (always 1) or "quadratic" (1, or
-    #: shorter when the last step's decrease says 1 overshoots: Nocedal & Wright eq. 3.60;
-    #: fewer evaluations, but less progress per epoch on hard problems).
-    bfgs_initial_step: str = _choice("unit", ("unit", "quadratic"))
+    #: First trial step of each BFGS line search: "quadratic" (1, or shorter when the last
+    #: step's decrease says 1 overshoots: Nocedal & Wright eq. 3.60) or "unit" (always 1,
+    #: as before pinnlite 0.2: more evaluations for the same result).
+    bfgs_initial_step: str = _choice("quadratic", ("quadratic", "unit"))
     #: Most function evaluations of one BFGS strong-Wolfe line search; integer >= 1.
     bfgs_max_linesearch: int = _int(25, low=1)
     #: BFGS stops when the largest gradient component is at most this; >= 0.
