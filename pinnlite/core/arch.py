@@ -98,8 +98,29 @@ def mlp_layout(widths):
     return Layout(tuple(entries))
 
 
+class MlpShape:
+    """What a network description derives from its ``_layout``, ``dtype`` and ``bounds``
+    (shared by :class:`Architecture` and :class:`pinnlite.core.field_arch.FieldArchitecture`)."""
+
+    @property
+    def layout(self):
+        return self._layout
+
+    @property
+    def n_params(self):
+        return self._layout.size
+
+    @property
+    def np_dtype(self):
+        return np.dtype(self.dtype)
+
+    def input_transform(self):
+        """``(s, c)``, one entry per axis of ``bounds``: xi = s * (X - c) maps the bounds onto [-1, 1]."""
+        return unit_box(self.bounds)
+
+
 @dataclass(frozen=True)
-class Architecture:
+class Architecture(MlpShape):
     """Everything needed to rebuild the network except its parameter values.
 
     Parameters
@@ -138,25 +159,9 @@ class Architecture:
         object.__setattr__(self, "_layout", mlp_layout((3,) + self.hidden + (2,)))
 
     @property
-    def layout(self):
-        return self._layout
-
-    @property
-    def n_params(self):
-        return self._layout.size
-
-    @property
     def n_layers(self):
         """Number of weight matrices (hidden layers + output layer)."""
         return len(self.hidden) + 1
-
-    @property
-    def np_dtype(self):
-        return np.dtype(self.dtype)
-
-    def input_transform(self):
-        """``(s, c)``, each of shape (3,): xi = s * (X - c) maps the bounds onto [-1, 1]."""
-        return unit_box(self.bounds)
 
     def to_dict(self):
         """Plain JSON-able description; :meth:`from_dict` inverts it exactly."""

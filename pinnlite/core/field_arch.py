@@ -18,17 +18,15 @@ reader can rebuild a field without Numba.
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from pinnlite.core import checks
 from pinnlite.core.activations import get_activation
-from pinnlite.core.arch import DTYPES, Layout, glorot, mlp_layout, unit_box
+from pinnlite.core.arch import DTYPES, Layout, MlpShape, glorot, mlp_layout
 
 FIELD_NAMES = ("lam", "mu")
 
 
 @dataclass(frozen=True)
-class FieldArchitecture:
+class FieldArchitecture(MlpShape):
     """Everything needed to rebuild a material field except its parameter values.
 
     Parameters
@@ -74,21 +72,6 @@ class FieldArchitecture:
         checks.choice("dtype", self.dtype, DTYPES)
         object.__setattr__(self, "_layout", mlp_layout((2,) + self.hidden + (len(names),)))
 
-    @property
-    def layout(self):
-        return self._layout
-
-    @property
-    def n_params(self):
-        return self._layout.size
-
-    @property
-    def np_dtype(self):
-        return np.dtype(self.dtype)
-
-    def input_transform(self):
-        """``(s, c)``, each of shape (2,): xi = s * (X - c) maps the bounds onto [-1, 1]."""
-        return unit_box(self.bounds)
 
     def to_dict(self):
         """Plain JSON-able description; :meth:`from_dict` inverts it exactly."""

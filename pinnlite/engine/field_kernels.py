@@ -22,6 +22,7 @@ backward pass (:mod:`pinnlite.engine.field`).
 """
 
 from pinnlite.core.jit import kernel
+from pinnlite.engine.kernels import traction_point
 
 
 @kernel
@@ -102,28 +103,9 @@ def traction_term_field(U, GU, n, inv, so, L, M, normals, target, weight, GL, GM
     loss = 0.0
     a = 2 * inv * weight
     for i in range(n):
-        lam = L[i, 0]
-        mu = M[i, 0]
-        lp2m = lam + 2 * mu
-        ux = su * U[0, n + i]
-        uy = su * U[0, 2 * n + i]
-        vx = sv * U[1, n + i]
-        vy = sv * U[1, 2 * n + i]
-        nx = normals[i, 0]
-        ny = normals[i, 1]
-        sxx = lp2m * ux + lam * vy
-        syy = lam * ux + lp2m * vy
-        sxy = mu * (uy + vx)
-        rx = sxx * nx + sxy * ny - target[i, 0]
-        ry = sxy * nx + syy * ny - target[i, 1]
-        loss += rx * rx + ry * ry
-        dxx = rx * nx
-        dyy = ry * ny
-        dxy = rx * ny + ry * nx
-        GU[0, n + i] = a * su * (lp2m * dxx + lam * dyy)
-        GU[0, 2 * n + i] = a * su * mu * dxy
-        GU[1, n + i] = a * sv * mu * dxy
-        GU[1, 2 * n + i] = a * sv * (lam * dxx + lp2m * dyy)
+        e, dxx, dyy, dxy, ux, uy, vx, vy = traction_point(U, GU, i, n, su, sv, L[i, 0], M[i, 0], normals[i, 0],
+                                                          normals[i, 1], target[i, 0], target[i, 1], a)
+        loss += e
         GL[i, 0] = a * (dxx + dyy) * (ux + vy)
         GL[i, 1] = 0.0
         GL[i, 2] = 0.0

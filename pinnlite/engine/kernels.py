@@ -450,6 +450,34 @@ def misfit_term(U, GU, start, n, inv, so, shift, target, weight):
     return loss * inv
 
 
+@inline
+def traction_point(U, GU, i, n, su, sv, lam, mu, nx, ny, tx, ty, a):
+    """Point ``i`` of a 4-channel traction tile: writes ``a * dL/dU`` of its x and y channels.
+
+    Returns ``(|t - target|^2, dxx, dyy, dxy, u_x, u_y, v_x, v_y)`` with
+    ``d.. = r . n`` products of the misfit ``r``, from which the constant and
+    the field kernels form their material gradients.
+    """
+    lp2m = lam + 2 * mu
+    ux = su * U[0, n + i]
+    uy = su * U[0, 2 * n + i]
+    vx = sv * U[1, n + i]
+    vy = sv * U[1, 2 * n + i]
+    sxx = lp2m * ux + lam * vy
+    syy = lam * ux + lp2m * vy
+    sxy = mu * (uy + vx)
+    rx = sxx * nx + sxy * ny - tx
+    ry = sxy * nx + syy * ny - ty
+    dxx = rx * nx
+    dyy = ry * ny
+    dxy = rx * ny + ry * nx
+    GU[0, n + i] = a * su * (lp2m * dxx + lam * dyy)
+    GU[0, 2 * n + i] = a * su * mu * dxy
+    GU[1, n + i] = a * sv * mu * dxy
+    GU[1, 2 * n + i] = a * sv * (lam * dxx + lp2m * dyy)
+    return rx * rx + ry * ry, dxx, dyy, dxy, ux, uy, vx, vy
+
+
 @kernel
 def traction_term(U, GU, n, inv, so, lam, mu, normals, target, weight):
     """Traction misfit on one 4-channel tile (plane strain).
@@ -458,33 +486,16 @@ def traction_term(U, GU, n, inv, so, lam, mu, normals, target, weight):
     ``s_xy = mu (u_y + v_x)``, ``t = s . n``; ``L = inv * sum |t - target|^2``.
     Writes ``weight * dL/dU`` (channels x, y) and returns ``(L, dL/dlam, dL/dmu)``.
     """
-    lp2m = lam + 2 * mu
     su = so[0]
     sv = so[1]
+    a = 2 * inv * weight
     loss = 0.0
     glam = 0.0
     gmu = 0.0
     for i in range(n):
-        ux = su * U[0, n + i]
-        uy = su * U[0, 2 * n + i]
-        vx = sv * U[1, n + i]
-        vy = sv * U[1, 2 * n + i]
-        nx = normals[i, 0]
-        ny = normals[i, 1]
-        sxx = lp2m * ux + lam * vy
-        syy = lam * ux + lp2m * vy
-        sxy = mu * (uy + vx)
-        rx = sxx * nx + sxy * ny - target[i, 0]
-        ry = sxy * nx + syy * ny - target[i, 1]
-        loss += rx * rx + ry * ry
-        dxx = rx * nx
-        dyy = ry * ny
-        dxy = rx * ny + ry * nx
+        e, dxx, dyy, dxy, ux, uy, vx, vy = traction_point(U, GU, i, n, su, sv, lam, mu, normals[i, 0],
+                                                          normals[i, 1], target[i, 0], target[i, 1], a)
+        loss += e
         glam += (dxx + dyy) * (ux + vy)
         gmu += 2 * (dxx * ux + dyy * vy) + dxy * (uy + vx)
-        a = 2 * inv * weight
-        GU[0, n + i] = a * su * (lp2m * dxx + lam * dyy)
-        GU[0, 2 * n + i] = a * su * mu * dxy
-        GU[1, n + i] = a * sv * mu * dxy
-        GU[1, 2 * n + i] = a * sv * (lam * dxx + lp2m * dyy)
     return loss * inv, 2 * inv * glam, 2 * inv * gmu

@@ -274,14 +274,14 @@ def bfgs(variant="ssbroyden", learning_rate=1.0, max_linesearch=25, c1=1e-4, c2=
             d = -g64
         d = d.astype(params.dtype)
         slope = dot(grads, d)
-        shortened = False
+        rule = 1.0  # the first trial's factor from the last decrease (Nocedal & Wright 3.60, module docstring)
         if updates == 0:
             t0 *= min(1.0, 1.0 / sum_abs(grads))
         elif quadratic and state.decrease > _ROUNDING * abs(value) and slope < 0:  # False for NaN: no last step
-            shortened = 2.02 * state.decrease / -slope < 1.0
-            t0 *= min(1.0, 2.02 * state.decrease / -slope)  # Nocedal & Wright (3.60), module docstring
+            rule = min(1.0, 2.02 * state.decrease / -slope)
+            t0 *= rule
         # a shortened trial must also bring the slope down to half (module docstring)
-        curvature = min(c2, _SHORTENED_C2) if shortened else c2
+        curvature = min(c2, _SHORTENED_C2) if rule < 1.0 else c2
         point, wolfe, evals = strong_wolfe(fun, params, value, slope, d, t0, c1, curvature, max_linesearch,
                                            tolerance_change)
         if point is None:
