@@ -172,3 +172,19 @@ def test_explicit_collocation_with_a_body_force_is_used_as_it_is():
     left = physics.residual_divergence(t.model.derivatives(P), full["lam"], full["mu"], 1.0)
     t.data = dataclasses.replace(t.data, body_force=left)
     assert np.all(t.map_resolution(cells=2)["mu"].ambiguity < 1e-6)
+
+
+def test_the_summary_of_a_run_with_non_finite_weights_leaves_the_resolution_out():
+    from pinnlite.training import rundir
+
+    data = plane_waves(2.0, 1.0, 1.0, n_sensors=150, rng=0)[0]
+    t = Trainer(None, config(**{"material.optimize_lam": False, "training.epochs": 2}), progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # two epochs do not fit the data: only the state matters
+        t.train(data)
+    assert set(rundir.map_summary(t)["mu"]["resolution"]) >= {"share", "ambiguity", "median_ambiguity"}
+    x = t.state.x.copy()
+    x[0] = np.nan  # a diverged run: the summary of its failure must still be written
+    t.state = dataclasses.replace(t.state, x=x)
+    summary = rundir.map_summary(t)["mu"]
+    assert "resolution" not in summary and set(summary) >= {"mean", "min", "max"}

@@ -242,7 +242,8 @@ def summary(*, name, sessions, problem=None, trainer=None, status="running"):
 
 
 def map_summary(trainer):
-    """Dict mapped name -> mean, min, max of its map over the 32 x 32 grid of the domain and, when
+    """Dict mapped name -> mean, min, max of its map over the 32 x 32 grid of the domain, its
+    resolution (:func:`resolution_summary`; left out when the weights are not finite) and, when
     the data hold true maps, the relative L2 error over their grid nodes."""
     obj, data = trainer.objective, trainer.data
     out = {}
@@ -252,12 +253,14 @@ def map_summary(trainer):
         X, Y = np.meshgrid(data.truth_map_x, data.truth_map_y)
         truth_grid = np.stack([X.ravel(), Y.ravel()], axis=1)
         on_grid, true = trainer.material_maps(truth_grid), data.truth_at(truth_grid)
-    regions = trainer.map_resolution(RESOLUTION_CELLS)
+    # a diagnostic: a run that failed with non-finite weights gets its summary without it
+    regions = trainer.map_resolution(RESOLUTION_CELLS) if np.isfinite(trainer.state.x).all() else {}
     for name, v in values.items():
         entry = {"mean": float(v.mean()), "min": float(v.min()), "max": float(v.max())}
         if truth_grid is not None:
             entry["relative_l2_error"] = float(np.linalg.norm(on_grid[name] - true[name]) / np.linalg.norm(true[name]))
-        entry["resolution"] = resolution_summary(regions[name])
+        if name in regions:
+            entry["resolution"] = resolution_summary(regions[name])
         out[name] = entry
     return out
 
