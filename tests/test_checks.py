@@ -83,7 +83,8 @@ def test_real_returns_a_python_float(value, expected):
 
 @pytest.mark.parametrize(
     "value", [True, False, np.bool_(True), float("nan"), float("inf"), -float("inf"), "1.0", None, 1j,
-              np.array(1.0), [1.0]]
+              np.array(1.0), [1.0],
+              pytest.param(10**400, id="1e400-int"), pytest.param(-(10**400), id="-1e400-int")]  # beyond the float range
 )
 def test_real_rejects(value):
     assert message(checks.real, "x", value).startswith("x: expected a finite real number, found ")

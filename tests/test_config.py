@@ -283,6 +283,18 @@ def test_dict_round_trip(d):
 
 @PROPERTY
 @given(valid_dicts())
+def test_to_dict_is_a_copy_equal_to_asdict(d):
+    cfg = Config.from_dict(d)
+    out = cfg.to_dict()
+    assert out == dataclasses.asdict(cfg)  # the standard library's deep conversion, an independent reference
+    out["architecture"]["hidden"].append(7)
+    if out["material"]["mu_bounds"] is not None:
+        out["material"]["mu_bounds"][0] = -1.0
+    assert cfg.to_dict() == dataclasses.asdict(cfg) != out  # nothing the caller changes reaches the config
+
+
+@PROPERTY
+@given(valid_dicts())
 def test_json_round_trip(d):
     cfg = Config.from_dict(d)
     text = cfg.to_json()

@@ -49,19 +49,25 @@ def _bounds_text(low, low_open, high, high_open):
     return " and ".join(parts)
 
 
+def _finite(value):
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond the float range
+        return False
+
+
 def real(name, value, *, low=None, low_open=False, high=None, high_open=False, optional=False, error=InputError):
     """``value`` as a finite float inside the given bounds."""
     if optional and value is None:
         return None
-    bounds = _bounds_text(low, low_open, high, high_open)
-    rule = "a finite real number" + (f" {bounds}" if bounds else "")
-    if not is_real(value) or not math.isfinite(value):
-        fail(name, rule, value, error, optional)
-    v = float(value)
-    if (low is not None and (v < low or (low_open and v == low))) or (
+    # float and int first: is_real's abstract-class test is most of a config's validation
+    ok = (type(value) is float or type(value) is int or is_real(value)) and _finite(value)
+    v = float(value) if ok else value
+    if not ok or (low is not None and (v < low or (low_open and v == low))) or (
         high is not None and (v > high or (high_open and v == high))
     ):
-        fail(name, rule, v, error, optional)
+        bounds = _bounds_text(low, low_open, high, high_open)  # the rule is written only when it is broken
+        fail(name, "a finite real number" + (f" {bounds}" if bounds else ""), v, error, optional)
     return v
 
 
@@ -69,10 +75,10 @@ def integer(name, value, *, low=None, high=None, optional=False, error=InputErro
     """``value`` as an int inside ``[low, high]`` (bools rejected)."""
     if optional and value is None:
         return None
-    bounds = _bounds_text(low, False, high, False)
-    rule = "an integer" + (f" {bounds}" if bounds else "")
-    if not is_int(value) or (low is not None and value < low) or (high is not None and value > high):
-        fail(name, rule, value, error, optional)
+    ok = type(value) is int or is_int(value)
+    if not ok or (low is not None and value < low) or (high is not None and value > high):
+        bounds = _bounds_text(low, False, high, False)
+        fail(name, "an integer" + (f" {bounds}" if bounds else ""), value, error, optional)
     return int(value)
 
 

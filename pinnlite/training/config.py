@@ -183,7 +183,7 @@ class Config(Section):
         dict
             ``{"name": str, "<section>": {"<field>": value, ...}, ...}``.
         """
-        return dataclasses.asdict(self.validate())
+        return self.validate()._plain()
 
     @classmethod
     def from_dict(cls, data):

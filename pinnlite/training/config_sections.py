@@ -115,6 +115,15 @@ def section_field(cls):
     return field(default_factory=cls, metadata={"section": cls})
 
 
+def _copied(value):
+    """``value`` with its lists and dicts copied, at every depth (numbers, strings and None are immutable)."""
+    if isinstance(value, (list, tuple)):
+        return [_copied(v) for v in value] if isinstance(value, list) else tuple(_copied(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    return value
+
+
 # -- the base of every section ----------------------------------------------------------
 
 
@@ -142,6 +151,12 @@ class Section:
                 value = copy.deepcopy(value, memo)
             object.__setattr__(new, name, value)
         return new
+
+    def _plain(self):
+        """The section as a dict of plain values, lists copied (what :func:`dataclasses.asdict`
+        gives, without its deep copy of every number and string, which is most of its time)."""
+        return {name: value._plain() if isinstance(value, Section) else _copied(value)
+                for name, value in self.__dict__.items()}
 
     def _validate(self, prefix):
         """Check and normalise every field in place, naming each ``prefix.<field>``."""
