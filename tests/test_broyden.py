@@ -32,8 +32,8 @@ def test_update_kernel_is_the_broyden_formula():
     Hy = H @ y
     yHy, sy = y @ Hy, s @ y
     for phi, tau in ((1.0, 1.0), (1.0, 0.37), (0.3, 1.8), (-0.2, 0.9)):
-        new = bfgs_module._update(H, s, Hy, 1 / tau, (phi - 1) / (tau * yHy), -phi / (tau * sy),
-                                  phi * yHy / (tau * sy * sy) + 1 / sy)
+        new = bfgs_module._update(H, s, Hy, (1 / tau, (phi - 1) / (tau * yHy), -phi / (tau * sy),
+                                             phi * yHy / (tau * sy * sy) + 1 / sy))
         np.testing.assert_allclose(new, broyden_inverse_update(H, s, y, phi, tau), rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(new @ y, s, rtol=1e-10, atol=1e-12)  # the secant condition
         assert np.array_equal(new, new.T)
@@ -229,16 +229,60 @@ def test_an_update_that_would_overflow_is_refused_from_its_bound():
     H = (H + H.T) / 2
     s, a = rng.normal(size=6), rng.normal(size=6)
     for c in ((0.7, -0.2, 0.3, 1.1), (1.0, 0.0, 0.0, 0.0), (2.0, 1e5, -1e5, 1e10)):
-        new = bfgs_module._update(H, s, a, *c)
+        new = bfgs_module._update(H, s, a, c)
         bound = abs(c[0]) * np.diagonal(H).max() + abs(c[1]) * np.abs(a).max() ** 2 \
             + 2 * abs(c[2]) * np.abs(s).max() * np.abs(a).max() + abs(c[3]) * np.abs(s).max() ** 2
         assert np.abs(new).max() <= bound * (1 + 1e-12)  # the bound holds for a positive definite H
         assert bfgs_module._bounded(H, s, a, c)
     huge = (1.0, 0.0, 0.0, 1e307)
     with np.errstate(over="ignore"):  # without the JIT the kernel is NumPy scalars, which warn
-        assert not np.all(np.isfinite(bfgs_module._update(H, s * 100, a, *huge)))
+        assert not np.all(np.isfinite(bfgs_module._update(H, s * 100, a, huge)))
     assert not bfgs_module._bounded(H, s * 100, a, huge)
     assert not bfgs_module._bounded(H, s, a, (math.nan, 0.0, 0.0, 0.0))
+
+
+def _shuffled_threads(seed):
+    """A task runner that calls the tasks in a random order on four threads (what the engine's pool may do)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    order_rng = np.random.default_rng(seed)
+
+    def tasks(fn, n_tasks):
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(fn, order_rng.permutation(n_tasks)))
+        tasks.calls.append(n_tasks)
+
+    tasks.calls = []
+    return tasks
+
+
+def test_an_update_split_into_tasks_is_the_serial_update_bit_for_bit():
+    rng = np.random.default_rng(8)
+    n = 3 * bfgs_module._ROWS_PER_TASK + 17  # several tasks, the last one short
+    H = spd_matrix(n, 20.0, rng)
+    H = (H + H.T) / 2
+    s, a = rng.normal(size=n), rng.normal(size=n)
+    c = (0.8, -0.3, 0.05, 1.7)
+    tasks = _shuffled_threads(0)
+    new = bfgs_module._update(H, s, a, c, tasks)
+    assert tasks.calls == [4]
+    assert np.array_equal(new, bfgs_module._update(H, s, a, c))
+    expected = c[0] * H + c[1] * np.outer(a, a) + c[2] * (np.outer(s, a) + np.outer(a, s)) + c[3] * np.outer(s, s)
+    np.testing.assert_allclose(new, expected, rtol=1e-13, atol=1e-13 * np.abs(expected).max())
+
+
+def test_a_run_with_threaded_updates_is_the_serial_run_bit_for_bit():
+    rng = np.random.default_rng(9)
+    n = 2 * bfgs_module._ROWS_PER_TASK + 5
+    a = spd_matrix(n, 1e3, rng)
+    b = rng.normal(size=n)
+    tasks = _shuffled_threads(1)
+    x1, s1 = run(optim.bfgs(), quadratic(a, b), np.zeros(n), 40)
+    x2, s2 = run(optim.bfgs(tasks=tasks), quadratic(a, b), np.zeros(n), 40)
+    assert len(tasks.calls) >= 30  # one split update per iteration
+    assert np.array_equal(x1, x2) and np.array_equal(s1.H, s2.H) and s1._replace(grad=0, H=0, Hg=0) == s2._replace(
+        grad=0, H=0, Hg=0)
+    assert optim.bfgs(tasks=tasks).hyperparams.keys() == optim.bfgs().hyperparams.keys()  # not a hyperparameter
 
 
 def test_bad_arguments_name_the_argument():
@@ -246,6 +290,8 @@ def test_bad_arguments_name_the_argument():
         optim.bfgs("dfp")
     with pytest.raises(InputError, match="c2"):
         optim.bfgs(c1=0.5, c2=0.4)
+    with pytest.raises(InputError, match="tasks: expected None or a callable"):
+        optim.bfgs(tasks=2)
     opt = optim.bfgs()
     x = np.zeros(3)
     with pytest.raises(InputError, match="fun"):

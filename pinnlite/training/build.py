@@ -15,12 +15,17 @@ change here:
   matrices;
 - a second-order optimizer ``kind`` (L-BFGS, dense BFGS, Levenberg-Marquardt)
   takes the ``optimizer.<kind>_<parameter>`` fields (``lbfgs_history``,
-  ``bfgs_variant``, ``lm_damping``, ...).
+  ``bfgs_variant``, ``lm_damping``, ...) and, where it has a ``tasks``
+  parameter (dense BFGS), the engine's worker threads with the run's
+  ``training.threads``.
 """
 
+import functools
 import inspect
 
 from pinnlite import optim
+from pinnlite.core.cpus import resolve_threads
+from pinnlite.engine.threads import run_tasks
 from pinnlite.optim import schedules
 from pinnlite.optim.registry import OPTIMIZERS
 
@@ -56,7 +61,10 @@ def first_order(config, objective, first_order_steps):
 
 def second_order(config, kind):
     """The second-order optimizer ``kind`` ("lbfgs", "bfgs", "lm") with its ``optimizer.<kind>_*`` fields."""
-    return optim.get_optimizer(kind, **_fields(config.optimizer, OPTIMIZERS[kind], prefix=kind + "_"))
+    kwargs = _fields(config.optimizer, OPTIMIZERS[kind], prefix=kind + "_")
+    if "tasks" in inspect.signature(OPTIMIZERS[kind]).parameters:
+        kwargs["tasks"] = functools.partial(run_tasks, threads=resolve_threads(config.training.threads))
+    return optim.get_optimizer(kind, **kwargs)
 
 
 def plateau(config):
