@@ -34,7 +34,8 @@ class Residuals(NamedTuple):
 
     ``values`` (m,) are the weighted residuals rho (float64), ``jac`` (m, n_params)
     ``d rho / d params`` in the layout of the parameters (float64, None when not
-    asked for), ``dmat`` (m, 3) ``d rho / d (lam, mu, rho)``, ``blocks`` the
+    asked for; (m, columns) with columns past n_params left to the caller, see
+    :func:`residuals`), ``dmat`` (m, 3) ``d rho / d (lam, mu, rho)``, ``blocks`` the
     ``(term, first row, stop row)`` of each present term.
     """
 
@@ -128,7 +129,7 @@ def _backward_rows(arch, views, code, scale, tile, shaped, seed, Z_saved, J, row
     put("b0", gb0)
 
 
-def residuals(arch, flat, prep, material, weights, ws, jacobian=True):
+def residuals(arch, flat, prep, material, weights, ws, jacobian=True, columns=None):
     """The weighted residuals of prepared points and (when asked for) their Jacobian.
 
     Parameters
@@ -137,6 +138,11 @@ def residuals(arch, flat, prep, material, weights, ws, jacobian=True):
         As in :func:`pinnlite.engine.loss.evaluate` (no input checks here).
     jacobian : bool
         False: only ``values`` and ``dmat`` (``jac`` is None).
+    columns : int, optional
+        The width of ``jac`` (default, and at least, n_params): a caller that
+        appends columns of its own (the material's) gets the matrix it fills
+        instead of a copy of a matrix of several tens of MB. The columns past
+        n_params are not written here.
 
     Returns
     -------
@@ -156,7 +162,7 @@ def residuals(arch, flat, prep, material, weights, ws, jacobian=True):
     m = int(starts[-1])
     values = np.empty(m)
     dmat = np.empty((m, 3))
-    J = np.empty((m, layout.size)) if jacobian else None
+    J = np.empty((m, max(layout.size, columns or 0))) if jacobian else None
 
     def task(k):
         tile = tiles[k]

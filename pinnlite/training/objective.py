@@ -242,12 +242,12 @@ class Objective:
         """
         self._constant_only("residuals")
         mat = self.material(x)
-        res = jacobian_module.residuals(self.arch, self.params(x), prep, mat, weights, self.workspace, jacobian)
+        res = jacobian_module.residuals(self.arch, self.params(x), prep, mat, weights, self.workspace, jacobian,
+                                        columns=self.size)
         if not jacobian:
             return res.values, None, res.blocks
         vals = mat.values()
-        J = np.empty((res.values.shape[0], self.size))
-        J[:, : self.n] = res.jac
+        J = res.jac  # the network's columns written, theta's ours to fill
         for i, name in enumerate(self.free):
             J[:, self.n + i] = vals[name] * res.dmat[:, MATERIAL_NAMES.index(name)]
         return res.values, J, res.blocks
