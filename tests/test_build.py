@@ -108,7 +108,8 @@ def test_the_trainer_counts_the_data_collocation_points():
     colloc = np.random.default_rng(1).uniform(0, 1, (50, 3))
     data = type(data)(data.domain, collocation=colloc, sensor_points=data.sensor_points, sensor_values=data.sensor_values)
     cfg = Config().replace(**{"schedule.kind": "cosine", "training.epochs": 3, "training.batch_size": 20,
-                              "training.threads": 1, "architecture.hidden": [4], "sampling.n_collocation": 4000})
+                              "training.threads": 1, "architecture.hidden": [4], "sampling.n_collocation": 4000,
+                              "optimizer.switch_after": 20})
     trainer = Trainer(None, cfg)
     trainer.train(data)
     assert trainer.opt.hyperparams["learning_rate"].total_steps == 3 * math.ceil(50 / 20)

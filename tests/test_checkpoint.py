@@ -65,6 +65,7 @@ def small_config(**changes):
     cfg.training.threads = 1
     cfg.sampling.n_collocation = 60
     cfg.optimizer.lr = 1.0  # large on purpose: the loss goes up and down, the best epoch is an early one
+    cfg.optimizer.switch_after = 20  # Adam throughout: its loss goes up and down
     cfg.checkpoint.interval = 1
     cfg.checkpoint.keep_last = KEEP
     return cfg.validate().replace(**changes)

@@ -93,8 +93,8 @@ def test_demo_prints_its_settings_and_reports_lam_and_mu_not_the_fixed_rho(demo_
     assert settings["truth"] == "lam = 2, mu = 1, rho = 1"
     assert settings["trained"] == "lam from 4, mu from 0.5; fixed: rho = 1"
     assert settings["data"] == "2000 displacement sensors, noise 0%, seed 0"
-    switch = Config().optimizer.switch_after
-    assert settings["optimizer"] == f"Adam (lr 0.003) for {switch} epochs, then dense SSBroyden to epoch 30"
+    assert Config().optimizer.switch_after == 0
+    assert settings["optimizer"] == "dense SSBroyden for 30 epochs (no first-order warm-up)"
     assert settings["threads"] == "1"
     assert settings["writing to"] == "run/ (config, data, checkpoints, metrics, summary)"
     hidden = " x ".join(str(w) for w in Config().architecture.hidden)
@@ -115,6 +115,22 @@ def test_demo_prints_its_settings_and_reports_lam_and_mu_not_the_fixed_rho(demo_
     assert re.search(r"^ rho = 1\s+\(fixed, not trained\)$", proc.stdout, re.M)
     assert "relative error" not in [ln for ln in lines if ln.startswith(" rho")][0]
     assert "30 epochs" in proc.stdout and "run written to run" in proc.stdout
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({"optimizer.switch_after": 20}, "Adam (lr 0.003) for 20 epochs, then dense SSBroyden to epoch 3000"),
+    ({"optimizer.switch_after": 20, "training.epochs": 20}, "Adam (lr 0.003) for 20 epochs"),  # no switch
+    ({"optimizer.second_order": "none"}, "Adam (lr 0.003) for 3000 epochs"),
+    ({"optimizer.second_order": "lbfgs"}, "L-BFGS for 3000 epochs (no first-order warm-up)"),
+    ({"optimizer.kind": "bfgs"}, "dense SSBroyden for 3000 epochs"),
+])
+def test_the_demo_names_its_optimizer_phases(changes, expected):
+    from pinnlite.cli.run import _demo_rows
+
+    data, _ = plane_waves(n_sensors=10, rng=0)
+    args = argparse.Namespace(noise=0.0, seed=0, out="run")
+    rows = dict(_demo_rows(Config().replace(**changes), data, args, 1))
+    assert rows["optimizer"] == expected
 
 
 def test_demo_writes_the_run_directory(demo_run):

@@ -47,7 +47,7 @@ SPEC_DEFAULTS = {
                  "patience": None, "settle_epochs": 50, "settle_tolerance": 1e-4},
     "optimizer": {"kind": "adam", "lr": 3e-3, "material_lr": None, "momentum": 0.0,
                   "nesterov": False, "b1": 0.9, "b2": 0.999, "eps": 1e-8, "weight_decay": 0.0,
-                  "second_order": "bfgs", "switch_after": 20, "lbfgs_history": 20, "lbfgs_max_linesearch": 25,
+                  "second_order": "bfgs", "switch_after": 0, "lbfgs_history": 20, "lbfgs_max_linesearch": 25,
                   "lbfgs_tolerance_grad": 1e-9, "lbfgs_tolerance_change": 1e-12,
                   "bfgs_variant": "ssbroyden", "bfgs_initial_step": "quadratic", "bfgs_max_linesearch": 25, "bfgs_tolerance_grad": 1e-12,
                   "bfgs_tolerance_change": 1e-15, "lm_damping": 1e-3, "lm_max_tries": 30,
@@ -698,18 +698,23 @@ def test_cross_field_boundary_cases_are_accepted(d):
 
 # (config changes, n_collocation argument, steps counted by hand)
 FIRST_ORDER_STEPS = [
-    ({}, None, 20),  # the switch after 20 epochs of one full batch
+    ({}, None, 1),  # the default: second-order from the first epoch, no first-order step (a schedule needs one)
+    ({"optimizer.switch_after": 20}, None, 20),  # the switch after 20 epochs of one full batch
     ({"optimizer.second_order": "none"}, None, 3000),  # no switch: every epoch
     ({"optimizer.kind": "bfgs"}, None, 1),  # second-order from the start: no first-order step
     ({"optimizer.switch_after": 2, "training.epochs": 20}, None, 2),
     ({"optimizer.switch_after": 50, "training.epochs": 20}, None, 20),  # the run ends before its switch
     ({"optimizer.switch_after": 2, "training.epochs": 20, "training.batch_size": 400}, None, 10),
-    ({"training.epochs": 5, "training.batch_size": 300, "sampling.n_collocation": 1000}, None, 20),
-    ({"training.epochs": 5, "training.batch_size": 1000, "sampling.n_collocation": 1000}, None, 5),
-    ({"training.epochs": 5, "training.batch_size": 2000, "sampling.n_collocation": 1000}, None, 5),
-    ({"training.epochs": 5, "training.batch_size": 999, "sampling.n_collocation": 1000}, None, 10),
-    ({"training.epochs": 7, "training.batch_size": 400}, 1001, 21),  # the data's count wins
-    ({"training.epochs": 7, "training.batch_size": 400}, 0, 7),
+    ({"training.epochs": 5, "training.batch_size": 300, "sampling.n_collocation": 1000, "optimizer.switch_after": 20},
+     None, 20),
+    ({"training.epochs": 5, "training.batch_size": 1000, "sampling.n_collocation": 1000, "optimizer.switch_after": 20},
+     None, 5),
+    ({"training.epochs": 5, "training.batch_size": 2000, "sampling.n_collocation": 1000, "optimizer.switch_after": 20},
+     None, 5),
+    ({"training.epochs": 5, "training.batch_size": 999, "sampling.n_collocation": 1000, "optimizer.switch_after": 20},
+     None, 10),
+    ({"training.epochs": 7, "training.batch_size": 400, "optimizer.switch_after": 20}, 1001, 21),  # the data's count wins
+    ({"training.epochs": 7, "training.batch_size": 400, "optimizer.switch_after": 20}, 0, 7),
     ({"training.epochs": 0}, None, 1),  # a schedule needs a step
     ({"training.epochs": 9, "optimizer.switch_after": 0, "training.batch_size": 10}, None, 1),
 ]

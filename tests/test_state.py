@@ -51,6 +51,7 @@ def base_config(**changes):
     cfg.training.seed = 7
     cfg.sampling.n_collocation = 300
     cfg.optimizer.lr = 1e-2
+    cfg.optimizer.switch_after = 20  # the variants of the first-order optimizers stay first-order
     cfg.material.lam, cfg.material.mu = 3.0, 0.7
     return cfg.validate().replace(**changes)
 

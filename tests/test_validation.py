@@ -24,6 +24,7 @@ def config(**changes):
     c.training.epochs = 8
     c.training.threads = 1
     c.optimizer.lr = 3e-3
+    c.optimizer.switch_after = 20  # Adam for these short runs
     c.loss_weights.pde = 0.01
     c.material.lam, c.material.mu = 4.0, 0.5
     c.sampling.n_collocation = 50

@@ -103,8 +103,8 @@ def build_parser():
     p = command("demo", "recover lam and mu from plane-wave displacement data",
                 "Train the built-in inverse problem: P and S plane waves in the unit square over t in [0, 1] "
                 "with lam = 2, mu = 1 and rho = 1 (fixed), 2000 displacement sensors, starting guesses off by "
-                "a factor of two, solved with Config()'s defaults (Adam as a warm-up, then a dense self-scaled "
-                "Broyden method). Prints the settings, the recovered lam and mu with their error bars and "
+                "a factor of two, solved with Config()'s defaults (a dense self-scaled Broyden method with a "
+                "strong-Wolfe line search). Prints the settings, the recovered lam and mu with their error bars and "
                 "relative errors, and writes a run directory.", _demo)
     p.add_argument("--inclusion", action="store_true",
                    help="instead, recover a map of mu: soft tissue with a stiff disc, shear waves simulated by "
@@ -113,7 +113,8 @@ def build_parser():
                    help="relative noise level of the sensor data, e.g. 0.01 (default: 0, or 0.01 with --inclusion)")
     p.add_argument("--seed", type=int, default=0, help="seed of the data, the network and the sampling")
     p.add_argument("--epochs", type=int, default=Config().training.epochs,
-                   help="epochs: Adam for optimizer.switch_after of them, then the dense self-scaled Broyden method")
+                   help="most epochs of the dense self-scaled Broyden method (after optimizer.switch_after epochs of "
+                        "Adam, 0 by default); the run stops earlier once lam and mu have settled")
     _training_options(p, "pinnlite-demo")
 
     p = command("train", "train from a config file and a data file",

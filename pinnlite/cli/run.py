@@ -264,7 +264,9 @@ def _demo_rows(cfg, data, args, threads):
     names = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "lbfgs": "L-BFGS",
              "bfgs": f"dense {variants[o.bfgs_variant]}", "lm": "Levenberg-Marquardt"}
     epochs = cfg.training.epochs
-    if switches(cfg) and o.switch_after < epochs:
+    if switches(cfg) and o.switch_after == 0 < epochs:
+        phases = f"{names[o.second_order]} for {epochs} epochs (no first-order warm-up)"
+    elif switches(cfg) and o.switch_after < epochs:
         phases = f"{names[o.kind]} (lr {o.lr:g}) for {o.switch_after} epochs, then {names[o.second_order]} to epoch {epochs}"
     else:
         phases = f"{names[o.kind]}" + (f" (lr {o.lr:g})" if o.kind in ("sgd", "adam", "adamw") else "") + f" for {epochs} epochs"

@@ -286,8 +286,10 @@ class OptimizerConfig(Section):
     second_order: str = _field("bfgs", lambda path, value: checks.choice(
         path, "none" if value is None else value, SECOND_ORDER + ("none",), error=ConfigError))
     #: Epochs of the first-order warm-up before the switch to second_order; an integer >= 0
-    #: (a run of at most this many epochs does not switch).
-    switch_after: int = _int(20, low=0)
+    #: (a run of at most this many epochs does not switch). 0: second_order from the first
+    #: epoch, the default: a warm-up of 20 Adam epochs made runs 11% longer at the same
+    #: accuracy (benchmarks/README.md, "first-order warm-up").
+    switch_after: int = _int(0, low=0)
     #: L-BFGS memory: number of (s, y) correction pairs kept; integer >= 1.
     lbfgs_history: int = _int(20, low=1)
     #: Most function evaluations of one L-BFGS strong-Wolfe line search; integer >= 1.
