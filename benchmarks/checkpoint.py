@@ -66,6 +66,7 @@ def small_trainer(directory):
     cfg = Config(name="bench")
     cfg.architecture.hidden = [100] * 4
     cfg.training.epochs = 1
+    cfg.optimizer.switch_after = 20  # the epoch is Adam's: the state is its two moments
     cfg.training.threads = 1
     cfg.sampling.n_collocation = 64
     cfg.checkpoint.directory = directory

@@ -47,6 +47,7 @@ _EXPORTS = {
     "Trainer": "training.trainer",
     "Metrics": "training.metrics",
     "IdentifiabilityWarning": "training.trainer",
+    "DenseSizeWarning": "training.trainer",
     "CheckpointError": "io.errors",
 }
 # public module name -> the module (``from pinnlite import problems``)

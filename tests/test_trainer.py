@@ -33,7 +33,8 @@ from pinnlite.training.problems import plane_waves
 from pinnlite.training.progress import Progress
 from pinnlite.testing import check_grads
 from pinnlite.training.scaling import wave_scales
-from pinnlite.training.trainer import FIRST_ORDER, SECOND_ORDER, IdentifiabilityWarning, Trainer
+from pinnlite.training.trainer import FIRST_ORDER, SECOND_ORDER, DenseSizeWarning, IdentifiabilityWarning, Trainer
+from pinnlite.optim import BfgsState, LbfgsState
 from pinnlite.io import checkpoint
 from pinnlite.training import signals
 from pinnlite.training.autosave import SaveError, SaveWarning
@@ -116,6 +117,43 @@ def test_inverse_run_recovers_lam_and_mu():
     # the model holds the trained weights
     np.testing.assert_array_equal(trainer.model.params, trainer.state.x[: trainer.model.arch.n_params])
     assert metrics["data"][-1] < 1e-2 * metrics["data"][0]
+
+
+# -- the size of dense BFGS --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("field", ["second_order", "kind"])
+def test_dense_bfgs_beyond_its_size_runs_lbfgs_and_says_so(field, tmp_path):
+    changes = {"training.epochs": 3, "optimizer.switch_after": 0, "checkpoint.directory": str(tmp_path)}
+    if field == "kind":
+        changes["optimizer.kind"] = "bfgs"
+    asked = tiny_config(**changes)
+    size = sum(np.prod(s) for s in ((3, 12), (12,), (12, 12), (12,), (12, 2), (2,))) + 2  # network, lam and mu
+    small = asked.replace(**{"optimizer.bfgs_max_size": size - 1})
+    with pytest.warns(DenseSizeWarning, match=rf"optimizer.{field}: 'bfgs' over {size} trained values .*"
+                                              rf"bfgs_max_size = {size - 1}"):
+        trainer, metrics = train(small)
+    assert trainer.objective.size == size
+    assert getattr(trainer.config.optimizer, field) == "lbfgs" and getattr(small.optimizer, field) == "bfgs"
+    assert isinstance(trainer.state.opt_state, LbfgsState) and np.all(metrics["phase"] == SECOND_ORDER)
+    assert Config.from_dict(checkpoint.read(trainer.last_checkpoint)["config"]).optimizer == trainer.config.optimizer
+    resumed = Trainer.load_checkpoint(str(tmp_path), progress=quiet())
+    resumed.config.training.epochs = 5
+    resumed.train()  # the checkpoint's L-BFGS state goes on with L-BFGS
+    assert resumed.state.epoch == 5 and isinstance(resumed.state.opt_state, LbfgsState)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DenseSizeWarning)
+        trainer, _ = train(asked.replace(**{"optimizer.bfgs_max_size": size, "checkpoint.directory": None}))
+    assert getattr(trainer.config.optimizer, field) == "bfgs" and isinstance(trainer.state.opt_state, BfgsState)
+
+
+def test_the_default_size_limit_keeps_dense_bfgs_for_the_demo():
+    cfg = demo_config(epochs=1, threads=1)
+    trainer = Trainer(None, cfg.replace(**{"checkpoint.directory": None}), progress=quiet())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DenseSizeWarning)
+        trainer.train(plane_waves(*TRUTH, n_sensors=50, rng=0)[0])
+    assert trainer.objective.size <= cfg.optimizer.bfgs_max_size and isinstance(trainer.state.opt_state, BfgsState)
 
 
 # -- the objective -----------------------------------------------------------------------------

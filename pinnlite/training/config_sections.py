@@ -310,6 +310,10 @@ class OptimizerConfig(Section):
     bfgs_tolerance_grad: float = _real(1e-12, 0.0)
     #: BFGS stops when the step or the loss change is at most this; >= 0.
     bfgs_tolerance_change: float = _real(1e-15, 0.0)
+    #: Most trained values (network, material field, free constants) for dense BFGS, whose
+    #: inverse Hessian takes 8 n^2 bytes (200 MB at the default 5000); a larger run that asks
+    #: for "bfgs" gets "lbfgs" instead, with a DenseSizeWarning; an integer >= 1.
+    bfgs_max_size: int = _int(5000, low=1)
     #: Levenberg-Marquardt: initial damping relative to diag(J'J); > 0.
     lm_damping: float = _positive(1e-3)
     #: Levenberg-Marquardt: most trial steps per iteration; integer >= 1.

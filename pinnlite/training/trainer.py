@@ -48,6 +48,10 @@ class IdentifiabilityWarning(UserWarning):
     """lam, mu and rho are all free and nothing fixes their common scale."""
 
 
+class DenseSizeWarning(UserWarning):
+    """Dense BFGS was asked for more values than ``optimizer.bfgs_max_size``: the run uses L-BFGS."""
+
+
 class Trainer(Checkpoints):
     """Train an :class:`ElasticPINN2D` and the material parameters on :class:`TrainingData`.
 
@@ -269,6 +273,7 @@ class Trainer(Checkpoints):
             self.field_arch = field_architecture(cfg, self.model.arch)
             field_params = init_field_params(self.field_arch, rng, cfg.architecture.init)
         self._attach(data)
+        self._limit_dense(cfg)
         self._diagnostics = Diagnostics(cfg, self.scales, log)
         colloc = None
         if data.collocation is None:
@@ -295,6 +300,25 @@ class Trainer(Checkpoints):
             stop_reason="",
         )
         self.metrics = Metrics(data.truth)
+
+    def _limit_dense(self, cfg):
+        """Dense BFGS over more than ``optimizer.bfgs_max_size`` values becomes L-BFGS, in the run's config.
+
+        Its (n, n) inverse Hessian would take 8 n^2 bytes (7.6 GB for a 4 x 100
+        network) and exceed the 4 GiB a checkpoint array may hold from n = 23,170.
+        The run's own config records the change, so its checkpoints and its
+        resumption agree on the optimizer.
+        """
+        o, n = cfg.optimizer, self.objective.size
+        field = "kind" if o.kind == "bfgs" else "second_order" if switches(cfg) and o.second_order == "bfgs" else None
+        if field is None or n <= o.bfgs_max_size:
+            return
+        setattr(o, field, "lbfgs")
+        if self.rank == 0:
+            warnings.warn(f"optimizer.{field}: 'bfgs' over {n} trained values needs an inverse Hessian of "
+                          f"{8 * n * n / 1e9:.2g} GB, more than optimizer.bfgs_max_size = {o.bfgs_max_size} "
+                          "allows; this run uses 'lbfgs' (raise optimizer.bfgs_max_size to keep dense BFGS)",
+                          DenseSizeWarning, stacklevel=4)
 
     def _optimizer(self, phase):
         """The optimizer of ``phase``, from the config's registries (:mod:`pinnlite.training.build`)."""
