@@ -147,6 +147,20 @@ def test_dense_bfgs_beyond_its_size_runs_lbfgs_and_says_so(field, tmp_path):
     assert getattr(trainer.config.optimizer, field) == "bfgs" and isinstance(trainer.state.opt_state, BfgsState)
 
 
+def test_the_size_limit_applies_to_a_second_phase_the_run_reaches(tmp_path):
+    cfg = tiny_config(**{"training.epochs": 2, "optimizer.switch_after": 2, "optimizer.bfgs_max_size": 10,
+                         "checkpoint.directory": str(tmp_path)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DenseSizeWarning)  # the run ends before its switch: nothing to say
+        trainer, _ = train(cfg)
+    assert trainer.config.optimizer.second_order == "bfgs"
+    resumed = Trainer.load_checkpoint(str(tmp_path), progress=quiet())
+    resumed.config.training.epochs = 4
+    with pytest.warns(DenseSizeWarning, match="optimizer.second_order"):
+        resumed.train()  # given more epochs it reaches the switch
+    assert resumed.config.optimizer.second_order == "lbfgs" and isinstance(resumed.state.opt_state, LbfgsState)
+
+
 def test_the_default_size_limit_keeps_dense_bfgs_for_the_demo():
     cfg = demo_config(epochs=1, threads=1)
     trainer = Trainer(None, cfg.replace(**{"checkpoint.directory": None}), progress=quiet())

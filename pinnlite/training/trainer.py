@@ -307,10 +307,13 @@ class Trainer(Checkpoints):
         Its (n, n) inverse Hessian would take 8 n^2 bytes (7.6 GB for a 4 x 100
         network) and exceed the 4 GiB a checkpoint array may hold from n = 23,170.
         The run's own config records the change, so its checkpoints and its
-        resumption agree on the optimizer.
+        resumption agree on the optimizer. Checked when training starts (a
+        second phase only if the run reaches it) and at the switch (a resumed
+        run given more epochs).
         """
         o, n = cfg.optimizer, self.objective.size
-        field = "kind" if o.kind == "bfgs" else "second_order" if switches(cfg) and o.second_order == "bfgs" else None
+        second = switches(cfg) and o.second_order == "bfgs" and o.switch_after < cfg.training.epochs
+        field = "kind" if o.kind == "bfgs" else "second_order" if second else None
         if field is None or n <= o.bfgs_max_size:
             return
         setattr(o, field, "lbfgs")
@@ -468,6 +471,7 @@ class Trainer(Checkpoints):
         """From the first-order warm-up to the second-order optimizer; check the fit and the PDE scale."""
         st = self.state
         st.phase = SECOND_ORDER
+        self._limit_dense(self.config)
         self.opt = self._optimizer(SECOND_ORDER)
         st.opt_state = self.opt.init(st.x)
         log.info("epoch %d: switching to %s", st.epoch, self.opt.name)
