@@ -46,10 +46,10 @@ The state holds ``H`` (n, n): ``8 n^2`` bytes in float64 (115 MB at n = 3,800,
 200 MB at n = 5,000), which is also what it costs in a checkpoint. The matrix
 kernels are serial Numba loops in a fixed order, so iterates are reproducible
 bit for bit; the update's rows may be split among threads (``tasks``), which
-changes no bit since each entry is computed on its own. An update reads ``H`` twice: the product ``H y`` and the update
-itself, which also gives the next direction ``H_{k+1} g_{k+1}`` in O(n); that
-the new H is finite follows from O(n) bounds (:func:`_bounded`), without a
-third pass.
+changes no bit since each entry is computed on its own. An update reads ``H``
+twice: the product ``H y`` and the update itself, which also gives the next
+direction ``H_{k+1} g_{k+1}`` in O(n); that the new H is finite follows from
+O(n) bounds (:func:`_bounded`), without a third pass.
 """
 
 import math
