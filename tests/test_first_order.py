@@ -5,7 +5,7 @@ argument checks, purity of ``update``, convergence and float32 state."""
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from naive import adam_by_hand, quadratic, readonly, rosen_start, rosenbrock, spd_matrix
 
@@ -102,13 +102,17 @@ def test_adam_first_steps_match_hand_formula():
 
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), lr=st.floats(1e-4, 1.0), n=st.integers(1, 30))
+@example(seed=2352, lr=0.880859375, n=28)  # a step that nearly cancels p (failed a relative tolerance)
 def test_adam_first_step_is_a_normalised_gradient_step(seed, lr, n):
     # t = 1: mhat = g and vhat = g^2, so p1 = p0 - lr * g / (|g| + eps)
     rng = np.random.default_rng(seed)
     p, g = rng.normal(size=n), rng.normal(size=n) * 10.0 ** rng.uniform(-4, 4, size=n)
     opt = optim.adam(lr, eps=1e-8)
     new_p, state = opt.update(g, opt.init(p), p)
-    np.testing.assert_allclose(new_p, p - lr * g / (np.abs(g) + 1e-8), rtol=1e-12)
+    # to rounding of the operands of p - step: where the two nearly cancel, the result's own
+    # relative error can be far above 1e-12 (6.9e-5 from p = -0.88 and lr = 0.88, off by 1 ulp of p)
+    expected = p - lr * g / (np.abs(g) + 1e-8)
+    assert np.all(np.abs(new_p - expected) <= 1e-12 * (np.abs(p) + lr)), np.abs(new_p - expected).max()
     assert np.all(np.abs(new_p - p) <= lr * (1 + 1e-12))
 
 
