@@ -256,10 +256,11 @@ class TrainingConfig(Section):
 
 @dataclass
 class OptimizerConfig(Section):
-    """The optimizer: a first-order warm-up, then a second-order optimizer (pinnlite.optim)."""
+    """The optimizer: a first-order warm-up (none by default), then a second-order optimizer (pinnlite.optim)."""
 
     #: Optimizer of the first phase: "sgd", "adam", "adamw" (decoupled weight decay), or a
-    #: second-order one ("lbfgs", "bfgs", "lm") for the whole run.
+    #: second-order one ("lbfgs", "bfgs", "lm") for the whole run. The first phase lasts
+    #: switch_after epochs (0 by default: the run is second_order's from the start).
     kind: str = _choice("adam", ("sgd", "adam", "adamw") + SECOND_ORDER)
     #: Base learning rate of the network weights (the schedule multiplies it); > 0.
     lr: float = _positive(3e-3)
