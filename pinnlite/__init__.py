@@ -47,7 +47,7 @@ _EXPORTS = {
     "Trainer": "training.trainer",
     "Metrics": "training.metrics",
     "IdentifiabilityWarning": "training.trainer",
-    "DenseSizeWarning": "training.trainer",
+    "DenseSizeWarning": "training.build",
     "CheckpointError": "io.errors",
 }
 # public module name -> the module (``from pinnlite import problems``)

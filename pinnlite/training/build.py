@@ -17,7 +17,8 @@ change here:
   takes the ``optimizer.<kind>_<parameter>`` fields (``lbfgs_history``,
   ``bfgs_variant``, ``lm_damping``, ...) and, where it has a ``tasks``
   parameter (dense BFGS), the engine's worker threads with the run's
-  ``training.threads``.
+  ``training.threads``; a dense BFGS too large for its matrix becomes L-BFGS
+  (:func:`limit_dense`).
 """
 
 import functools
@@ -28,6 +29,7 @@ from pinnlite.core.cpus import resolve_threads
 from pinnlite.engine.threads import run_tasks
 from pinnlite.optim import schedules
 from pinnlite.optim.registry import OPTIMIZERS
+from pinnlite.training.config import switches
 
 
 def _fields(section, fn, prefix="", skip=()):
@@ -65,6 +67,31 @@ def second_order(config, kind):
     if "tasks" in inspect.signature(OPTIMIZERS[kind]).parameters:
         kwargs["tasks"] = functools.partial(run_tasks, threads=resolve_threads(config.training.threads))
     return optim.get_optimizer(kind, **kwargs)
+
+
+class DenseSizeWarning(UserWarning):
+    """Dense BFGS was asked for more values than ``optimizer.bfgs_max_size``: the run uses L-BFGS."""
+
+
+def limit_dense(config, n):
+    """Set a dense BFGS over more than ``optimizer.bfgs_max_size`` of ``n`` values to L-BFGS, in ``config``.
+
+    Its (n, n) inverse Hessian would take 8 n^2 bytes (7.6 GB for a 4 x 100
+    network) and exceed the 4 GiB a checkpoint array may hold from n = 23,170.
+    ``optimizer.kind`` counts, and ``second_order`` when the run reaches its switch
+    (``switch_after < training.epochs``): the trainer asks when training starts and
+    again at the switch (a resumed run given more epochs). Returns the message of
+    the :class:`DenseSizeWarning` to give, or None when nothing changed.
+    """
+    o = config.optimizer
+    second = switches(config) and o.second_order == "bfgs" and o.switch_after < config.training.epochs
+    field = "kind" if o.kind == "bfgs" else "second_order" if second else None
+    if field is None or n <= o.bfgs_max_size:
+        return None
+    setattr(o, field, "lbfgs")
+    return (f"optimizer.{field}: 'bfgs' over {n} trained values needs an inverse Hessian of {8 * n * n / 1e9:.2g} "
+            f"GB, more than optimizer.bfgs_max_size = {o.bfgs_max_size} allows; this run uses 'lbfgs' (raise "
+            "optimizer.bfgs_max_size to keep dense BFGS)")
 
 
 def plateau(config):

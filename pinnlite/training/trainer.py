@@ -24,7 +24,7 @@ import numpy as np
 
 from pinnlite import engine
 from pinnlite.errors import InputError
-from pinnlite.training import build, distributed, epochs, resolution, sampling, signals, stopping, validation, weighting
+from pinnlite.training import build, distributed, epochs, sampling, signals, stopping, validation, weighting
 from pinnlite.training.autosave import SavePolicy
 from pinnlite.training.config import Config, ConfigError, first_order_steps, switches
 from pinnlite.training.data import TrainingData
@@ -35,24 +35,20 @@ from pinnlite.training.model import ElasticPINN2D, field_architecture
 from pinnlite.training.objective import Objective, Points
 from pinnlite.training.progress import NoProgress, Progress
 from pinnlite.training.scaling import derive_scales
+from pinnlite.training.build import DenseSizeWarning
 from pinnlite.training.persist import Checkpoints
+from pinnlite.training.reports import Reports
 from pinnlite.training.state import FIRST_ORDER, SECOND_ORDER, TrainState, second_order_kind
 
 log = logging.getLogger("pinnlite")
 
-_SCALE_CHECK_POINTS = 512  # collocation points of the PDE scale check at the end
-_MAX_DENSE = 5000  # error bars need the dense (n, n) Gauss-Newton matrix: 200 MB at this size
 
 
 class IdentifiabilityWarning(UserWarning):
     """lam, mu and rho are all free and nothing fixes their common scale."""
 
 
-class DenseSizeWarning(UserWarning):
-    """Dense BFGS was asked for more values than ``optimizer.bfgs_max_size``: the run uses L-BFGS."""
-
-
-class Trainer(Checkpoints):
+class Trainer(Checkpoints, Reports):
     """Train an :class:`ElasticPINN2D` and the material parameters on :class:`TrainingData`.
 
     Parameters
@@ -150,37 +146,6 @@ class Trainer(Checkpoints):
         a mapped parameter's value is the mean of its map."""
         return self.objective.values(self.state.x if x is None else x)
 
-    def material_maps(self, points):
-        """Dict name -> (m,) values of each mapped parameter at physical points ``points`` (m, 2).
-
-        Empty for a constant material; before training, the uniform start.
-        """
-        if self.state is None:
-            raise InputError("material_maps: the maps exist once training has started")
-        return self.objective.maps(self.state.x, points)
-
-    def map_resolution(self, cells=8, per_cell=4, n_times=16):
-        """Dict mapped name -> :class:`~pinnlite.training.resolution.Resolution`: how well the wave
-        equation determines each map on ``cells`` x ``cells`` regions of its window.
-
-        The points are a regular grid of ``per_cell``^2 points per cell at ``n_times``
-        times (:func:`~pinnlite.training.resolution.grid_points`), or the data's
-        explicit collocation points when they carry a body force (which the grid
-        would not know). Empty for a constant material.
-        """
-        if self.state is None:
-            raise InputError("map_resolution: the maps exist once training has started")
-        if self.field_arch is None:
-            return {}
-        bounds, data = self.field_arch.bounds, self.data
-        if data.collocation is not None and data.body_force is not None:
-            xe, ye = resolution.edges(bounds, (cells, cells))
-            X, force = data.collocation, data.body_force
-        else:
-            X, xe, ye = resolution.grid_points(bounds, data.domain[2], cells, per_cell, n_times)
-            force = None
-        return self.objective.map_resolution(self.state.x, X, resolution.cell_of(X, xe, ye), xe, ye, force)
-
     @property
     def threads(self):
         """Worker threads of each evaluation (resolved: never None)."""
@@ -273,7 +238,7 @@ class Trainer(Checkpoints):
             self.field_arch = field_architecture(cfg, self.model.arch)
             field_params = init_field_params(self.field_arch, rng, cfg.architecture.init)
         self._attach(data)
-        self._limit_dense(cfg)
+        self._limit_dense()
         self._diagnostics = Diagnostics(cfg, self.scales, log)
         colloc = None
         if data.collocation is None:
@@ -301,27 +266,12 @@ class Trainer(Checkpoints):
         )
         self.metrics = Metrics(data.truth)
 
-    def _limit_dense(self, cfg):
-        """Dense BFGS over more than ``optimizer.bfgs_max_size`` values becomes L-BFGS, in the run's config.
-
-        Its (n, n) inverse Hessian would take 8 n^2 bytes (7.6 GB for a 4 x 100
-        network) and exceed the 4 GiB a checkpoint array may hold from n = 23,170.
-        The run's own config records the change, so its checkpoints and its
-        resumption agree on the optimizer. Checked when training starts (a
-        second phase only if the run reaches it) and at the switch (a resumed
-        run given more epochs).
-        """
-        o, n = cfg.optimizer, self.objective.size
-        second = switches(cfg) and o.second_order == "bfgs" and o.switch_after < cfg.training.epochs
-        field = "kind" if o.kind == "bfgs" else "second_order" if second else None
-        if field is None or n <= o.bfgs_max_size:
-            return
-        setattr(o, field, "lbfgs")
-        if self.rank == 0:
-            warnings.warn(f"optimizer.{field}: 'bfgs' over {n} trained values needs an inverse Hessian of "
-                          f"{8 * n * n / 1e9:.2g} GB, more than optimizer.bfgs_max_size = {o.bfgs_max_size} "
-                          "allows; this run uses 'lbfgs' (raise optimizer.bfgs_max_size to keep dense BFGS)",
-                          DenseSizeWarning, stacklevel=4)
+    def _limit_dense(self):
+        """Dense BFGS beyond ``optimizer.bfgs_max_size`` values becomes L-BFGS in the run's own config
+        (:func:`pinnlite.training.build.limit_dense`), so that its checkpoints and resumption agree."""
+        message = build.limit_dense(self.config, self.objective.size)
+        if message and self.rank == 0:
+            warnings.warn(message, DenseSizeWarning, stacklevel=4)
 
     def _optimizer(self, phase):
         """The optimizer of ``phase``, from the config's registries (:mod:`pinnlite.training.build`)."""
@@ -471,34 +421,10 @@ class Trainer(Checkpoints):
         """From the first-order warm-up to the second-order optimizer; check the fit and the PDE scale."""
         st = self.state
         st.phase = SECOND_ORDER
-        self._limit_dense(self.config)
+        self._limit_dense()
         self.opt = self._optimizer(SECOND_ORDER)
         st.opt_state = self.opt.init(st.x)
         log.info("epoch %d: switching to %s", st.epoch, self.opt.name)
-
-    def _scale_check(self):
-        """At the end: the fitted field's inertial term against the PDE scale (:mod:`.diagnostics`)."""
-        colloc = self.collocation()[0][:_SCALE_CHECK_POINTS]
-        x = self.objective.params(self.state.x)
-        C = engine.channels(self.model.arch, x, colloc.astype(self.model.arch.np_dtype), 8, self._ws)
-        self._diagnostics.pde_scale(C.astype(np.float64), self.material["rho"])
-
-    def _error_bars(self):
-        """Standard deviations of the free material parameters at the end (:mod:`pinnlite.training.uncertainty`)."""
-        st = self.state
-        if self.field_arch is not None:
-            log.info("error bars skipped: the Gauss-Newton matrix of a material field is not built (maps have "
-                     "no single standard deviation)")
-            return
-        if self.objective.size > _MAX_DENSE:
-            log.info("error bars skipped: %d parameters exceed the %d of a dense Gauss-Newton matrix",
-                     self.objective.size, _MAX_DENSE)
-            return
-        u = self.objective.uncertainty(st.x, self._full_prep(), self.weights())
-        if u is not None:
-            st.uncertainty = dict(u._asdict())
-            log.info("error bars: %s (noise %.3g, %.0f effective parameters)",
-                     ", ".join(f"{k} +- {v:.3g}" for k, v in u.std.items()), u.noise_sigma, u.dof)
 
     def _on_signal(self, signum):
         """The first SIGINT/SIGTERM: say what happens next (called from the signal handler)."""
