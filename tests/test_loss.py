@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import naive
 from pinnlite import engine
-from pinnlite.engine import kernels
+from pinnlite.engine import term_kernels
 from pinnlite.engine import physics
 from pinnlite.core.arch import Architecture
 from pinnlite.engine.terms import TERMS, LossWeights, Material, PointSets
@@ -215,11 +215,11 @@ def test_pde_kernel_vanishes_on_exact_plane_waves(lam, mu, rho):
     U = np.ascontiguousarray(C.transpose(2, 0, 1).reshape(2, 8 * n))
     GU = np.zeros_like(U)
     so = np.ones(2)
-    loss, gl, gm, gr = kernels.pde_term(U, GU, n, 1.0 / n, so, lam, mu, rho, np.zeros((0, 2)), 1.0)
+    loss, gl, gm, gr = term_kernels.pde_term(U, GU, n, 1.0 / n, so, lam, mu, rho, np.zeros((0, 2)), 1.0)
     scale = (abs(rho) + abs(lam) + 2 * abs(mu)) * np.abs(C[4:]).max()
     assert loss <= (1e-13 * scale) ** 2
     # a wrong parameter leaves a residual: the check can fail
-    loss_wrong, *_ = kernels.pde_term(U, GU, n, 1.0 / n, so, lam * 1.01 + 0.01, mu, rho, np.zeros((0, 2)), 1.0)
+    loss_wrong, *_ = term_kernels.pde_term(U, GU, n, 1.0 / n, so, lam * 1.01 + 0.01, mu, rho, np.zeros((0, 2)), 1.0)
     assert loss_wrong > 1e6 * max(loss, 1e-300)
 
 
@@ -234,7 +234,7 @@ def test_traction_kernel_vanishes_on_the_exact_traction():
     t_exact = physics.traction(C, normals, lam, mu)
     U = np.ascontiguousarray(C[:4].transpose(2, 0, 1).reshape(2, 4 * n))
     GU = np.zeros_like(U)
-    loss, _, _ = kernels.traction_term(U, GU, n, 1.0 / n, np.ones(2), lam, mu, normals, t_exact, 1.0)
+    loss, _, _ = term_kernels.traction_term(U, GU, n, 1.0 / n, np.ones(2), lam, mu, normals, t_exact, 1.0)
     assert loss <= 1e-28 * np.abs(t_exact).max() ** 2
 
 

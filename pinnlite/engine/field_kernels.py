@@ -13,7 +13,7 @@ With lam(x, y) and mu(x, y) the wave equation is taken in divergence form,
     r_u = rho u_tt - d_x s_xx - d_y s_xy - f_u
     r_v = rho v_tt - d_x s_xy - d_y s_yy - f_v
 
-which is the constant-material residual of :func:`pinnlite.engine.kernels.pde_term`
+which is the constant-material residual of :func:`pinnlite.engine.term_kernels.pde_term`
 when the gradients of lam and mu vanish. The tiles and channels are those of
 :mod:`pinnlite.engine.kernels`; the material comes per point as rows
 ``[p, p_x, p_y]`` (n, 3), and each kernel also writes the adjoint of the loss
@@ -22,7 +22,7 @@ backward pass (:mod:`pinnlite.engine.field`).
 """
 
 from pinnlite.core.jit import kernel
-from pinnlite.engine.kernels import traction_point
+from pinnlite.engine.term_kernels import traction_point
 
 
 @kernel
@@ -94,7 +94,7 @@ def pde_term_field(U, GU, n, inv, so, L, M, rho, force, weight, GL, GM):
 def traction_term_field(U, GU, n, inv, so, L, M, normals, target, weight, GL, GM):
     """Traction misfit on one 4-channel tile with the local lam and mu (column 0 of ``L``, ``M``).
 
-    As :func:`pinnlite.engine.kernels.traction_term`; writes ``weight * dL/dU``
+    As :func:`pinnlite.engine.term_kernels.traction_term`; writes ``weight * dL/dU``
     (channels x, y) and ``weight * dL/dlam``, ``weight * dL/dmu`` into column 0
     of ``GL``, ``GM`` (the derivative columns are zeroed); returns L.
     """

@@ -27,7 +27,7 @@ import numpy as np
 
 from pinnlite.core.activations import get_activation
 from pinnlite.core.arch import Architecture
-from pinnlite.engine import field, field_kernels, kernels, physics
+from pinnlite.engine import field, field_kernels, kernels, physics, term_kernels
 from pinnlite.core import checks
 from pinnlite.engine.terms import MATERIAL_NAMES, POINTS_FIELD, TERMS, LossWeights, MaterialField, PointSets, check_material
 from pinnlite.core.cpus import resolve_threads
@@ -171,14 +171,14 @@ def _loss_tile(tile, U, GU, inv, so, bias, zero, material, wt, local=None):
             return field_kernels.pde_term_field(U, GU, n, inv, so, L, M, rho, tile.force, wt, GL, GM), 0.0, 0.0, 0.0
         return field_kernels.traction_term_field(U, GU, n, inv, so, L, M, tile.normals, tile.target, wt, GL, GM), 0.0, 0.0, 0.0
     if tile.term == "pde":
-        val, gl, gm, gr = kernels.pde_term(U, GU, n, inv, so, lam, mu, rho, tile.force, wt)
+        val, gl, gm, gr = term_kernels.pde_term(U, GU, n, inv, so, lam, mu, rho, tile.force, wt)
         return val, gl, gm, gr
     if tile.term == "traction":
-        val, gl, gm = kernels.traction_term(U, GU, n, inv, so, lam, mu, tile.normals, tile.target, wt)
+        val, gl, gm = term_kernels.traction_term(U, GU, n, inv, so, lam, mu, tile.normals, tile.target, wt)
         return val, gl, gm, 0.0
     if tile.term == "initial_velocity":
-        return kernels.misfit_term(U, GU, 3 * n, n, inv, so, zero, tile.target, wt), 0.0, 0.0, 0.0
-    return kernels.misfit_term(U, GU, 0, n, inv, so, bias, tile.target, wt), 0.0, 0.0, 0.0
+        return term_kernels.misfit_term(U, GU, 3 * n, n, inv, so, zero, tile.target, wt), 0.0, 0.0, 0.0
+    return term_kernels.misfit_term(U, GU, 0, n, inv, so, bias, tile.target, wt), 0.0, 0.0, 0.0
 
 
 def _backward_tile(arch, views, g, code, scale, tile, shaped):

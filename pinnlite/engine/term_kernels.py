@@ -1,0 +1,136 @@
+"""Loss kernels of the terms at the network's output, for a constant material (Numba).
+
+Each kernel takes the raw outputs ``U`` (2, c*n) of one tile (before the output
+bias and scale ``so``; the channel layout of :mod:`pinnlite.engine.kernels`),
+returns the tile's share of its term and writes ``weight * dL/dU`` into ``GU``,
+where the backward pass of :mod:`pinnlite.engine.kernels` starts. The same terms
+with lam and mu varying in space are :mod:`pinnlite.engine.field_kernels`, which
+shares the per-point traction of :func:`traction_point`.
+"""
+
+from pinnlite.core.jit import inline, kernel
+
+@kernel
+def pde_term(U, GU, n, inv, so, lam, mu, rho, force, weight):
+    """PDE residual term on one 8-channel tile.
+
+    With u = so_0 U_0, v = so_1 U_1 (channels xx, yy, tt, xy)::
+
+        r_u = rho u_tt - (lam + 2 mu) u_xx - mu u_yy - (lam + mu) v_xy - f_u
+        r_v = rho v_tt - mu v_xx - (lam + 2 mu) v_yy - (lam + mu) u_xy - f_v
+        L   = inv * sum (r_u^2 + r_v^2)
+
+    ``inv`` is 1 / (number of points of the whole term), so that blocks of one
+    term add up to its mean. Writes ``weight * dL/dU`` into ``GU`` (channels
+    xx..xy of the block) and returns ``(L, dL/dlam, dL/dmu, dL/drho)`` of this
+    block (unweighted). ``force`` is (n, 2), or (0, 2) for no body force.
+    """
+    lp2m = lam + 2 * mu
+    lpm = lam + mu
+    su = so[0]
+    sv = so[1]
+    has_f = force.shape[0] > 0
+    loss = 0.0
+    glam = 0.0
+    gmu = 0.0
+    grho = 0.0
+    for i in range(n):
+        uxx = su * U[0, 4 * n + i]
+        uyy = su * U[0, 5 * n + i]
+        utt = su * U[0, 6 * n + i]
+        uxy = su * U[0, 7 * n + i]
+        vxx = sv * U[1, 4 * n + i]
+        vyy = sv * U[1, 5 * n + i]
+        vtt = sv * U[1, 6 * n + i]
+        vxy = sv * U[1, 7 * n + i]
+        ru = rho * utt - lp2m * uxx - mu * uyy - lpm * vxy
+        rv = rho * vtt - mu * vxx - lp2m * vyy - lpm * uxy
+        if has_f:
+            ru -= force[i, 0]
+            rv -= force[i, 1]
+        loss += ru * ru + rv * rv
+        grho += ru * utt + rv * vtt
+        glam -= ru * (uxx + vxy) + rv * (vyy + uxy)
+        gmu -= ru * (2 * uxx + uyy + vxy) + rv * (vxx + 2 * vyy + uxy)
+        au = 2 * inv * ru * weight
+        av = 2 * inv * rv * weight
+        GU[0, 4 * n + i] = -lp2m * au * su
+        GU[0, 5 * n + i] = -mu * au * su
+        GU[0, 6 * n + i] = rho * au * su
+        GU[0, 7 * n + i] = -lpm * av * su
+        GU[1, 4 * n + i] = -mu * av * sv
+        GU[1, 5 * n + i] = -lp2m * av * sv
+        GU[1, 6 * n + i] = rho * av * sv
+        GU[1, 7 * n + i] = -lpm * au * sv
+    return loss * inv, 2 * inv * glam, 2 * inv * gmu, 2 * inv * grho
+
+
+@kernel
+def misfit_term(U, GU, start, n, inv, so, shift, target, weight):
+    """Mean squared misfit of one channel of a column block against ``target``.
+
+    The channel occupies columns ``start .. start+n-1``; the compared field is
+    ``so_c (U_c + shift_c)`` (shift = output bias for the value channel, zero for a
+    derivative channel). ``L = inv * sum |field - target|^2``; writes
+    ``weight * dL/dU`` into ``GU`` and returns L.
+    """
+    loss = 0.0
+    for c in range(2):
+        s = so[c]
+        b = shift[c]
+        for i in range(n):
+            r = s * (U[c, start + i] + b) - target[i, c]
+            loss += r * r
+            GU[c, start + i] = 2 * inv * weight * r * s
+    return loss * inv
+
+
+@inline
+def traction_point(U, GU, i, n, su, sv, lam, mu, nx, ny, tx, ty, a):
+    """Point ``i`` of a 4-channel traction tile: writes ``a * dL/dU`` of its x and y channels.
+
+    Returns ``(|t - target|^2, dxx, dyy, dxy, u_x, u_y, v_x, v_y)`` with
+    ``d.. = r . n`` products of the misfit ``r``, from which the constant and
+    the field kernels form their material gradients.
+    """
+    lp2m = lam + 2 * mu
+    ux = su * U[0, n + i]
+    uy = su * U[0, 2 * n + i]
+    vx = sv * U[1, n + i]
+    vy = sv * U[1, 2 * n + i]
+    sxx = lp2m * ux + lam * vy
+    syy = lam * ux + lp2m * vy
+    sxy = mu * (uy + vx)
+    rx = sxx * nx + sxy * ny - tx
+    ry = sxy * nx + syy * ny - ty
+    dxx = rx * nx
+    dyy = ry * ny
+    dxy = rx * ny + ry * nx
+    GU[0, n + i] = a * su * (lp2m * dxx + lam * dyy)
+    GU[0, 2 * n + i] = a * su * mu * dxy
+    GU[1, n + i] = a * sv * mu * dxy
+    GU[1, 2 * n + i] = a * sv * (lam * dxx + lp2m * dyy)
+    return rx * rx + ry * ry, dxx, dyy, dxy, ux, uy, vx, vy
+
+
+@kernel
+def traction_term(U, GU, n, inv, so, lam, mu, normals, target, weight):
+    """Traction misfit on one 4-channel tile (plane strain).
+
+    ``s_xx = (lam+2mu) u_x + lam v_y``, ``s_yy = lam u_x + (lam+2mu) v_y``,
+    ``s_xy = mu (u_y + v_x)``, ``t = s . n``; ``L = inv * sum |t - target|^2``.
+    Writes ``weight * dL/dU`` (channels x, y) and returns ``(L, dL/dlam, dL/dmu)``.
+    """
+    su = so[0]
+    sv = so[1]
+    a = 2 * inv * weight
+    loss = 0.0
+    glam = 0.0
+    gmu = 0.0
+    for i in range(n):
+        e, dxx, dyy, dxy, ux, uy, vx, vy = traction_point(U, GU, i, n, su, sv, lam, mu, normals[i, 0],
+                                                          normals[i, 1], target[i, 0], target[i, 1], a)
+        loss += e
+        glam += (dxx + dyy) * (ux + vy)
+        gmu += 2 * (dxx * ux + dyy * vy) + dxy * (uy + vx)
+    return loss * inv, 2 * inv * glam, 2 * inv * gmu
