@@ -29,16 +29,8 @@ def section_field(cls):
     return field(default_factory=cls, metadata={"section": cls})
 
 
-def _copied(value):
-    """``value`` with its lists and dicts copied, at every depth (numbers, strings and None are immutable)."""
-    if isinstance(value, (list, tuple)):
-        return [_copied(v) for v in value] if isinstance(value, list) else tuple(_copied(v) for v in value)
-    if isinstance(value, dict):
-        return {k: _copied(v) for k, v in value.items()}
-    return value
-
-
-# -- the base of every section ----------------------------------------------------------
+# values that need no copy (bool is an int)
+_IMMUTABLE = (str, int, float, type(None))
 
 
 class Section:
@@ -61,7 +53,7 @@ class Section:
         new = object.__new__(type(self))
         memo[id(self)] = new
         for name, value in self.__dict__.items():
-            if not isinstance(value, (str, int, float, type(None))):  # bool is an int
+            if not isinstance(value, _IMMUTABLE):
                 value = copy.deepcopy(value, memo)
             object.__setattr__(new, name, value)
         return new
@@ -69,7 +61,8 @@ class Section:
     def _plain(self):
         """The section as a dict of plain values, lists copied (what :func:`dataclasses.asdict`
         gives, without its deep copy of every number and string, which is most of its time)."""
-        return {name: value._plain() if isinstance(value, Section) else _copied(value)
+        return {name: value._plain() if isinstance(value, Section)
+                else value if isinstance(value, _IMMUTABLE) else copy.deepcopy(value)
                 for name, value in self.__dict__.items()}
 
     def _validate(self, prefix):
