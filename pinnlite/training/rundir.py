@@ -43,6 +43,7 @@ from pinnlite.training import resolution
 from pinnlite.training.validation import monitored
 
 CONFIG, DATA, SUMMARY, METRICS_JSON, METRICS_CSV = "config.json", "data.npz", "summary.json", "metrics.json", "metrics.csv"
+RESOLUTION_CELLS = 8  # cells along each side of the window in the summary's resolution
 CHECKPOINTS, PLOTS = "checkpoints", "plots"
 # what makes a directory a run directory, and what --overwrite removes
 RUN_FILES = (CONFIG, DATA, SUMMARY, METRICS_JSON, METRICS_CSV, CHECKPOINTS, PLOTS)
@@ -264,8 +265,6 @@ def map_summary(trainer):
         out[name] = entry
     return out
 
-
-RESOLUTION_CELLS = 8  # cells along each side of the window in the summary's resolution
 
 
 def resolution_summary(res):
