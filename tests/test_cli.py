@@ -180,6 +180,35 @@ def test_demo_writes_the_run_directory(demo_run):
     assert name == "ckpt-00000030.pinnlite" and (ckpt / name).is_file()
 
 
+def test_the_summary_keeps_the_warnings_the_run_gave_and_the_result_names_them(demo_run):
+    # 30 epochs do not fit the sensors: the run warns half way and at the end (diagnostics.fit)
+    proc, out = demo_run
+    summary = json.loads((out / "summary.json").read_text())
+    shown = re.findall(r"^WARNING pinnlite: (.*) \((\w+)\)$", proc.stderr, re.M)
+    assert [w["warning"] for w in summary["warnings"]] == ["FitWarning", "FitWarning"]
+    assert [(w["message"], w["warning"]) for w in summary["warnings"]] == shown
+    assert summary["warnings"][0]["message"].startswith("half way (epoch 15): the network fits the sensor data only")
+    assert summary["sessions"][-1]["warnings"] == summary["warnings"]
+    caveat = [ln for ln in proc.stdout.splitlines() if "error bars assume" in ln]
+    assert caveat == ["      (the error bars assume a run that fitted its data; this one warned: FitWarning)"]
+
+
+def test_a_result_without_warnings_prints_no_caveat(capsys):
+    from pinnlite.cli.run import print_summary
+
+    summary = {"material": {"lam": 2.0, "mu": 1.0, "rho": 1.0}, "free": ["lam", "mu"], "final_loss": 1e-6,
+               "epochs": 10, "stop_reason": "epochs", "wall_time_s": 1.0, "warnings": [],
+               "uncertainty": {"std": {"lam": 1e-3, "mu": 1e-3}}}
+    print_summary(summary)
+    assert "warned" not in capsys.readouterr().out
+    summary["warnings"] = [{"warning": "MaterialWarning", "message": "lam moved"}, {"warning": "FitWarning", "message": "x"}]
+    print_summary(summary)
+    assert "this one warned: FitWarning, MaterialWarning)" in capsys.readouterr().out
+    del summary["uncertainty"]  # no error bars: nothing to qualify
+    print_summary(summary)
+    assert "warned" not in capsys.readouterr().out
+
+
 def test_a_resumed_demo_keeps_its_waves_and_sums_its_wall_time(demo_run, tmp_path):
     _, out = demo_run
     import shutil

@@ -8,11 +8,13 @@ it ends. SIGINT and SIGTERM stop after the current step with a checkpoint and
 exit status 130 or 143 (:mod:`pinnlite.training.signals`).
 """
 
+import contextlib
 import logging
 import math
 import os
 import sys
 import time
+import warnings
 
 from pinnlite.training import distributed, resolution, rundir, signals
 from pinnlite.training.config import Config, ConfigError, switches
@@ -138,6 +140,21 @@ class Session:
             data.save_npz(os.path.join(self.out, rundir.DATA))
         self._write(trainer, "running")
 
+    @contextlib.contextmanager
+    def recording(self):
+        """Keep every warning shown while the block runs in this session's summary entry (and still show it)."""
+        shown, record = warnings.showwarning, self.sessions[-1].setdefault("warnings", [])
+
+        def show(message, category, *args, **kwargs):
+            record.append({"warning": category.__name__, "message": str(message)})
+            shown(message, category, *args, **kwargs)
+
+        warnings.showwarning = show
+        try:
+            yield
+        finally:
+            warnings.showwarning = shown
+
     def end(self, trainer, status, exit_status):
         if not self.root:
             return None
@@ -155,7 +172,8 @@ class Session:
 def _train(trainer, session, data=None):
     """Train, then write the run's files and print what it found; returns the exit status."""
     try:
-        trainer.train(data)
+        with session.recording():
+            trainer.train(data)
     except signals.Interrupted as e:
         e.checkpoint = e.checkpoint or trainer.last_checkpoint
         raise
@@ -196,6 +214,9 @@ def print_summary(summary):
         elif name in err:
             line += f"   (truth {truth[name]:.6g}, relative error {100 * err[name]:+.3f}%)"
         print(line)
+    caveats = sorted({w["warning"] for w in summary.get("warnings", ())})
+    if caveats and std:
+        print(f"      (the error bars assume a run that fitted its data; this one warned: {', '.join(caveats)})")
     extra = f", validation misfit {summary['validation']:.4e}" if "validation" in summary else ""
     print(f"final loss {summary['final_loss']:.4e}{extra}, {summary['epochs']} epochs ({summary['stop_reason']}), "
           f"wall time {summary['wall_time_s']:.1f} s")

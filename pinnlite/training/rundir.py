@@ -19,8 +19,11 @@ checkpoint file.
 ``summary.json`` is written when a run starts (``status`` ``"running"``) and
 again when it ends; each ``train``/``demo``/``resume`` is one entry of its
 ``sessions`` (command line, host, threads, MPI ranks, start and end time,
-wall time), and a resume keeps the earlier ones and the ``problem`` (the
-waves and truth of a synthetic problem, which ``pinnlite plot`` needs). Every
+wall time, the warnings it gave), and a resume keeps the earlier ones and the ``problem`` (the
+waves and truth of a synthetic problem, which ``pinnlite plot`` needs). Its
+``warnings`` are those of the session that wrote it, each ``{"warning": class
+name, "message": text}``: a result that warned is not to be trusted as it
+stands, and its error bars assume a fitted run. Every
 file is replaced atomically (:func:`pinnlite.io.atomic.write_file`).
 """
 
@@ -172,6 +175,7 @@ def new_session(threads, ranks, epoch=0, argv=None):
         "wall_time_s": None,
         "epochs": [epoch, None],
         "exit": None,
+        "warnings": [],
     }
 
 
@@ -209,6 +213,8 @@ def summary(*, name, sessions, problem=None, trainer=None, status="running"):
         "end": current["end"],
         "wall_time_s": float(sum(walls)),
         "sessions": sessions,
+        # what this session warned of (FitWarning, MaterialWarning, ...): the result's caveats
+        "warnings": list(current.get("warnings") or []),
     }
     if problem is not None:
         out["problem"] = problem
