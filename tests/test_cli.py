@@ -334,12 +334,17 @@ def test_set_overrides_fields_and_names_a_bad_one(small, tmp_path, capsys):
                      "--set", bad]) == 2
         assert fragment in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
-    # a bad value names the config it came from
+    # a bad value names where it came from: --set over the config, or the config file itself
     assert main(["train", str(root / "run.toml"), "--data", str(root / "data.npz"), "--out", str(tmp_path / "x"),
                  "--set", "optimizer.second_order=newton"]) == 2
     err = capsys.readouterr().err
     assert "optimizer.second_order: expected one of 'lbfgs', 'bfgs', 'lm', 'none', found 'newton'" in err
-    assert str(root / "run.toml") in err
+    assert f"(in --set, over {root / 'run.toml'})" in err
+    bad_file = tmp_path / "bad.toml"
+    bad_file.write_text('[optimizer]\nsecond_order = "newton"\n')
+    assert main(["train", str(bad_file), "--data", str(root / "data.npz"), "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert f"found 'newton' (in {bad_file})" in err and "--set" not in err
 
 
 # -- resume ---------------------------------------------------------------------------------------------
@@ -662,12 +667,27 @@ def test_sensors_outside_the_domain_and_missing_sensors_exit_2(small, tmp_path, 
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
-def test_bad_demo_noise_exits_2(tmp_path, capsys):
-    assert main(["demo", "--noise", "-0.5", "--epochs", "1", "--out", str(tmp_path / "r")]) == 2
-    assert "noise" in capsys.readouterr().err
-
-
 def test_unknown_command_is_an_argparse_error(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["frobnicate"])
     assert exc.value.code == 2
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["demo", "--seed", "-1"], "argument --seed: expected an integer >= 0, found '-1'"),
+    (["demo", "--threads", "0"], "argument --threads: expected an integer >= 1, found '0'"),
+    (["demo", "--threads", "2.5"], "argument --threads: expected an integer >= 1, found '2.5'"),
+    (["demo", "--noise", "-0.01"], "argument --noise: expected a number >= 0, found '-0.01'"),
+    (["demo", "--noise", "nan"], "argument --noise: expected a number >= 0, found 'nan'"),
+    (["demo", "--epochs", "many"], "argument --epochs: expected an integer >= 0, found 'many'"),
+    (["example", "--points", "0"], "argument --points: expected an integer >= 1, found '0'"),
+    (["resume", "run", "--epochs", "-5"], "argument --epochs: expected an integer >= 0, found '-5'"),
+    (["train", "run.toml", "--data", "d.npz", "--threads", "-2"], "argument --threads: expected an integer >= 1"),
+])
+def test_a_bad_number_on_the_command_line_names_its_option(argv, message, capsys, tmp_path):
+    # refused by the parser (exit status 2) before anything runs or is written
+    with pytest.raises(SystemExit) as e:
+        main(argv + (["--out", str(tmp_path / "never")] if argv[0] == "demo" else []))
+    assert e.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "never").exists()

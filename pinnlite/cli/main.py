@@ -60,6 +60,21 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
+def _number(kind, low):
+    """An argparse type: a ``kind`` (int or float) >= ``low``, refused with the option's name and the value."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not value >= low or value != value or value in (float("inf"), float("-inf")):
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'} >= {low:g}, "
+                                             f"found {text!r}")
+        return value
+    parse.__name__ = kind.__name__  # argparse names the type in its own messages
+    return parse
+
+
 def _verbosity(parser, dest_suffix=""):
     parser.add_argument("-v", "--verbose", action="count", default=0, dest="verbose" + dest_suffix,
                         help="more log output (-vv: debug)")
@@ -71,7 +86,7 @@ def _training_options(p, out_default):
     p.add_argument("--out", default=out_default, metavar="DIR",
                    help="run directory; it holds the checkpoints too and must not hold a run already")
     p.add_argument("--overwrite", action="store_true", help="remove the run already in --out first")
-    p.add_argument("--threads", type=int, default=None, metavar="N",
+    p.add_argument("--threads", type=_number(int, 1), default=None, metavar="N",
                    help="threads per process (per MPI rank); default: $PINNLITE_NUM_THREADS, else all CPUs")
     p.add_argument("--set", action="append", metavar="SECTION.FIELD=VALUE",
                    help="change one config field, e.g. --set optimizer.lr=1e-3 (repeatable; see pinnlite config "
@@ -109,10 +124,10 @@ def build_parser():
     p.add_argument("--inclusion", action="store_true",
                    help="instead, recover a map of mu: soft tissue with a stiff disc, shear waves simulated by "
                         "pinnlite.simulate, 1%% noise (lam and rho known)")
-    p.add_argument("--noise", type=float, default=None,
+    p.add_argument("--noise", type=_number(float, 0.0), default=None,
                    help="relative noise level of the sensor data, e.g. 0.01 (default: 0, or 0.01 with --inclusion)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the data, the network and the sampling")
-    p.add_argument("--epochs", type=int, default=Config().training.epochs,
+    p.add_argument("--seed", type=_number(int, 0), default=0, help="seed of the data, the network and the sampling")
+    p.add_argument("--epochs", type=_number(int, 0), default=Config().training.epochs,
                    help="most epochs of the dense self-scaled Broyden method (after optimizer.switch_after epochs of "
                         "Adam, 0 by default); the run stops earlier once lam and mu have settled")
     _training_options(p, "pinnlite-demo")
@@ -131,8 +146,8 @@ def build_parser():
                 "(its latest checkpoint) or a checkpoint file. A finished run says so; extend it with "
                 "--epochs.", run.cmd_resume)
     p.add_argument("path", metavar="PATH", help="run directory, checkpoint directory or checkpoint file")
-    p.add_argument("--epochs", type=int, default=None, metavar="N", help="train to epoch N instead")
-    p.add_argument("--threads", type=int, default=None, metavar="N",
+    p.add_argument("--epochs", type=_number(int, 0), default=None, metavar="N", help="train to epoch N instead")
+    p.add_argument("--threads", type=_number(int, 1), default=None, metavar="N",
                    help="threads per process (per MPI rank); default: $PINNLITE_NUM_THREADS, else all CPUs")
     p.add_argument("--set", action="append", metavar="SECTION.FIELD=VALUE",
                    help="change a field of the optimizer, schedule, loss_weights or checkpoint sections, or "
@@ -187,8 +202,8 @@ def build_parser():
     p = command("example", "evaluate the loss and its gradient once",
                 "Evaluate the loss and its exact gradient on plane waves and compare the gradient with "
                 "finite differences.", files.cmd_example)
-    p.add_argument("--points", type=int, default=2048, help="collocation points")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--points", type=_number(int, 1), default=2048, help="collocation points")
+    p.add_argument("--seed", type=_number(int, 0), default=0, help="random seed")
     return ap
 
 

@@ -315,7 +315,8 @@ def cmd_train(args):
         changes = overrides(args.set)
         if args.threads is not None:
             changes["training.threads"] = args.threads
-        cfg = _own_checkpoints(configured(cfg, changes, args.config), args.out, args.config)
+        # the file has loaded (its own errors name it): what fails now came from --set
+        cfg = _own_checkpoints(configured(cfg, changes, f"--set, over {args.config}"), args.out, args.config)
         data = TrainingData.from_npz(args.data)
         trainer = Trainer(None, cfg, progress=_progress(args), comm=comm)
         trainer.check_data(data)  # before anything is written

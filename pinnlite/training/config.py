@@ -243,8 +243,13 @@ class Config(Section):
 
     @classmethod
     def load(cls, path):
-        """A validated Config from a ``.json`` or ``.toml`` file (chosen by the suffix)."""
-        return cls.from_dict(config_format.read(Path(path), config_format.format_of(path)))
+        """A validated Config from a ``.json`` or ``.toml`` file (chosen by the suffix); a field's
+        error names the file."""
+        tree = config_format.read(Path(path), config_format.format_of(path))
+        try:
+            return cls.from_dict(tree)
+        except ConfigError as e:
+            raise ConfigError(f"{e} (in {path})") from None
 
     def save(self, path):
         """Write the config to a ``.json`` or ``.toml`` file (chosen by the suffix)."""
