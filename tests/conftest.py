@@ -57,9 +57,13 @@ def random_problem(rng, dtype=np.float64, bounds=BOUNDS, sizes=(7, 4, 5, 3, 3, 6
     )
 
 
-def random_model(rng, hidden=(6, 5, 4), activation="tanh", dtype="float64", bounds=BOUNDS, output_scale=(0.7, 1.3)):
-    """An architecture and parameters perturbed away from the Glorot start (non-zero biases)."""
-    arch = Architecture(hidden, activation, bounds, output_scale, dtype)
+def random_model(rng, hidden=(6, 5, 4), activation="tanh", dtype="float64", bounds=BOUNDS, output_scale=(0.7, 1.3),
+                 pressure=False):
+    """An architecture and parameters perturbed away from the Glorot start (non-zero biases); with
+    ``pressure`` a third output of scale 2.1."""
+    if pressure:
+        output_scale = tuple(output_scale) + (2.1,)
+    arch = Architecture(hidden, activation, bounds, output_scale, dtype, pressure)
     p = init_params(arch, rng)
     p += (0.2 * rng.standard_normal(p.size)).astype(dtype)
     return arch, p

@@ -96,16 +96,27 @@ def loss_terms(arrays, activation, bounds, output_scale, sets, lam, mu, rho):
         C = ch(X)
         u = {k: C[k][:, 0] for k in C}
         v = {k: C[k][:, 1] for k in C}
-        ru = rho * u["tt"] - (lam + 2 * mu) * u["xx"] - mu * u["yy"] - (lam + mu) * v["xy"]
-        rv = rho * v["tt"] - mu * v["xx"] - (lam + 2 * mu) * v["yy"] - (lam + mu) * u["xy"]
+        if len(output_scale) == 3:
+            # the mixed form: a pressure p as a third output, p = lam div u held by its own residual,
+            # weighted by the stress scale over the displacement scale
+            p = {k: C[k][:, 2] for k in C}
+            div_sigma_u = 2 * mu * u["xx"] + mu * (u["yy"] + v["xy"]) + p["x"]
+            div_sigma_v = mu * (v["xx"] + u["xy"]) + 2 * mu * v["yy"] + p["y"]
+            ru, rv = rho * u["tt"] - div_sigma_u, rho * v["tt"] - div_sigma_v
+            kappa = output_scale[2] / np.sqrt(output_scale[0] * output_scale[1])
+            rp = kappa * (u["x"] + v["y"] - p["value"] / lam)
+        else:
+            ru = rho * u["tt"] - (lam + 2 * mu) * u["xx"] - mu * u["yy"] - (lam + mu) * v["xy"]
+            rv = rho * v["tt"] - mu * v["xx"] - (lam + 2 * mu) * v["yy"] - (lam + mu) * u["xy"]
+            rp = 0.0
         if f is not None:
             ru = ru - f[:, 0]
             rv = rv - f[:, 1]
-        out["pde"] = np.mean(ru * ru + rv * rv)
+        out["pde"] = np.mean(ru * ru + rv * rv + rp * rp)
     for term, channel in (("boundary", "value"), ("initial", "value"), ("data", "value"), ("initial_velocity", "t")):
         if term in sets:
             X, g = sets[term]
-            r = ch(X)[channel] - g
+            r = ch(X)[channel][:, :2] - g  # (u, v): a pressure output is not compared
             out[term] = np.mean(r[:, 0] * r[:, 0] + r[:, 1] * r[:, 1])
     if "traction" in sets:
         X, nrm, g = sets["traction"]

@@ -29,6 +29,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pinnlite.core.arch import Architecture
 from pinnlite.io import atomic, checkpoint
 from pinnlite import cli
 from pinnlite.io import container
@@ -886,9 +887,13 @@ def tree_keys(tree, descend):
 
 def test_format_md_lists_every_key_of_both_trees(run):
     trainer, directory, _ = run
+    optional = {"architecture.pressure"}  # written only when true: a network with a pressure output
     common = doc_keys("### 12.1 ")
+    assert optional <= common
     training = tree_keys(checkpoint.read(checkpoint.latest(directory)),
                          {"architecture", "material", "optimizer", "schedule", "adaptive_weights", "sampler", "best", "scales"})
-    assert common | doc_keys("### 12.2 ") == training
+    assert (common | doc_keys("### 12.2 ")) - optional == training
     model = tree_keys(checkpoint.read(directory / "best.pinnlite"), {"architecture"})
-    assert common | doc_keys("### 12.3 ") == model
+    assert (common | doc_keys("### 12.3 ")) - optional == model
+    with_p = Architecture((3,), "tanh", ((0, 1),) * 3, (1.0, 1.0, 2.0), pressure=True)
+    assert tree_keys({"architecture": with_p.to_dict()}, {"architecture"}) - common == set()

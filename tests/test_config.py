@@ -41,7 +41,7 @@ except ModuleNotFoundError:  # Python 3.10
 SPEC_DEFAULTS = {
     "name": "run",
     "architecture": {"hidden": [24, 24, 24], "activation": "tanh", "dtype": "float64",
-                     "init": "glorot_normal"},
+                     "init": "glorot_normal", "pressure": "auto"},
     "training": {"epochs": 3000, "batch_size": None, "seed": 0, "log_every": 100, "threads": None,
                  "target_loss": None, "error_bars": True, "validation_fraction": 0.0, "monitor": None,
                  "patience": None, "settle_epochs": 50, "settle_tolerance": 1e-4},
@@ -212,6 +212,8 @@ def valid_dicts(draw):
             "activation": draw(st.sampled_from(sorted(ACTIVATIONS))),
             "dtype": draw(st.sampled_from(["float64", "float32"])),
             "init": draw(st.sampled_from(["glorot_normal", "glorot_uniform"])),
+            # a map takes the displacement form: no pressure output with material.field = "network"
+            "pressure": draw(st.sampled_from(["auto", False] + ([] if material["field"] == "network" else [True]))),
         },
         "training": {"epochs": epochs, "batch_size": batch_size, "seed": draw(ints(0)),
                      "log_every": draw(ints(1)), "threads": draw(maybe(st.integers(1, 256))),

@@ -17,18 +17,20 @@ from pinnlite.engine.jacobian import material_columns, residuals
 from pinnlite.engine.terms import TERMS, LossWeights, Material
 
 
-def setup(seed=0, hidden=(6, 5, 4), activation="tanh", force=True):
+def setup(seed=0, hidden=(6, 5, 4), activation="tanh", force=True, pressure=False):
     rng = np.random.default_rng(seed)
-    arch, p = random_model(rng, hidden=hidden, activation=activation)
+    arch, p = random_model(rng, hidden=hidden, activation=activation, pressure=pressure)
     points = random_problem(rng, force=force)
     material = Material(2.0, 1.0, 1.3, True, True, True)
     weights = LossWeights(pde=0.3, boundary=1.7, traction=0.6, initial=2.2, initial_velocity=0.9, data=1.4)
     return arch, p, engine.prepare(arch, points), material, weights
 
 
+@pytest.mark.parametrize("pressure", [False, True])
 @pytest.mark.parametrize("activation", ["tanh", "sin"])
-def test_squared_residuals_are_the_total_and_jt_rho_the_gradient(activation):
-    arch, p, prep, mat, w = setup(activation=activation)
+def test_squared_residuals_are_the_total_and_jt_rho_the_gradient(activation, pressure):
+    # with a pressure output the PDE term has three residuals per point (r_u, r_v, r_p)
+    arch, p, prep, mat, w = setup(activation=activation, pressure=pressure)
     ws = engine.Workspace(1)
     res = residuals(arch, p, prep, mat, w, ws)
     grad = np.empty_like(p)
@@ -42,8 +44,9 @@ def test_squared_residuals_are_the_total_and_jt_rho_the_gradient(activation):
     assert [t for t, _, _ in res.blocks] == [t for t in TERMS if t in ref.terms]
 
 
-def test_jacobian_columns_are_central_differences():
-    arch, p, prep, mat, w = setup(seed=3)
+@pytest.mark.parametrize("pressure", [False, True])
+def test_jacobian_columns_are_central_differences(pressure):
+    arch, p, prep, mat, w = setup(seed=3, pressure=pressure)
     ws = engine.Workspace(1)
     J = residuals(arch, p, prep, mat, w, ws).jac
     h = 1e-6
@@ -56,8 +59,9 @@ def test_jacobian_columns_are_central_differences():
         np.testing.assert_allclose(J[:, i], fd, rtol=1e-6, atol=1e-7 * max(1.0, np.abs(fd).max()))
 
 
-def test_material_derivatives_are_central_differences():
-    arch, p, prep, mat, w = setup(seed=5)
+@pytest.mark.parametrize("pressure", [False, True])
+def test_material_derivatives_are_central_differences(pressure):
+    arch, p, prep, mat, w = setup(seed=5, pressure=pressure)
     ws = engine.Workspace(1)
     res = residuals(arch, p, prep, mat, w, ws, False)
     h = 1e-6
@@ -83,9 +87,9 @@ def test_zero_weight_terms_have_no_rows_and_threads_change_nothing():
 
 @settings(max_examples=15, deadline=None)
 @given(hidden=st.lists(st.integers(1, 7), min_size=1, max_size=3), activation=st.sampled_from(["tanh", "sin"]),
-       seed=st.integers(0, 10**6))
-def test_gradient_identity_over_architectures(hidden, activation, seed):
-    arch, p, prep, mat, w = setup(seed=seed, hidden=tuple(hidden), activation=activation)
+       seed=st.integers(0, 10**6), pressure=st.booleans())
+def test_gradient_identity_over_architectures(hidden, activation, seed, pressure):
+    arch, p, prep, mat, w = setup(seed=seed, hidden=tuple(hidden), activation=activation, pressure=pressure)
     ws = engine.Workspace(1)
     res = residuals(arch, p, prep, mat, w, ws)
     grad = np.empty_like(p)

@@ -70,6 +70,27 @@ def test_loss_and_gradient_match_reference(activation, hidden, material):
         assert res.grad_material[name] == pytest.approx(gmat[i], rel=1e-12)
 
 
+@pytest.mark.parametrize("hidden", [(5,), (6, 5, 4)])
+def test_mixed_loss_and_gradient_match_reference(hidden, material):
+    # a pressure output: the PDE term is the mixed form of naive.loss_terms, the others see (u, v) only
+    rng = np.random.default_rng(40 + len(hidden))
+    arch, p = random_model(rng, hidden, pressure=True)
+    assert arch.n_outputs == 3 and arch.layout.entries[-1].shape == (3,)
+    P = random_problem(rng)
+    res = engine.loss_and_grad(p, arch, P, material, WEIGHTS)
+    terms, grad, gmat = reference(arch, p, P, material, WEIGHTS)
+    for t in TERMS:
+        assert res.terms[t] == pytest.approx(terms[t], rel=1e-12, abs=0)
+    scale = np.abs(grad).max()
+    assert np.abs(res.grad - grad).max() <= 1e-12 * scale
+    for i, name in enumerate(("lam", "mu", "rho")):
+        assert res.grad_material[name] == pytest.approx(gmat[i], rel=1e-11)
+    # and it is not the displacement form's term of the same (u, v)
+    C = engine.channels(arch, p, P.collocation, 8)
+    plain = physics.residual(C[..., :2], material.lam, material.mu, material.rho, P.body_force)
+    assert abs(np.mean(np.sum(plain**2, axis=1)) - terms["pde"]) > 1e-3 * terms["pde"]
+
+
 def test_fixed_material_parameters_report_no_gradient():
     rng = np.random.default_rng(3)
     arch, p = random_model(rng)
@@ -220,6 +241,28 @@ def test_pde_kernel_vanishes_on_exact_plane_waves(lam, mu, rho):
     assert loss <= (1e-13 * scale) ** 2
     # a wrong parameter leaves a residual: the check can fail
     loss_wrong, *_ = term_kernels.pde_term(U, GU, n, 1.0 / n, so, lam * 1.01 + 0.01, mu, rho, np.zeros((0, 2)), 1.0)
+    assert loss_wrong > 1e6 * max(loss, 1e-300)
+
+
+@pytest.mark.parametrize("lam,mu,rho", [(2.0, 1.0, 1.0), (5.3, 0.4, 2.7), (7.5e5, 1.0, 1.0)])
+def test_mixed_pde_kernel_vanishes_on_exact_plane_waves_with_their_pressure(lam, mu, rho):
+    # exact waves with p = lam div u satisfy the mixed form; lam 7.5e5 mu (soft tissue) as well
+    rng = np.random.default_rng(9)
+    n = 50
+    X = random_points(rng, n)
+    C = p_and_s_waves(X, lam, mu, rho)
+    P = np.zeros((8, n))
+    P[0] = lam * (C[1, :, 0] + C[2, :, 1])
+    P[1] = lam * (C[4, :, 0] + C[7, :, 1])  # d/dx div u = u_xx + v_xy
+    P[2] = lam * (C[7, :, 0] + C[5, :, 1])
+    so = np.array([1.0, 1.0, lam])  # kappa = lam: r_p in the units of the residual
+    U = np.ascontiguousarray(np.concatenate([C.transpose(2, 0, 1), P[None] / lam], axis=0).reshape(3, 8 * n))
+    GU = np.zeros_like(U)
+    loss, *_ = term_kernels.pde_term_mixed(U, GU, n, 1.0 / n, so, 0.0, lam, mu, rho, np.zeros((0, 2)), 1.0)
+    scale = (abs(rho) + abs(lam) + 2 * abs(mu)) * np.abs(C[4:]).max()
+    assert loss <= (1e-13 * scale) ** 2
+    U[2, :n] *= 1.001  # a pressure off by 0.1% leaves the constraint's residual
+    loss_wrong, *_ = term_kernels.pde_term_mixed(U, GU, n, 1.0 / n, so, 0.0, lam, mu, rho, np.zeros((0, 2)), 1.0)
     assert loss_wrong > 1e6 * max(loss, 1e-300)
 
 

@@ -80,7 +80,7 @@ def cmd_inspect(args):
           f"at {report.meta.get('created')}, kind {s['kind']}")
     a = s["architecture"]
     print(f"architecture: hidden {a['hidden']}, {a['activation']}, {a['dtype']}, bounds {a['bounds']}, "
-          f"output scale {a['output_scale']}")
+          f"output scale {a['output_scale']}" + (" (u, v, p: with a pressure output)" if a.get("pressure") else ""))
     if "epoch" in s:
         epochs = tree.get("config", {}).get("training", {}).get("epochs")
         of = f" (training to epoch {epochs})" if epochs is not None else ""

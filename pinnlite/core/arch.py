@@ -1,11 +1,13 @@
 """Architecture, flat parameter layout and initialisation of the MLP.
 
-The network maps a physical point (x, y, t) to a displacement (u, v)::
+The network maps a physical point (x, y, t) to a displacement (u, v), and with
+``pressure`` also to a pressure p (the mixed displacement-pressure form of the
+wave equation, :func:`pinnlite.engine.physics.residual_mixed`)::
 
     xi  = s * (X - c)                 s = 2 / (hi - lo), c = (hi + lo) / 2  -> [-1, 1]^3
     h_0 = sigma(W_0 xi + b_0)
     h_l = sigma(W_l h_{l-1} + b_l)    l = 1 .. L-1
-    u   = S (W_L h_{L-1} + b_L)       S = diag(output_scale)
+    u   = S (W_L h_{L-1} + b_L)       S = diag(output_scale): (u, v) or (u, v, p)
 
 with ``W_l`` of shape (fan_out, fan_in). All weights and biases live in ONE flat
 vector; :class:`Layout` is its table of contents (name, offset, shape), in the
@@ -131,11 +133,14 @@ class Architecture(MlpShape):
         A name from :data:`pinnlite.core.activations.ACTIVATIONS` (``"tanh"``, ``"sin"``).
     bounds : ((x_lo, x_hi), (y_lo, y_hi), (t_lo, t_hi))
         Physical domain, mapped affinely onto [-1, 1]^3 before the first layer.
-    output_scale : (float, float)
-        Physical scale of (u, v): the network output is multiplied by it. A single
-        float is used for both.
+    output_scale : (float, float) or (float, float, float)
+        Physical scale of each output, (u, v) or with ``pressure`` (u, v, p): the
+        network output is multiplied by it. A single float is used for u and v
+        (not with ``pressure``, whose p has the units of a stress).
     dtype : str
         ``"float64"`` or ``"float32"``; every array of the hot path has this dtype.
+    pressure : bool
+        A third output p, the pressure ``lam div u`` of the mixed form.
     """
 
     hidden: tuple = (100, 100, 100, 100)
@@ -143,39 +148,53 @@ class Architecture(MlpShape):
     bounds: tuple = ((0.0, 1.0), (0.0, 1.0), (0.0, 1.0))
     output_scale: tuple = (1.0, 1.0)
     dtype: str = "float64"
+    pressure: bool = False
     _layout: Layout = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "hidden", tuple(checks.integers("hidden", self.hidden, low=1)))
         get_activation(self.activation)
         object.__setattr__(self, "bounds", checks.box("bounds", self.bounds))
+        if not isinstance(self.pressure, bool):
+            checks.fail("pressure", "true or false", self.pressure)
+        n = self.n_outputs
         scale = self.output_scale
-        if checks.is_real(scale):
+        if checks.is_real(scale) and not self.pressure:
             scale = (scale, scale)
-        if not isinstance(scale, (tuple, list)) or len(scale) != 2:
-            checks.fail("output_scale", "a positive number or two", scale)
+        if not isinstance(scale, (tuple, list)) or len(scale) != n:
+            checks.fail("output_scale", "three positive numbers (u, v, p)" if self.pressure else
+                        "a positive number or two", scale)
         object.__setattr__(self, "output_scale", tuple(checks.real("output_scale", s, low=0.0, low_open=True) for s in scale))
         checks.choice("dtype", self.dtype, DTYPES)
-        object.__setattr__(self, "_layout", mlp_layout((3,) + self.hidden + (2,)))
+        object.__setattr__(self, "_layout", mlp_layout((3,) + self.hidden + (n,)))
 
     @property
     def n_layers(self):
         """Number of weight matrices (hidden layers + output layer)."""
         return len(self.hidden) + 1
 
+    @property
+    def n_outputs(self):
+        """2 (u, v), or 3 (u, v, p) with ``pressure``."""
+        return 3 if self.pressure else 2
+
     def to_dict(self):
-        """Plain JSON-able description; :meth:`from_dict` inverts it exactly."""
-        return {
+        """Plain JSON-able description; :meth:`from_dict` inverts it exactly (``pressure`` only when set,
+        so that the dicts of networks without it are those of every earlier version)."""
+        d = {
             "hidden": list(self.hidden),
             "activation": self.activation,
             "bounds": [list(b) for b in self.bounds],
             "output_scale": list(self.output_scale),
             "dtype": self.dtype,
         }
+        if self.pressure:
+            d["pressure"] = True
+        return d
 
     @classmethod
     def from_dict(cls, d):
-        known = {"hidden", "activation", "bounds", "output_scale", "dtype"}
+        known = {"hidden", "activation", "bounds", "output_scale", "dtype", "pressure"}
         unknown = set(d) - known
         if unknown:
             checks.fail("architecture", f"only the keys {sorted(known)}", sorted(unknown))

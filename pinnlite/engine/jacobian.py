@@ -5,8 +5,9 @@ is one sum of squares (``docs/ENGINE.md``, "Residuals and their Jacobian")::
 
     L = sum_t (w_t / N_t) sum_i |r_t,i|^2 = |rho|^2,   rho = [sqrt(w_t / N_t) r_t,i,c]
 
-with one row per point and component (c = u, v), terms in TERMS order, tiles
-in order, and in a tile the u rows then the v rows. Then ``grad L = 2 J^T rho``
+with one row per point and component (c = u, v; and r_p for the mixed PDE term of
+a network with a pressure output), terms in TERMS order, tiles in order, and in
+a tile the u rows, then the v rows (then the r_p rows). Then ``grad L = 2 J^T rho``
 and ``2 J^T J`` is the Gauss-Newton matrix, with ``J = d rho / d params``.
 
 The rows of ``J`` come from the engine's backward pass without its last
@@ -45,17 +46,52 @@ class Residuals(NamedTuple):
     blocks: tuple
 
 
-def _rows(tile, U, so, bias, material, a):
-    """Residuals (2, n), their seeds [dr_u/dU, dr_v/dU] (each (2, c*n)) and d r / d(lam, mu, rho) (2, n, 3).
+def _components(tile, arch):
+    """Residual components per point of a tile: 3 for the mixed PDE term (r_u, r_v, r_p), else 2."""
+    return 3 if tile.term == "pde" and arch.pressure else 2
 
-    Everything is multiplied by ``a = sqrt(w_t / N_t)``. U is the tile's raw
-    output (2, c*n), channel-major; the physical field is ``so * (U + b)`` on
+
+def _mixed_rows(tile, U, so, bias, material, a):
+    """:func:`_rows` of a mixed PDE tile (:func:`pinnlite.engine.term_kernels.pde_term_mixed`): three components."""
+    n, c = tile.n, tile.c
+    su, sv, sp = so
+    kappa = sp / np.sqrt(su * sv)
+    lam, mu, rho = material.lam, material.mu, material.rho
+    ch = lambda o, k: U[o, k * n : (k + 1) * n].astype(np.float64)  # noqa: E731
+    ux, uxx, uyy, utt, uxy = (su * ch(0, k) for k in (1, 4, 5, 6, 7))
+    vy, vxx, vyy, vtt, vxy = (sv * ch(1, k) for k in (2, 4, 5, 6, 7))
+    p, px, py = sp * (ch(2, 0) + float(bias[2])), sp * ch(2, 1), sp * ch(2, 2)
+    bu, bv = 2 * uxx + uyy + vxy, vxx + 2 * vyy + uxy
+    r = np.stack([rho * utt - mu * bu - px, rho * vtt - mu * bv - py, kappa * (ux + vy - p / lam)])
+    if tile.force.shape[0]:
+        r[:2] -= tile.force.T
+    seeds = [np.zeros((3, c * n), U.dtype) for _ in range(3)]
+    # (component, output, channel, d r / d raw channel)
+    for q, o, k, d in ((0, 0, 4, -2 * mu * su), (0, 0, 5, -mu * su), (0, 0, 6, rho * su), (0, 1, 7, -mu * sv),
+                       (0, 2, 1, -sp), (1, 1, 4, -mu * sv), (1, 1, 5, -2 * mu * sv), (1, 1, 6, rho * sv),
+                       (1, 0, 7, -mu * su), (1, 2, 2, -sp), (2, 0, 1, kappa * su), (2, 1, 2, kappa * sv),
+                       (2, 2, 0, -kappa * sp / lam)):
+        seeds[q][o, k * n : (k + 1) * n] = a * d
+    zero = np.zeros(n)
+    dmat = np.stack([np.stack([zero, -bu, utt], axis=1), np.stack([zero, -bv, vtt], axis=1),
+                     np.stack([kappa * p / lam**2, zero, zero], axis=1)])
+    return a * r, seeds, a * dmat
+
+
+def _rows(tile, U, so, bias, material, a):
+    """Residuals (q, n), their seeds [dr_0/dU, ...] (each (n_outputs, c*n)) and d r / d(lam, mu, rho) (q, n, 3).
+
+    q is :func:`_components` (2: u and v; 3 for the mixed PDE term). Everything
+    is multiplied by ``a = sqrt(w_t / N_t)``. U is the tile's raw output
+    (n_outputs, c*n), channel-major; the physical field is ``so * (U + b)`` on
     the value channel and ``so * U`` on the derivative channels.
     """
+    if tile.term == "pde" and len(so) == 3:
+        return _mixed_rows(tile, U, so, bias, material, a)
     n, c = tile.n, tile.c
-    su, sv = so
+    su, sv = so[0], so[1]
     lam, mu, rho = material.lam, material.mu, material.rho
-    seeds = [np.zeros((2, c * n), U.dtype), np.zeros((2, c * n), U.dtype)]
+    seeds = [np.zeros((len(so), c * n), U.dtype), np.zeros((len(so), c * n), U.dtype)]
     dmat = np.zeros((2, n, 3))
     ch = lambda o, k: U[o, k * n : (k + 1) * n].astype(np.float64)  # noqa: E731
     if tile.term == "pde":
@@ -100,7 +136,7 @@ def _rows(tile, U, so, bias, material, a):
 
 
 def _backward_rows(arch, views, code, scale, tile, shaped, seed, Z_saved, J, row0, layout):
-    """Jacobian rows ``J[row0 : row0 + n]`` of one component of a tile from its seed (2, c*n)."""
+    """Jacobian rows ``J[row0 : row0 + n]`` of one component of a tile from its seed (n_outputs, c*n)."""
     z0, H, Z, _, _, adj = shaped
     n, c, nh = tile.n, tile.c, len(arch.hidden)
     rows = J[row0 : row0 + n]
@@ -110,7 +146,7 @@ def _backward_rows(arch, views, code, scale, tile, shaped, seed, Z_saved, J, row
         e = ent[name]
         rows[:, e.offset : e.offset + e.size] = values.reshape(n, -1)
 
-    put(f"W{nh}", np.einsum("okn,bkn->nob", seed.reshape(2, c, n), H[-1].reshape(-1, c, n)))
+    put(f"W{nh}", np.einsum("okn,bkn->nob", seed.reshape(-1, c, n), H[-1].reshape(-1, c, n)))
     put(f"b{nh}", seed[:, :n].T)
     np.matmul(views[f"W{nh}"].T, seed, out=adj[nh - 1])
     db = np.empty(max(arch.hidden), adj[0].dtype)
@@ -158,7 +194,7 @@ def residuals(arch, flat, prep, material, weights, ws, jacobian=True, columns=No
     bias = views[f"b{len(arch.hidden)}"]
     w = weights.as_tuple()
     tiles = [t for t in prep.tiles if w[t.index] > 0]
-    starts = np.cumsum([0] + [2 * t.n for t in tiles])
+    starts = np.cumsum([0] + [_components(t, arch) * t.n for t in tiles])
     m = int(starts[-1])
     values = np.empty(m)
     dmat = np.empty((m, 3))
@@ -171,19 +207,19 @@ def residuals(arch, flat, prep, material, weights, ws, jacobian=True, columns=No
         U = _forward_tile(arch, views, code, prep.scale, tile, shaped)
         a = float(np.sqrt(w[tile.index] / prep.counts[tile.term]))
         r, seeds, dm = _rows(tile, U, so, bias, material, a)
-        row0, n = int(starts[k]), tile.n
-        values[row0 : row0 + 2 * n] = r.ravel()
-        dmat[row0 : row0 + 2 * n] = dm.reshape(2 * n, 3)
+        row0, n, q_count = int(starts[k]), tile.n, len(seeds)
+        values[row0 : row0 + q_count * n] = r.ravel()
+        dmat[row0 : row0 + q_count * n] = dm.reshape(q_count * n, 3)
         if jacobian:
             Z_saved = [z.copy() for z in shaped[2]]
-            for q in range(2):
+            for q in range(q_count):
                 _backward_rows(arch, views, code, prep.scale, tile, shaped, seeds[q].astype(dt, copy=False),
                                Z_saved, J, row0 + q * n, layout)
 
     run_tasks(task, len(tiles), ws.threads)
     blocks, row = [], 0
     for t in TERMS:
-        rows = sum(2 * tile.n for tile in tiles if tile.term == t)
+        rows = sum(_components(tile, arch) * tile.n for tile in tiles if tile.term == t)
         if rows:
             blocks.append((t, row, row + rows))
             row += rows

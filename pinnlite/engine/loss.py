@@ -71,8 +71,8 @@ class _Buffers:
         self.z0 = np.empty(arch.hidden[0] * TC, dt)
         self.H = [np.empty(w * TC, dt) for w in arch.hidden]
         self.Z = [np.empty(w * TC, dt) for w in arch.hidden]
-        self.U = np.empty(2 * TC, dt)
-        self.GU = np.empty(2 * TC, dt)
+        self.U = np.empty(arch.n_outputs * TC, dt)
+        self.GU = np.empty(arch.n_outputs * TC, dt)
         self.adj = np.empty(max(arch.hidden) * TC, dt)
         self.grad = np.empty(arch.n_params, dt)
         self.grad_views = arch.layout.views(self.grad)
@@ -84,13 +84,13 @@ class _Buffers:
         views = self._shaped.get(key)
         if views is None:
             cols = n * c
-            hidden = self.arch.hidden
+            hidden, k = self.arch.hidden, self.arch.n_outputs
             views = (
                 self.z0[: hidden[0] * n].reshape(hidden[0], n),
                 [h[: w * cols].reshape(w, cols) for h, w in zip(self.H, hidden)],
                 [z[: w * cols].reshape(w, cols) for z, w in zip(self.Z, hidden)],
-                self.U[: 2 * cols].reshape(2, cols),
-                self.GU[: 2 * cols].reshape(2, cols),
+                self.U[: k * cols].reshape(k, cols),
+                self.GU[: k * cols].reshape(k, cols),
                 [self.adj[: w * cols].reshape(w, cols) for w in hidden],
             )
             if len(self._shaped) > 8:
@@ -145,7 +145,7 @@ def as_flat(arch, params):
 
 
 def _forward_tile(arch, views, code, scale, tile, shaped):
-    """Forward pass of one tile; returns the raw output U (2, c*n) view."""
+    """Forward pass of one tile; returns the raw output U (n_outputs, c*n) view."""
     z0, H, Z, U, _, _ = shaped
     n, c = tile.n, tile.c
     kernels.first_forward(tile.xi, views["W0"], views["b0"], scale, z0, H[0], n, c, code)
@@ -160,7 +160,8 @@ def _loss_tile(tile, U, GU, inv, so, bias, zero, material, wt, local=None):
     """One tile's share of its term: value and (lam, mu, rho) gradient; writes GU.
 
     ``local``: ``(L, M, GL, GM)`` rows of the tile's points when lam and mu are
-    maps (:mod:`pinnlite.engine.field_kernels`; no material gradient then).
+    maps (:mod:`pinnlite.engine.field_kernels`; no material gradient then). A network with a
+    pressure output (``so`` of three) has the mixed PDE term; its other terms see (u, v) only.
     """
     GU.fill(0)
     lam, mu, rho = material.lam, material.mu, material.rho
@@ -170,6 +171,8 @@ def _loss_tile(tile, U, GU, inv, so, bias, zero, material, wt, local=None):
         if tile.term == "pde":
             return field_kernels.pde_term_field(U, GU, n, inv, so, L, M, rho, tile.force, wt, GL, GM), 0.0, 0.0, 0.0
         return field_kernels.traction_term_field(U, GU, n, inv, so, L, M, tile.normals, tile.target, wt, GL, GM), 0.0, 0.0, 0.0
+    if tile.term == "pde" and so.shape[0] == 3:
+        return term_kernels.pde_term_mixed(U, GU, n, inv, so, bias[2], lam, mu, rho, tile.force, wt)
     if tile.term == "pde":
         val, gl, gm, gr = term_kernels.pde_term(U, GU, n, inv, so, lam, mu, rho, tile.force, wt)
         return val, gl, gm, gr
@@ -344,9 +347,12 @@ def loss_and_grad(params, arch, points, material, weights=None, *, workspace=Non
 
 
 def check_field(mf, arch):
-    """``mf`` must be a MaterialField of the network's dtype over its spatial bounds."""
+    """``mf`` must be a MaterialField of the network's dtype over its spatial bounds (and the
+    network without a pressure output: maps take the displacement form)."""
     if not isinstance(mf, MaterialField):
         checks.fail("field", "a MaterialField or None", mf)
+    if arch.pressure:
+        checks.fail("field", "None for a network with a pressure output (maps take the displacement form)", "a field")
     if mf.arch.dtype != arch.dtype:
         checks.fail("field.arch.dtype", f"the network's dtype {arch.dtype!r}", mf.arch.dtype)
     if tuple(mf.arch.bounds) != tuple(arch.bounds[:2]):
@@ -354,17 +360,19 @@ def check_field(mf, arch):
 
 
 def channels(arch, params, X, n_channels=8, workspace=None):
-    """All derivative channels of (u, v) at points ``X`` (n, 3).
+    """All derivative channels of the outputs, (u, v) or (u, v, p), at points ``X`` (n, 3).
 
-    Returns an array of shape (n_channels, n, 2): value, then d/dx, d/dy, d/dt,
-    then d2/dx2, d2/dy2, d2/dt2, d2/dxdy, with respect to the physical inputs.
+    Returns an array of shape (n_channels, n, arch.n_outputs): value, then d/dx,
+    d/dy, d/dt, then d2/dx2, d2/dy2, d2/dt2, d2/dxdy, with respect to the
+    physical inputs.
     """
     if n_channels not in (1, 4, 8):
         checks.fail("n_channels", "1, 4 or 8", n_channels)
     flat = as_flat(arch, params)
     checks.array("points", X, (None, 3), arch.np_dtype)
     n = X.shape[0]
-    out = np.empty((n_channels, n, 2), arch.np_dtype)
+    n_out = arch.n_outputs
+    out = np.empty((n_channels, n, n_out), arch.np_dtype)
     if n == 0:
         return out
     term = {1: "data", 4: "traction", 8: "pde"}[n_channels]
@@ -380,7 +388,7 @@ def channels(arch, params, X, n_channels=8, workspace=None):
         tile = prep.tiles[k]
         buf = ws.buffers(arch, prep.tile_columns)
         U = _forward_tile(arch, views, code, prep.scale, tile, buf.shaped(tile.n, tile.c))
-        C = U.reshape(2, tile.c, tile.n).transpose(1, 2, 0)
+        C = U.reshape(n_out, tile.c, tile.n).transpose(1, 2, 0)
         a, b = starts[k], starts[k + 1]
         out[0, a:b] = so * (C[0] + bias)
         out[1:, a:b] = so * C[1:]
@@ -390,23 +398,28 @@ def channels(arch, params, X, n_channels=8, workspace=None):
 
 
 def predict(arch, params, X, workspace=None):
-    """Displacements (n, 2) at points ``X`` (n, 3): the value channel only."""
-    return channels(arch, params, X, 1, workspace)[0]
+    """Displacements (n, 2) at points ``X`` (n, 3): the value channel of u and v only."""
+    return channels(arch, params, X, 1, workspace)[0, :, :2]
 
 
 def pde_residual(arch, params, X, material, body_force=None, field=None):
     """The residual (r_u, r_v) (n, 2) of the wave equation at points ``X`` (n, 3).
 
     With a MaterialField ``field`` the mapped parameters vary in space and the
-    residual is the divergence form (:func:`pinnlite.engine.physics.residual_divergence`).
+    residual is the divergence form (:func:`pinnlite.engine.physics.residual_divergence`);
+    a network with a pressure output gives (r_u, r_v) of the mixed form
+    (:func:`pinnlite.engine.physics.residual_mixed`).
     """
     check_material(material)
+    if field is not None:
+        check_field(field, arch)
     C = channels(arch, params, X, 8)
     if body_force is not None:
         checks.array("body_force", body_force, (X.shape[0], 2), arch.np_dtype)
+    if arch.pressure:
+        return physics.residual_mixed(C, material.lam, material.mu, material.rho, body_force)[:, :2]
     if field is None:
         return physics.residual(C, material.lam, material.mu, material.rho, body_force)
-    check_field(field, arch)
     maps = material_maps(field, X[:, :2], material)
     return physics.residual_divergence(C, maps["lam"], maps["mu"], material.rho, body_force)
 

@@ -39,6 +39,28 @@ def residual(C, lam, mu, rho, body_force=None):
     return r if body_force is None else r - body_force
 
 
+def residual_mixed(C, lam, mu, rho, body_force=None):
+    """The mixed (displacement-pressure) residual (n, 3) from channels C (8, n, 3) of (u, v, p).
+
+    With the pressure p = lam div u as a field of its own (Herrmann 1965; the
+    u-p form of finite elements for nearly incompressible solids)::
+
+        r_u = rho u_tt - mu (2 u_xx + u_yy + v_xy) - p_x - f_u
+        r_v = rho v_tt - mu (v_xx + 2 v_yy + u_xy) - p_y - f_v
+        r_p = u_x + v_y - p / lam
+
+    Where r_p = 0, (r_u, r_v) is :func:`residual`. Column 2 is r_p, a strain;
+    the engine's PDE term weighs it by the stress scale over the displacement
+    scale (:func:`pinnlite.engine.term_kernels.pde_term_mixed`).
+    """
+    u, v, p = C[..., 0], C[..., 1], C[..., 2]
+    ru = rho * u[6] - mu * (2 * u[4] + u[5] + v[7]) - p[1]
+    rv = rho * v[6] - mu * (v[4] + 2 * v[5] + u[7]) - p[2]
+    if body_force is not None:
+        ru, rv = ru - body_force[:, 0], rv - body_force[:, 1]
+    return np.stack([ru, rv, u[1] + v[2] - p[0] / lam], axis=-1)
+
+
 def residual_divergence(C, L, M, rho, body_force=None):
     """Residual (n, 2) ``rho u_tt - div sigma - f`` with lam and mu varying in space.
 

@@ -66,6 +66,78 @@ def pde_term(U, GU, n, inv, so, lam, mu, rho, force, weight):
 
 
 @kernel
+def pde_term_mixed(U, GU, n, inv, so, pbias, lam, mu, rho, force, weight):
+    """The mixed (displacement-pressure) PDE term on one 8-channel tile of a network with p.
+
+    With u = so_0 U_0, v = so_1 U_1, p = so_2 (U_2 + pbias) and ``kappa = so_2 /
+    sqrt(so_0 so_1)`` (the stress scale over the displacement scale: a modulus
+    over a length, so that kappa (div u - p / lam) has the units of r_u)::
+
+        r_u = rho u_tt - mu (2 u_xx + u_yy + v_xy) - p_x - f_u
+        r_v = rho v_tt - mu (v_xx + 2 v_yy + u_xy) - p_y - f_v
+        r_p = kappa (u_x + v_y - p / lam)
+        L   = inv * sum (r_u^2 + r_v^2 + r_p^2)
+
+    At r_p = 0, p = lam div u and (r_u, r_v) is the residual of :func:`pde_term`;
+    lam enters only through p / lam, so a nearly incompressible body (lam >> mu)
+    costs no stiffness. Returns ``(L, dL/dlam, dL/dmu, dL/drho)`` and writes
+    ``weight * dL/dU`` into ``GU`` like :func:`pde_term`.
+    """
+    su = so[0]
+    sv = so[1]
+    sp = so[2]
+    kappa = sp / (su * sv) ** 0.5
+    has_f = force.shape[0] > 0
+    loss = 0.0
+    glam = 0.0
+    gmu = 0.0
+    grho = 0.0
+    for i in range(n):
+        ux = su * U[0, n + i]
+        uxx = su * U[0, 4 * n + i]
+        uyy = su * U[0, 5 * n + i]
+        utt = su * U[0, 6 * n + i]
+        uxy = su * U[0, 7 * n + i]
+        vy = sv * U[1, 2 * n + i]
+        vxx = sv * U[1, 4 * n + i]
+        vyy = sv * U[1, 5 * n + i]
+        vtt = sv * U[1, 6 * n + i]
+        vxy = sv * U[1, 7 * n + i]
+        p = sp * (U[2, i] + pbias)
+        px = sp * U[2, n + i]
+        py = sp * U[2, 2 * n + i]
+        bu = 2 * uxx + uyy + vxy
+        bv = vxx + 2 * vyy + uxy
+        ru = rho * utt - mu * bu - px
+        rv = rho * vtt - mu * bv - py
+        if has_f:
+            ru -= force[i, 0]
+            rv -= force[i, 1]
+        rp = kappa * (ux + vy - p / lam)
+        loss += ru * ru + rv * rv + rp * rp
+        grho += ru * utt + rv * vtt
+        glam += rp * kappa * p / (lam * lam)
+        gmu -= ru * bu + rv * bv
+        au = 2 * inv * ru * weight
+        av = 2 * inv * rv * weight
+        ap = 2 * inv * rp * weight * kappa
+        GU[0, n + i] = ap * su
+        GU[0, 4 * n + i] = -2 * mu * au * su
+        GU[0, 5 * n + i] = -mu * au * su
+        GU[0, 6 * n + i] = rho * au * su
+        GU[0, 7 * n + i] = -mu * av * su
+        GU[1, 2 * n + i] = ap * sv
+        GU[1, 4 * n + i] = -mu * av * sv
+        GU[1, 5 * n + i] = -2 * mu * av * sv
+        GU[1, 6 * n + i] = rho * av * sv
+        GU[1, 7 * n + i] = -mu * au * sv
+        GU[2, i] = -ap * sp / lam
+        GU[2, n + i] = -au * sp
+        GU[2, 2 * n + i] = -av * sp
+    return loss * inv, 2 * inv * glam, 2 * inv * gmu, 2 * inv * grho
+
+
+@kernel
 def misfit_term(U, GU, start, n, inv, so, shift, target, weight):
     """Mean squared misfit of one channel of a column block against ``target``.
 

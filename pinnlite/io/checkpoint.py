@@ -152,8 +152,10 @@ def _architecture(tree):
     """
     stored = _require(tree, "architecture", dict)
     fields = {key: _require(stored, key, kind, "architecture") for key, kind in _ARCH_FIELDS}
+    if "pressure" in stored:  # optional (pinnlite 0.2): a third output p; absent means false
+        fields["pressure"] = _require(stored, "pressure", bool, "architecture")
     bounds, scale = fields["bounds"], fields["output_scale"]
-    for key, n in (("bounds", 3), ("output_scale", 2)):
+    for key, n in (("bounds", 3), ("output_scale", 3 if fields.get("pressure") else 2)):
         if len(fields[key]) != n:
             raise StructureError(f"architecture.{key}: expected {n} entries, found {len(fields[key])}")
     # Architecture converts with float(), which takes bools and numeric strings and
@@ -162,7 +164,7 @@ def _architecture(tree):
         raise StructureError("architecture.bounds: expected three [lo, hi] pairs of finite numbers, lo < hi, "
                              f"found {describe(bounds)}")
     if not all(_finite(s) for s in scale):
-        raise StructureError("architecture.output_scale: expected two finite positive numbers, "
+        raise StructureError("architecture.output_scale: expected finite positive numbers, "
                              f"found {describe(scale)}")
     try:
         return Architecture(**fields)
@@ -228,7 +230,7 @@ def predict(source, X):
         h = h @ W.T + b
         if l < arch.n_layers - 1:
             h = sigma(h)
-    return h * np.asarray(arch.output_scale, dtype=np.float64)
+    return h[:, :2] * np.asarray(arch.output_scale[:2], dtype=np.float64)  # (u, v): a pressure output is left out
 
 
 def summary(tree):

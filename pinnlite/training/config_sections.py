@@ -89,6 +89,12 @@ def _milestones(path, value):
     return list(check_milestones(path, value, error=ConfigError))
 
 
+def _auto_bool(path, value):
+    if value == "auto" or isinstance(value, bool):
+        return value
+    checks.fail(path, '"auto", true or false', value, ConfigError)
+
+
 def _bounds(path, value):
     # A pair rather than two fields so that an unbounded parameter is one None;
     # the bounds are taken in log space by the trainer, hence lo > 0.
@@ -108,7 +114,7 @@ def _bounds(path, value):
 
 @dataclass
 class ArchitectureConfig(Section):
-    """The fully connected network (x, y, t) -> (u_x, u_y)."""
+    """The fully connected network (x, y, t) -> (u_x, u_y), or (u_x, u_y, p) with a pressure output."""
 
     #: Widths of the hidden layers, input to output; a non-empty list of integers >= 1.
     hidden: list = _field([24, 24, 24], partial(checks.integers, low=1, error=ConfigError))
@@ -119,6 +125,11 @@ class ArchitectureConfig(Section):
     dtype: str = _choice("float64", ("float64", "float32"))
     #: Weight initialisation (Glorot & Bengio 2010): "glorot_normal" or "glorot_uniform".
     init: str = _choice("glorot_normal", ("glorot_normal", "glorot_uniform"))
+    #: A third output, the pressure p = lam div u, and the mixed displacement-pressure form
+    #: of the wave equation (pinnlite.engine.physics.residual_mixed), which a nearly
+    #: incompressible body needs: true, false, or "auto" (true when material.field is
+    #: "constant" and material.lam >= 100 material.mu, a Poisson ratio above 0.495).
+    pressure: str | bool = _field("auto", _auto_bool)
 
 
 @dataclass

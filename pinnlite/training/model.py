@@ -12,6 +12,19 @@ from pinnlite.core.field_arch import FieldArchitecture
 from pinnlite.io import checkpoint
 
 
+PRESSURE_RATIO = 100.0  # lam / mu from which architecture.pressure = "auto" takes the mixed form (nu > 0.495)
+
+
+def uses_pressure(config):
+    """Whether a run's network has a pressure output (``config.architecture.pressure``; "auto":
+    a constant material with ``lam >= PRESSURE_RATIO mu``, where the displacement form's
+    lam grad div u term outweighs the shear waves and the fit collapses)."""
+    p, m = config.architecture.pressure, config.material
+    if p == "auto":
+        return m.field == "constant" and m.lam >= PRESSURE_RATIO * m.mu
+    return p
+
+
 def field_architecture(config, arch):
     """The :class:`FieldArchitecture` of a run's material field: the free ones of lam and mu, over
     the network's x and y bounds, starting at the config's guesses (``config.material``)."""
@@ -32,14 +45,16 @@ class ElasticPINN2D:
         ``"tanh"`` (default) or ``"sin"`` (:data:`pinnlite.core.activations.ACTIVATIONS`).
     bounds : ((x_lo, x_hi), (y_lo, y_hi), (t_lo, t_hi))
         Physical domain; inputs are mapped onto [-1, 1] before the first layer.
-    output_scale : float or (float, float)
-        Physical scale of the displacements (u, v).
+    output_scale : float or (float, float) or (float, float, float)
+        Physical scale of the displacements (u, v), and with ``pressure`` of p.
     dtype : ``"float64"`` or ``"float32"``
     rng : numpy.random.Generator or int, optional
         Source of the Glorot initial weights (:func:`pinnlite.core.arch.init_params`).
     init : ``"glorot_normal"`` or ``"glorot_uniform"``
     params : (n_params,) array, optional
         Start from these parameters instead (copied; must have ``dtype``).
+    pressure : bool
+        A third output p, the pressure of the mixed form (:class:`pinnlite.core.arch.Architecture`).
 
     Attributes
     ----------
@@ -62,8 +77,9 @@ class ElasticPINN2D:
         rng=None,
         init="glorot_normal",
         params=None,
+        pressure=False,
     ):
-        self.arch = Architecture(tuple(hidden), activation, bounds, output_scale, dtype)
+        self.arch = Architecture(tuple(hidden), activation, bounds, output_scale, dtype, pressure)
         if params is None:
             self.params = init_params(self.arch, rng, init)
         else:
@@ -73,7 +89,8 @@ class ElasticPINN2D:
     @classmethod
     def from_arch(cls, arch, params):
         """A model of architecture ``arch`` with a copy of ``params`` (flat or list of arrays)."""
-        return cls(arch.hidden, arch.activation, arch.bounds, arch.output_scale, arch.dtype, params=params)
+        return cls(arch.hidden, arch.activation, arch.bounds, arch.output_scale, arch.dtype, params=params,
+                   pressure=arch.pressure)
 
     @classmethod
     def from_arrays(cls, arrays, **arch):
@@ -110,7 +127,7 @@ class ElasticPINN2D:
         return engine.predict(self.arch, self.params, points)
 
     def derivatives(self, points):
-        """(8, n, 2): u, v and their x, y, t, xx, yy, tt, xy derivatives at ``points``."""
+        """(8, n, n_outputs): u, v (and p) and their x, y, t, xx, yy, tt, xy derivatives at ``points``."""
         return engine.channels(self.arch, self.params, points, 8)
 
     def residual(self, points, material, body_force=None):
@@ -145,7 +162,8 @@ class ElasticPINN2D:
     def load(cls, path):
         """The model stored in a model file or a training checkpoint (no config needed; only the weights are read)."""
         arch, arrays = checkpoint.model_arrays(checkpoint.read_model(path))
-        return cls(arch["hidden"], arch["activation"], arch["bounds"], arch["output_scale"], arch["dtype"], params=arrays)
+        return cls(arch["hidden"], arch["activation"], arch["bounds"], arch["output_scale"], arch["dtype"], params=arrays,
+                   pressure=arch.get("pressure", False))
 
     def __repr__(self):
         a = self.arch

@@ -43,7 +43,8 @@ class Checkpoints:
         r = from_tree(tree)
         try:
             a = r.architecture
-            model = ElasticPINN2D(a["hidden"], a["activation"], a["bounds"], a["output_scale"], a["dtype"], params=r.params)
+            model = ElasticPINN2D(a["hidden"], a["activation"], a["bounds"], a["output_scale"], a["dtype"], params=r.params,
+                                  pressure=a.get("pressure", False))
             trainer = cls(model, r.config, progress=progress, comm=comm)
         except InputError as e:  # a stored config that contradicts the stored network, non-finite weights
             raise checkpoint.StructureError(f"checkpoint: training state does not load ({type(e).__name__}: {e})") from None

@@ -60,7 +60,7 @@ class Reports:
         """At the end: the fitted field's inertial term against the PDE scale (:mod:`.diagnostics`)."""
         colloc = self.collocation()[0][:_SCALE_CHECK_POINTS]
         x = self.objective.params(self.state.x)
-        C = engine.channels(self.model.arch, x, colloc.astype(self.model.arch.np_dtype), 8, self._ws)
+        C = engine.channels(self.model.arch, x, colloc.astype(self.model.arch.np_dtype), 8, self._ws)[..., :2]
         self._diagnostics.pde_scale(C.astype(np.float64), self.material["rho"])
 
     def _error_bars(self):

@@ -31,7 +31,7 @@ from pinnlite.training.data import TrainingData
 from pinnlite.training.diagnostics import Diagnostics, fitted
 from pinnlite.training.metrics import Metrics, new_accumulator
 from pinnlite.core.field_arch import init_field_params
-from pinnlite.training.model import ElasticPINN2D, field_architecture
+from pinnlite.training.model import ElasticPINN2D, field_architecture, uses_pressure
 from pinnlite.training.objective import Objective, Points
 from pinnlite.training.progress import NoProgress, Progress
 from pinnlite.training.scaling import derive_scales
@@ -94,6 +94,8 @@ class Trainer(Checkpoints, Reports):
                 ("architecture.hidden", list(a.hidden), list(model.arch.hidden)),
                 ("architecture.activation", a.activation, model.arch.activation),
                 ("architecture.dtype", a.dtype, model.arch.dtype),
+                ("architecture.pressure", a.pressure if a.pressure != "auto" else model.arch.pressure,
+                 model.arch.pressure),
             ):
                 if want != have:
                     raise ConfigError(f"{name}: the config says {want!r} but the model has {have!r}")
@@ -227,10 +229,12 @@ class Trainer(Checkpoints, Reports):
         rng = np.random.default_rng(cfg.training.seed)
         self.scales = derive_scales(cfg, data)
         if self.model is None:
-            a = cfg.architecture
-            self.model = ElasticPINN2D(
-                a.hidden, a.activation, data.domain, self.scales.displacement, a.dtype, rng=rng, init=a.init
-            )
+            a, s = cfg.architecture, self.scales
+            pressure = uses_pressure(cfg)
+            # a pressure is a stress: its scale is the modulus scale times the strain scale U / L
+            scale = (s.displacement,) * 2 + ((s.modulus * s.displacement / s.length,) if pressure else ())
+            self.model = ElasticPINN2D(a.hidden, a.activation, data.domain, scale, a.dtype, rng=rng, init=a.init,
+                                       pressure=pressure)
         elif any(abs(p - q) > 1e-12 * max(1.0, abs(q)) for b, d in zip(self.model.arch.bounds, data.domain) for p, q in zip(b, d)):
             log.warning("the model's input bounds %s differ from the data's domain %s", self.model.arch.bounds, data.domain)
         field_params = None
