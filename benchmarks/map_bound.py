@@ -120,7 +120,7 @@ def main():
     p.add_argument("--draws", type=int, default=200)
     args = p.parse_args()
     rng = np.random.default_rng(0)
-    print(f"| phantom | parameter | truth | Cramer-Rao sigma | sigma / truth |")
+    print("| phantom | parameter | truth | Cramer-Rao sigma | sigma / truth |")
     print("|---|---|---|---|---|")
     rows = []
     for name in args.phantoms:
