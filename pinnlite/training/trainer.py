@@ -235,6 +235,9 @@ class Trainer(Checkpoints, Reports):
             scale = (s.displacement,) * 2 + ((s.modulus * s.displacement / s.length,) if pressure else ())
             self.model = ElasticPINN2D(a.hidden, a.activation, data.domain, scale, a.dtype, rng=rng, init=a.init,
                                        pressure=pressure)
+            if pressure:
+                log.info("the network has a pressure output (architecture.pressure = %r, lam / mu = %.3g): the "
+                         "mixed form of the wave equation", a.pressure, cfg.material.lam / cfg.material.mu)
         elif any(abs(p - q) > 1e-12 * max(1.0, abs(q)) for b, d in zip(self.model.arch.bounds, data.domain) for p, q in zip(b, d)):
             log.warning("the model's input bounds %s differ from the data's domain %s", self.model.arch.bounds, data.domain)
         field_params = None
