@@ -16,6 +16,7 @@ from conftest import p_and_s_waves, random_model, random_points
 from pinnlite import engine
 from pinnlite.core.arch import Architecture
 from pinnlite.engine import physics
+from pinnlite.engine.terms import Material, PointSets
 from pinnlite.errors import InputError
 from pinnlite.io import checkpoint
 from pinnlite.io.errors import StructureError
@@ -164,3 +165,16 @@ def test_a_pressure_run_resumes_bit_for_bit_and_has_error_bars(tmp_path):
     # the Gauss-Newton error bars take the mixed term's three residuals per point
     sigma = ref_trainer.state.uncertainty["std"]["mu"]
     assert set(ref_trainer.state.uncertainty["std"]) == {"mu"} and 0 < sigma < math.inf
+
+
+def test_the_mixed_form_needs_a_positive_lam():
+    rng = np.random.default_rng(6)
+    arch, p = random_model(rng, (3,), pressure=True)
+    X = random_points(rng, 5)
+    for lam in (0.0, -0.5):  # a Material allows lam > -2 mu; p / lam does not
+        with pytest.raises(InputError, match="material.lam: expected > 0 for a network with a pressure output"):
+            engine.loss_and_grad(p, arch, PointSets(collocation=X), Material(lam, 1.0))
+        with pytest.raises(InputError, match="material.lam"):
+            engine.pde_residual(arch, p, X, Material(lam, 1.0))
+    plain, q = random_model(rng, (3,))
+    assert np.isfinite(engine.loss_and_grad(q, plain, PointSets(collocation=X), Material(-0.5, 1.0)).total)

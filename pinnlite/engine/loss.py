@@ -334,7 +334,7 @@ def loss_and_grad(params, arch, points, material, weights=None, *, workspace=Non
     if not isinstance(arch, Architecture):
         checks.fail("arch", "an Architecture", arch)
     flat = as_flat(arch, params)
-    check_material(material)
+    check_material(material, arch)
     weights = LossWeights.coerce(weights)
     if field is not None:
         check_field(field, arch)
@@ -410,7 +410,7 @@ def pde_residual(arch, params, X, material, body_force=None, field=None):
     a network with a pressure output gives (r_u, r_v) of the mixed form
     (:func:`pinnlite.engine.physics.residual_mixed`).
     """
-    check_material(material)
+    check_material(material, arch)
     if field is not None:
         check_field(field, arch)
     C = channels(arch, params, X, 8)

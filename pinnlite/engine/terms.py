@@ -213,6 +213,11 @@ def check_points(points, dtype, weights):
             )
 
 
-def check_material(material):
+def check_material(material, arch=None):
+    """``material`` must be a Material; with a pressure output (``arch.pressure``) its lam must be
+    positive, since the mixed form holds p / lam."""
     if not isinstance(material, Material):
         checks.fail("material", "a Material", material)
+    if arch is not None and arch.pressure and not material.lam > 0:
+        checks.fail("material.lam", "> 0 for a network with a pressure output (the mixed form divides by it)",
+                    material.lam)
