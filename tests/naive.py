@@ -122,8 +122,12 @@ def loss_terms(arrays, activation, bounds, output_scale, sets, lam, mu, rho):
         X, nrm, g = sets["traction"]
         C = ch(X)
         ux, uy, vx, vy = C["x"][:, 0], C["y"][:, 0], C["x"][:, 1], C["y"][:, 1]
-        sxx = (lam + 2 * mu) * ux + lam * vy
-        syy = lam * ux + (lam + 2 * mu) * vy
+        if len(output_scale) == 3:  # the mixed form: the pressure in place of lam div u
+            p = C["value"][:, 2]
+            sxx, syy = 2 * mu * ux + p, 2 * mu * vy + p
+        else:
+            sxx = (lam + 2 * mu) * ux + lam * vy
+            syy = lam * ux + (lam + 2 * mu) * vy
         sxy = mu * (uy + vx)
         tx = sxx * nrm[:, 0] + sxy * nrm[:, 1] - g[:, 0]
         ty = sxy * nrm[:, 0] + syy * nrm[:, 1] - g[:, 1]

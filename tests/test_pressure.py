@@ -15,7 +15,7 @@ from conftest import p_and_s_waves, random_model, random_points
 
 from pinnlite import engine
 from pinnlite.core.arch import Architecture
-from pinnlite.engine import physics
+from pinnlite.engine import physics, term_kernels
 from pinnlite.engine.terms import Material, PointSets
 from pinnlite.errors import InputError
 from pinnlite.io import checkpoint
@@ -178,3 +178,23 @@ def test_the_mixed_form_needs_a_positive_lam():
             engine.pde_residual(arch, p, X, Material(lam, 1.0))
     plain, q = random_model(rng, (3,))
     assert np.isfinite(engine.loss_and_grad(q, plain, PointSets(collocation=X), Material(-0.5, 1.0)).total)
+
+
+@pytest.mark.parametrize("lam,mu", [(3.0, 1.5), (2.25e5, 3.0)])
+def test_the_mixed_traction_is_the_stress_where_p_is_lam_div_u(lam, mu):
+    # sigma = mu (grad u + grad u') + p I equals the displacement form's sigma when p = lam div u
+    rng = np.random.default_rng(8)
+    n = 20
+    X = random_points(rng, n)
+    C = with_pressure(p_and_s_waves(X, lam, mu, 1.0, oblique=False), lam)
+    ang = rng.uniform(0, 2 * np.pi, n)
+    normals = np.stack([np.cos(ang), np.sin(ang)], 1)
+    t_exact = physics.traction(C[..., :2], normals, lam, mu)
+    so = np.array([1.0, 1.0, lam])
+    U = np.ascontiguousarray(np.concatenate([C[:4, :, :2].transpose(2, 0, 1), C[None, :4, :, 2] / lam]).reshape(3, 4 * n))
+    GU = np.zeros_like(U)
+    loss, _ = term_kernels.traction_term_mixed(U, GU, n, 1.0 / n, so, 0.0, mu, normals, t_exact, 1.0)
+    assert loss <= 1e-26 * np.abs(t_exact).max() ** 2
+    U[2, :n] *= 1.01  # another pressure is another normal stress
+    loss_wrong, _ = term_kernels.traction_term_mixed(U, GU, n, 1.0 / n, so, 0.0, mu, normals, t_exact, 1.0)
+    assert loss_wrong > 1e-8 * np.abs(t_exact).max() ** 2

@@ -110,6 +110,21 @@ def _rows(tile, U, so, bias, material, a):
         seeds[1][0, 7 * n : 8 * n] = -a * lpm * su
         dmat[0] = np.stack([-(uxx + vxy), -(2 * uxx + uyy + vxy), utt], axis=1)
         dmat[1] = np.stack([-(vyy + uxy), -(vxx + 2 * vyy + uxy), vtt], axis=1)
+    elif tile.term == "traction" and len(so) == 3:  # the mixed form's stress: 2 mu grad u + p I
+        ux, uy = su * ch(0, 1), su * ch(0, 2)
+        vx, vy = sv * ch(1, 1), sv * ch(1, 2)
+        p = so[2] * (ch(2, 0) + float(bias[2]))
+        nx, ny = tile.normals[:, 0].astype(np.float64), tile.normals[:, 1].astype(np.float64)
+        sxx, syy, sxy = 2 * mu * ux + p, 2 * mu * vy + p, mu * (uy + vx)
+        r = np.stack([sxx * nx + sxy * ny, sxy * nx + syy * ny]) - tile.target.T
+        for q, (dux, duy, dvx, dvy, dp) in enumerate(((2 * mu * nx, mu * ny, mu * ny, 0 * nx, nx),
+                                                      (0 * ny, mu * nx, mu * nx, 2 * mu * ny, ny))):
+            seeds[q][0, n : 2 * n] = a * su * dux
+            seeds[q][0, 2 * n : 3 * n] = a * su * duy
+            seeds[q][1, n : 2 * n] = a * sv * dvx
+            seeds[q][1, 2 * n : 3 * n] = a * sv * dvy
+            seeds[q][2, :n] = a * so[2] * dp
+        dmat[0, :, 1], dmat[1, :, 1] = 2 * ux * nx + (uy + vx) * ny, (uy + vx) * nx + 2 * vy * ny
     elif tile.term == "traction":
         lp2m = lam + 2 * mu
         ux, uy = su * ch(0, 1), su * ch(0, 2)

@@ -161,7 +161,7 @@ def _loss_tile(tile, U, GU, inv, so, bias, zero, material, wt, local=None):
 
     ``local``: ``(L, M, GL, GM)`` rows of the tile's points when lam and mu are
     maps (:mod:`pinnlite.engine.field_kernels`; no material gradient then). A network with a
-    pressure output (``so`` of three) has the mixed PDE term; its other terms see (u, v) only.
+    pressure output (``so`` of three) has the mixed PDE and traction terms; its other terms see (u, v) only.
     """
     GU.fill(0)
     lam, mu, rho = material.lam, material.mu, material.rho
@@ -176,6 +176,9 @@ def _loss_tile(tile, U, GU, inv, so, bias, zero, material, wt, local=None):
     if tile.term == "pde":
         val, gl, gm, gr = term_kernels.pde_term(U, GU, n, inv, so, lam, mu, rho, tile.force, wt)
         return val, gl, gm, gr
+    if tile.term == "traction" and so.shape[0] == 3:
+        val, gm = term_kernels.traction_term_mixed(U, GU, n, inv, so, bias[2], mu, tile.normals, tile.target, wt)
+        return val, 0.0, gm, 0.0
     if tile.term == "traction":
         val, gl, gm = term_kernels.traction_term(U, GU, n, inv, so, lam, mu, tile.normals, tile.target, wt)
         return val, gl, gm, 0.0

@@ -206,3 +206,43 @@ def traction_term(U, GU, n, inv, so, lam, mu, normals, target, weight):
         glam += (dxx + dyy) * (ux + vy)
         gmu += 2 * (dxx * ux + dyy * vy) + dxy * (uy + vx)
     return loss * inv, 2 * inv * glam, 2 * inv * gmu
+
+
+@kernel
+def traction_term_mixed(U, GU, n, inv, so, pbias, mu, normals, target, weight):
+    """The traction misfit of a network with a pressure output, on one 4-channel tile.
+
+    The stress of the mixed form, ``s_xx = 2 mu u_x + p``, ``s_yy = 2 mu v_y + p``,
+    ``s_xy = mu (u_y + v_x)`` with p = so_2 (U_2 + pbias) (lam is held by the PDE
+    term's r_p only), ``t = s . n``; ``L = inv * sum |t - target|^2``. Writes
+    ``weight * dL/dU`` (channels x, y of u and v, the value of p) and returns
+    ``(L, dL/dmu)``.
+    """
+    su = so[0]
+    sv = so[1]
+    sp = so[2]
+    a = 2 * inv * weight
+    loss = 0.0
+    gmu = 0.0
+    for i in range(n):
+        nx = normals[i, 0]
+        ny = normals[i, 1]
+        ux = su * U[0, n + i]
+        uy = su * U[0, 2 * n + i]
+        vx = sv * U[1, n + i]
+        vy = sv * U[1, 2 * n + i]
+        p = sp * (U[2, i] + pbias)
+        sxy = mu * (uy + vx)
+        rx = (2 * mu * ux + p) * nx + sxy * ny - target[i, 0]
+        ry = sxy * nx + (2 * mu * vy + p) * ny - target[i, 1]
+        dxx = rx * nx
+        dyy = ry * ny
+        dxy = rx * ny + ry * nx
+        GU[0, n + i] = a * su * 2 * mu * dxx
+        GU[0, 2 * n + i] = a * su * mu * dxy
+        GU[1, n + i] = a * sv * mu * dxy
+        GU[1, 2 * n + i] = a * sv * 2 * mu * dyy
+        GU[2, i] = a * sp * (dxx + dyy)
+        loss += rx * rx + ry * ry
+        gmu += 2 * (dxx * ux + dyy * vy) + dxy * (uy + vx)
+    return loss * inv, 2 * inv * gmu
