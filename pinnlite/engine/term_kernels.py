@@ -1,11 +1,14 @@
 """Loss kernels of the terms at the network's output, for a constant material (Numba).
 
-Each kernel takes the raw outputs ``U`` (2, c*n) of one tile (before the output
-bias and scale ``so``; the channel layout of :mod:`pinnlite.engine.kernels`),
-returns the tile's share of its term and writes ``weight * dL/dU`` into ``GU``,
-where the backward pass of :mod:`pinnlite.engine.kernels` starts. The same terms
-with lam and mu varying in space are :mod:`pinnlite.engine.field_kernels`, which
-shares the per-point traction of :func:`traction_point`.
+Each kernel takes the raw outputs ``U`` (2, c*n) of one tile, or (3, c*n) with a
+pressure output (before the output bias and scale ``so``; the channel layout of
+:mod:`pinnlite.engine.kernels`), returns the tile's share of its term and writes
+``weight * dL/dU`` into ``GU``, where the backward pass of
+:mod:`pinnlite.engine.kernels` starts. The mixed form's PDE and traction terms
+(a pressure output) are :func:`pde_term_mixed` and :func:`traction_term_mixed`.
+The same terms with lam and mu varying in space are
+:mod:`pinnlite.engine.field_kernels`, which shares the per-point traction of
+:func:`traction_point`.
 """
 
 from pinnlite.core.jit import inline, kernel
