@@ -32,6 +32,14 @@ def test_normalisers_for_given_numbers():
     assert n["initial_velocity"] == pytest.approx(0.04, rel=1e-14)  # (0.1 / 0.5)^2
 
 
+def test_output_scales_are_the_displacement_and_with_a_pressure_the_stress():
+    s = Scales(length=2.0, time=0.5, displacement=0.1, modulus=3.0, density=7.0)
+    assert s.output_scale() == (0.1, 0.1)
+    assert s.output_scale(True) == pytest.approx((0.1, 0.1, 0.15), rel=1e-15)  # M U / L = 3 * 0.1 / 2
+    # the pressure's scale is a stress, the traction term's unit: its square is that normaliser
+    assert s.output_scale(True)[2] ** 2 == pytest.approx(s.normalisers()["traction"], rel=1e-14)
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     L=st.floats(1e-3, 1e3),

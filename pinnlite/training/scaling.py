@@ -47,6 +47,12 @@ class Scales(NamedTuple):
     modulus: float
     density: float
 
+    def output_scale(self, pressure=False):
+        """The network's output scales: (U, U), and with a pressure output also the stress scale
+        M U / L (a modulus times the strain scale), so that every output is O(1)."""
+        U = self.displacement
+        return (U, U, self.modulus * U / self.length) if pressure else (U, U)
+
     def normalisers(self):
         """Dict term -> the squared magnitude each term is divided by."""
         L, T, U, M = self.length, self.time, self.displacement, self.modulus

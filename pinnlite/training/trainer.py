@@ -229,12 +229,9 @@ class Trainer(Checkpoints, Reports):
         rng = np.random.default_rng(cfg.training.seed)
         self.scales = derive_scales(cfg, data)
         if self.model is None:
-            a, s = cfg.architecture, self.scales
-            pressure = uses_pressure(cfg)
-            # a pressure is a stress: its scale is the modulus scale times the strain scale U / L
-            scale = (s.displacement,) * 2 + ((s.modulus * s.displacement / s.length,) if pressure else ())
-            self.model = ElasticPINN2D(a.hidden, a.activation, data.domain, scale, a.dtype, rng=rng, init=a.init,
-                                       pressure=pressure)
+            a, pressure = cfg.architecture, uses_pressure(cfg)
+            self.model = ElasticPINN2D(a.hidden, a.activation, data.domain, self.scales.output_scale(pressure), a.dtype,
+                                       rng=rng, init=a.init, pressure=pressure)
             if pressure:
                 log.info("the network has a pressure output (architecture.pressure = %r, lam / mu = %.3g): the "
                          "mixed form of the wave equation", a.pressure, cfg.material.lam / cfg.material.mu)
