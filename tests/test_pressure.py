@@ -198,3 +198,22 @@ def test_the_mixed_traction_is_the_stress_where_p_is_lam_div_u(lam, mu):
     U[2, :n] *= 1.01  # another pressure is another normal stress
     loss_wrong, _ = term_kernels.traction_term_mixed(U, GU, n, 1.0 / n, so, 0.0, mu, normals, t_exact, 1.0)
     assert loss_wrong > 1e-8 * np.abs(t_exact).max() ** 2
+
+
+def test_train_says_when_it_takes_the_mixed_form(tmp_path, capsys):
+    from pinnlite.cli import main
+
+    data, changes = tissue(n_sensors=200)
+    data.save_npz(tmp_path / "d.npz")
+    Config().replace(**dict(changes, **{"training.epochs": 2})).save(tmp_path / "tissue.toml")
+    assert main(["train", str(tmp_path / "tissue.toml"), "--data", str(tmp_path / "d.npz"), "--out",
+                 str(tmp_path / "run"), "-q"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == "  mixed form (lam / mu = 3.75e+05): the network also outputs the pressure"
+    assert checkpoint.read(str(tmp_path / "run" / "checkpoints" / "best.pinnlite"))["architecture"]["pressure"] is True
+    Config().replace(**{"training.epochs": 2}).save(tmp_path / "plain.toml")  # lam / mu = 1
+    plain, _ = plane_waves(n_sensors=50, rng=0)
+    plain.save_npz(tmp_path / "p.npz")
+    assert main(["train", str(tmp_path / "plain.toml"), "--data", str(tmp_path / "p.npz"), "--out",
+                 str(tmp_path / "run2"), "-q"]) == 0
+    assert "mixed form" not in capsys.readouterr().out

@@ -19,6 +19,7 @@ import warnings
 from pinnlite.training import distributed, resolution, rundir, signals
 from pinnlite.training.config import Config, ConfigError, switches
 from pinnlite.training.config_format import parse_value
+from pinnlite.training.model import uses_pressure
 
 log = logging.getLogger("pinnlite")
 
@@ -329,6 +330,9 @@ def cmd_train(args):
         session = Session(args.out, cfg.name, comm, trainer.threads)
         if session.root:
             print(f"pinnlite train: {cfg.name} from {args.config} on {args.data}, writing to {args.out}/")
+            if uses_pressure(cfg):
+                print(f"  mixed form (lam / mu = {cfg.material.lam / cfg.material.mu:.3g}): the network "
+                      f"also outputs the pressure")
         session.start(cfg, data)
         return _train(trainer, session, data)
 
