@@ -22,7 +22,7 @@ backward pass (:mod:`pinnlite.engine.field`).
 """
 
 from pinnlite.core.jit import kernel
-from pinnlite.engine.term_kernels import traction_point
+from pinnlite.engine.term_kernels import second_derivatives, traction_point
 
 
 @kernel
@@ -47,16 +47,9 @@ def pde_term_field(U, GU, n, inv, so, L, M, rho, force, weight, GL, GM):
         my = M[i, 2]
         ux = su * U[0, n + i]
         uy = su * U[0, 2 * n + i]
-        uxx = su * U[0, 4 * n + i]
-        uyy = su * U[0, 5 * n + i]
-        utt = su * U[0, 6 * n + i]
-        uxy = su * U[0, 7 * n + i]
         vx = sv * U[1, n + i]
         vy = sv * U[1, 2 * n + i]
-        vxx = sv * U[1, 4 * n + i]
-        vyy = sv * U[1, 5 * n + i]
-        vtt = sv * U[1, 6 * n + i]
-        vxy = sv * U[1, 7 * n + i]
+        uxx, uyy, utt, uxy, vxx, vyy, vtt, vxy = second_derivatives(U, i, n, su, sv)
         lp2m = lam + 2 * mu
         lpm = lam + mu
         shear = uy + vx

@@ -51,30 +51,25 @@ def _components(tile, arch):
     return 3 if tile.term == "pde" and arch.pressure else 2
 
 
-def _mixed_rows(tile, U, so, bias, material, a):
-    """:func:`_rows` of a mixed PDE tile (:func:`pinnlite.engine.term_kernels.pde_term_mixed`): three components."""
+def _pressure_rows(tile, U, so, bias, lam, a, r, seeds, dmat):
+    """The mixed PDE term's rows from the displacement form's with lam = 0 (``r`` (2, n), unscaled):
+    ``- grad p`` in (r_u, r_v), and r_p = kappa (div u - p / lam) as a third component
+    (:func:`pinnlite.engine.term_kernels.pde_term_mixed`). Returns what :func:`_rows` does."""
     n, c = tile.n, tile.c
     su, sv, sp = so
     kappa = sp / np.sqrt(su * sv)
-    lam, mu, rho = material.lam, material.mu, material.rho
     ch = lambda o, k: U[o, k * n : (k + 1) * n].astype(np.float64)  # noqa: E731
-    ux, uxx, uyy, utt, uxy = (su * ch(0, k) for k in (1, 4, 5, 6, 7))
-    vy, vxx, vyy, vtt, vxy = (sv * ch(1, k) for k in (2, 4, 5, 6, 7))
-    p, px, py = sp * (ch(2, 0) + float(bias[2])), sp * ch(2, 1), sp * ch(2, 2)
-    bu, bv = 2 * uxx + uyy + vxy, vxx + 2 * vyy + uxy
-    r = np.stack([rho * utt - mu * bu - px, rho * vtt - mu * bv - py, kappa * (ux + vy - p / lam)])
-    if tile.force.shape[0]:
-        r[:2] -= tile.force.T
-    seeds = [np.zeros((3, c * n), U.dtype) for _ in range(3)]
-    # (component, output, channel, d r / d raw channel)
-    for q, o, k, d in ((0, 0, 4, -2 * mu * su), (0, 0, 5, -mu * su), (0, 0, 6, rho * su), (0, 1, 7, -mu * sv),
-                       (0, 2, 1, -sp), (1, 1, 4, -mu * sv), (1, 1, 5, -2 * mu * sv), (1, 1, 6, rho * sv),
-                       (1, 0, 7, -mu * su), (1, 2, 2, -sp), (2, 0, 1, kappa * su), (2, 1, 2, kappa * sv),
-                       (2, 2, 0, -kappa * sp / lam)):
-        seeds[q][o, k * n : (k + 1) * n] = a * d
-    zero = np.zeros(n)
-    dmat = np.stack([np.stack([zero, -bu, utt], axis=1), np.stack([zero, -bv, vtt], axis=1),
-                     np.stack([kappa * p / lam**2, zero, zero], axis=1)])
+    p = sp * (ch(2, 0) + float(bias[2]))
+    rp = kappa * (su * ch(0, 1) + sv * ch(1, 2) - p / lam)
+    r = np.concatenate([r - sp * np.stack([ch(2, 1), ch(2, 2)]), rp[None]])
+    seeds[0][2, n : 2 * n] = -a * sp
+    seeds[1][2, 2 * n : 3 * n] = -a * sp
+    seeds.append(np.zeros((3, c * n), U.dtype))
+    for o, k, d in ((0, 1, kappa * su), (1, 2, kappa * sv), (2, 0, -kappa * sp / lam)):
+        seeds[2][o, k * n : (k + 1) * n] = a * d
+    dmat[:, :, 0] = 0.0  # lam is in r_p only
+    dmat = np.concatenate([dmat, np.zeros((1, n, 3))])
+    dmat[2, :, 0] = kappa * p / lam**2
     return a * r, seeds, a * dmat
 
 
@@ -86,8 +81,6 @@ def _rows(tile, U, so, bias, material, a):
     (n_outputs, c*n), channel-major; the physical field is ``so * (U + b)`` on
     the value channel and ``so * U`` on the derivative channels.
     """
-    if tile.term == "pde" and len(so) == 3:
-        return _mixed_rows(tile, U, so, bias, material, a)
     n, c = tile.n, tile.c
     su, sv = so[0], so[1]
     lam, mu, rho = material.lam, material.mu, material.rho
@@ -95,7 +88,9 @@ def _rows(tile, U, so, bias, material, a):
     dmat = np.zeros((2, n, 3))
     ch = lambda o, k: U[o, k * n : (k + 1) * n].astype(np.float64)  # noqa: E731
     if tile.term == "pde":
-        lp2m, lpm = lam + 2 * mu, lam + mu
+        mixed = len(so) == 3  # a pressure output: the mixed form, the displacement form's with lam = 0 plus p
+        lam_s = 0.0 if mixed else lam
+        lp2m, lpm = lam_s + 2 * mu, lam_s + mu
         uxx, uyy, utt, uxy = (su * ch(0, k) for k in (4, 5, 6, 7))
         vxx, vyy, vtt, vxy = (sv * ch(1, k) for k in (4, 5, 6, 7))
         r = np.stack([rho * utt - lp2m * uxx - mu * uyy - lpm * vxy,
@@ -110,36 +105,30 @@ def _rows(tile, U, so, bias, material, a):
         seeds[1][0, 7 * n : 8 * n] = -a * lpm * su
         dmat[0] = np.stack([-(uxx + vxy), -(2 * uxx + uyy + vxy), utt], axis=1)
         dmat[1] = np.stack([-(vyy + uxy), -(vxx + 2 * vyy + uxy), vtt], axis=1)
-    elif tile.term == "traction" and len(so) == 3:  # the mixed form's stress: 2 mu grad u + p I
-        ux, uy = su * ch(0, 1), su * ch(0, 2)
-        vx, vy = sv * ch(1, 1), sv * ch(1, 2)
-        p = so[2] * (ch(2, 0) + float(bias[2]))
-        nx, ny = tile.normals[:, 0].astype(np.float64), tile.normals[:, 1].astype(np.float64)
-        sxx, syy, sxy = 2 * mu * ux + p, 2 * mu * vy + p, mu * (uy + vx)
-        r = np.stack([sxx * nx + sxy * ny, sxy * nx + syy * ny]) - tile.target.T
-        for q, (dux, duy, dvx, dvy, dp) in enumerate(((2 * mu * nx, mu * ny, mu * ny, 0 * nx, nx),
-                                                      (0 * ny, mu * nx, mu * nx, 2 * mu * ny, ny))):
-            seeds[q][0, n : 2 * n] = a * su * dux
-            seeds[q][0, 2 * n : 3 * n] = a * su * duy
-            seeds[q][1, n : 2 * n] = a * sv * dvx
-            seeds[q][1, 2 * n : 3 * n] = a * sv * dvy
-            seeds[q][2, :n] = a * so[2] * dp
-        dmat[0, :, 1], dmat[1, :, 1] = 2 * ux * nx + (uy + vx) * ny, (uy + vx) * nx + 2 * vy * ny
+        if mixed:
+            return _pressure_rows(tile, U, so, bias, lam, a, r, seeds, dmat)
     elif tile.term == "traction":
-        lp2m = lam + 2 * mu
+        # the mixed form's stress (a pressure output) is the displacement form's with lam = 0, plus p I
+        mixed = len(so) == 3
+        lam_s = 0.0 if mixed else lam
+        lp2m = lam_s + 2 * mu
         ux, uy = su * ch(0, 1), su * ch(0, 2)
         vx, vy = sv * ch(1, 1), sv * ch(1, 2)
+        p = so[2] * (ch(2, 0) + float(bias[2])) if mixed else 0.0
         nx, ny = tile.normals[:, 0].astype(np.float64), tile.normals[:, 1].astype(np.float64)
-        sxx, syy, sxy = lp2m * ux + lam * vy, lam * ux + lp2m * vy, mu * (uy + vx)
+        sxx, syy, sxy = lp2m * ux + lam_s * vy + p, lam_s * ux + lp2m * vy + p, mu * (uy + vx)
         r = np.stack([sxx * nx + sxy * ny, sxy * nx + syy * ny]) - tile.target.T
-        # d(rx, ry) / d(ux, uy, vx, vy), ux = su U0_x and so on
-        for q, (dux, duy, dvx, dvy) in enumerate(((lp2m * nx, mu * ny, mu * ny, lam * nx),
-                                                  (lam * ny, mu * nx, mu * nx, lp2m * ny))):
+        # d(rx, ry) / d(ux, uy, vx, vy, p), ux = su U0_x and so on
+        for q, (dux, duy, dvx, dvy, dp) in enumerate(((lp2m * nx, mu * ny, mu * ny, lam_s * nx, nx),
+                                                      (lam_s * ny, mu * nx, mu * nx, lp2m * ny, ny))):
             seeds[q][0, n : 2 * n] = a * su * dux
             seeds[q][0, 2 * n : 3 * n] = a * su * duy
             seeds[q][1, n : 2 * n] = a * sv * dvx
             seeds[q][1, 2 * n : 3 * n] = a * sv * dvy
-        dmat[0, :, 0], dmat[1, :, 0] = (ux + vy) * nx, (ux + vy) * ny
+            if mixed:
+                seeds[q][2, :n] = a * so[2] * dp
+        if not mixed:  # lam is in the stress of the displacement form only
+            dmat[0, :, 0], dmat[1, :, 0] = (ux + vy) * nx, (ux + vy) * ny
         dmat[0, :, 1], dmat[1, :, 1] = 2 * ux * nx + (uy + vx) * ny, (uy + vx) * nx + 2 * vy * ny
     else:
         k = 3 if tile.term == "initial_velocity" else 0  # the t channel, else the value

@@ -13,6 +13,43 @@ The same terms with lam and mu varying in space are
 
 from pinnlite.core.jit import inline, kernel
 
+@inline
+def second_derivatives(U, i, n, su, sv):
+    """``(u_xx, u_yy, u_tt, u_xy, v_xx, v_yy, v_tt, v_xy)`` of point ``i`` of an 8-channel tile, scaled by ``so``."""
+    return (su * U[0, 4 * n + i], su * U[0, 5 * n + i], su * U[0, 6 * n + i], su * U[0, 7 * n + i],
+            sv * U[1, 4 * n + i], sv * U[1, 5 * n + i], sv * U[1, 6 * n + i], sv * U[1, 7 * n + i])
+
+
+@inline
+def pde_point(U, GU, i, n, su, sv, lam, mu, rho, has_f, fu, fv, inv, weight):
+    """Point ``i`` of an 8-channel PDE tile: writes ``weight * dL/dU`` of its second-derivative channels.
+
+    The residual of :func:`pde_term` with the force ``(fu, fv)`` (subtracted when
+    ``has_f``). Returns ``(r_u, r_v, d r / d lam (2), d r / d mu (2), u_tt, v_tt)``
+    up to the signs of :func:`pde_term`'s gradients, from which both PDE kernels
+    form their material gradients.
+    """
+    uxx, uyy, utt, uxy, vxx, vyy, vtt, vxy = second_derivatives(U, i, n, su, sv)
+    lp2m = lam + 2 * mu
+    lpm = lam + mu
+    ru = rho * utt - lp2m * uxx - mu * uyy - lpm * vxy
+    rv = rho * vtt - mu * vxx - lp2m * vyy - lpm * uxy
+    if has_f:
+        ru -= fu
+        rv -= fv
+    au = 2 * inv * ru * weight
+    av = 2 * inv * rv * weight
+    GU[0, 4 * n + i] = -lp2m * au * su
+    GU[0, 5 * n + i] = -mu * au * su
+    GU[0, 6 * n + i] = rho * au * su
+    GU[0, 7 * n + i] = -lpm * av * su
+    GU[1, 4 * n + i] = -mu * av * sv
+    GU[1, 5 * n + i] = -lp2m * av * sv
+    GU[1, 6 * n + i] = rho * av * sv
+    GU[1, 7 * n + i] = -lpm * au * sv
+    return (ru, rv, uxx + vxy, vyy + uxy, 2 * uxx + uyy + vxy, vxx + 2 * vyy + uxy, utt, vtt)
+
+
 @kernel
 def pde_term(U, GU, n, inv, so, lam, mu, rho, force, weight):
     """PDE residual term on one 8-channel tile.
@@ -28,8 +65,6 @@ def pde_term(U, GU, n, inv, so, lam, mu, rho, force, weight):
     xx..xy of the block) and returns ``(L, dL/dlam, dL/dmu, dL/drho)`` of this
     block (unweighted). ``force`` is (n, 2), or (0, 2) for no body force.
     """
-    lp2m = lam + 2 * mu
-    lpm = lam + mu
     su = so[0]
     sv = so[1]
     has_f = force.shape[0] > 0
@@ -38,33 +73,13 @@ def pde_term(U, GU, n, inv, so, lam, mu, rho, force, weight):
     gmu = 0.0
     grho = 0.0
     for i in range(n):
-        uxx = su * U[0, 4 * n + i]
-        uyy = su * U[0, 5 * n + i]
-        utt = su * U[0, 6 * n + i]
-        uxy = su * U[0, 7 * n + i]
-        vxx = sv * U[1, 4 * n + i]
-        vyy = sv * U[1, 5 * n + i]
-        vtt = sv * U[1, 6 * n + i]
-        vxy = sv * U[1, 7 * n + i]
-        ru = rho * utt - lp2m * uxx - mu * uyy - lpm * vxy
-        rv = rho * vtt - mu * vxx - lp2m * vyy - lpm * uxy
-        if has_f:
-            ru -= force[i, 0]
-            rv -= force[i, 1]
+        fu = force[i, 0] if has_f else 0.0
+        fv = force[i, 1] if has_f else 0.0
+        ru, rv, lu, lv, mu_u, mu_v, utt, vtt = pde_point(U, GU, i, n, su, sv, lam, mu, rho, has_f, fu, fv, inv, weight)
         loss += ru * ru + rv * rv
         grho += ru * utt + rv * vtt
-        glam -= ru * (uxx + vxy) + rv * (vyy + uxy)
-        gmu -= ru * (2 * uxx + uyy + vxy) + rv * (vxx + 2 * vyy + uxy)
-        au = 2 * inv * ru * weight
-        av = 2 * inv * rv * weight
-        GU[0, 4 * n + i] = -lp2m * au * su
-        GU[0, 5 * n + i] = -mu * au * su
-        GU[0, 6 * n + i] = rho * au * su
-        GU[0, 7 * n + i] = -lpm * av * su
-        GU[1, 4 * n + i] = -mu * av * sv
-        GU[1, 5 * n + i] = -lp2m * av * sv
-        GU[1, 6 * n + i] = rho * av * sv
-        GU[1, 7 * n + i] = -lpm * au * sv
+        glam -= ru * lu + rv * lv
+        gmu -= ru * mu_u + rv * mu_v
     return loss * inv, 2 * inv * glam, 2 * inv * gmu, 2 * inv * grho
 
 
@@ -81,10 +96,11 @@ def pde_term_mixed(U, GU, n, inv, so, pbias, lam, mu, rho, force, weight):
         r_p = kappa (u_x + v_y - p / lam)
         L   = inv * sum (r_u^2 + r_v^2 + r_p^2)
 
-    At r_p = 0, p = lam div u and (r_u, r_v) is the residual of :func:`pde_term`;
-    lam enters only through p / lam, so a nearly incompressible body (lam >> mu)
-    costs no stiffness. Returns ``(L, dL/dlam, dL/dmu, dL/drho)`` and writes
-    ``weight * dL/dU`` into ``GU`` like :func:`pde_term`.
+    (r_u, r_v) is :func:`pde_term`'s residual with lam = 0 and the force f + grad p
+    (:func:`pde_point`). At r_p = 0, p = lam div u and (r_u, r_v) is the residual
+    of :func:`pde_term`; lam enters only through p / lam, so a nearly
+    incompressible body (lam >> mu) costs no stiffness. Returns ``(L, dL/dlam,
+    dL/dmu, dL/drho)`` and writes ``weight * dL/dU`` into ``GU`` like :func:`pde_term`.
     """
     su = so[0]
     sv = so[1]
@@ -96,44 +112,22 @@ def pde_term_mixed(U, GU, n, inv, so, pbias, lam, mu, rho, force, weight):
     gmu = 0.0
     grho = 0.0
     for i in range(n):
-        ux = su * U[0, n + i]
-        uxx = su * U[0, 4 * n + i]
-        uyy = su * U[0, 5 * n + i]
-        utt = su * U[0, 6 * n + i]
-        uxy = su * U[0, 7 * n + i]
-        vy = sv * U[1, 2 * n + i]
-        vxx = sv * U[1, 4 * n + i]
-        vyy = sv * U[1, 5 * n + i]
-        vtt = sv * U[1, 6 * n + i]
-        vxy = sv * U[1, 7 * n + i]
-        p = sp * (U[2, i] + pbias)
         px = sp * U[2, n + i]
         py = sp * U[2, 2 * n + i]
-        bu = 2 * uxx + uyy + vxy
-        bv = vxx + 2 * vyy + uxy
-        ru = rho * utt - mu * bu - px
-        rv = rho * vtt - mu * bv - py
-        if has_f:
-            ru -= force[i, 0]
-            rv -= force[i, 1]
-        rp = kappa * (ux + vy - p / lam)
+        fu = px + (force[i, 0] if has_f else 0.0)
+        fv = py + (force[i, 1] if has_f else 0.0)
+        ru, rv, _, _, mu_u, mu_v, utt, vtt = pde_point(U, GU, i, n, su, sv, 0.0, mu, rho, True, fu, fv, inv, weight)
+        p = sp * (U[2, i] + pbias)
+        rp = kappa * (su * U[0, n + i] + sv * U[1, 2 * n + i] - p / lam)
         loss += ru * ru + rv * rv + rp * rp
         grho += ru * utt + rv * vtt
         glam += rp * kappa * p / (lam * lam)
-        gmu -= ru * bu + rv * bv
+        gmu -= ru * mu_u + rv * mu_v
         au = 2 * inv * ru * weight
         av = 2 * inv * rv * weight
         ap = 2 * inv * rp * weight * kappa
         GU[0, n + i] = ap * su
-        GU[0, 4 * n + i] = -2 * mu * au * su
-        GU[0, 5 * n + i] = -mu * au * su
-        GU[0, 6 * n + i] = rho * au * su
-        GU[0, 7 * n + i] = -mu * av * su
         GU[1, 2 * n + i] = ap * sv
-        GU[1, 4 * n + i] = -mu * av * sv
-        GU[1, 5 * n + i] = -2 * mu * av * sv
-        GU[1, 6 * n + i] = rho * av * sv
-        GU[1, 7 * n + i] = -mu * au * sv
         GU[2, i] = -ap * sp / lam
         GU[2, n + i] = -au * sp
         GU[2, 2 * n + i] = -av * sp
@@ -217,7 +211,8 @@ def traction_term_mixed(U, GU, n, inv, so, pbias, mu, normals, target, weight):
 
     The stress of the mixed form, ``s_xx = 2 mu u_x + p``, ``s_yy = 2 mu v_y + p``,
     ``s_xy = mu (u_y + v_x)`` with p = so_2 (U_2 + pbias) (lam is held by the PDE
-    term's r_p only), ``t = s . n``; ``L = inv * sum |t - target|^2``. Writes
+    term's r_p only), ``t = s . n``; ``L = inv * sum |t - target|^2``. That is
+    :func:`traction_point` with lam = 0 and the target less ``p n``. Writes
     ``weight * dL/dU`` (channels x, y of u and v, the value of p) and returns
     ``(L, dL/dmu)``.
     """
@@ -230,22 +225,10 @@ def traction_term_mixed(U, GU, n, inv, so, pbias, mu, normals, target, weight):
     for i in range(n):
         nx = normals[i, 0]
         ny = normals[i, 1]
-        ux = su * U[0, n + i]
-        uy = su * U[0, 2 * n + i]
-        vx = sv * U[1, n + i]
-        vy = sv * U[1, 2 * n + i]
         p = sp * (U[2, i] + pbias)
-        sxy = mu * (uy + vx)
-        rx = (2 * mu * ux + p) * nx + sxy * ny - target[i, 0]
-        ry = sxy * nx + (2 * mu * vy + p) * ny - target[i, 1]
-        dxx = rx * nx
-        dyy = ry * ny
-        dxy = rx * ny + ry * nx
-        GU[0, n + i] = a * su * 2 * mu * dxx
-        GU[0, 2 * n + i] = a * su * mu * dxy
-        GU[1, n + i] = a * sv * mu * dxy
-        GU[1, 2 * n + i] = a * sv * 2 * mu * dyy
+        e, dxx, dyy, dxy, ux, uy, vx, vy = traction_point(U, GU, i, n, su, sv, 0.0, mu, nx, ny,
+                                                          target[i, 0] - p * nx, target[i, 1] - p * ny, a)
         GU[2, i] = a * sp * (dxx + dyy)
-        loss += rx * rx + ry * ry
+        loss += e
         gmu += 2 * (dxx * ux + dyy * vy) + dxy * (uy + vx)
     return loss * inv, 2 * inv * gmu
