@@ -741,6 +741,7 @@ def test_golden_training_checkpoint(golden, sidecar, version):
     assert np.max(np.abs(independent - U)) <= 1e-12 * scale
     trainer = Trainer.load_checkpoint(path=golden)
     assert trainer.material == expected["material"] and trainer.state.epoch == expected["epoch"]
+    assert trainer.state.released == 0  # written before the material hold: trained from the first epoch
     assert trainer.config.checkpoint.directory is None  # resuming it writes nothing next to the file
     trainer.config = trainer.config.replace(**{"training.epochs": expected["epoch"] + 2})
     metrics = trainer.train()

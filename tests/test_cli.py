@@ -39,7 +39,7 @@ HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 SMALL = (
     'name = "small"\n'
     "[architecture]\nhidden = [8, 8]\n"
-    "[training]\nepochs = 7\nseed = 3\nlog_every = 2\n"
+    "[training]\nepochs = 7\nseed = 3\nlog_every = 2\nhold_material = false\n"
     "[optimizer]\nlr = 0.003\nswitch_after = 5\nsecond_order = \"lbfgs\"\n"
     "[loss_weights]\npde = 0.01\n"
     "[material]\nlam = 3.0\nmu = 0.7\n"
@@ -77,7 +77,11 @@ def small(tmp_path_factory):
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     cwd = tmp_path_factory.mktemp("demo")
-    proc = pinnlite("demo", "--epochs", 30, "--out", "run", "--threads", 1, cwd=cwd)
+    # 30 epochs: a held material would not move yet (training.hold_material), and these tests
+    # read the trained result and its error bars; test_a_demo_too_short_to_learn_the_sensors_says_so
+    # runs the defaults
+    proc = pinnlite("demo", "--epochs", 30, "--out", "run", "--threads", 1, "--set", "training.hold_material=false",
+                    cwd=cwd)
     return proc, cwd / "run"
 
 
@@ -136,8 +140,9 @@ def test_the_demo_names_its_optimizer_phases(changes, expected):
 def test_demo_writes_the_run_directory(demo_run):
     proc, out = demo_run
     assert proc.returncode == 0, proc.stderr
-    # the demo's config, without the machine's thread count and the run's own directory
-    assert Config.load(out / "config.json").to_dict() == demo_config(30, 0, None).to_dict()
+    # the demo's config with the fixture's --set, without the machine's thread count and the run's own directory
+    expected = demo_config(30, 0, None).replace(**{"training.hold_material": False})
+    assert Config.load(out / "config.json").to_dict() == expected.to_dict()
     with open(out / "metrics.json") as f:
         metrics = json.load(f)
     assert metrics["epoch"] == list(range(1, 31)) and all(type(e) is int for e in metrics["epoch"])
@@ -165,7 +170,8 @@ def test_demo_writes_the_run_directory(demo_run):
     v = summary["versions"]
     assert (v["pinnlite"], v["numpy"], v["numba"]) == (pinnlite.__version__, numpy.__version__, numba.__version__)
     assert v["python"] == ".".join(map(str, sys.version_info[:3]))
-    assert summary["command"][-7:] == ["demo", "--epochs", "30", "--out", "run", "--threads", "1"]
+    assert summary["command"][-9:] == ["demo", "--epochs", "30", "--out", "run", "--threads", "1", "--set",
+                                       "training.hold_material=false"]
     assert summary["threads"] == 1 and summary["ranks"] == 1 and summary["host"]
     (session,) = summary["sessions"]
     assert session["epochs"] == [0, 30] and session["exit"] == 0 and session["start"] <= session["end"]
@@ -236,6 +242,21 @@ def test_demo_defaults_match_the_readme_synopsis():
         checked += 1
     assert checked >= 3  # seed, epochs, out; the noise's default depends on --inclusion (SIGMA)
     assert defaults["noise"] is None and shown["noise"] == "SIGMA"
+
+
+def test_a_demo_too_short_to_learn_the_sensors_says_so(tmp_path):
+    # the defaults hold the material at its guesses until the network has learnt the sensors
+    # (pinnlite.training.hold): in 5 epochs it has not, and the result must not pass for trained
+    proc = pinnlite("demo", "--epochs", 5, "--out", "run", "--threads", 1, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"^\s*lam = 4\s+\(truth 2, relative error \+100\.0+%\)$", proc.stdout, re.M), proc.stdout
+    assert re.search(r"^\s*mu = 0\.5\s+\(truth 1, relative error -50\.0+%\)$", proc.stdout, re.M), proc.stdout
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    held = [w["message"] for w in summary["warnings"] if w["warning"] == "MaterialWarning"]
+    assert held == ["lam, mu kept their initial guesses for all 5 epochs of this run: the network was still learning "
+                    "the sensors (training.hold_material). Train longer (training.epochs), or set "
+                    "training.hold_material = false to train the material from the first epoch"]
+    assert summary["uncertainty"] is None  # no error bars of a material that was not trained
 
 
 # -- train and run directories ----------------------------------------------------------------------

@@ -44,7 +44,8 @@ SPEC_DEFAULTS = {
                      "init": "glorot_normal", "pressure": "auto"},
     "training": {"epochs": 3000, "batch_size": None, "seed": 0, "log_every": 100, "threads": None,
                  "target_loss": None, "error_bars": True, "validation_fraction": 0.0, "monitor": None,
-                 "patience": None, "settle_epochs": 50, "settle_tolerance": 1e-4},
+                 "patience": None, "settle_epochs": 50, "settle_tolerance": 1e-4,
+                 "hold_material": True},
     "optimizer": {"kind": "adam", "lr": 3e-3, "material_lr": None, "momentum": 0.0,
                   "nesterov": False, "b1": 0.9, "b2": 0.999, "eps": 1e-8, "weight_decay": 0.0,
                   "second_order": "bfgs", "switch_after": 0, "lbfgs_history": 20, "lbfgs_max_linesearch": 25,
@@ -221,7 +222,7 @@ def valid_dicts(draw):
                      "validation_fraction": fraction,
                      "monitor": draw(st.sampled_from([None, "loss"] + (["validation"] if fraction else []))),
                      "patience": draw(maybe(ints(1))), "settle_epochs": draw(ints(0)),
-                     "settle_tolerance": draw(POS)},
+                     "settle_tolerance": draw(POS), "hold_material": draw(st.booleans())},
         "optimizer": {
             "kind": kind, "lr": draw(POS), "material_lr": draw(maybe(POS)), "momentum": momentum,
             "nesterov": draw(st.booleans()) if momentum > 0 else False,

@@ -29,6 +29,7 @@ def config(**changes):
     c.material.lam, c.material.mu = 3.0, 0.7
     c.material.field = "network"
     c.material.field_hidden = [5]
+    c.training.hold_material = False  # the maps move from the first epoch of these short runs
     return c.replace(**changes)
 
 

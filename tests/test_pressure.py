@@ -134,7 +134,10 @@ def tissue(n_sensors=2000):
 def test_soft_tissue_is_recovered_with_the_pressure_output_and_lost_without():
     # lam / mu = 7.5e5: the displacement form's lam grad div u term drowns the shear waves, the
     # network's field collapses to zero and mu stays where it started; the mixed form recovers it
+    # (in 1000 epochs: this 16 x 16 network, held for its first 120 (pinnlite.training.hold), has
+    # not fitted the sensors by epoch 300)
     data, changes = tissue()
+    changes["training.epochs"] = 1000
     found = {}
     for pressure in ("auto", False):
         trainer = Trainer(None, Config().replace(**changes, **{"architecture.pressure": pressure}), progress=False)
@@ -149,8 +152,9 @@ def test_soft_tissue_is_recovered_with_the_pressure_output_and_lost_without():
 
 def test_a_pressure_run_resumes_bit_for_bit_and_has_error_bars(tmp_path):
     data, changes = tissue(n_sensors=300)
+    # the material moves from the first of these 12 epochs (test_hold.py resumes across a release)
     changes.update({"training.epochs": 12, "checkpoint.directory": str(tmp_path), "checkpoint.interval": 4,
-                    "checkpoint.keep_last": 10})
+                    "checkpoint.keep_last": 10, "training.hold_material": False})
     cfg = Config().replace(**changes)
     ref_trainer = Trainer(None, cfg, progress=False)
     ref = ref_trainer.train(data)

@@ -60,6 +60,10 @@ def test_never_across_a_phase_switch_without_names_or_with_zero_epochs():
     assert settled(history(lam), ("lam",), 0, 1e-3) is None
     assert settled(history(lam[:3]), ("lam",), 3, 1e-3) is None  # fewer than epochs + 1 values
     assert settled(history([1.0, math.nan, 1.0, 1.0]), ("lam",), 3, 1e-3) is None  # NaN never settles
+    # the window lies after the material's release (pinnlite.training.hold); None: still held
+    assert settled(history([1.0] * 6), ("lam",), 3, 1e-3, since=2) is not None
+    assert settled(history([1.0] * 6), ("lam",), 3, 1e-3, since=3) is None
+    assert settled(history([1.0] * 6), ("lam",), 3, 1e-3, since=None) is None
 
 
 @pytest.fixture(scope="module")
@@ -74,18 +78,20 @@ def reference():
     cfg.optimizer.switch_after = 20
     cfg.sampling.n_collocation = 200
     cfg.material.lam, cfg.material.mu = 3.0, 0.7
-    ref = Trainer(None, cfg.replace(**{"training.settle_epochs": 0}), progress=False).train(data)
-    return data, cfg, ref
+    ref_trainer = Trainer(None, cfg.replace(**{"training.settle_epochs": 0}), progress=False)
+    ref = ref_trainer.train(data)
+    return data, cfg, ref, ref_trainer.state.released
 
 
 def test_a_run_stops_at_the_first_epoch_its_material_settles(reference):
-    data, cfg, ref = reference
+    data, cfg, ref, released = reference
     lam, mu, phase = ref["lam"], ref["mu"], ref["phase"]
     epochs, tol = 10, 3e-3
+    assert released is not None and released > 20  # held into the second phase (pinnlite.training.hold)
 
     def holds(e):  # the rule at epoch e (1-based), written out from its definition
         w = slice(e - epochs - 1, e)
-        return (e > epochs and np.all(phase[w] == phase[e - 1])
+        return (e - released > epochs and np.all(phase[w] == phase[e - 1])
                 and all(np.max(np.abs(v[w] - v[e - 1])) <= tol * abs(v[e - 1]) for v in (lam, mu)))
 
     stop = next((e for e in range(1, len(lam) + 1) if holds(e)), None)
@@ -104,7 +110,7 @@ def test_never_while_the_network_has_not_fitted_its_sensors(reference):
     assert settled(history(lam), ("lam",), 3, 1e-3, fitted=True) is not None
     # a run on sensor values no smooth field fits (rms misfit far above FIT_THRESHOLD) never settles,
     # even with a tolerance that any run meets at once; the same run on the real data does
-    data, cfg, _ = reference
+    data, cfg, _, _ = reference
     rng = np.random.default_rng(1)
     scrambled = dataclasses.replace(data, sensor_values=rng.permutation(data.sensor_values))
     easy = cfg.replace(**{"training.settle_epochs": 3, "training.settle_tolerance": 1.0, "training.epochs": 300})

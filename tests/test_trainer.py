@@ -55,6 +55,7 @@ def tiny_config(**changes):
     c.training.log_every = 1000
     c.optimizer.lr = 3e-3
     c.optimizer.switch_after = 20  # the first-order optimizer for the short runs of these tests
+    c.training.hold_material = False  # these runs train the material from the first epoch (test_hold.py holds it)
     c.loss_weights.pde = 0.01
     c.material.lam, c.material.mu = 4.0, 0.5
     c.sampling.n_collocation = 64

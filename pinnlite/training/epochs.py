@@ -12,7 +12,9 @@ Every function takes the same ``run``: anything with the attributes ``state``
 ``scales`` (Scales), and the methods ``collocation()`` (the current
 collocation points (n, 3) and the body force (n, 2) at them or None),
 ``weights()`` (the loss weights of this step), ``evaluate(x, prep)`` (the
-loss and gradient with them) and ``stop_requested()``.
+loss and gradient with them), ``normal_equations(x, prep, weights)`` (those of
+a Gauss-Newton step) and ``stop_requested()``; the last three leave out a
+material the run holds (:mod:`pinnlite.training.hold`).
 """
 
 import logging
@@ -115,7 +117,7 @@ def second_order(run):
         x_new, st.opt_state = opt.update(
             np.zeros_like(st.x), st.opt_state, st.x,
             fun=lambda x: run.objective.value(x, prep, weights),
-            normal=lambda x: run.objective.normal_equations(x, prep, weights),
+            normal=lambda x: run.normal_equations(x, prep, weights),
         )
     else:
         if math.isnan(st.opt_state.value):

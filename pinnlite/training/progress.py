@@ -5,8 +5,9 @@ On a terminal: one line redrawn in place (at most ten times a second)::
     Adam  epoch 1234/2500  loss 1.235e-03  lam 2.0001  mu 0.99988  [00:12<00:14]
 
 the phase (the first-order optimizer or L-BFGS), the epoch, the loss, the
-free material parameters (and the validation misfit ``val`` when there is
-one), then the elapsed time and the estimated time left, ``[elapsed<left]``.
+free material parameters, followed by ``(held)`` while the run holds them at
+their guesses (a row with ``held`` true, :mod:`pinnlite.training.hold`), the
+validation misfit ``val`` when there is one, then the elapsed time and the estimated time left, ``[elapsed<left]``.
 The line always fits the terminal's width (read at every redraw, so a resized
 window is followed): fields are left out, least useful first (``val``, rho,
 the phase, mu, lam, the times), and what still does not fit is cut, so the
@@ -137,6 +138,8 @@ class Progress:
             out.append((5, self.phases[int(phase)]))
         out += [(0, f"epoch {epoch}/{self.total}"), (1, f"loss {row['loss']:.3e}")]
         out += [((3, 4, 6)[min(i, 2)], f"{n} {row[n]:.5g}") for i, n in enumerate(self.names)]
+        if row.get("held"):  # the material keeps its guesses for now (pinnlite.training.hold)
+            out.append((4, "(held)"))
         validation = row.get("validation")
         if validation is not None and math.isfinite(validation):
             out.append((8, f"val {validation:.3e}"))

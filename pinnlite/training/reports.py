@@ -66,6 +66,9 @@ class Reports:
     def _error_bars(self):
         """Standard deviations of the free material parameters at the end (:mod:`pinnlite.training.uncertainty`)."""
         st = self.state
+        if st.released is None:
+            log.info("error bars skipped: the material is still held at its initial guesses")
+            return
         if self.field_arch is not None:
             log.info("error bars skipped: the Gauss-Newton matrix of a material field is not built (maps have "
                      "no single standard deviation)")

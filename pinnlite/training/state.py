@@ -14,7 +14,9 @@ The tree (``docs/FORMAT.md`` lists every key):
   ``architecture``, ``params`` (W0, b0, ..., WL, bL)
 - ``material``: ``values`` (lam, mu, rho in user units), ``initial`` (p0),
   ``free`` (names), ``theta`` (the trained log(p / p0), model dtype),
-  ``parametrisation`` (``"log(p/p0)"``)
+  ``parametrisation`` (``"log(p/p0)"``), ``released`` (the epoch from which the
+  material was trained, 0 from the start; nil while :mod:`pinnlite.training.hold`
+  holds it)
 - ``optimizer``: ``kind`` (``sgd``/``adam``/``adamw``/``lbfgs``/``bfgs``/``lm``, the
   optimizer of the current ``phase``), ``phase`` (``first_order``/``second_order``;
   files of pinnlite 0.1 say ``lbfgs`` for the second), ``switch_after``,
@@ -84,6 +86,7 @@ class TrainState:
     elapsed: float  # wall time of earlier train() calls
     stop_reason: str
     uncertainty: dict = None  # error bars at the end of the last train() (Uncertainty fields), or None
+    released: int = 0  # the epoch the material was released at (pinnlite.training.hold); None while held
 
 
 class Restored(NamedTuple):
@@ -147,6 +150,7 @@ def to_tree(state, *, config, arch, material, optimizer, scales, metrics, data, 
             "free": list(material.free),
             "theta": state.x[n + nf :].copy(),
             "parametrisation": "log(p/p0)",
+            "released": state.released,
         },
         "field": field,
         "optimizer": {
@@ -185,6 +189,13 @@ def _rng(state):
     except (TypeError, ValueError, LookupError, ArithmeticError) as e:  # NumPy raises all four on bad states
         raise StructureError(f"rng: the bit generator state does not load ({type(e).__name__}: {e})") from None
     return np.random.Generator(bg)
+
+
+def _released(value, epoch):
+    """The stored epoch of the material's release (absent before pinnlite 0.2: 0), checked."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= epoch):
+        return value
+    raise StructureError(f"material.released: expected nil or an epoch from 0 to {epoch}, found {describe(value)}")
 
 
 def _uncertainty(value):
@@ -239,6 +250,7 @@ def from_tree(tree):
             elapsed=float(tree["elapsed"]),
             stop_reason=str(tree["stop_reason"]),
             uncertainty=_uncertainty(tree.get("uncertainty")),
+            released=_released(mat.get("released", 0), int(tree["epoch"])),
         )
         if state.acc.shape != new_accumulator().shape or state.adaptive.weights.shape != (len(TERMS),):
             raise StructureError(f"sampler.acc / adaptive_weights.weights: expected {new_accumulator().size} and "

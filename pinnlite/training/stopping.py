@@ -6,8 +6,9 @@ falls by orders of magnitude while lam and mu move in the fifth digit. The run
 stops when every free material parameter has changed by less than
 ``training.settle_tolerance`` (relative) over the last
 ``training.settle_epochs`` epochs, all of them in one phase (so the switch
-from the warm-up to the second-order optimizer never counts as settled), and
-only once the network fits its sensors (relative rms misfit at most
+from the warm-up to the second-order optimizer never counts as settled) and
+after the material's release (:mod:`pinnlite.training.hold`: a held material
+stands still because it is held), and only once the network fits its sensors (relative rms misfit at most
 :data:`pinnlite.training.diagnostics.FIT_THRESHOLD`): parameters can stand
 still while the field is still far from the data, when their gradient is
 drowned by the field's (soft tissue, whose lam grad div u term dominates the
@@ -21,7 +22,7 @@ stop on the monitored column (:func:`pinnlite.training.validation.track`).
 import numpy as np
 
 
-def settled(metrics, names, epochs, tolerance, fitted=True):
+def settled(metrics, names, epochs, tolerance, fitted=True, since=0):
     """The stop reason when the parameters ``names`` have settled, else None.
 
     Parameters
@@ -36,8 +37,11 @@ def settled(metrics, names, epochs, tolerance, fitted=True):
         The largest ``|p_i - p_last| / |p_last|`` over the window that counts as settled.
     fitted : bool
         Whether the network fits its sensors now; False: never settled.
+    since : int or None
+        The epoch from which the parameters were trained (:mod:`pinnlite.training.hold`): the
+        window lies after it; None (still held): never settled.
     """
-    if epochs == 0 or not names or not fitted or len(metrics) <= epochs:
+    if epochs == 0 or not names or not fitted or since is None or len(metrics) - since <= epochs:
         return None
     phase = metrics.tail("phase", epochs + 1)
     if np.any(phase != phase[-1]):

@@ -24,7 +24,7 @@ import numpy as np
 
 from pinnlite import engine
 from pinnlite.errors import InputError
-from pinnlite.training import build, distributed, epochs, sampling, signals, stopping, validation, weighting
+from pinnlite.training import build, distributed, epochs, hold, sampling, signals, stopping, validation, weighting
 from pinnlite.training.autosave import SavePolicy
 from pinnlite.training.config import Config, ConfigError, first_order_steps, switches
 from pinnlite.training.data import TrainingData
@@ -267,8 +267,13 @@ class Trainer(Checkpoints, Reports):
             best_epoch=0,
             elapsed=0.0,
             stop_reason="",
+            # held until the network has learnt the sensors (a free material needs sensors: _check_data)
+            released=None if cfg.training.hold_material and self.objective.size > self.objective.n else 0,
         )
         self.metrics = Metrics(data.truth)
+        if self.state.released is None:
+            log.info("the material is held at its initial guesses until the network has learnt the sensors "
+                     "(training.hold_material)")
 
     def _limit_dense(self):
         """Dense BFGS beyond ``optimizer.bfgs_max_size`` values becomes L-BFGS in the run's own config
@@ -302,8 +307,16 @@ class Trainer(Checkpoints, Reports):
         return weighting.effective_weights(self.config.loss_weights, self.state.adaptive, self.scales.normalisers())
 
     def evaluate(self, x, prep, weights=None):
-        """``(LossResult, gradient over x)`` with the run's current weights unless ``weights`` is given."""
-        return self.objective.evaluate(x, prep, self.weights() if weights is None else weights)
+        """``(LossResult, gradient over x)`` with the run's current weights unless ``weights`` is given;
+        while the material is held (:mod:`pinnlite.training.hold`) its part of the gradient is 0."""
+        res, g = self.objective.evaluate(x, prep, self.weights() if weights is None else weights)
+        return res, (g if self.state.released is not None else hold.mask_gradient(g, self.objective.n))
+
+    def normal_equations(self, x, prep, weights):
+        """``(f, J'rho, J'J)`` of the Gauss-Newton step (:meth:`Objective.normal_equations`), without
+        the material while it is held."""
+        f, g, A = self.objective.normal_equations(x, prep, weights)
+        return (f, g, A) if self.state.released is not None else (f, *hold.mask_normal(g, A, self.objective.n))
 
     def stop_requested(self):
         """Whether a stop signal arrived, agreed by all ranks (a collective call under MPI)."""
@@ -378,6 +391,8 @@ class Trainer(Checkpoints, Reports):
                 row.update(epoch=st.epoch, step=st.step, time=elapsed, **self.material)
                 row["validation"] = self._validation_misfit()
                 self.metrics.append(**row)
+                if st.released is None:
+                    self._release(hold.release(self.metrics, self.scales.displacement))
                 if st.epoch == 1:
                     self._diagnostics.terms(row)
                 half_way = st.epoch == cfg.training.epochs // 2
@@ -385,7 +400,7 @@ class Trainer(Checkpoints, Reports):
                 if half_way:
                     self._diagnostics.fit(row, f"half way (epoch {st.epoch})")
                 self._track_best(row)
-                progress.update(st.epoch, row)
+                progress.update(st.epoch, row if st.released is not None else dict(row, held=True))
                 if st.epoch % cfg.training.log_every == 0:
                     log.debug("epoch %d: %s", st.epoch, {k: round(v, 6) for k, v in row.items()})
                 for fn, every in self._callbacks:
@@ -395,7 +410,7 @@ class Trainer(Checkpoints, Reports):
                     st.stop_reason = "target loss reached"
                 settled = stopping.settled(self.metrics, self.free, cfg.training.settle_epochs,
                                            cfg.training.settle_tolerance,
-                                           fitted=fitted(row, self.scales) is not False)
+                                           fitted=fitted(row, self.scales) is not False, since=st.released)
                 st.stop_reason = st.stop_reason or settled or ""
                 if self.stop_requested():
                     st.stop_reason = "interrupted"
@@ -413,6 +428,8 @@ class Trainer(Checkpoints, Reports):
         if len(self.metrics):
             self._diagnostics.fit(self.metrics.last(), "at the end of the run")
             self._diagnostics.material(self.material, (), check_range=True)
+            if st.released is None and not st.stop_reason.startswith("interrupted"):
+                self._diagnostics.held(st.epoch, self.free)
             interrupted = st.stop_reason.startswith("interrupted")
             if not interrupted and fitted(self.metrics.last(), self.scales):
                 self._scale_check()  # against a fitted field only: an unfitted one says nothing
@@ -420,6 +437,17 @@ class Trainer(Checkpoints, Reports):
             self._error_bars()
         self._on_end()
         return self.metrics
+
+    def _release(self, reason):
+        """Train the material from the next epoch on (``reason``: why, or None to keep holding it);
+        a second-order optimizer starts afresh, its curvature so far knowing nothing of the material."""
+        if reason is None:
+            return
+        st = self.state
+        st.released = st.epoch
+        if st.phase == SECOND_ORDER:
+            st.opt_state = self.opt.init(st.x)
+        log.info("epoch %d: %s: the material is trained from here on", st.epoch, reason)
 
     def _switch(self):
         """From the first-order warm-up to the second-order optimizer; check the fit and the PDE scale."""
