@@ -245,17 +245,18 @@ def test_demo_defaults_match_the_readme_synopsis():
 
 
 def test_a_demo_too_short_to_learn_the_sensors_says_so(tmp_path):
-    # the defaults hold the material at its guesses until the network has learnt the sensors
-    # (pinnlite.training.hold): in 5 epochs it has not, and the result must not pass for trained
+    # the defaults hold the material at its guesses while the network is random
+    # (pinnlite.training.hold): in 5 epochs it still is, and the result must not pass for trained
     proc = pinnlite("demo", "--epochs", 5, "--out", "run", "--threads", 1, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert re.search(r"^\s*lam = 4\s+\(truth 2, relative error \+100\.0+%\)$", proc.stdout, re.M), proc.stdout
     assert re.search(r"^\s*mu = 0\.5\s+\(truth 1, relative error -50\.0+%\)$", proc.stdout, re.M), proc.stdout
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     held = [w["message"] for w in summary["warnings"] if w["warning"] == "MaterialWarning"]
-    assert held == ["lam, mu kept their initial guesses for all 5 epochs of this run: the network was still learning "
-                    "the sensors (training.hold_material). Train longer (training.epochs), or set "
-                    "training.hold_material = false to train the material from the first epoch"]
+    assert held == ["lam, mu kept their initial guesses for all 5 epochs of this run: the network did not yet fit "
+                    "the sensors better than a field of zeros (training.hold_material). Train longer "
+                    "(training.epochs), or set training.hold_material = false to train the material from the "
+                    "first epoch"]
     assert summary["uncertainty"] is None  # no error bars of a material that was not trained
 
 

@@ -134,8 +134,8 @@ def tissue(n_sensors=2000):
 def test_soft_tissue_is_recovered_with_the_pressure_output_and_lost_without():
     # lam / mu = 7.5e5: the displacement form's lam grad div u term drowns the shear waves, the
     # network's field collapses to zero and mu stays where it started; the mixed form recovers it
-    # (in 1000 epochs: this 16 x 16 network, held for its first 120 (pinnlite.training.hold), has
-    # not fitted the sensors by epoch 300)
+    # (in up to 1000 epochs: this 16 x 16 network, held for its first 65 (pinnlite.training.hold), has
+    # not fitted the sensors by epoch 300; it settles at 830)
     data, changes = tissue()
     changes["training.epochs"] = 1000
     found = {}

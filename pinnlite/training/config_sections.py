@@ -172,8 +172,8 @@ class TrainingConfig(Section):
     #: The relative change below which a parameter counts as settled; a number > 0.
     settle_tolerance: float = _positive(1e-4)
     #: Keep the free material parameters (or the material field) at their initial guesses
-    #: while the network is still learning the sensors: until the sensors' misfit is at most
-    #: 30% of their rms, or has fallen by less than 10% in 50 epochs
+    #: while the network is random: until it fits the sensors better than a field of zeros
+    #: (misfit below their rms), or its misfit has fallen by less than 10% in 50 epochs
     #: (pinnlite.training.hold); false: train them from the first epoch.
     hold_material: bool = _bool(True)
 

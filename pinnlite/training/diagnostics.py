@@ -7,8 +7,9 @@ and warn, once each, with what to try:
 - **data not fitted**: the rms misfit of the sensors relative to their rms
   displacement U is above :data:`FIT_THRESHOLD` half way through the run or at
   its end (a collapsed field, a network too small, a scale off by orders);
-- **material still held**: the run ended before the network had learnt the
-  sensors, so the material never left its guesses (:mod:`pinnlite.training.hold`);
+- **material still held**: the run ended before the network fitted the
+  sensors better than a field of zeros, so the material never left its
+  guesses (:mod:`pinnlite.training.hold`);
 - **material out of range**: a free parameter hits one of its bounds, or is
   more than :data:`RANGE_FACTOR` times away from its initial guess half way
   through the run or at its end;
@@ -88,9 +89,9 @@ class Diagnostics:
     def held(self, epochs, names):
         """At the end of a run whose material is still held (:mod:`pinnlite.training.hold`)."""
         self._warn("held", f"{', '.join(names)} kept their initial guesses for all {epochs} epochs of this run: the "
-                   "network was still learning the sensors (training.hold_material). Train longer (training.epochs), "
-                   "or set training.hold_material = false to train the material from the first epoch",
-                   MaterialWarning)
+                   "network did not yet fit the sensors better than a field of zeros (training.hold_material). "
+                   "Train longer (training.epochs), or set training.hold_material = false to train the material "
+                   "from the first epoch", MaterialWarning)
 
     def terms(self, row):
         """After the first epoch: log each term divided by its normaliser (all O(1) or below)."""

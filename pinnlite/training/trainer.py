@@ -267,12 +267,12 @@ class Trainer(Checkpoints, Reports):
             best_epoch=0,
             elapsed=0.0,
             stop_reason="",
-            # held until the network has learnt the sensors (a free material needs sensors: _check_data)
+            # held while the network is random (a free material needs sensors: _check_data)
             released=None if cfg.training.hold_material and self.objective.size > self.objective.n else 0,
         )
         self.metrics = Metrics(data.truth)
         if self.state.released is None:
-            log.info("the material is held at its initial guesses until the network has learnt the sensors "
+            log.info("the material is held at its initial guesses until the network explains part of the sensors "
                      "(training.hold_material)")
 
     def _limit_dense(self):
