@@ -16,6 +16,7 @@ Integers are never bools: ``True`` is rejected where an integer or a real is
 expected, and ``2.0`` where an integer is.
 """
 
+import functools
 import inspect
 import math
 import numbers
@@ -171,11 +172,18 @@ def generator(name, value, *, error=InputError):
     return value
 
 
+@functools.lru_cache(maxsize=None)
+def parameters(fn):
+    """``inspect.signature(fn).parameters``, cached: the registries' constructors are a fixed set, and
+    inspecting them again at each build was a fifth of building a trainer from a small checkpoint."""
+    return inspect.signature(fn).parameters
+
+
 def build(kind, table, name, kwargs, *, error=InputError):
     """``table[name](**kwargs)``, naming an unknown ``name``, unknown or missing arguments."""
     if name not in table:
         fail("name", f"a {kind} name, one of {sorted(table)}", name, error)
-    params = inspect.signature(table[name]).parameters
+    params = parameters(table[name])
     for key in kwargs:
         if key not in params:
             fail(key, f"a parameter of {kind} {name!r} ({', '.join(params)})", key, error)

@@ -22,9 +22,9 @@ change here:
 """
 
 import functools
-import inspect
 
 from pinnlite import optim
+from pinnlite.core import checks
 from pinnlite.core.cpus import resolve_threads
 from pinnlite.engine.threads import run_tasks
 from pinnlite.optim import schedules
@@ -35,7 +35,7 @@ from pinnlite.training.config import switches
 def _fields(section, fn, prefix="", skip=()):
     """The ``section`` fields named ``prefix + p`` for the parameters p of ``fn``."""
     out = {}
-    for p in inspect.signature(fn).parameters:
+    for p in checks.parameters(fn):
         if p not in skip and hasattr(section, prefix + p):
             out[p] = getattr(section, prefix + p)
     return out
@@ -56,7 +56,7 @@ def first_order(config, objective, first_order_steps):
     kwargs = _fields(o, OPTIMIZERS[o.kind], skip=("learning_rate", "lr_scale", "decay_mask"))
     ratio = 1.0 if o.material_lr is None else o.material_lr / o.lr
     kwargs["lr_scale"] = objective.lr_scale(ratio)
-    if "decay_mask" in inspect.signature(OPTIMIZERS[o.kind]).parameters:
+    if "decay_mask" in checks.parameters(OPTIMIZERS[o.kind]):
         kwargs["decay_mask"] = objective.decay_mask()
     return optim.get_optimizer(o.kind, learning_rate=schedule(config, first_order_steps), **kwargs)
 
@@ -64,7 +64,7 @@ def first_order(config, objective, first_order_steps):
 def second_order(config, kind):
     """The second-order optimizer ``kind`` ("lbfgs", "bfgs", "lm") with its ``optimizer.<kind>_*`` fields."""
     kwargs = _fields(config.optimizer, OPTIMIZERS[kind], prefix=kind + "_")
-    if "tasks" in inspect.signature(OPTIMIZERS[kind]).parameters:
+    if "tasks" in checks.parameters(OPTIMIZERS[kind]):
         kwargs["tasks"] = functools.partial(run_tasks, threads=resolve_threads(config.training.threads))
     return optim.get_optimizer(kind, **kwargs)
 

@@ -65,13 +65,24 @@ class Section:
                 else value if isinstance(value, _IMMUTABLE) else copy.deepcopy(value)
                 for name, value in self.__dict__.items()}
 
+    @classmethod
+    def _rules(cls):
+        """``(name, check, section class)`` per field, computed once per class: validation runs at every
+        Trainer and checkpoint load, and :func:`dataclasses.fields` each time was most of it."""
+        rules = cls.__dict__.get("_RULES")
+        if rules is None:
+            rules = tuple((f.name, f.metadata.get("check"), f.metadata.get("section")) for f in fields(cls))
+            type.__setattr__(cls, "_RULES", rules)
+        return rules
+
     def _validate(self, prefix):
         """Check and normalise every field in place, naming each ``prefix.<field>``."""
-        for f in fields(self):
-            path = f"{prefix}.{f.name}" if prefix else f.name
-            value, section = getattr(self, f.name), f.metadata.get("section")
+        values = self.__dict__
+        for name, check, section in self._rules():
+            path = f"{prefix}.{name}" if prefix else name
+            value = values[name]
             if section is None:
-                setattr(self, f.name, f.metadata["check"](path, value))
+                object.__setattr__(self, name, check(path, value))  # a field's name: no need of __setattr__'s check
             elif isinstance(value, section):
                 value._validate(path)
             else:
@@ -88,15 +99,15 @@ class Section:
         if not isinstance(data, Mapping):
             what = f"a table of {prefix} settings" if prefix else "a table of settings"
             checks.fail(prefix or "config", what, data, ConfigError)
-        known = {f.name: f for f in fields(cls)}
+        known = {name: section for name, _, section in cls._rules()}
         kwargs = {}
         for key, value in data.items():
             path = f"{prefix}.{key}" if prefix else str(key)
             if key not in known:
                 unknown.append((path, [f"{prefix}.{n}" if prefix else n for n in known]))
-            elif "section" in known[key].metadata:
-                kwargs[key] = known[key].metadata["section"]._build(value, path, unknown)
+            elif known[key] is not None:
+                kwargs[key] = known[key]._build(value, path, unknown)
             else:
                 # Copy so that the Config never aliases the caller's lists.
-                kwargs[key] = copy.deepcopy(value)
+                kwargs[key] = value if isinstance(value, _IMMUTABLE) else copy.deepcopy(value)
         return cls(**kwargs)
