@@ -67,6 +67,7 @@ def small_trainer(directory):
     cfg.architecture.hidden = [100] * 4
     cfg.training.epochs = 1
     cfg.optimizer.switch_after = 20  # the epoch is Adam's: the state is its two moments
+    cfg.training.hold_material = False  # one epoch: the material trains too (a held run would warn)
     cfg.training.threads = 1
     cfg.sampling.n_collocation = 64
     cfg.checkpoint.directory = directory
