@@ -7,7 +7,8 @@ On a terminal: one line redrawn in place (at most ten times a second)::
 the phase (the first-order optimizer or L-BFGS), the epoch, the loss, the
 free material parameters, followed by ``(held)`` while the run holds them at
 their guesses (a row with ``held`` true, :mod:`pinnlite.training.hold`), the
-validation misfit ``val`` when there is one, then the elapsed time and the estimated time left, ``[elapsed<left]``.
+validation misfit ``val`` when there is one, then the elapsed time and the
+estimated time left, ``[elapsed<left]``.
 The line always fits the terminal's width (read at every redraw, so a resized
 window is followed): fields are left out, least useful first (``val``, rho,
 the phase, mu, lam, the times), and what still does not fit is cut, so the

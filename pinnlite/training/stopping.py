@@ -8,7 +8,8 @@ stops when every free material parameter has changed by less than
 ``training.settle_epochs`` epochs, all of them in one phase (so the switch
 from the warm-up to the second-order optimizer never counts as settled) and
 after the material's release (:mod:`pinnlite.training.hold`: a held material
-stands still because it is held), and only once the network fits its sensors (relative rms misfit at most
+stands still because it is held), and only once the network fits its
+sensors (relative rms misfit at most
 :data:`pinnlite.training.diagnostics.FIT_THRESHOLD`): parameters can stand
 still while the field is still far from the data, when their gradient is
 drowned by the field's (soft tissue, whose lam grad div u term dominates the
