@@ -38,13 +38,16 @@ def state_to_dict(state):
     }
 
 
-def state_from_dict(name, fields):
+def state_from_dict(name, fields, copy=True):
     """The state of optimizer ``name`` from a dict made by :func:`state_to_dict`.
 
-    Arrays are copied with their dtype kept; ints and floats become Python ints
-    and floats, so the restored state continues bit for bit. A field that a
-    state type gained later (one with a default, such as ``BfgsState.decrease``)
-    may be missing and takes its default.
+    Arrays are copied with their dtype kept (``copy=False``: taken as they are,
+    for a dict nobody else holds, such as a checkpoint just read; every
+    optimizer makes new arrays at each update and never writes into its
+    state's); ints and floats become Python ints and floats, so the restored
+    state continues bit for bit. A field that a state type gained later (one
+    with a default, such as ``BfgsState.decrease``) may be missing and takes its
+    default.
     """
     if name not in _STATE_TYPES:
         raise InputError(f"name: expected one of {sorted(_STATE_TYPES)}, found {name!r}")
@@ -68,7 +71,7 @@ def state_from_dict(name, fields):
                 raise InputError(
                     f"{key}: expected a float32 or float64 numpy array, found {describe(value)}"
                 )
-            out[key] = value.copy()
+            out[key] = value.copy() if copy else value
         elif kind is int:
             if not isinstance(value, numbers.Integral) or isinstance(value, bool):
                 raise InputError(f"{key}: expected an integer, found {value!r}")

@@ -83,7 +83,9 @@ class ElasticPINN2D:
         if params is None:
             self.params = init_params(self.arch, rng, init)
         else:
-            self.params = engine.as_flat(self.arch, params).copy()
+            flat = engine.as_flat(self.arch, params)
+            # a list of arrays is flattened into a new vector already; a flat vector is the caller's
+            self.params = flat if isinstance(params, (list, tuple)) else flat.copy()
         self._ws = engine.Workspace()
 
     @classmethod

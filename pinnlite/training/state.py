@@ -236,7 +236,8 @@ def from_tree(tree):
             step=int(tree["step"]),
             x=np.concatenate([a.ravel() for a in arrays] + ([] if field is None else [field[1]]) + [theta]),
             phase=_OLD_PHASES[opt["phase"]] if opt["phase"] in _OLD_PHASES else PHASES.index(opt["phase"]),
-            opt_state=optim.state_from_dict(opt["kind"], opt["state"]),
+            # the tree's arrays, not copies: a checkpoint just read is nobody else's (Trainer.from_tree)
+            opt_state=optim.state_from_dict(opt["kind"], opt["state"], copy=False),
             plateau=None if plateau is None else schedules.PlateauState(**plateau),
             adaptive=weighting.AdaptiveState(np.asarray(tree["adaptive_weights"]["weights"]),
                                              int(tree["adaptive_weights"]["count"])),
