@@ -77,6 +77,11 @@ def test_state_round_trip_then_continue_is_bit_identical(name, dtype):
     assert all(isinstance(v, (np.ndarray, int, float)) for v in saved.values())
     restored = optim.state_from_dict(name, saved)
     states_equal(restored, s_half)
+    arrays = [k for k, v in saved.items() if isinstance(v, np.ndarray)]
+    # copies by default; copy=False takes the dict's arrays as they are
+    assert not any(np.shares_memory(getattr(restored, k), saved[k]) for k in arrays)
+    taken = optim.state_from_dict(name, saved, copy=False)
+    assert all(getattr(taken, k) is saved[k] for k in arrays)
     states_equal(opt.state_type(**saved), s_half)
     x_resumed, s_resumed = steps(x_half.copy(), restored, 5)
     assert x_resumed.tobytes() == x_straight.tobytes()

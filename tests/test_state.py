@@ -53,6 +53,7 @@ def base_config(**changes):
     cfg.optimizer.lr = 1e-2
     cfg.optimizer.switch_after = 20  # the variants of the first-order optimizers stay first-order
     cfg.material.lam, cfg.material.mu = 3.0, 0.7
+    cfg.training.hold_material = False  # the material trains from the first epoch: its state resumes too
     return cfg.validate().replace(**changes)
 
 
@@ -271,6 +272,27 @@ def test_from_tree_gives_back_the_plain_values():
     for a, b in zip(r.params, t.model.to_arrays()):
         assert_bits_equal(a, b, "params")
     assert r.metrics.to_arrays().keys() == t.metrics.to_arrays().keys()
+
+
+@pytest.mark.parametrize("kind", ["sgd", "adam", "adamw", "lbfgs", "bfgs", "lm"])
+def test_a_resumed_run_takes_the_trees_optimizer_arrays_and_never_writes_into_them(kind):
+    # from_tree takes the optimizer state's arrays of the tree as they are (no copy: a checkpoint
+    # just read is nobody else's); that is sound only if no optimizer writes into its state's arrays
+    data = dataset()
+    t = Trainer(None, base_config(**{"training.epochs": 3, "optimizer.kind": kind}))
+    t.train(data)
+    tree = checkpoint.loads(checkpoint.dumps(t.to_tree())).tree
+    stored = tree["optimizer"]["state"]
+    before = {k: v.copy() for k, v in stored.items() if isinstance(v, np.ndarray)}
+    assert before  # every kind keeps arrays
+    resumed = Trainer.from_tree(tree)
+    for key in before:
+        assert getattr(resumed.state.opt_state, key) is stored[key], key
+    resumed.config = resumed.config.replace(**{"training.epochs": 6})
+    resumed.train()
+    assert resumed.state.epoch == 6 and resumed.state.opt_state.count > getattr(t.state.opt_state, "count")
+    for key, value in before.items():
+        assert_bits_equal(stored[key], value, key)
 
 
 def test_state_tree_holds_the_trainer_state():

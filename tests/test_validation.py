@@ -28,6 +28,7 @@ def config(**changes):
     c.loss_weights.pde = 0.01
     c.material.lam, c.material.mu = 4.0, 0.5
     c.sampling.n_collocation = 50
+    c.training.hold_material = False  # the material moves in these 8 epochs
     return c.replace(**changes)
 
 
