@@ -39,7 +39,10 @@ class Checkpoints:
 
     @classmethod
     def from_tree(cls, tree, progress=None, comm=None):
-        """A trainer ready to continue the run of a ``"training"`` checkpoint tree."""
+        """A trainer ready to continue the run of a ``"training"`` checkpoint tree.
+
+        The trainer takes the tree's optimizer-state arrays as they are (a tree just read is
+        nobody else's; no optimizer writes into them): change them afterwards and it sees it."""
         r = from_tree(tree)
         try:
             a = r.architecture

@@ -428,9 +428,9 @@ class Trainer(Checkpoints, Reports):
         if len(self.metrics):
             self._diagnostics.fit(self.metrics.last(), "at the end of the run")
             self._diagnostics.material(self.material, (), check_range=True)
-            if st.released is None and not st.stop_reason.startswith("interrupted"):
-                self._diagnostics.held(st.epoch, self.free)
             interrupted = st.stop_reason.startswith("interrupted")
+            if st.released is None and not interrupted:
+                self._diagnostics.held(st.epoch, self.free)
             if not interrupted and fitted(self.metrics.last(), self.scales):
                 self._scale_check()  # against a fitted field only: an unfitted one says nothing
         if cfg.training.error_bars and not st.stop_reason.startswith("interrupted"):
