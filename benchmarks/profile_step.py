@@ -17,6 +17,7 @@ from collections import defaultdict
 import numpy as np
 
 import pinnlite.engine.loss as E
+from pinnlite.core import activations
 from pinnlite.engine import kernels, term_kernels
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
@@ -69,6 +70,8 @@ def main():
     E.np = shim
     saved = {}
     for module, name, cat in (
+        (kernels, "first_value", "activation kernels"),
+        (kernels, "add_bias", "activation kernels"),
         (kernels, "first_forward", "activation kernels"),
         (kernels, "hidden_forward", "activation kernels"),
         (kernels, "hidden_backward", "activation kernels"),
@@ -79,6 +82,9 @@ def main():
     ):
         saved[module, name] = getattr(module, name)
         setattr(module, name, Timed(saved[module, name], cat))
+    arch = model.arch
+    act = activations.ACTIVATIONS[arch.activation]
+    activations.ACTIVATIONS[arch.activation] = act._replace(sigma=Timed(act.sigma, "activation ufunc (NumPy)"))
     try:
         step()
         Timed.totals.clear()
@@ -87,6 +93,7 @@ def main():
             step()
         total = (time.perf_counter() - t0) / reps
     finally:
+        activations.ACTIVATIONS[arch.activation] = act
         E.np = real_np
         for (module, name), fn in saved.items():
             setattr(module, name, fn)

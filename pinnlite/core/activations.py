@@ -2,8 +2,9 @@
 
 The forward-mode rules (``docs/ENGINE.md``, "Activation") need sigma, sigma' and
 sigma'' on the way forward and sigma''' on the way back. Each entry below holds
-NumPy versions of the four functions (used by the pure-NumPy paths and the tests)
-and the integer ``code`` that selects the same formulas inside the Numba kernels
+NumPy versions of the four functions (used by the pure-NumPy paths and the tests;
+``sigma``, a ufunc, also by the engine, on every layer's value channel) and the
+integer ``code`` that selects the derivatives' formulas inside the Numba kernels
 (:func:`pinnlite.engine.kernels.jet`), in the spirit of ``jax.experimental.jet``: one small
 rule per primitive.
 
@@ -32,7 +33,7 @@ class Activation(NamedTuple):
 
     name: str
     code: int  # branch selector inside the Numba kernels
-    sigma: Callable[[np.ndarray], np.ndarray]
+    sigma: Callable[[np.ndarray], np.ndarray]  # a ufunc: the engine calls sigma(z, out=h)
     d1: Callable[[np.ndarray], np.ndarray]
     d2: Callable[[np.ndarray], np.ndarray]
     d3: Callable[[np.ndarray], np.ndarray]

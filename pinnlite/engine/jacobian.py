@@ -192,7 +192,8 @@ def residuals(arch, flat, prep, material, weights, ws, jacobian=True, columns=No
     """
     layout = arch.layout
     views = layout.views(flat)
-    code = get_activation(arch.activation).code
+    act = get_activation(arch.activation)
+    code = act.code
     dt = arch.np_dtype
     so = np.asarray(arch.output_scale, dtype=np.float64)
     bias = views[f"b{len(arch.hidden)}"]
@@ -208,7 +209,7 @@ def residuals(arch, flat, prep, material, weights, ws, jacobian=True, columns=No
         tile = tiles[k]
         buf = ws.buffers(arch, prep.tile_columns)
         shaped = buf.shaped(tile.n, tile.c)
-        U = _forward_tile(arch, views, code, prep.scale, tile, shaped)
+        U = _forward_tile(arch, views, act, prep.scale, tile, shaped)
         a = float(np.sqrt(w[tile.index] / prep.counts[tile.term]))
         r, seeds, dm = _rows(tile, U, so, bias, material, a)
         row0, n, q_count = int(starts[k]), tile.n, len(seeds)

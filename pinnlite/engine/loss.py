@@ -144,14 +144,22 @@ def as_flat(arch, params):
     return flat
 
 
-def _forward_tile(arch, views, code, scale, tile, shaped):
-    """Forward pass of one tile; returns the raw output U (n_outputs, c*n) view."""
+def _forward_tile(arch, views, act, scale, tile, shaped):
+    """Forward pass of one tile with the activation ``act`` (a row of the table); returns the raw
+    output U (n_outputs, c*n) view.
+
+    Each layer's value channel goes through the table's vectorised ufunc ``act.sigma``, its
+    derivative channels through a kernel (:func:`pinnlite.engine.kernels.jet`)."""
     z0, H, Z, U, _, _ = shaped
-    n, c = tile.n, tile.c
-    kernels.first_forward(tile.xi, views["W0"], views["b0"], scale, z0, H[0], n, c, code)
+    n, c, code = tile.n, tile.c, act.code
+    kernels.first_value(tile.xi, views["W0"], views["b0"], z0)
+    act.sigma(z0, out=H[0][:, :n])
+    kernels.first_forward(views["W0"], scale, z0, H[0], n, c, code)
     for l in range(1, len(arch.hidden)):
         np.matmul(views[f"W{l}"], H[l - 1], out=Z[l])
-        kernels.hidden_forward(Z[l], views[f"b{l}"], H[l], n, c, code)
+        kernels.add_bias(Z[l], views[f"b{l}"], n)
+        act.sigma(Z[l][:, :n], out=H[l][:, :n])
+        kernels.hidden_forward(Z[l], H[l], n, c, code)
     np.matmul(views[f"W{len(arch.hidden)}"], H[-1], out=U)
     return U
 
@@ -243,7 +251,8 @@ def evaluate(arch, flat, prep, material, weights, ws, grad=None, mf=None, field_
     """
     layout = arch.layout
     views = layout.views(flat)
-    code = get_activation(arch.activation).code
+    act = get_activation(arch.activation)
+    code = act.code
     dt = arch.np_dtype
     so = np.asarray(arch.output_scale, dtype=dt)
     bias = views[f"b{len(arch.hidden)}"]
@@ -269,7 +278,7 @@ def evaluate(arch, flat, prep, material, weights, ws, grad=None, mf=None, field_
         for k in range(first, stop):
             tile = prep.tiles[k]
             shaped = buf.shaped(tile.n, tile.c)
-            U = _forward_tile(arch, views, code, prep.scale, tile, shaped)
+            U = _forward_tile(arch, views, act, prep.scale, tile, shaped)
             wt = w[tile.index]
             val, gl, gm, gr = _loss_tile(tile, U, shaped[4], 1.0 / prep.counts[tile.term], so, bias, zero, material, wt,
                                          local(k))
@@ -383,14 +392,14 @@ def channels(arch, params, X, n_channels=8, workspace=None):
     starts = np.cumsum([0] + [t.n for t in prep.tiles])
     ws = workspace or Workspace()
     views = arch.layout.views(flat)
-    code = get_activation(arch.activation).code
+    act = get_activation(arch.activation)
     so = np.asarray(arch.output_scale, arch.np_dtype)
     bias = views[f"b{len(arch.hidden)}"]
 
     def task(k):
         tile = prep.tiles[k]
         buf = ws.buffers(arch, prep.tile_columns)
-        U = _forward_tile(arch, views, code, prep.scale, tile, buf.shaped(tile.n, tile.c))
+        U = _forward_tile(arch, views, act, prep.scale, tile, buf.shaped(tile.n, tile.c))
         C = U.reshape(n_out, tile.c, tile.n).transpose(1, 2, 0)
         a, b = starts[k], starts[k + 1]
         out[0, a:b] = so * (C[0] + bias)
