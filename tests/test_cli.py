@@ -28,6 +28,7 @@ from pinnlite.io import checkpoint
 from pinnlite.training.config import Config
 from pinnlite.training.data import TrainingData
 from pinnlite.training.problems import DEFAULT_WAVES, plane_waves
+from pinnlite.training.trainer import Trainer
 
 try:
     import tomllib
@@ -340,6 +341,21 @@ def test_export_writes_toml_that_reads_back_to_the_run_config(small, tmp_path):
     assert Config.load(path) == stored.replace(**{"checkpoint.directory": None, "training.threads": None})
     assert "directory" not in tree.get("checkpoint", {}) and "threads" not in tree["training"]
     assert (tmp_path / "m.csv").read_text().splitlines()[0].startswith("epoch,step,loss,")
+
+
+def test_config_json_is_the_config_the_run_ran_with(small, tmp_path):
+    # dense BFGS over more than bfgs_max_size values becomes L-BFGS in the run's own config: config.json
+    # must say so, or a run trained from it (or read by a user) would not be the run that was made
+    root, _ = small
+    out = tmp_path / "fallback"
+    assert main(["train", str(root / "run.toml"), "--data", str(root / "data.npz"), "--out", str(out), "-q",
+                 "--set", "training.epochs=3", "--set", "optimizer.second_order=bfgs",
+                 "--set", "optimizer.switch_after=1", "--set", "optimizer.bfgs_max_size=10"]) == 0
+    cfg = Config.load(out / "config.json")
+    assert (cfg.optimizer.second_order, cfg.optimizer.bfgs_max_size) == ("lbfgs", 10)
+    summary = json.loads((out / "summary.json").read_text())
+    assert any(w["warning"] == "DenseSizeWarning" for s in summary["sessions"] for w in s.get("warnings", []))
+    assert Trainer.load_checkpoint(out / "checkpoints").config.optimizer.second_order == "lbfgs"
 
 
 def test_set_overrides_fields_and_names_a_bad_one(small, tmp_path, capsys):

@@ -161,6 +161,9 @@ class Session:
             return None
         epoch = trainer.state.epoch if trainer.state is not None else None
         rundir.end_session(self.sessions[-1], time.perf_counter() - self.t0, epoch, exit_status)
+        # the config the run ran with: the trainer may have changed its own (dense BFGS over
+        # optimizer.bfgs_max_size values becomes L-BFGS, with a DenseSizeWarning)
+        rundir.portable(trainer.config).save(os.path.join(self.out, rundir.CONFIG))
         rundir.write_metrics(self.out, trainer.metrics)
         return self._write(trainer, status)
 
