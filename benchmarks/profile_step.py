@@ -76,6 +76,7 @@ def main():
         (kernels, "hidden_forward", "activation kernels"),
         (kernels, "hidden_backward", "activation kernels"),
         (kernels, "first_backward", "activation kernels"),
+        (kernels, "value_sums", "NumPy sums / reductions"),
         (term_kernels, "pde_term", "loss kernels"),
         (term_kernels, "misfit_term", "loss kernels"),
         (term_kernels, "traction_term", "loss kernels"),

@@ -210,6 +210,20 @@ def hidden_forward(Z, H, n, c, code):
 
 
 @kernel
+def value_sums(G, n, out):
+    """``out[j] = sum_i G[j, i]`` over the value channel ``G[:, :n]``: the output layer's bias gradient.
+
+    (``np.sum`` of these few hundred values costs about ten times as much, mostly
+    its call, and holds the GIL throughout.)
+    """
+    for j in range(G.shape[0]):
+        acc = 0.0
+        for i in range(n):
+            acc += G[j, i]
+        out[j] = acc
+
+
+@kernel
 def hidden_backward(Hadj, Z, H, n, c, code, db):
     """Adjoint of a hidden layer's activation on one tile.
 

@@ -200,7 +200,7 @@ def _backward_tile(arch, views, g, code, scale, tile, shaped):
     z0, H, Z, _, GU, adj = shaped
     n, c, nh = tile.n, tile.c, len(arch.hidden)
     np.matmul(GU, H[-1].T, out=g[f"W{nh}"])
-    np.sum(GU[:, :n], axis=1, out=g[f"b{nh}"])
+    kernels.value_sums(GU, n, g[f"b{nh}"])
     np.matmul(views[f"W{nh}"].T, GU, out=adj[nh - 1])
     for l in range(nh - 1, 0, -1):
         kernels.hidden_backward(adj[l], Z[l], H[l], n, c, code, g[f"b{l}"])
