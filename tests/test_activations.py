@@ -70,7 +70,7 @@ def test_an_unknown_code_raises_in_every_kernel():
         kernels.check_code(bad)
     w, n, c = 3, 4, 8
     xi = np.zeros((3, n))
-    W0, b0, scale = np.ones((w, 3)), np.zeros(w), np.ones(3)
+    W0, scale = np.ones((w, 3)), np.ones(3)
     z0, H = np.empty((w, n)), np.empty((w, c * n))
     with pytest.raises(ValueError, match="unknown activation code"):
         kernels.first_forward(W0, scale, z0, H, n, c, bad)
