@@ -2,9 +2,10 @@
 
 Runs the engine's tile pipeline for one configuration single-threaded, timing
 every call by category: matrix products (BLAS), activation kernels (Numba,
-forward and backward), loss kernels, small NumPy work (sums, fills, bias
-gradient, partial-gradient reduction) and the rest (Python: the loop, views,
-dispatch). The categories add up to the measured step.
+forward and backward), the activation's ufunc on the value channels (NumPy),
+loss kernels, sums (the output bias gradient's kernel, the partial-gradient
+reduction) and the rest (Python: the loop, views, dispatch). The categories
+add up to the measured step.
 
     python benchmarks/profile_step.py                  # (100, 4, 4096) float64
     python benchmarks/profile_step.py 100 4 16384 float32
@@ -66,7 +67,7 @@ def main():
         if not name.startswith("__"):
             setattr(shim, name, getattr(real_np, name))
     shim.matmul = Timed(real_np.matmul, "matrix products (BLAS)")
-    shim.sum = Timed(real_np.sum, "NumPy sums / reductions")
+    shim.sum = Timed(real_np.sum, "sums / reductions")
     E.np = shim
     saved = {}
     for module, name, cat in (
@@ -76,7 +77,7 @@ def main():
         (kernels, "hidden_forward", "activation kernels"),
         (kernels, "hidden_backward", "activation kernels"),
         (kernels, "first_backward", "activation kernels"),
-        (kernels, "value_sums", "NumPy sums / reductions"),
+        (kernels, "value_sums", "sums / reductions"),
         (term_kernels, "pde_term", "loss kernels"),
         (term_kernels, "misfit_term", "loss kernels"),
         (term_kernels, "traction_term", "loss kernels"),
