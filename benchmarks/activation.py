@@ -20,6 +20,7 @@ two threads of an evaluation on two threads compete for the GIL like that).
 """
 
 import argparse
+import sys
 import threading
 import time
 
@@ -29,7 +30,10 @@ import pinnlite.engine.loss as E
 from pinnlite import ElasticPINN2D, LossWeights, Material, PointSets
 from pinnlite.core.activations import TANH
 from pinnlite.core.jit import inline, kernel
-from pinnlite.engine.kernels import _forward_channels, check_code
+from pinnlite.engine.kernels import _forward_channels, check_code, first_channels
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from step import median_ms  # noqa: E402
 
 
 @inline
@@ -63,17 +67,7 @@ def _old_first_forward(xi, W0, b0, scale, z0, H, n, c, code):
             s1r[i] = s1
             s2r[i] = s2
         if c >= 4:
-            zx, zy, zt = a0 * scale[0], a1 * scale[1], a2 * scale[2]
-            for i in range(n):
-                H[j, n + i] = s1r[i] * zx
-                H[j, 2 * n + i] = s1r[i] * zy
-                H[j, 3 * n + i] = s1r[i] * zt
-            if c == 8:
-                for i in range(n):
-                    H[j, 4 * n + i] = s2r[i] * zx * zx
-                    H[j, 5 * n + i] = s2r[i] * zy * zy
-                    H[j, 6 * n + i] = s2r[i] * zt * zt
-                    H[j, 7 * n + i] = s2r[i] * zx * zy
+            first_channels(W0, scale, H, j, n, c, s1r, s2r)
 
 
 @kernel
@@ -133,29 +127,21 @@ def contention(hidden, layers, n_pde, n_sensors, dtype, rounds):
         ws, grad = E.Workspace(1), np.empty_like(model.params)
         return lambda: E.evaluate(model.arch, model.params, prep, material, weights, ws, grad)
 
-    mine = evaluator()
-
-    def timed():
-        for _ in range(3):
-            mine()
-        ts = []
-        for _ in range(rounds):
-            t0 = time.perf_counter()
-            mine()
-            ts.append(time.perf_counter() - t0)
-        return 1e3 * float(np.median(ts))
-
-    alone = timed()
+    mine, other = evaluator(), evaluator()
+    alone = median_ms(mine, rounds, warmup=3)
     stop = threading.Event()
-    other = evaluator()
+
+    def until_stopped(fn):
+        while not stop.is_set():
+            fn()
+
     out = {}
-    for name, target in (("beside a GIL-free loop", lambda: [_spin(20_000_000) for _ in iter(stop.is_set, True)]),
-                         ("beside a second evaluation", lambda: [other() for _ in iter(stop.is_set, True)])):
+    for name, fn in (("beside a GIL-free loop", lambda: _spin(20_000_000)), ("beside a second evaluation", other)):
         stop.clear()
-        thread = threading.Thread(target=target)
+        thread = threading.Thread(target=until_stopped, args=(fn,))
         thread.start()
         try:
-            out[name] = timed()
+            out[name] = median_ms(mine, rounds, warmup=3)
         finally:
             stop.set()
             thread.join()
