@@ -2,11 +2,11 @@
 
 The forward-mode rules (``docs/ENGINE.md``, "Activation") need sigma, sigma' and
 sigma'' on the way forward and sigma''' on the way back. Each entry below holds
-NumPy versions of the four functions (used by the pure-NumPy paths and the tests;
-``sigma``, a ufunc, also by the engine, on every layer's value channel) and the
-integer ``code`` that selects the derivatives' formulas inside the Numba kernels
-(:func:`pinnlite.engine.kernels.jet`), in the spirit of ``jax.experimental.jet``: one small
-rule per primitive.
+NumPy versions of the four functions (used by the pure-NumPy paths, the
+material network and the tests) and the integer ``code`` that selects the same
+functions inside the Numba kernels (:func:`pinnlite.engine.kernels.sigma` and
+:func:`pinnlite.engine.kernels.jet`), in the spirit of ``jax.experimental.jet``: one
+small rule per primitive.
 
 ==========  ==============  ==================  ==================  =========================
 name        sigma           sigma'              sigma''             sigma'''
@@ -33,7 +33,7 @@ class Activation(NamedTuple):
 
     name: str
     code: int  # branch selector inside the Numba kernels
-    sigma: Callable[[np.ndarray], np.ndarray]  # a ufunc: the engine calls sigma(z, out=h)
+    sigma: Callable[[np.ndarray], np.ndarray]  # a ufunc
     d1: Callable[[np.ndarray], np.ndarray]
     d2: Callable[[np.ndarray], np.ndarray]
     d3: Callable[[np.ndarray], np.ndarray]

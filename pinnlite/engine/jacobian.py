@@ -25,7 +25,6 @@ import numpy as np
 
 from pinnlite.core.activations import get_activation
 from pinnlite.engine import kernels
-from pinnlite.engine.loss import _forward_tile
 from pinnlite.engine.terms import MATERIAL_NAMES, TERMS
 from pinnlite.engine.threads import run_tasks
 
@@ -208,8 +207,8 @@ def residuals(arch, flat, prep, material, weights, ws, jacobian=True, columns=No
     def task(k):
         tile = tiles[k]
         buf = ws.buffers(arch, prep.tile_columns)
-        shaped = buf.shaped(tile.n, tile.c)
-        U = _forward_tile(arch, views, act, prep.scale, tile, shaped)
+        shaped = buf.forward(flat, prep.scale, tile)
+        U = shaped[3]
         a = float(np.sqrt(w[tile.index] / prep.counts[tile.term]))
         r, seeds, dm = _rows(tile, U, so, bias, material, a)
         row0, n, q_count = int(starts[k]), tile.n, len(seeds)

@@ -6,12 +6,14 @@ One evaluation (``docs/ENGINE.md`` has the equations):
    1024 columns (:func:`pinnlite.engine.tiles.prepare`), each tile holding one term's points with
    only the channels that term needs;
 2. worker threads (:mod:`pinnlite.engine.threads`) take tiles one after another and
-   run, per tile: forward, per layer one matrix product (NumPy/BLAS, single
-   threaded) and one fused activation kernel (:mod:`pinnlite.engine.kernels`); the
-   loss kernel of the tile's term, which gives the term, the material-parameter
-   gradients and the adjoint of the output; backward, per layer one
-   activation-adjoint kernel, one product for the weight gradient and one for
-   the adjoint of the layer below;
+   run, per tile, three compiled calls: the forward pass through every layer
+   (:func:`pinnlite.engine.tile_kernels.forward`: per layer one matrix product,
+   BLAS single-threaded, and the activation's rules of :mod:`pinnlite.engine.kernels`);
+   the loss kernel of the tile's term, which gives the term, the
+   material-parameter gradients and the adjoint of the output; the backward
+   pass (:func:`pinnlite.engine.tile_kernels.backward`: per layer the
+   activation's adjoint, one product for the weight gradient and one for the
+   adjoint of the layer below);
 3. the partial sums of consecutive tiles ("units") are kept apart and added in
    unit order, so the result is the same for any number of threads.
 
@@ -27,7 +29,7 @@ import numpy as np
 
 from pinnlite.core.activations import get_activation
 from pinnlite.core.arch import Architecture
-from pinnlite.engine import field, field_kernels, kernels, physics, term_kernels
+from pinnlite.engine import blas, field, field_kernels, physics, term_kernels, tile_kernels
 from pinnlite.core import checks
 from pinnlite.engine.terms import MATERIAL_NAMES, POINTS_FIELD, TERMS, LossWeights, MaterialField, PointSets, check_material
 from pinnlite.core.cpus import resolve_threads
@@ -62,41 +64,64 @@ class LossResult(NamedTuple):
 
 
 class _Buffers:
-    """One thread's scratch arrays for one tile (flat, viewed per tile shape)."""
+    """One thread's scratch memory for one tile: one flat array, its regions viewed per tile shape.
+
+    The regions are those of :mod:`pinnlite.engine.tile_kernels` (``z0``, ``U``,
+    ``GU``, the adjoint scratch, each ``H_l``, each ``Z_l``), each sized for
+    ``tile_columns`` columns; the kernels and the views of :meth:`shaped` see
+    the same memory.
+    """
 
     def __init__(self, arch, tile_columns):
         dt, TC = arch.np_dtype, tile_columns
+        hidden, k = arch.hidden, arch.n_outputs
+        sizes = [hidden[0] * TC, k * TC, k * TC, max(hidden) * TC] + [w * TC for w in hidden] * 2
         self.arch = arch
         self.tile_columns = TC
-        self.z0 = np.empty(arch.hidden[0] * TC, dt)
-        self.H = [np.empty(w * TC, dt) for w in arch.hidden]
-        self.Z = [np.empty(w * TC, dt) for w in arch.hidden]
-        self.U = np.empty(arch.n_outputs * TC, dt)
-        self.GU = np.empty(arch.n_outputs * TC, dt)
-        self.adj = np.empty(max(arch.hidden) * TC, dt)
+        self.flat = np.empty(sum(sizes), dt)
+        self.regions = np.cumsum([0] + sizes[:-1]).astype(np.int64)
+        self.layers = tile_kernels.layer_table(arch.layout, len(hidden) + 1)
+        self.gemm = blas.gemm(dt)
+        self.code = get_activation(arch.activation).code
         self.grad = np.empty(arch.n_params, dt)
-        self.grad_views = arch.layout.views(self.grad)
         self._shaped = {}
 
+    def _region(self, r, rows, cols):
+        a = int(self.regions[r])
+        return self.flat[a : a + rows * cols].reshape(rows, cols)
+
     def shaped(self, n, c):
-        """C-contiguous views for a tile of n points and c channels."""
+        """C-contiguous views ``(z0, [H_l], [Z_l], U, GU, [adjoint scratch per width])`` for a tile
+        of n points and c channels."""
         key = (n, c)
         views = self._shaped.get(key)
         if views is None:
             cols = n * c
-            hidden, k = self.arch.hidden, self.arch.n_outputs
+            hidden, k, nh = self.arch.hidden, self.arch.n_outputs, len(self.arch.hidden)
             views = (
-                self.z0[: hidden[0] * n].reshape(hidden[0], n),
-                [h[: w * cols].reshape(w, cols) for h, w in zip(self.H, hidden)],
-                [z[: w * cols].reshape(w, cols) for z, w in zip(self.Z, hidden)],
-                self.U[: k * cols].reshape(k, cols),
-                self.GU[: k * cols].reshape(k, cols),
-                [self.adj[: w * cols].reshape(w, cols) for w in hidden],
+                self._region(0, hidden[0], n),
+                [self._region(4 + l, w, cols) for l, w in enumerate(hidden)],
+                [self._region(4 + nh + l, w, cols) for l, w in enumerate(hidden)],
+                self._region(1, k, cols),
+                self._region(2, k, cols),
+                [self._region(3, w, cols) for w in hidden],
             )
             if len(self._shaped) > 8:
                 self._shaped.clear()
             self._shaped[key] = views
         return views
+
+    def forward(self, flat, scale, tile):
+        """The forward pass of ``tile`` (:func:`pinnlite.engine.tile_kernels.forward`); returns its
+        :meth:`shaped` views, the raw output U (n_outputs, c*n) at index 3."""
+        tile_kernels.forward(self.gemm, flat, self.layers, tile.xi, scale, self.flat, self.regions, tile.n, tile.c,
+                             self.code)
+        return self.shaped(tile.n, tile.c)
+
+    def backward(self, flat, scale, tile, out, add):
+        """The backward pass of ``tile`` from GU: its gradient written into ``out`` (P,), or added to it."""
+        tile_kernels.backward(self.gemm, flat, self.layers, tile.xi, scale, self.flat, self.regions, tile.n, tile.c,
+                              self.code, out, self.grad, add)
 
 
 class Workspace:
@@ -144,26 +169,6 @@ def as_flat(arch, params):
     return flat
 
 
-def _forward_tile(arch, views, act, scale, tile, shaped):
-    """Forward pass of one tile with the activation ``act`` (a row of the table); returns the raw
-    output U (n_outputs, c*n) view.
-
-    Each layer's value channel goes through the table's vectorised ufunc ``act.sigma``, its
-    derivative channels through a kernel (:func:`pinnlite.engine.kernels.jet`)."""
-    z0, H, Z, U, _, _ = shaped
-    n, c, code = tile.n, tile.c, act.code
-    kernels.first_value(tile.xi, views["W0"], views["b0"], z0)
-    act.sigma(z0, out=H[0][:, :n])
-    kernels.first_forward(views["W0"], scale, z0, H[0], n, c, code)
-    for l in range(1, len(arch.hidden)):
-        np.matmul(views[f"W{l}"], H[l - 1], out=Z[l])
-        kernels.add_bias(Z[l], views[f"b{l}"], n)
-        act.sigma(Z[l][:, :n], out=H[l][:, :n])
-        kernels.hidden_forward(Z[l], H[l], n, c, code)
-    np.matmul(views[f"W{len(arch.hidden)}"], H[-1], out=U)
-    return U
-
-
 def _loss_tile(tile, U, GU, inv, so, bias, zero, material, wt, local=None):
     """One tile's share of its term: value and (lam, mu, rho) gradient; writes GU.
 
@@ -193,20 +198,6 @@ def _loss_tile(tile, U, GU, inv, so, bias, zero, material, wt, local=None):
     if tile.term == "initial_velocity":
         return term_kernels.misfit_term(U, GU, 3 * n, n, inv, so, zero, tile.target, wt), 0.0, 0.0, 0.0
     return term_kernels.misfit_term(U, GU, 0, n, inv, so, bias, tile.target, wt), 0.0, 0.0, 0.0
-
-
-def _backward_tile(arch, views, g, code, scale, tile, shaped):
-    """Backward pass of one tile from GU; writes every weight and bias gradient into ``g``."""
-    z0, H, Z, _, GU, adj = shaped
-    n, c, nh = tile.n, tile.c, len(arch.hidden)
-    np.matmul(GU, H[-1].T, out=g[f"W{nh}"])
-    kernels.value_sums(GU, n, g[f"b{nh}"])
-    np.matmul(views[f"W{nh}"].T, GU, out=adj[nh - 1])
-    for l in range(nh - 1, 0, -1):
-        kernels.hidden_backward(adj[l], Z[l], H[l], n, c, code, g[f"b{l}"])
-        np.matmul(Z[l], H[l - 1].T, out=g[f"W{l}"])
-        np.matmul(views[f"W{l}"].T, Z[l], out=adj[l - 1])
-    kernels.first_backward(adj[0], z0, H[0], views["W0"], scale, tile.xi, n, c, code, g["W0"], g["b0"])
 
 
 _MATERIAL_TERMS = ("pde", "traction")  # the terms whose residual sees lam and mu
@@ -251,8 +242,6 @@ def evaluate(arch, flat, prep, material, weights, ws, grad=None, mf=None, field_
     """
     layout = arch.layout
     views = layout.views(flat)
-    act = get_activation(arch.activation)
-    code = act.code
     dt = arch.np_dtype
     so = np.asarray(arch.output_scale, dtype=dt)
     bias = views[f"b{len(arch.hidden)}"]
@@ -277,21 +266,16 @@ def evaluate(arch, flat, prep, material, weights, ws, grad=None, mf=None, field_
         row.fill(0)
         for k in range(first, stop):
             tile = prep.tiles[k]
-            shaped = buf.shaped(tile.n, tile.c)
-            U = _forward_tile(arch, views, act, prep.scale, tile, shaped)
+            shaped = buf.forward(flat, prep.scale, tile)
             wt = w[tile.index]
-            val, gl, gm, gr = _loss_tile(tile, U, shaped[4], 1.0 / prep.counts[tile.term], so, bias, zero, material, wt,
-                                         local(k))
+            val, gl, gm, gr = _loss_tile(tile, shaped[3], shaped[4], 1.0 / prep.counts[tile.term], so, bias, zero,
+                                         material, wt, local(k))
             row[tile.index] += val
             row[_D_LAM] += wt * gl
             row[_D_MU] += wt * gm
             row[_D_RHO] += wt * gr
             if need_grad:
-                if k == first:
-                    _backward_tile(arch, views, layout.views(parts[u]), code, prep.scale, tile, shaped)
-                else:
-                    _backward_tile(arch, views, buf.grad_views, code, prep.scale, tile, shaped)
-                    parts[u] += buf.grad
+                buf.backward(flat, prep.scale, tile, parts[u], k != first)
 
     run_tasks(unit, n_units, ws.threads)
     sums = scal.sum(axis=0)
@@ -392,14 +376,13 @@ def channels(arch, params, X, n_channels=8, workspace=None):
     starts = np.cumsum([0] + [t.n for t in prep.tiles])
     ws = workspace or Workspace()
     views = arch.layout.views(flat)
-    act = get_activation(arch.activation)
     so = np.asarray(arch.output_scale, arch.np_dtype)
     bias = views[f"b{len(arch.hidden)}"]
 
     def task(k):
         tile = prep.tiles[k]
         buf = ws.buffers(arch, prep.tile_columns)
-        U = _forward_tile(arch, views, act, prep.scale, tile, buf.shaped(tile.n, tile.c))
+        U = buf.forward(flat, prep.scale, tile)[3]
         C = U.reshape(n_out, tile.c, tile.n).transpose(1, 2, 0)
         a, b = starts[k], starts[k + 1]
         out[0, a:b] = so * (C[0] + bias)

@@ -21,39 +21,15 @@ How many threads is decided by :func:`pinnlite.core.cpus.resolve_threads`
 """
 
 import ctypes
-import glob
-import os
 import queue
 import threading
 
-import numpy as np
+from pinnlite.engine.blas import candidate_libraries
 
 _WORKER_PREFIX = "pinnlite-worker"
 
 
 # --------------------------------------------------------------------------- BLAS
-
-
-def _candidate_libraries():
-    """Shared libraries of the loaded BLAS (Linux: from /proc/self/maps; wheels: numpy.libs)."""
-    paths = []
-    try:
-        with open("/proc/self/maps") as f:
-            for line in f:
-                part = line.split()
-                if len(part) >= 6 and "blas" in os.path.basename(part[5]).lower():
-                    paths.append(part[5])
-    except OSError:
-        pass
-    base = os.path.dirname(os.path.dirname(np.__file__))
-    for pattern in ("numpy.libs/*blas*", "numpy/.dylibs/*blas*"):
-        paths.extend(glob.glob(os.path.join(base, pattern)))
-    seen, out = set(), []
-    for p in paths:
-        if p not in seen:
-            seen.add(p)
-            out.append(p)
-    return out
 
 
 _SETTERS = ("openblas_set_num_threads", "scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads_64_")
@@ -62,7 +38,7 @@ _GETTERS = ("openblas_get_num_threads", "scipy_openblas_get_num_threads64_", "sc
 
 def _find_controls():
     """(get, set) of the loaded OpenBLAS's global thread count, or None."""
-    for path in _candidate_libraries():
+    for path in candidate_libraries():
         try:
             lib = ctypes.CDLL(path)
         except OSError:

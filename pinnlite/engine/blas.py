@@ -1,0 +1,142 @@
+"""NumPy's BLAS, found and made callable from compiled kernels.
+
+The engine runs a whole tile's forward and backward passes in compiled code
+(:mod:`pinnlite.engine.tile_kernels`), so the matrix products inside them must
+be callable from Numba. They still go to the BLAS NumPy uses: :func:`gemm`
+returns the ``cblas_?gemm`` of the OpenBLAS that NumPy loaded (the wheels on
+PyPI ship it with 64-bit integers, as ``scipy_cblas_dgemm64_`` in NumPy 2 and
+``cblas_dgemm64_`` before), as a ctypes function that a kernel takes as an
+argument and calls. A product made there is the product ``np.matmul`` makes on
+the same arrays, bit for bit (the same library, the same arguments).
+
+Where NumPy's BLAS is something else (MKL, Accelerate), :func:`gemm` returns
+:func:`_loops_gemm`, the same interface in plain compiled loops: slower, and
+rounded differently from NumPy's products, but the same results for any
+number of threads.
+
+The interface, for row-major arrays (``order`` is always :data:`ROW_MAJOR`)::
+
+    gemm(order, trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
+    C (m, n) = alpha op(A) op(B) + beta C,   op(X) = X or X' (NO_TRANS, TRANS)
+
+with ``A``, ``B``, ``C`` the addresses of the first entries and 64-bit
+integers. :func:`candidate_libraries` is also how :mod:`pinnlite.engine.threads`
+finds OpenBLAS's thread-count controls.
+"""
+
+import ctypes
+import glob
+import os
+
+import numba
+import numpy as np
+from numba import types
+
+from pinnlite.core.jit import inline
+
+ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
+
+# the names of cblas_dgemm / cblas_sgemm with 64-bit integers in the OpenBLAS builds NumPy's wheels ship
+_NAMES = {
+    "float64": ("scipy_cblas_dgemm64_", "cblas_dgemm64_"),
+    "float32": ("scipy_cblas_sgemm64_", "cblas_sgemm64_"),
+}
+
+
+def candidate_libraries():
+    """Shared libraries of the loaded BLAS (Linux: from /proc/self/maps; wheels: numpy.libs)."""
+    paths = []
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                part = line.split()
+                if len(part) >= 6 and "blas" in os.path.basename(part[5]).lower():
+                    paths.append(part[5])
+    except OSError:
+        pass
+    base = os.path.dirname(os.path.dirname(np.__file__))
+    for pattern in ("numpy.libs/*blas*", "numpy/.dylibs/*blas*"):
+        paths.extend(glob.glob(os.path.join(base, pattern)))
+    seen, out = set(), []
+    for p in paths:
+        if p not in seen:
+            seen.add(p)
+            out.append(p)
+    return out
+
+
+def _ctypes_signature(dtype):
+    real = ctypes.c_double if dtype == "float64" else ctypes.c_float
+    i64, ptr, enum = ctypes.c_int64, ctypes.c_void_p, ctypes.c_int
+    return [enum, enum, enum, i64, i64, i64, real, ptr, i64, ptr, i64, real, ptr, i64]
+
+
+def _find(dtype):
+    """NumPy's OpenBLAS ``cblas_?gemm`` for ``dtype`` as a ctypes function, or None."""
+    for path in candidate_libraries():
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in _NAMES[dtype]:
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                fn.argtypes, fn.restype = _ctypes_signature(dtype), None
+                return fn
+    return None
+
+
+def _loops_signature(real):
+    i32, i64, ptr = types.int32, types.int64, types.voidptr
+    return types.void(i32, i32, i32, i64, i64, i64, real, ptr, i64, ptr, i64, real, ptr, i64)
+
+
+@inline
+def _loops(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc):
+    """The gemm interface in loops, on the flat arrays A, B, C (row-major)."""
+    for i in range(m):
+        for j in range(n):
+            acc = alpha - alpha
+            for p in range(k):
+                x = A[p * lda + i] if trans_a == TRANS else A[i * lda + p]
+                y = B[j * ldb + p] if trans_b == TRANS else B[p * ldb + j]
+                acc += x * y
+            C[i * ldc + j] = alpha * acc + (beta * C[i * ldc + j] if beta != 0 else acc - acc)
+
+
+def _gemm_loops_float64(order, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+    A = numba.carray(a, ((k if trans_a == TRANS else m) * lda,), np.float64)
+    B = numba.carray(b, ((n if trans_b == TRANS else k) * ldb,), np.float64)
+    _loops(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, numba.carray(c, (m * ldc,), np.float64), ldc)
+
+
+def _gemm_loops_float32(order, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+    A = numba.carray(a, ((k if trans_a == TRANS else m) * lda,), np.float32)
+    B = numba.carray(b, ((n if trans_b == TRANS else k) * ldb,), np.float32)
+    _loops(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, numba.carray(c, (m * ldc,), np.float32), ldc)
+
+
+def _make_loops(dtype):
+    """The compiled loops for ``dtype`` as a ctypes function (compiled, or read from the cache, on first use)."""
+    real, fn = (types.float64, _gemm_loops_float64) if dtype == "float64" else (types.float32, _gemm_loops_float32)
+    return numba.cfunc(_loops_signature(real), cache=True, error_model="numpy")(fn).ctypes
+
+
+_found = {}
+
+
+def gemm(dtype, loops=False):
+    """``cblas_?gemm`` for arrays of ``dtype`` ("float64" or "float32"): NumPy's OpenBLAS, or, where
+    that is not found or ``loops`` is true, the same interface in compiled loops (:func:`_loops`)."""
+    dtype = np.dtype(dtype).name
+    key = (dtype, bool(loops))
+    fn = _found.get(key)
+    if fn is None:
+        fn = None if loops else _find(dtype)
+        fn = _found[key] = fn if fn is not None else _make_loops(dtype)
+    return fn
+
+
+def is_numpys(dtype):
+    """True when :func:`gemm` calls NumPy's own BLAS for ``dtype`` (False: the compiled loops)."""
+    return _find(np.dtype(dtype).name) is not None

@@ -1,0 +1,81 @@
+"""The products of the compiled tile passes: NumPy's BLAS, and the compiled loops that stand in for it.
+
+``pinnlite.engine.blas.gemm`` hands the kernels the ``cblas_?gemm`` of the
+OpenBLAS NumPy loaded: its products must be NumPy's own, bit for bit, for the
+three forms the passes use (``W A``, ``G H'``, ``W' G``). The loops that
+replace it where NumPy's BLAS is something else must give the same products
+to rounding (with ``beta`` too), and a whole evaluation on them the same loss
+and gradient.
+"""
+
+import numpy as np
+import pytest
+
+import pinnlite.engine.loss as E
+from pinnlite import ElasticPINN2D, LossWeights, Material, PointSets
+from pinnlite.engine import blas
+
+FORMS = {  # (trans_a, trans_b, shape of A, shape of B): the products of a 24-wide layer on a PDE tile
+    "W A": (blas.NO_TRANS, blas.NO_TRANS, (24, 20), (20, 1024)),
+    "G H'": (blas.NO_TRANS, blas.TRANS, (24, 1024), (20, 1024)),
+    "W' G": (blas.TRANS, blas.NO_TRANS, (24, 20), (24, 1024)),
+}
+
+
+def _call(gemm, ta, tb, A, B, C, beta):
+    m, n = C.shape
+    k = A.shape[0] if ta == blas.TRANS else A.shape[1]
+    gemm(blas.ROW_MAJOR, ta, tb, m, n, k, 1.0, A.ctypes.data, A.shape[1], B.ctypes.data, B.shape[1], beta,
+         C.ctypes.data, n)
+
+
+def _operands(form, dtype, rng):
+    ta, tb, sa, sb = FORMS[form]
+    A, B = rng.standard_normal(sa).astype(dtype), rng.standard_normal(sb).astype(dtype)
+    opA, opB = (A.T if ta == blas.TRANS else A), (B.T if tb == blas.TRANS else B)
+    return ta, tb, A, B, opA, opB
+
+
+@pytest.mark.skipif(not blas.is_numpys("float64"), reason="this NumPy's BLAS is not an OpenBLAS with 64-bit integers")
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("form", sorted(FORMS))
+def test_numpys_gemm_makes_numpys_products(form, dtype):
+    ta, tb, A, B, opA, opB = _operands(form, dtype, np.random.default_rng(1))
+    C = np.full((opA.shape[0], opB.shape[1]), np.nan, dtype)
+    _call(blas.gemm(dtype), ta, tb, A, B, C, 0.0)
+    np.testing.assert_array_equal(C, opA @ opB)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("form", sorted(FORMS))
+def test_loops_make_the_same_products(form, dtype):
+    rng = np.random.default_rng(2)
+    ta, tb, A, B, opA, opB = _operands(form, dtype, rng)
+    reference = opA.astype(np.float64) @ opB.astype(np.float64)
+    C = np.full(reference.shape, np.nan, dtype)
+    _call(blas.gemm(dtype, loops=True), ta, tb, A, B, C, 0.0)  # beta 0: the NaN already there is not read
+    tol = 1e-12 if dtype == "float64" else 2e-5
+    np.testing.assert_allclose(C, reference, rtol=0, atol=tol * np.abs(reference).max())
+    before = rng.standard_normal(C.shape).astype(dtype)
+    C = before.copy()
+    _call(blas.gemm(dtype, loops=True), ta, tb, A, B, C, 1.0)
+    np.testing.assert_allclose(C, reference + before, rtol=0, atol=tol * np.abs(reference).max())
+
+
+def test_an_evaluation_on_the_loops_agrees_with_blas(monkeypatch):
+    rng = np.random.default_rng(3)
+    model = ElasticPINN2D([7, 5, 6], rng=rng)
+    points = PointSets(collocation=rng.uniform(0, 1, (300, 3)), data=rng.uniform(0, 1, (90, 3)),
+                       data_values=rng.standard_normal((90, 2)), traction=rng.uniform(0, 1, (40, 3)),
+                       traction_normals=np.tile([1.0, 0.0], (40, 1)), traction_values=rng.standard_normal((40, 2)))
+    prep, material, weights = E.prepare(model.arch, points), Material(2.0, 1.0, 1.3), LossWeights()
+    grads, real = [], blas.gemm
+    for loops in (False, True):
+        monkeypatch.setattr(E.blas, "gemm", lambda dtype, loops=loops: real(dtype, loops=loops))
+        g = np.empty_like(model.params)
+        res = E.evaluate(model.arch, model.params, prep, material, weights, E.Workspace(2), g)
+        grads.append((res.total, g))
+    (f_blas, g_blas), (f_loops, g_loops) = grads
+    assert f_loops == pytest.approx(f_blas, rel=1e-13)
+    np.testing.assert_allclose(g_loops, g_blas, rtol=0, atol=1e-12 * np.abs(g_blas).max())
+    assert np.abs(g_blas).max() > 0
