@@ -8,6 +8,7 @@ to rounding (with ``beta`` too), and a whole evaluation on them the same loss
 and gradient.
 """
 
+import numba
 import numpy as np
 import pytest
 
@@ -79,3 +80,29 @@ def test_an_evaluation_on_the_loops_agrees_with_blas(monkeypatch):
     assert f_loops == pytest.approx(f_blas, rel=1e-13)
     np.testing.assert_allclose(g_loops, g_blas, rtol=0, atol=1e-12 * np.abs(g_blas).max())
     assert np.abs(g_blas).max() > 0
+
+
+def test_a_gemm_with_32_bit_integers_serves_the_passes(monkeypatch):
+    # a NumPy built against a system BLAS gives cblas_dgemm with 32-bit integers: the compiled
+    # passes take such a function too (Numba converts the sizes), here the loops behind that signature
+    i32, ptr, f64 = numba.types.int32, numba.types.voidptr, numba.types.float64
+    sig = numba.types.void(i32, i32, i32, i32, i32, i32, f64, ptr, i32, ptr, i32, f64, ptr, i32)
+
+    @numba.cfunc(sig)
+    def gemm32(order, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+        A = numba.carray(a, ((k if ta == blas.TRANS else m) * lda,), np.float64)
+        B = numba.carray(b, ((n if tb == blas.TRANS else k) * ldb,), np.float64)
+        blas._loops(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, numba.carray(c, (m * ldc,), np.float64), ldc)
+
+    rng = np.random.default_rng(4)
+    model = ElasticPINN2D([6, 5], rng=rng)
+    points = PointSets(collocation=rng.uniform(0, 1, (200, 3)), data=rng.uniform(0, 1, (50, 3)),
+                       data_values=rng.standard_normal((50, 2)))
+    prep, material, weights = E.prepare(model.arch, points), Material(2.0, 1.0, 1.0), LossWeights()
+    g = np.empty_like(model.params)
+    ref = E.evaluate(model.arch, model.params, prep, material, weights, E.Workspace(1), g).total
+    g_ref = g.copy()
+    monkeypatch.setattr(E.blas, "gemm", lambda dtype: gemm32.ctypes)
+    res = E.evaluate(model.arch, model.params, prep, material, weights, E.Workspace(1), g)
+    assert res.total == pytest.approx(ref, rel=1e-13)
+    np.testing.assert_allclose(g, g_ref, rtol=0, atol=1e-12 * np.abs(g_ref).max())

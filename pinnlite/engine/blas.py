@@ -3,25 +3,28 @@
 The engine runs a whole tile's forward and backward passes in compiled code
 (:mod:`pinnlite.engine.tile_kernels`), so the matrix products inside them must
 be callable from Numba. They still go to the BLAS NumPy uses: :func:`gemm`
-returns the ``cblas_?gemm`` of the OpenBLAS that NumPy loaded (the wheels on
-PyPI ship it with 64-bit integers, as ``scipy_cblas_dgemm64_`` in NumPy 2 and
-``cblas_dgemm64_`` before), as a ctypes function that a kernel takes as an
-argument and calls. A product made there is the product ``np.matmul`` makes on
-the same arrays, bit for bit (the same library, the same arguments).
+returns the ``cblas_?gemm`` of the BLAS library NumPy loaded, as a ctypes
+function that a kernel takes as an argument and calls (the OpenBLAS of
+NumPy's wheels on PyPI has it with 64-bit integers, as ``scipy_cblas_dgemm64_``
+in NumPy 2 and ``cblas_dgemm64_`` before; a NumPy built against a system BLAS
+has ``cblas_dgemm`` with 32-bit integers). A product made there is the
+product ``np.matmul`` makes on the same arrays, bit for bit (the same library,
+the same arguments).
 
-Where NumPy's BLAS is something else (MKL, Accelerate), :func:`gemm` returns
-:func:`_loops_gemm`, the same interface in plain compiled loops: slower, and
-rounded differently from NumPy's products, but the same results for any
-number of threads.
+Where no such function is found (MKL and Accelerate are not looked for: only
+libraries named like ``*blas*``), :func:`gemm` returns the same interface in
+plain compiled loops (:func:`_loops`): slower, and rounded differently from
+NumPy's products, but the same results for any number of threads.
 
 The interface, for row-major arrays (``order`` is always :data:`ROW_MAJOR`)::
 
     gemm(order, trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
     C (m, n) = alpha op(A) op(B) + beta C,   op(X) = X or X' (NO_TRANS, TRANS)
 
-with ``A``, ``B``, ``C`` the addresses of the first entries and 64-bit
-integers. :func:`candidate_libraries` is also how :mod:`pinnlite.engine.threads`
-finds OpenBLAS's thread-count controls.
+with ``A``, ``B``, ``C`` the addresses of the first entries and the integers
+64-bit or 32-bit (a tile's sizes are far below 2^31; Numba converts them to
+the function's types). :func:`candidate_libraries` is also how
+:mod:`pinnlite.engine.threads` finds OpenBLAS's thread-count controls.
 """
 
 import ctypes
@@ -36,10 +39,11 @@ from pinnlite.core.jit import inline
 
 ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
 
-# the names of cblas_dgemm / cblas_sgemm with 64-bit integers in the OpenBLAS builds NumPy's wheels ship
+# the names of cblas_dgemm / cblas_sgemm: with 64-bit integers in the OpenBLAS builds NumPy's wheels
+# ship, then with 32-bit ones (a NumPy built against a system BLAS)
 _NAMES = {
-    "float64": ("scipy_cblas_dgemm64_", "cblas_dgemm64_"),
-    "float32": ("scipy_cblas_sgemm64_", "cblas_sgemm64_"),
+    "float64": (("scipy_cblas_dgemm64_", 64), ("cblas_dgemm64_", 64), ("scipy_cblas_dgemm", 32), ("cblas_dgemm", 32)),
+    "float32": (("scipy_cblas_sgemm64_", 64), ("cblas_sgemm64_", 64), ("scipy_cblas_sgemm", 32), ("cblas_sgemm", 32)),
 }
 
 
@@ -65,10 +69,10 @@ def candidate_libraries():
     return out
 
 
-def _ctypes_signature(dtype):
+def _ctypes_signature(dtype, bits):
     real = ctypes.c_double if dtype == "float64" else ctypes.c_float
-    i64, ptr, enum = ctypes.c_int64, ctypes.c_void_p, ctypes.c_int
-    return [enum, enum, enum, i64, i64, i64, real, ptr, i64, ptr, i64, real, ptr, i64]
+    i, ptr, enum = (ctypes.c_int64 if bits == 64 else ctypes.c_int32), ctypes.c_void_p, ctypes.c_int
+    return [enum, enum, enum, i, i, i, real, ptr, i, ptr, i, real, ptr, i]
 
 
 def _find(dtype):
@@ -78,10 +82,10 @@ def _find(dtype):
             lib = ctypes.CDLL(path)
         except OSError:
             continue
-        for name in _NAMES[dtype]:
+        for name, bits in _NAMES[dtype]:
             fn = getattr(lib, name, None)
             if fn is not None:
-                fn.argtypes, fn.restype = _ctypes_signature(dtype), None
+                fn.argtypes, fn.restype = _ctypes_signature(dtype, bits), None
                 return fn
     return None
 
@@ -138,5 +142,5 @@ def gemm(dtype, loops=False):
 
 
 def is_numpys(dtype):
-    """True when :func:`gemm` calls NumPy's own BLAS for ``dtype`` (False: the compiled loops)."""
+    """True when :func:`gemm` calls the BLAS NumPy loaded for ``dtype`` (False: the compiled loops)."""
     return _find(np.dtype(dtype).name) is not None
