@@ -76,7 +76,7 @@ def _ctypes_signature(dtype, bits):
 
 
 def _find(dtype):
-    """NumPy's OpenBLAS ``cblas_?gemm`` for ``dtype`` as a ctypes function, or None."""
+    """The ``cblas_?gemm`` for ``dtype`` of the BLAS NumPy loaded, as a ctypes function, or None."""
     for path in candidate_libraries():
         try:
             lib = ctypes.CDLL(path)
@@ -97,15 +97,16 @@ def _loops_signature(real):
 
 @inline
 def _loops(trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc):
-    """The gemm interface in loops, on the flat arrays A, B, C (row-major)."""
+    """The gemm interface in loops, on the flat arrays A, B, C (row-major); with beta 0, C is not read."""
+    zero = C.dtype.type(0)
     for i in range(m):
         for j in range(n):
-            acc = alpha - alpha
+            acc = zero
             for p in range(k):
                 x = A[p * lda + i] if trans_a == TRANS else A[i * lda + p]
                 y = B[j * ldb + p] if trans_b == TRANS else B[p * ldb + j]
                 acc += x * y
-            C[i * ldc + j] = alpha * acc + (beta * C[i * ldc + j] if beta != 0 else acc - acc)
+            C[i * ldc + j] = alpha * acc + (beta * C[i * ldc + j] if beta != 0 else zero)
 
 
 def _gemm_loops_float64(order, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
@@ -130,8 +131,8 @@ _found = {}
 
 
 def gemm(dtype, loops=False):
-    """``cblas_?gemm`` for arrays of ``dtype`` ("float64" or "float32"): NumPy's OpenBLAS, or, where
-    that is not found or ``loops`` is true, the same interface in compiled loops (:func:`_loops`)."""
+    """``cblas_?gemm`` for arrays of ``dtype`` ("float64" or "float32"): the BLAS NumPy loaded, or, where
+    it has none or ``loops`` is true, the same interface in compiled loops (:func:`_loops`)."""
     dtype = np.dtype(dtype).name
     key = (dtype, bool(loops))
     fn = _found.get(key)
