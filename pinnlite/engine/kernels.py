@@ -172,25 +172,6 @@ def _forward_channels(Z, H, j, n, c, s1r, s2r):
             H[j, 7 * n + i] = s2 * zx * zy + s1 * Z[j, 7 * n + i]
 
 
-@inline
-def first_channels(W0, scale, H, j, n, c, s1r, s2r):
-    """Second pass of the first layer's rule for row j (c of 4 or 8): ``h_k = sigma' z_k`` and
-    ``h_kl = sigma'' z_k z_l`` with ``z_k = s_k W0[j, k]`` the same for every point."""
-    zx = W0[j, 0] * scale[0]
-    zy = W0[j, 1] * scale[1]
-    zt = W0[j, 2] * scale[2]
-    for i in range(n):
-        H[j, n + i] = s1r[i] * zx
-        H[j, 2 * n + i] = s1r[i] * zy
-        H[j, 3 * n + i] = s1r[i] * zt
-    if c == 8:
-        for i in range(n):
-            H[j, 4 * n + i] = s2r[i] * zx * zx
-            H[j, 5 * n + i] = s2r[i] * zy * zy
-            H[j, 6 * n + i] = s2r[i] * zt * zt
-            H[j, 7 * n + i] = s2r[i] * zx * zy
-
-
 @kernel
 def first_value(xi, W0, b0, z0):
     """The first hidden layer's value pre-activations ``z0 = W0 xi + b0`` (w, n): three
@@ -245,7 +226,19 @@ def first_forward(W0, scale, z0, H, n, c, code):
             s1, s2 = jet(code, z0[j, i], H[j, i], one)
             s1r[i] = s1
             s2r[i] = s2
-        first_channels(W0, scale, H, j, n, c, s1r, s2r)
+        zx = W0[j, 0] * scale[0]
+        zy = W0[j, 1] * scale[1]
+        zt = W0[j, 2] * scale[2]
+        for i in range(n):
+            H[j, n + i] = s1r[i] * zx
+            H[j, 2 * n + i] = s1r[i] * zy
+            H[j, 3 * n + i] = s1r[i] * zt
+        if c == 8:
+            for i in range(n):
+                H[j, 4 * n + i] = s2r[i] * zx * zx
+                H[j, 5 * n + i] = s2r[i] * zy * zy
+                H[j, 6 * n + i] = s2r[i] * zt * zt
+                H[j, 7 * n + i] = s2r[i] * zx * zy
 
 
 @kernel

@@ -73,14 +73,12 @@ class _Buffers:
     """
 
     def __init__(self, arch, tile_columns):
-        dt, TC = arch.np_dtype, tile_columns
-        hidden, k = arch.hidden, arch.n_outputs
-        sizes = [hidden[0] * TC, k * TC, k * TC, max(hidden) * TC] + [w * TC for w in hidden] * 2
+        dt = arch.np_dtype
         self.arch = arch
-        self.tile_columns = TC
-        self.flat = np.empty(sum(sizes), dt)
-        self.regions = np.cumsum([0] + sizes[:-1]).astype(np.int64)
-        self.layers = tile_kernels.layer_table(arch.layout, len(hidden) + 1)
+        self.tile_columns = tile_columns
+        self.regions, size = tile_kernels.region_table(arch.hidden, arch.n_outputs, tile_columns)
+        self.flat = np.empty(size, dt)
+        self.layers = tile_kernels.layer_table(arch.layout, arch.n_layers)
         self.gemm = blas.gemm(dt)
         self.code = get_activation(arch.activation).code
         self.grad = np.empty(arch.n_params, dt)
@@ -98,13 +96,14 @@ class _Buffers:
         if views is None:
             cols = n * c
             hidden, k, nh = self.arch.hidden, self.arch.n_outputs, len(self.arch.hidden)
+            T = tile_kernels
             views = (
-                self._region(0, hidden[0], n),
+                self._region(T.Z0, hidden[0], n),
                 [self._region(4 + l, w, cols) for l, w in enumerate(hidden)],
                 [self._region(4 + nh + l, w, cols) for l, w in enumerate(hidden)],
-                self._region(1, k, cols),
-                self._region(2, k, cols),
-                [self._region(3, w, cols) for w in hidden],
+                self._region(T.U, k, cols),
+                self._region(T.GU, k, cols),
+                [self._region(T.ADJ, w, cols) for w in hidden],
             )
             if len(self._shaped) > 8:
                 self._shaped.clear()

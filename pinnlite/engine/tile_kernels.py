@@ -21,8 +21,9 @@ Layout tables (int64), built once per architecture and per thread's buffer:
 - ``layers`` (L + 1, 4): per layer l (hidden layers, then the output) the offset
   of ``W_l`` in the flat parameters, its rows (fan out), its columns (fan in)
   and the offset of ``b_l`` (:class:`pinnlite.core.arch.Layout`);
-- ``regions`` (4 + 2 L): offsets in the thread's flat buffer of ``z0``, ``U``,
-  ``GU``, the adjoint scratch, then ``H_0 .. H_{L-1}`` and ``Z_0 .. Z_{L-1}``;
+- ``regions`` (4 + 2 L, :func:`region_table`): offsets in the thread's flat
+  buffer of ``z0``, ``U``, ``GU``, the adjoint scratch (indices :data:`Z0`,
+  :data:`U`, :data:`GU`, :data:`ADJ`), then ``H_0 .. H_{L-1}`` and ``Z_0 .. Z_{L-1}``;
   a region holds its array for the tile's shape, C-contiguous from its offset
   (``z0`` (w_0, n), the others (rows, c n)), as :class:`pinnlite.engine.loss`'s
   views of the same buffer do.
@@ -33,6 +34,18 @@ import numpy as np
 from pinnlite.core.jit import inline, kernel
 from pinnlite.engine import kernels
 from pinnlite.engine.blas import NO_TRANS, ROW_MAJOR, TRANS
+
+
+# the first four regions of a thread's buffer; then H_0 .. H_{L-1}, then Z_0 .. Z_{L-1}
+Z0, U, GU, ADJ = 0, 1, 2, 3
+
+
+def region_table(hidden, n_outputs, tile_columns):
+    """``(regions, size)``: the ``regions`` table (4 + 2 L,) of a buffer for tiles of at most
+    ``tile_columns`` columns of a network with hidden widths ``hidden``, and the buffer's length."""
+    TC = tile_columns
+    sizes = [hidden[0] * TC, n_outputs * TC, n_outputs * TC, max(hidden) * TC] + [w * TC for w in hidden] * 2
+    return np.cumsum([0] + sizes[:-1]).astype(np.int64), sum(sizes)
 
 
 def layer_table(layout, n_layers):
@@ -91,7 +104,7 @@ def forward(gemm, params, layers, xi, scale, buf, regions, n, c, code):
     nh = layers.shape[0] - 1
     cols = n * c
     W0, b0 = _weights(params, layers, 0)
-    z0 = _matrix(buf, regions[0], layers[0, 1], n)
+    z0 = _matrix(buf, regions[Z0], layers[0, 1], n)
     H, Z = _hidden(buf, regions, layers, 0, cols)
     kernels.first_value(xi, W0, b0, z0)
     kernels.activate(code, z0, H, n)
@@ -105,7 +118,7 @@ def forward(gemm, params, layers, xi, scale, buf, regions, n, c, code):
         kernels.activate(code, Z, H, n)
         kernels.hidden_forward(Z, H, n, c, code)
     W, _ = _weights(params, layers, nh)
-    _mm(gemm, NO_TRANS, NO_TRANS, W, H, _matrix(buf, regions[1], layers[nh, 1], cols), 0.0)
+    _mm(gemm, NO_TRANS, NO_TRANS, W, H, _matrix(buf, regions[U], layers[nh, 1], cols), 0.0)
 
 
 @kernel
@@ -125,26 +138,26 @@ def backward(gemm, params, layers, xi, scale, buf, regions, n, c, code, out, scr
     nh = layers.shape[0] - 1
     cols = n * c
     g = scratch if add else out
-    GU = _matrix(buf, regions[2], layers[nh, 1], cols)
+    G = _matrix(buf, regions[GU], layers[nh, 1], cols)
     W, _ = _weights(params, layers, nh)
     gW, gb = _weights(g, layers, nh)
     H, Z = _hidden(buf, regions, layers, nh - 1, cols)
-    _mm(gemm, NO_TRANS, TRANS, GU, H, gW, 0.0)
-    kernels.value_sums(GU, n, gb)
-    adj = _matrix(buf, regions[3], layers[nh, 2], cols)
-    _mm(gemm, TRANS, NO_TRANS, W, GU, adj, 0.0)
+    _mm(gemm, NO_TRANS, TRANS, G, H, gW, 0.0)
+    kernels.value_sums(G, n, gb)
+    adj = _matrix(buf, regions[ADJ], layers[nh, 2], cols)
+    _mm(gemm, TRANS, NO_TRANS, W, G, adj, 0.0)
     for l in range(nh - 1, 0, -1):
         W, _ = _weights(params, layers, l)
         gW, gb = _weights(g, layers, l)
         kernels.hidden_backward(adj, Z, H, n, c, code, gb)
         H, Zp = _hidden(buf, regions, layers, l - 1, cols)
         _mm(gemm, NO_TRANS, TRANS, Z, H, gW, 0.0)
-        adj = _matrix(buf, regions[3], layers[l, 2], cols)
+        adj = _matrix(buf, regions[ADJ], layers[l, 2], cols)
         _mm(gemm, TRANS, NO_TRANS, W, Z, adj, 0.0)
         Z = Zp
     W0, _ = _weights(params, layers, 0)
     gW0, gb0 = _weights(g, layers, 0)
-    z0 = _matrix(buf, regions[0], layers[0, 1], n)
+    z0 = _matrix(buf, regions[Z0], layers[0, 1], n)
     kernels.first_backward(adj, z0, H, W0, scale, xi, n, c, code, gW0, gb0)
     if add:
         for i in range(out.shape[0]):
