@@ -497,11 +497,33 @@ def divergence_residual(C, lam, mu, rho, f=None):
     return ru, rv
 
 
+def mixed_divergence_residual(C, lam, mu, rho, f=None):
+    """r_u, r_v, r_p of the mixed form with maps lam = (p, p_x, p_y) and mu alike, from the channel
+    dict C of a network with a pressure output: the stress s_xx = 2 mu u_x + p, s_yy = 2 mu v_y + p,
+    s_xy = mu (u_y + v_x), its divergence by the product rule, r_p = u_x + v_y - p / lam (unscaled)."""
+    u = {k: C[k][:, 0] for k in C}
+    v = {k: C[k][:, 1] for k in C}
+    p = {k: C[k][:, 2] for k in C}
+    M, Mx, My = mu
+    sxx_x = 2 * Mx * u["x"] + 2 * M * u["xx"] + p["x"]
+    syy_y = 2 * My * v["y"] + 2 * M * v["yy"] + p["y"]
+    sxy_x = Mx * (u["y"] + v["x"]) + M * (u["xy"] + v["xx"])
+    sxy_y = My * (u["y"] + v["x"]) + M * (u["yy"] + v["xy"])
+    ru = rho * u["tt"] - sxx_x - sxy_y
+    rv = rho * v["tt"] - sxy_x - syy_y
+    if f is not None:
+        ru, rv = ru - f[:, 0], rv - f[:, 1]
+    return ru, rv, u["x"] + v["y"] - p["value"] / lam[0]
+
+
 def field_total_loss(arrays, activation, bounds, output_scale, sets, farrays, fact, fnames, fbase,
                      material, weights, penalty="none", penalty_weight=0.0):
     """The total loss with maps of the names ``fnames`` (the others constant from ``material``,
     a dict lam, mu, rho): PDE in divergence form, traction with the local stress, the other terms
-    as :func:`loss_terms`, plus the penalty over the PDE points."""
+    as :func:`loss_terms`, plus the penalty over the PDE points. With three output scales (a
+    pressure output) the PDE and traction take the mixed form, r_p weighted by the stress scale
+    over the displacement scale as in :func:`loss_terms`."""
+    mixed = len(output_scale) == 3
     fb = tuple(bounds[:2])
     ch = lambda X: network_channels(arrays, activation, bounds, output_scale, X)  # noqa: E731
 
@@ -517,14 +539,22 @@ def field_total_loss(arrays, activation, bounds, output_scale, sets, farrays, fa
     if "pde" in sets:
         X, f = sets["pde"]
         m = maps(X)
-        ru, rv = divergence_residual(ch(X), m["lam"], m["mu"], material["rho"], f)
-        terms["pde"] = np.mean(ru * ru + rv * rv)
+        if mixed:
+            ru, rv, rp = mixed_divergence_residual(ch(X), m["lam"], m["mu"], material["rho"], f)
+            rp = rp * output_scale[2] / np.sqrt(output_scale[0] * output_scale[1])
+        else:
+            (ru, rv), rp = divergence_residual(ch(X), m["lam"], m["mu"], material["rho"], f), 0.0
+        terms["pde"] = np.mean(ru * ru + rv * rv + rp * rp)
     if "traction" in sets:
         X, nrm, g = sets["traction"]
         C, m = ch(X), maps(X)
         L, M = m["lam"][0], m["mu"][0]
         ux, uy, vx, vy = C["x"][:, 0], C["y"][:, 0], C["x"][:, 1], C["y"][:, 1]
-        sxx, syy, sxy = (L + 2 * M) * ux + L * vy, L * ux + (L + 2 * M) * vy, M * (uy + vx)
+        if mixed:  # the pressure in place of lam div u
+            p = C["value"][:, 2]
+            sxx, syy, sxy = 2 * M * ux + p, 2 * M * vy + p, M * (uy + vx)
+        else:
+            sxx, syy, sxy = (L + 2 * M) * ux + L * vy, L * ux + (L + 2 * M) * vy, M * (uy + vx)
         tx = sxx * nrm[:, 0] + sxy * nrm[:, 1] - g[:, 0]
         ty = sxy * nrm[:, 0] + syy * nrm[:, 1] - g[:, 1]
         terms["traction"] = np.mean(tx * tx + ty * ty)

@@ -148,13 +148,15 @@ def reference(arch, p, P, farch, fp, weights, penalty, penalty_weight, h=1e-30):
 WEIGHTS = LossWeights(pde=0.7, boundary=1.5, traction=0.3, initial=2.0, initial_velocity=0.9, data=1.1)
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(hidden=st.lists(st.integers(1, 5), min_size=1, max_size=2), fhidden=st.lists(st.integers(1, 4), min_size=1, max_size=2),
        activation=st.sampled_from(["tanh", "sin"]), names=st.sampled_from([("lam", "mu"), ("lam",), ("mu",)]),
-       penalty=st.sampled_from(["none", "smooth", "tv"]), seed=st.integers(0, 2**16))
-def test_loss_and_both_gradients_match_the_complex_step_reference(hidden, fhidden, activation, names, penalty, seed):
+       penalty=st.sampled_from(["none", "smooth", "tv"]), pressure=st.booleans(), seed=st.integers(0, 2**16))
+def test_loss_and_both_gradients_match_the_complex_step_reference(hidden, fhidden, activation, names, penalty, pressure,
+                                                                   seed):
+    """The displacement form, and with a pressure output the mixed form (field_kernels' *_mixed)."""
     rng = np.random.default_rng(seed)
-    arch, p = random_model(rng, tuple(hidden), activation)
+    arch, p = random_model(rng, tuple(hidden), activation, pressure=pressure)
     farch, fp = random_field(rng, tuple(fhidden), activation, names)
     P = random_problem(rng, sizes=(6, 3, 4, 2, 2, 4))
     mf = MaterialField(farch, fp, penalty, 0.4)
@@ -167,12 +169,13 @@ def test_loss_and_both_gradients_match_the_complex_step_reference(hidden, fhidde
         assert np.abs(got - want).max() <= 1e-11 * scale, (np.abs(got - want).max(), scale)
 
 
-def test_a_uniform_map_is_the_constant_material():
-    """Every term and the gradient over the network equal the constant path's; the field's
-    gradient at the uniform start is that of the constant parameter times p (d p / d a = p),
-    on the bias of its last layer."""
+@pytest.mark.parametrize("pressure", [False, True])
+def test_a_uniform_map_is_the_constant_material(pressure):
+    """Every term and the gradient over the network equal the constant path's (the mixed form's
+    with a pressure output); the field's gradient at the uniform start is that of the constant
+    parameter times p (d p / d a = p), on the bias of its last layer."""
     rng = np.random.default_rng(4)
-    arch, p = random_model(rng)
+    arch, p = random_model(rng, pressure=pressure)
     P = random_problem(rng)
     farch = FieldArchitecture((4,), "tanh", FBOUNDS, ("lam", "mu"), (2.5, 0.8))
     mf = MaterialField(farch, init_field_params(farch, 1))
@@ -215,17 +218,28 @@ def test_the_result_does_not_depend_on_the_threads():
     np.testing.assert_array_equal(one.grad_field, two.grad_field)
 
 
-def test_pde_residual_with_a_field_is_the_reference_residual():
+@pytest.mark.parametrize("pressure", [False, True])
+def test_pde_residual_with_a_field_is_the_reference_residual(pressure):
     rng = np.random.default_rng(7)
-    arch, p = random_model(rng)
+    arch, p = random_model(rng, pressure=pressure)
     farch, fp = random_field(rng, (5,), "sin", ("mu",), (1.5,))
     X = random_points(rng, 20)
     r = engine.pde_residual(arch, p, X, MATERIAL, field=MaterialField(farch, fp))
     C = naive.network_channels(arch.layout.unflatten(p), arch.activation, arch.bounds, arch.output_scale, X)
     m = naive.field_channels(farch.layout.unflatten(fp), "sin", FBOUNDS, ("mu",), (1.5,), X)
     n = X.shape[0]
-    ru, rv = naive.divergence_residual(C, (np.full(n, 2.0), np.zeros(n), np.zeros(n)), m["mu"], 1.3)
+    lam = (np.full(n, 2.0), np.zeros(n), np.zeros(n))
+    residual = naive.mixed_divergence_residual if pressure else naive.divergence_residual
+    ru, rv = residual(C, lam, m["mu"], 1.3)[:2]
     np.testing.assert_allclose(r, np.stack([ru, rv], 1), rtol=1e-12, atol=1e-12 * np.abs(r).max())
+    if pressure:  # with p = lam div u, the mixed residual is the displacement form's
+        Cd = {k: v.copy() for k, v in C.items()}
+        for k, (a, b) in {"value": ("x", "y"), "x": ("xx", "xy"), "y": ("xy", "yy")}.items():
+            Cd[k][:, 2] = 2.0 * (C[a][:, 0] + C[b][:, 1])
+        ru_m, rv_m, rp = naive.mixed_divergence_residual(Cd, lam, m["mu"], 1.3)
+        ru_d, rv_d = naive.divergence_residual(C, lam, m["mu"], 1.3)
+        np.testing.assert_allclose(np.stack([ru_m, rv_m]), np.stack([ru_d, rv_d]), rtol=1e-12, atol=1e-12)
+        assert np.abs(rp).max() < 1e-13
 
 
 def test_a_field_must_match_the_network():

@@ -72,11 +72,15 @@ def test_the_vector_holds_the_field_where_theta_would_be_and_the_tree_holds_it_a
         from_tree(short)
 
 
-def test_a_field_run_resumes_bit_for_bit(tmp_path):
+@pytest.mark.parametrize("pressure", [False, True])
+def test_a_field_run_resumes_bit_for_bit(tmp_path, pressure):
+    """The displacement form, and the mixed form of a map (a pressure output)."""
     cfg = config(**{"checkpoint.directory": str(tmp_path), "checkpoint.interval": 2, "checkpoint.keep_last": 10,
-                    "material.field_penalty": "tv", "material.field_penalty_weight": 0.05})
+                    "material.field_penalty": "tv", "material.field_penalty_weight": 0.05,
+                    "architecture.pressure": pressure})
     ref_trainer = Trainer(None, cfg, progress=False)
     ref = ref_trainer.train(DATA)
+    assert ref_trainer.model.arch.n_outputs == (3 if pressure else 2)
     for epoch in (2, 6):  # one in each phase
         resumed = Trainer.load_checkpoint(path=checkpoint.checkpoint_path(tmp_path, epoch), progress=False)
         metrics = resumed.train()

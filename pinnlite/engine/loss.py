@@ -180,9 +180,17 @@ def _loss_tile(tile, U, GU, inv, so, bias, zero, material, wt, local=None):
     n = tile.n
     if local is not None:
         L, M, GL, GM = local
-        if tile.term == "pde":
-            return field_kernels.pde_term_field(U, GU, n, inv, so, L, M, rho, tile.force, wt, GL, GM), 0.0, 0.0, 0.0
-        return field_kernels.traction_term_field(U, GU, n, inv, so, L, M, tile.normals, tile.target, wt, GL, GM), 0.0, 0.0, 0.0
+        if so.shape[0] == 3:
+            if tile.term == "pde":
+                val = field_kernels.pde_term_field_mixed(U, GU, n, inv, so, bias[2], L, M, rho, tile.force, wt, GL, GM)
+            else:
+                val = field_kernels.traction_term_field_mixed(U, GU, n, inv, so, bias[2], M, tile.normals, tile.target,
+                                                              wt, GL, GM)
+        elif tile.term == "pde":
+            val = field_kernels.pde_term_field(U, GU, n, inv, so, L, M, rho, tile.force, wt, GL, GM)
+        else:
+            val = field_kernels.traction_term_field(U, GU, n, inv, so, L, M, tile.normals, tile.target, wt, GL, GM)
+        return val, 0.0, 0.0, 0.0
     if tile.term == "pde" and so.shape[0] == 3:
         return term_kernels.pde_term_mixed(U, GU, n, inv, so, bias[2], lam, mu, rho, tile.force, wt)
     if tile.term == "pde":
@@ -342,12 +350,9 @@ def loss_and_grad(params, arch, points, material, weights=None, *, workspace=Non
 
 
 def check_field(mf, arch):
-    """``mf`` must be a MaterialField of the network's dtype over its spatial bounds (and the
-    network without a pressure output: maps take the displacement form)."""
+    """``mf`` must be a MaterialField of the network's dtype over its spatial bounds."""
     if not isinstance(mf, MaterialField):
         checks.fail("field", "a MaterialField or None", mf)
-    if arch.pressure:
-        checks.fail("field", "None for a network with a pressure output (maps take the displacement form)", "a field")
     if mf.arch.dtype != arch.dtype:
         checks.fail("field.arch.dtype", f"the network's dtype {arch.dtype!r}", mf.arch.dtype)
     if tuple(mf.arch.bounds) != tuple(arch.bounds[:2]):
@@ -402,7 +407,8 @@ def pde_residual(arch, params, X, material, body_force=None, field=None):
     With a MaterialField ``field`` the mapped parameters vary in space and the
     residual is the divergence form (:func:`pinnlite.engine.physics.residual_divergence`);
     a network with a pressure output gives (r_u, r_v) of the mixed form
-    (:func:`pinnlite.engine.physics.residual_mixed`).
+    (:func:`pinnlite.engine.physics.residual_mixed`, with a field
+    :func:`pinnlite.engine.physics.residual_mixed_divergence`).
     """
     check_material(material, arch)
     if field is not None:
@@ -410,11 +416,13 @@ def pde_residual(arch, params, X, material, body_force=None, field=None):
     C = channels(arch, params, X, 8)
     if body_force is not None:
         checks.array("body_force", body_force, (X.shape[0], 2), arch.np_dtype)
-    if arch.pressure:
-        return physics.residual_mixed(C, material.lam, material.mu, material.rho, body_force)[:, :2]
     if field is None:
+        if arch.pressure:
+            return physics.residual_mixed(C, material.lam, material.mu, material.rho, body_force)[:, :2]
         return physics.residual(C, material.lam, material.mu, material.rho, body_force)
     maps = material_maps(field, X[:, :2], material)
+    if arch.pressure:
+        return physics.residual_mixed_divergence(C, maps["lam"], maps["mu"], material.rho, body_force)[:, :2]
     return physics.residual_divergence(C, maps["lam"], maps["mu"], material.rho, body_force)
 
 

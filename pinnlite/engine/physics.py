@@ -82,6 +82,29 @@ def residual_divergence(C, L, M, rho, body_force=None):
     return r if body_force is None else r - body_force
 
 
+def residual_mixed_divergence(C, L, M, rho, body_force=None):
+    """The mixed residual (n, 3) with lam and mu varying in space, from channels C (8, n, 3) of (u, v, p).
+
+    The stress ``s_xx = 2 mu u_x + p``, ``s_yy = 2 mu v_y + p``, ``s_xy = mu (u_y + v_x)``
+    with the local mu (``M`` (n, 3) ``[mu, mu_x, mu_y]``), its divergence
+    :func:`residual_divergence`'s with lam = 0 plus the pressure's gradient, and
+    ``r_p = u_x + v_y - p / lam`` with the local lam (column 0 of ``L``)::
+
+        r_u = rho u_tt - d_x (2 mu u_x) - d_y (mu (u_y + v_x)) - p_x - f_u
+        r_v = rho v_tt - d_x (mu (u_y + v_x)) - d_y (2 mu v_y) - p_y - f_v
+
+    Where p = lam div u, (r_u, r_v) is :func:`residual_divergence` of the same maps
+    up to the terms of lam's gradient; equal to :func:`residual_mixed` when the
+    gradients are zero.
+    """
+    p = C[..., 2]
+    zero = np.zeros_like(L)
+    grad_p = np.stack([p[1], p[2]], axis=-1)
+    force = grad_p if body_force is None else body_force + grad_p
+    r = residual_divergence(C[..., :2], zero, M, rho, force)
+    return np.concatenate([r, (C[1, :, 0] + C[2, :, 1] - p[0] / L[:, 0])[:, None]], axis=1)
+
+
 def material_sensitivity(C, name):
     """``d r / d p`` (n, 2) of the residual for a change of ``p`` = ``"lam"`` or ``"mu"`` uniform near each point.
 

@@ -155,8 +155,11 @@ class Objective:
         C = engine.channels(self.arch, self.params(x), X, 8, self.workspace)
         material = self.material(x)
         maps = engine.material_maps(self.field(x), X, material)
-        r = physics.residual_divergence(C, maps["lam"], maps["mu"], material.rho, body_force)
-        return resolution.region_resolution(C, maps, r, cell, x_edges, y_edges, self.mapped)
+        if self.arch.pressure:  # the residual left is the mixed form's, the material's reach the same
+            r = physics.residual_mixed_divergence(C, maps["lam"], maps["mu"], material.rho, body_force)[:, :2]
+        else:
+            r = physics.residual_divergence(C, maps["lam"], maps["mu"], material.rho, body_force)
+        return resolution.region_resolution(C[..., :2], maps, r, cell, x_edges, y_edges, self.mapped)
 
     def material(self, x):
         """The :class:`~pinnlite.engine.terms.Material` at ``x`` (a mapped parameter at its guess:
