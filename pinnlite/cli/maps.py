@@ -4,11 +4,13 @@ The data come from :mod:`pinnlite.simulate.phantoms` (a finite-difference
 simulation of the phantom: an independent method); the run is ``Config()``
 with what the problem states: lam and rho known, mu a map
 (``material.field = "network"``) starting uniform at a guess 1.5 times the
-background, the units' names.
+background, the units' names. lam = 49 mu makes it take the mixed form (a
+pressure output, :func:`pinnlite.training.model.uses_pressure`).
 """
 
 from pinnlite.cli import run
 from pinnlite.training.config import Config
+from pinnlite.training.model import uses_pressure
 
 DEFAULT_NOISE = 0.01
 
@@ -64,8 +66,9 @@ def cmd_demo_inclusion(args):
                         f"rho = {phantom.rho:g}"),
             ("data", f"{len(data.sensor_points)} sensor values (every {phantom.spacing:g} {u['length']}), noise "
                      f"{100 * noise:g}%, seed {args.seed}"),
-            ("networks", f"u: {' x '.join(map(str, a.hidden))}, mu: {' x '.join(map(str, cfg.material.field_hidden))} "
-                         f"({a.activation}), {cfg.sampling.n_collocation} collocation points"),
+            ("networks", f"{'(u, p)' if uses_pressure(cfg) else 'u'}: {' x '.join(map(str, a.hidden))}, mu: "
+                         f"{' x '.join(map(str, cfg.material.field_hidden))} ({a.activation}), "
+                         f"{cfg.sampling.n_collocation} collocation points"),
             ("epochs", f"{cfg.training.epochs}, threads {threads}"),
             ("writing to", f"{args.out}/ (config, data, checkpoints, metrics, summary)"),
         ]

@@ -148,9 +148,6 @@ class Config(Section):
                 checks.fail(f"material.{name}_bounds",
                             f"[lo, hi] containing material.{name} = {value!r}", bounds, ConfigError)
         if mat.field == "network":
-            if self.architecture.pressure is True:
-                checks.fail("architecture.pressure", "false or 'auto' with material.field = 'network' (a map "
-                            "takes the displacement form)", True, ConfigError)
             if mat.optimize_rho:
                 checks.fail("material.optimize_rho", "false with material.field = 'network' (the maps are "
                             "determined up to the density's scale only when rho is known)", True, ConfigError)

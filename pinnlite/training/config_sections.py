@@ -127,8 +127,8 @@ class ArchitectureConfig(Section):
     init: str = _choice("glorot_normal", ("glorot_normal", "glorot_uniform"))
     #: A third output, the pressure p = lam div u, and the mixed displacement-pressure form
     #: of the wave equation (pinnlite.engine.physics.residual_mixed), which a nearly
-    #: incompressible body needs: true, false, or "auto" (true when material.field is
-    #: "constant" and material.lam >= 100 material.mu, a Poisson ratio above 0.495).
+    #: incompressible body needs: true, false, or "auto" (true when material.lam >= 20
+    #: material.mu, a Poisson ratio of at least 0.476, with a constant material or a map).
     pressure: str | bool = _field("auto", _auto_bool)
 
 
