@@ -25,7 +25,7 @@ backward pass (:mod:`pinnlite.engine.field`).
 """
 
 from pinnlite.core.jit import kernel
-from pinnlite.engine.term_kernels import second_derivatives, traction_point
+from pinnlite.engine.term_kernels import first_derivatives, pressure, second_derivatives, traction_point
 
 
 @kernel
@@ -48,10 +48,7 @@ def pde_term_field(U, GU, n, inv, so, L, M, rho, force, weight, GL, GM):
         mu = M[i, 0]
         mx = M[i, 1]
         my = M[i, 2]
-        ux = su * U[0, n + i]
-        uy = su * U[0, 2 * n + i]
-        vx = sv * U[1, n + i]
-        vy = sv * U[1, 2 * n + i]
+        ux, uy, vx, vy = first_derivatives(U, i, n, su, sv)
         uxx, uyy, utt, uxy, vxx, vyy, vtt, vxy = second_derivatives(U, i, n, su, sv)
         lp2m = lam + 2 * mu
         lpm = lam + mu
@@ -141,14 +138,9 @@ def pde_term_field_mixed(U, GU, n, inv, so, pbias, L, M, rho, force, weight, GL,
         mu = M[i, 0]
         mx = M[i, 1]
         my = M[i, 2]
-        ux = su * U[0, n + i]
-        uy = su * U[0, 2 * n + i]
-        vx = sv * U[1, n + i]
-        vy = sv * U[1, 2 * n + i]
+        ux, uy, vx, vy = first_derivatives(U, i, n, su, sv)
         uxx, uyy, utt, uxy, vxx, vyy, vtt, vxy = second_derivatives(U, i, n, su, sv)
-        p = sp * (U[2, i] + pbias)
-        px = sp * U[2, n + i]
-        py = sp * U[2, 2 * n + i]
+        p, px, py = pressure(U, i, n, sp, pbias)
         shear = uy + vx
         ru = rho * utt - (2 * mx * ux + 2 * mu * uxx) - (my * shear + mu * (uyy + vxy)) - px
         rv = rho * vtt - (mx * shear + mu * (uxy + vxx)) - (2 * my * vy + 2 * mu * vyy) - py

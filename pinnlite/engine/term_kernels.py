@@ -21,6 +21,18 @@ def second_derivatives(U, i, n, su, sv):
 
 
 @inline
+def first_derivatives(U, i, n, su, sv):
+    """``(u_x, u_y, v_x, v_y)`` of point ``i`` of a tile with first-derivative channels, scaled by ``so``."""
+    return su * U[0, n + i], su * U[0, 2 * n + i], sv * U[1, n + i], sv * U[1, 2 * n + i]
+
+
+@inline
+def pressure(U, i, n, sp, pbias):
+    """``(p, p_x, p_y)`` of point ``i`` of a tile of a network with a pressure output (bias and scale applied)."""
+    return sp * (U[2, i] + pbias), sp * U[2, n + i], sp * U[2, 2 * n + i]
+
+
+@inline
 def pde_point(U, GU, i, n, su, sv, lam, mu, rho, has_f, fu, fv, inv, weight):
     """Point ``i`` of an 8-channel PDE tile: writes ``weight * dL/dU`` of its second-derivative channels.
 
@@ -112,12 +124,10 @@ def pde_term_mixed(U, GU, n, inv, so, pbias, lam, mu, rho, force, weight):
     gmu = 0.0
     grho = 0.0
     for i in range(n):
-        px = sp * U[2, n + i]
-        py = sp * U[2, 2 * n + i]
+        p, px, py = pressure(U, i, n, sp, pbias)
         fu = px + (force[i, 0] if has_f else 0.0)
         fv = py + (force[i, 1] if has_f else 0.0)
         ru, rv, _, _, mu_u, mu_v, utt, vtt = pde_point(U, GU, i, n, su, sv, 0.0, mu, rho, True, fu, fv, inv, weight)
-        p = sp * (U[2, i] + pbias)
         rp = kappa * (su * U[0, n + i] + sv * U[1, 2 * n + i] - p / lam)
         loss += ru * ru + rv * rv + rp * rp
         grho += ru * utt + rv * vtt
@@ -163,10 +173,7 @@ def traction_point(U, GU, i, n, su, sv, lam, mu, nx, ny, tx, ty, a):
     the field kernels form their material gradients.
     """
     lp2m = lam + 2 * mu
-    ux = su * U[0, n + i]
-    uy = su * U[0, 2 * n + i]
-    vx = sv * U[1, n + i]
-    vy = sv * U[1, 2 * n + i]
+    ux, uy, vx, vy = first_derivatives(U, i, n, su, sv)
     sxx = lp2m * ux + lam * vy
     syy = lam * ux + lp2m * vy
     sxy = mu * (uy + vx)
