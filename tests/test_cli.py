@@ -102,8 +102,8 @@ def test_demo_prints_its_settings_and_reports_lam_and_mu_not_the_fixed_rho(demo_
     assert settings["optimizer"] == "dense SSBroyden for 30 epochs (no first-order warm-up)"
     assert settings["threads"] == "1"
     assert settings["writing to"] == "run/ (config, data, checkpoints, metrics, summary)"
-    hidden = " x ".join(str(w) for w in Config().architecture.hidden)
-    assert settings["network"] == f"hidden layers {hidden} (tanh), 2000 collocation points (lhs)"
+    # architecture.hidden = "auto" with a constant material: three layers of 24
+    assert settings["network"] == "hidden layers 24 x 24 x 24 (tanh), 2000 collocation points (lhs)"
     assert max(len(ln) for ln in lines[:9]) < 80  # the settings fit an 80-column terminal
     with open(out / "summary.json") as f:
         summary = json.load(f)

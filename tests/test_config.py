@@ -40,7 +40,7 @@ except ModuleNotFoundError:  # Python 3.10
 # The defaults, written out from the specification (not from the code).
 SPEC_DEFAULTS = {
     "name": "run",
-    "architecture": {"hidden": [24, 24, 24], "activation": "tanh", "dtype": "float64",
+    "architecture": {"hidden": "auto", "activation": "tanh", "dtype": "float64",
                      "init": "glorot_normal", "pressure": "auto"},
     "training": {"epochs": 3000, "batch_size": None, "seed": 0, "log_every": 100, "threads": None,
                  "target_loss": None, "error_bars": True, "validation_fraction": 0.0, "monitor": None,
@@ -131,8 +131,8 @@ def test_missing_keys_take_defaults():
 
 def test_instances_do_not_share_lists():
     a, b = Config(), Config()
-    a.architecture.hidden.append(8)
-    assert b.architecture.hidden == [24, 24, 24]
+    a.material.field_hidden.append(8)
+    assert b.material.field_hidden == [16, 16]
 
 
 # -- random valid configs --------------------------------------------------------------
@@ -896,8 +896,8 @@ def test_replace_returns_a_new_validated_config():
     assert (new.optimizer.lr, new.optimizer.kind, new.name) == (1e-4, "sgd", "other")
     assert new.optimizer.nesterov is True
     assert base == Config()  # untouched
-    new.architecture.hidden.append(5)  # no sharing of mutable parts
-    assert base.architecture.hidden == [24, 24, 24]
+    new.material.field_hidden.append(5)  # no sharing of mutable parts
+    assert base.material.field_hidden == [16, 16]
     swapped = base.replace(training=TrainingConfig(epochs=3))
     assert swapped.training.epochs == 3 and swapped.training.seed == 0
 

@@ -33,6 +33,25 @@ def config(**changes):
     return c.replace(**changes)
 
 
+def test_auto_widths_are_wider_for_a_map_and_a_given_model_keeps_its_own():
+    from pinnlite.training.model import ElasticPINN2D, hidden_widths
+
+    auto = {"architecture.hidden": "auto"}
+    assert hidden_widths(Config()) == [24, 24, 24]
+    assert hidden_widths(config(**auto)) == [32, 32, 32]
+    assert hidden_widths(config()) == [10, 10]  # a list is taken as it is
+    with pytest.raises(ConfigError, match=r'architecture.hidden: expected "auto" or a non-empty list of integers '
+                                          r'>= 1, found \[3, 0\]'):
+        config(**{"architecture.hidden": [3, 0]})
+    trainer = Trainer(None, config(**auto, **{"training.epochs": 1}), progress=False)
+    trainer.train(DATA)
+    assert trainer.model.arch.hidden == (32, 32, 32)
+    model = ElasticPINN2D((5,))
+    assert Trainer(model, Config()).model is model  # "auto" takes a given model's widths
+    with pytest.raises(ConfigError, match=r"architecture.hidden: the config says \[6\] but the model has \[5\]"):
+        Trainer(model, Config().replace(**{"architecture.hidden": [6]}))
+
+
 @pytest.mark.parametrize("changes, field", [
     ({"material.optimize_rho": True}, "material.optimize_rho"),
     ({"material.optimize_lam": False, "material.optimize_mu": False}, "material.field"),

@@ -10,7 +10,7 @@ pressure output, :func:`pinnlite.training.model.uses_pressure`).
 
 from pinnlite.cli import run
 from pinnlite.training.config import Config
-from pinnlite.training.model import uses_pressure
+from pinnlite.training.model import hidden_widths, uses_pressure
 
 DEFAULT_NOISE = 0.01
 
@@ -66,7 +66,7 @@ def cmd_demo_inclusion(args):
                         f"rho = {phantom.rho:g}"),
             ("data", f"{len(data.sensor_points)} sensor values (every {phantom.spacing:g} {u['length']}), noise "
                      f"{100 * noise:g}%, seed {args.seed}"),
-            ("networks", f"{'(u, p)' if uses_pressure(cfg) else 'u'}: {' x '.join(map(str, a.hidden))}, mu: "
+            ("networks", f"{'(u, p)' if uses_pressure(cfg) else 'u'}: {' x '.join(map(str, hidden_widths(cfg)))}, mu: "
                          f"{' x '.join(map(str, cfg.material.field_hidden))} ({a.activation}), "
                          f"{cfg.sampling.n_collocation} collocation points"),
             ("epochs", f"{cfg.training.epochs}, threads {threads}"),

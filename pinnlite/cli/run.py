@@ -19,7 +19,7 @@ import warnings
 from pinnlite.training import distributed, resolution, rundir, signals
 from pinnlite.training.config import Config, ConfigError, switches
 from pinnlite.training.config_format import parse_value
-from pinnlite.training.model import uses_pressure
+from pinnlite.training.model import hidden_widths, uses_pressure
 
 log = logging.getLogger("pinnlite")
 
@@ -300,7 +300,7 @@ def _demo_rows(cfg, data, args, threads):
         ("truth", f"lam = {lam:g}, mu = {mu:g}, rho = {rho:g}"),
         ("trained", ", ".join(f"{n} from {getattr(m, n):g}" for n in free) + (f"; fixed: {', '.join(fixed)}" if fixed else "")),
         ("data", f"{len(data.sensor_points)} displacement sensors, noise {100 * args.noise:g}%, seed {args.seed}"),
-        ("network", f"hidden layers {' x '.join(map(str, a.hidden))} ({a.activation}), "
+        ("network", f"hidden layers {' x '.join(map(str, hidden_widths(cfg)))} ({a.activation}), "
                     f"{cfg.sampling.n_collocation} collocation points ({cfg.sampling.strategy})"),
         ("optimizer", phases),
         ("threads", str(threads)),

@@ -89,6 +89,14 @@ def _milestones(path, value):
     return list(check_milestones(path, value, error=ConfigError))
 
 
+def _hidden(path, value):
+    if isinstance(value, str) and value == "auto":
+        return value
+    if isinstance(value, (list, tuple)) and value and all(checks.is_int(v) and v >= 1 for v in value):
+        return [int(v) for v in value]
+    checks.fail(path, '"auto" or a non-empty list of integers >= 1', value, ConfigError)
+
+
 def _auto_bool(path, value):
     if value == "auto" or isinstance(value, bool):
         return value
@@ -116,8 +124,11 @@ def _bounds(path, value):
 class ArchitectureConfig(Section):
     """The fully connected network (x, y, t) -> (u_x, u_y), or (u_x, u_y, p) with a pressure output."""
 
-    #: Widths of the hidden layers, input to output; a non-empty list of integers >= 1.
-    hidden: list = _field([24, 24, 24], partial(checks.integers, low=1, error=ConfigError))
+    #: Widths of the hidden layers, input to output: a non-empty list of integers >= 1, or
+    #: "auto": [24, 24, 24] with a constant material, [32, 32, 32] with a material map
+    #: (material.field = "network"), where the narrower network does not fit the field that
+    #: the map scatters (pinnlite.training.model.hidden_widths).
+    hidden: list | str = _field("auto", _hidden)
     #: Hidden-layer activation: a name of the activation table
     #: pinnlite.core.activations.ACTIVATIONS ("tanh", "sin").
     activation: str = _choice("tanh", ACTIVATIONS)

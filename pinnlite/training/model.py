@@ -19,6 +19,24 @@ from pinnlite.io import checkpoint
 PRESSURE_RATIO = 20.0
 
 
+# the widths of architecture.hidden = "auto". A map scatters the waves, and the scattered field is what
+# the PDE pins the map with: on the disc phantoms of pinnlite.simulate (1% noise, two seeds) the 24-wide
+# network maps mu to L2 errors of 25.8%, 8.8% and 15.3%, the 32-wide one to 21.8%, 7.5% and 14.5% in four
+# to five times the time, and 40 wide no better (benchmarks/README.md); a plane-wave field needs no more
+# than 24 (every family of benchmarks/inverse.py), at a third of the dense quasi-Newton state.
+HIDDEN_CONSTANT = (24, 24, 24)
+HIDDEN_MAP = (32, 32, 32)
+
+
+def hidden_widths(config):
+    """The hidden widths of a run's network, a list (``config.architecture.hidden``; "auto":
+    :data:`HIDDEN_MAP` with a material map, :data:`HIDDEN_CONSTANT` otherwise)."""
+    hidden = config.architecture.hidden
+    if hidden == "auto":
+        return list(HIDDEN_MAP if config.material.field == "network" else HIDDEN_CONSTANT)
+    return list(hidden)
+
+
 def uses_pressure(config):
     """Whether a run's network has a pressure output (``config.architecture.pressure``; "auto":
     ``lam >= PRESSURE_RATIO mu``, where the displacement form's lam grad div u term outweighs

@@ -31,7 +31,7 @@ from pinnlite.training.data import TrainingData
 from pinnlite.training.diagnostics import Diagnostics, fitted
 from pinnlite.training.metrics import Metrics, new_accumulator
 from pinnlite.core.field_arch import init_field_params
-from pinnlite.training.model import ElasticPINN2D, field_architecture, uses_pressure
+from pinnlite.training.model import ElasticPINN2D, field_architecture, hidden_widths, uses_pressure
 from pinnlite.training.objective import Objective, Points
 from pinnlite.training.progress import NoProgress, Progress
 from pinnlite.training.scaling import derive_scales
@@ -91,7 +91,10 @@ class Trainer(Checkpoints, Reports):
             if not isinstance(model, ElasticPINN2D):
                 raise InputError(f"model: expected an ElasticPINN2D or None, found {type(model).__name__}")
             for name, want, have in (
-                ("architecture.hidden", list(a.hidden), list(model.arch.hidden)),
+                # "auto" takes a given model's widths, as it takes its pressure output: a checkpoint's
+                # model is the run's, whatever widths the rule gives today
+                ("architecture.hidden", list(model.arch.hidden) if a.hidden == "auto" else a.hidden,
+                 list(model.arch.hidden)),
                 ("architecture.activation", a.activation, model.arch.activation),
                 ("architecture.dtype", a.dtype, model.arch.dtype),
                 ("architecture.pressure", a.pressure if a.pressure != "auto" else model.arch.pressure,
@@ -230,7 +233,7 @@ class Trainer(Checkpoints, Reports):
         self.scales = derive_scales(cfg, data)
         if self.model is None:
             a, pressure = cfg.architecture, uses_pressure(cfg)
-            self.model = ElasticPINN2D(a.hidden, a.activation, data.domain, self.scales.output_scale(pressure), a.dtype,
+            self.model = ElasticPINN2D(hidden_widths(cfg), a.activation, data.domain, self.scales.output_scale(pressure), a.dtype,
                                        rng=rng, init=a.init, pressure=pressure)
             if pressure:
                 log.info("the network has a pressure output (architecture.pressure = %r, lam / mu = %.3g): the "
