@@ -10,6 +10,7 @@ import pytest
 from pinnlite.core.field_arch import FieldArchitecture
 from pinnlite.io import checkpoint
 from pinnlite.training.config import Config, ConfigError
+from pinnlite.training.model import ElasticPINN2D, hidden_widths
 from pinnlite.training.problems import plane_waves
 from pinnlite.training.state import from_tree
 from pinnlite.training.trainer import Trainer
@@ -34,8 +35,6 @@ def config(**changes):
 
 
 def test_auto_widths_are_wider_for_a_map_and_a_given_model_keeps_its_own():
-    from pinnlite.training.model import ElasticPINN2D, hidden_widths
-
     auto = {"architecture.hidden": "auto"}
     assert hidden_widths(Config()) == [24, 24, 24]
     assert hidden_widths(config(**auto)) == [32, 32, 32]

@@ -92,8 +92,10 @@ def _milestones(path, value):
 def _hidden(path, value):
     if isinstance(value, str) and value == "auto":
         return value
-    if isinstance(value, (list, tuple)) and value and all(checks.is_int(v) and v >= 1 for v in value):
-        return [int(v) for v in value]
+    try:
+        return checks.integers(path, value, low=1, error=ConfigError)
+    except ConfigError:  # the same rule, with the other value it may take
+        pass
     checks.fail(path, '"auto" or a non-empty list of integers >= 1', value, ConfigError)
 
 
