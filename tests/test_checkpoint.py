@@ -491,6 +491,10 @@ def test_keep_last_latest_and_best(run):
     assert names == ["best.pinnlite"] + [f"ckpt-{e:08d}.pinnlite" for e in range(EPOCHS - KEEP + 1, EPOCHS + 1)] + ["latest"]
     assert (directory / "latest").read_text() == f"ckpt-{EPOCHS:08d}.pinnlite\n"
     assert checkpoint.latest(directory) == str(directory / f"ckpt-{EPOCHS:08d}.pinnlite")
+    # the pointer itself is no checkpoint, and reading it says what it is and what to read
+    with pytest.raises(container.MagicError, match=r"b'ckpt-.*the `latest` pointer of a checkpoint directory.*"
+                                                   r"checkpoint\.latest\(directory\)"):
+        checkpoint.predict(directory / "latest", np.zeros((1, 3)))
     for epoch, path in checkpoint.list_checkpoints(directory):
         assert checkpoint.read(path)["epoch"] == epoch
     loss = trainer.metrics["loss"]

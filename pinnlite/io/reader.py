@@ -101,6 +101,8 @@ def _magic_hint(head):
         (b"PK\x03\x04", "a ZIP archive (a NumPy .npz or a PyTorch checkpoint)"),
         (b"\x89HDF", "an HDF5 file"),
         (b"\x80", "a Python pickle, which pinnlite never reads (it can run code)"),
+        (b"ckpt-", "the `latest` pointer of a checkpoint directory, a line naming its newest checkpoint: "
+                   "read the file it names, or the one pinnlite.io.checkpoint.latest(directory) returns"),
     )
     for prefix, text in hints:
         if head.startswith(prefix):
