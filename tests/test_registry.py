@@ -98,3 +98,33 @@ def test_state_from_dict_rejects_bad_fields():
         optim.state_from_dict("adam", {**saved, "count": 1.5})
     with pytest.raises(InputError, match="name"):
         optim.state_from_dict("nadam", saved)
+
+
+def test_objective_changed_drops_what_a_state_caches_of_the_old_objective():
+    x0 = rosen_start(4)
+    f, g = rosenbrock(x0)
+    for name in ("bfgs", "lbfgs", "lm", "adam"):
+        opt = optim.get_optimizer(name, **({"learning_rate": 1e-3} if name == "adam" else {}))
+        state = opt.init(x0)
+        if name == "lm":  # least squares r(p) = A p - c, the LM convention f = r'r
+            A, c = np.vander(np.linspace(0, 1, 6), 4), np.arange(6.0)
+            residual = lambda p: A @ p - c  # noqa: E731
+            x, state = opt.update(np.zeros_like(x0), state, x0, fun=lambda p: float(residual(p) @ residual(p)),
+                                  normal=lambda p: (float(residual(p) @ residual(p)), A.T @ residual(p), A.T @ A))
+        elif name == "adam":
+            x, state = opt.update(g, state, x0)
+        else:
+            x, state = opt.update(g, state, x0, value=f, fun=rosenbrock)
+        changed = optim.objective_changed(state)
+        if name == "adam":  # caches nothing of the objective
+            assert changed is state
+            continue
+        assert np.isnan(changed.value) and not np.isnan(state.value)
+        kept = [k for k in state._fields if k not in ("value", "Hg", "decrease")]
+        for k in kept:  # the curvature and the counters stay, as they are
+            assert getattr(changed, k) is getattr(state, k) or getattr(changed, k) == getattr(state, k), k
+        if name == "bfgs":
+            assert np.isnan(changed.Hg).all() and changed.Hg.shape == state.Hg.shape and not np.isnan(state.Hg).any()
+            assert np.isnan(changed.decrease) and not np.isnan(state.decrease)
+    with pytest.raises(InputError, match="state: expected an optimizer state, found tuple"):
+        optim.objective_changed((1, 2))

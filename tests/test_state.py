@@ -75,6 +75,9 @@ VARIANTS = {
     "rar": ({"sampling.adaptive": "rar", "sampling.adaptive_every": 4, "sampling.n_candidates": 400,
              "sampling.rar_k": 16, "training.batch_size": 128}, K, None),
     "rad": ({"sampling.adaptive": "rad", "sampling.adaptive_every": 4, "sampling.n_candidates": 400}, K, None),
+    # the default second-order phase from the first epoch resamples too, at epochs 5 and 9
+    "rad_bfgs": ({"optimizer.switch_after": 0, "sampling.adaptive": "rad", "sampling.adaptive_every": 4,
+                  "sampling.n_candidates": 400}, K, None),
     "adaptive_weights": ({"loss_weights.adaptive": True, "loss_weights.adaptive_every": 2}, K, None),
     "plateau": ({"schedule.plateau": True, "schedule.plateau_patience": 0, "schedule.plateau_threshold": 0.5,
                  "schedule.kind": "cosine", "optimizer.lr": 3e-2}, K, None),
@@ -212,6 +215,9 @@ def test_each_variant_exercises_its_feature_after_the_checkpoint(resumed):
     # resampled at the start of epochs 5 and 9, 16 points added each time
     assert tree["sampler"]["collocation"].shape == (316, 3) and a["collocation"].shape == (332, 3)
     a, _, tree = resumed["rad"]
+    assert a["collocation"].shape == (300, 3) and not np.array_equal(a["collocation"], tree["sampler"]["collocation"])
+    a, _, tree = resumed["rad_bfgs"]
+    assert a["opt_kind"] == "BfgsState" and a["metrics.phase"].tolist() == [1] * (2 * K)
     assert a["collocation"].shape == (300, 3) and not np.array_equal(a["collocation"], tree["sampler"]["collocation"])
     a, _, tree = resumed["adaptive_weights"]
     assert tree["adaptive_weights"]["count"] == K // 2 and a["counters"][4] == K

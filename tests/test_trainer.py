@@ -532,6 +532,22 @@ def test_rar_grows_the_collocation_set_at_the_right_epochs():
     assert metrics["loss"][3] != fixed["loss"][3]
 
 
+@pytest.mark.parametrize("kind", ["bfgs", "lbfgs", "lm"])
+def test_the_second_order_phase_resamples_too(kind):
+    # Config()'s default trains second-order from the first epoch: sampling.adaptive must act there
+    sizes = []
+    changes = {"sampling.adaptive": "rar", "sampling.adaptive_every": 3, "sampling.rar_k": 10,
+               "sampling.n_candidates": 200, "optimizer.switch_after": 0, "optimizer.second_order": kind,
+               "training.epochs": 7}
+    trainer, metrics = train(tiny_config(**changes),
+                             callbacks=[(lambda t, row: sizes.append(len(t.state.collocation)), 1)])
+    assert sizes == [64, 64, 64, 74, 74, 74, 84]
+    assert metrics["phase"].tolist() == [1] * 7
+    _, fixed = train(tiny_config(**{k: v for k, v in changes.items() if not k.startswith("sampling.")}))
+    np.testing.assert_array_equal(metrics["loss"][:3], fixed["loss"][:3])
+    assert metrics["loss"][3] != fixed["loss"][3]
+
+
 def test_rad_redraws_the_same_number_of_points():
     cfg = tiny_config(**{"sampling.adaptive": "rad", "sampling.adaptive_every": 2, "training.epochs": 3,
                          "sampling.n_candidates": 300})
@@ -658,6 +674,10 @@ def test_bad_arguments_are_rejected():
                           sensor_points=d.sensor_points, sensor_values=d.sensor_values)
     with pytest.raises(ConfigError, match="sampling.adaptive"):
         Trainer(None, tiny_config(**{"sampling.adaptive": "rad"})).train(forced)
+    given = TrainingData(d.domain, collocation=np.zeros((3, 3)), sensor_points=d.sensor_points,
+                         sensor_values=d.sensor_values)  # the run would keep training on these
+    with pytest.raises(ConfigError, match="sampling.adaptive: the data give the collocation points.*found 'rar'"):
+        Trainer(None, tiny_config(**{"sampling.adaptive": "rar"})).train(given)
     empty = TrainingData(d.domain, collocation=np.zeros((0, 3)), sensor_points=d.sensor_points,
                          sensor_values=d.sensor_values)
     with pytest.raises(InputError, match="data.collocation: expected at least one point"):

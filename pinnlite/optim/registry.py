@@ -5,6 +5,7 @@ keyword arguments; :func:`state_to_dict` / :func:`state_from_dict` turn a state
 NamedTuple into a dict of arrays and numbers and back, bit for bit.
 """
 
+import math
 import numbers
 
 import numpy as np
@@ -26,6 +27,26 @@ def get_optimizer(name, **hyperparams):
     """Build an optimizer from its name (a key of :data:`OPTIMIZERS`: ``"sgd"``, ``"adam"``,
     ``"adamw"``, ``"lbfgs"``, ``"bfgs"``, ``"lm"``) and its constructor's keyword arguments."""
     return checks.build("optimizer", OPTIMIZERS, name, hyperparams)
+
+
+def objective_changed(state):
+    """``state`` for an objective that changed at the same params (new collocation points).
+
+    What a second-order state caches of the objective at its params is
+    dropped, so that its next update evaluates anew: the value (and with it
+    the gradient, L-BFGS's and LM's too), BFGS's product ``H g`` and its last
+    decrease (the quadratic first trial then tries 1). The curvature it has
+    gathered (H, L-BFGS's pairs, LM's damping) is kept: a warm start for the
+    new sample of the same residual. A first-order state caches nothing and is
+    returned as it is.
+    """
+    if isinstance(state, BfgsState):
+        return state._replace(value=math.nan, Hg=np.full_like(state.Hg, np.nan), decrease=math.nan)
+    if isinstance(state, (LbfgsState, LmState)):
+        return state._replace(value=math.nan)
+    if isinstance(state, tuple(set(_STATE_TYPES.values()))):
+        return state
+    raise InputError(f"state: expected an optimizer state, found {type(state).__name__}")
 
 
 def state_to_dict(state):

@@ -385,7 +385,9 @@ class SamplingConfig(Section):
     #: Number of collocation points; integer >= 0.
     n_collocation: int = _int(2000, low=0)
     #: Adaptive refinement: None (fixed points), "rar" (residual-based adaptive refinement,
-    #: Lu et al. 2021) or "rad" (residual-based adaptive distribution, Wu et al. 2023).
+    #: Lu et al. 2021) or "rad" (residual-based adaptive distribution, Wu et al. 2023), in
+    #: either phase (a second-order method then evaluates anew at the new points); not with
+    #: collocation points given by the data.
     adaptive: str | None = _choice(None, ("rar", "rad"), optional=True)
     #: Epochs between two refinements; integer >= 1.
     adaptive_every: int = _int(1000, low=1)

@@ -23,6 +23,7 @@ import math
 import numpy as np
 
 from pinnlite.engine.terms import TERMS
+from pinnlite.optim.registry import objective_changed
 from pinnlite.training import build, sampling, weighting
 from pinnlite.training.metrics import accumulate, epoch_means, new_accumulator
 from pinnlite.training.objective import ensure_finite
@@ -37,6 +38,13 @@ def update_adaptive(run, prep):
     grads = run.objective.term_gradients(st.x, prep, run.scales.normalisers())
     st.adaptive = weighting.update(st.adaptive, grads, run.config.loss_weights.adaptive_alpha)
     log.debug("adaptive loss weights: %s", dict(zip(grads, st.adaptive.weights.round(4))))
+
+
+def resample_due(run):
+    """Whether the epoch about to start resamples the collocation points (``sampling.adaptive``,
+    every ``sampling.adaptive_every`` epochs), in either phase."""
+    s, epoch = run.config.sampling, run.state.epoch
+    return s.adaptive is not None and epoch > 0 and epoch % s.adaptive_every == 0
 
 
 def resample(run):
@@ -60,7 +68,7 @@ def first_order(run):
     """
     st, cfg, opt = run.state, run.config, run.opt
     if st.perm is None:
-        if cfg.sampling.adaptive and st.epoch > 0 and st.epoch % cfg.sampling.adaptive_every == 0:
+        if resample_due(run):
             resample(run)
         n = len(run.collocation()[0])
         bs = cfg.training.batch_size
@@ -103,6 +111,10 @@ def second_order(run):
     if st.opt_state.converged:
         st.stop_reason = f"{opt.name} converged (status {st.opt_state.status})"
         return None
+    if resample_due(run):
+        resample(run)
+        # the value and gradient the state holds are those of the old points
+        st.opt_state = objective_changed(st.opt_state)
     prep = run.points.full(*run.collocation())
     seen = []  # evaluated points, so that the accepted one is not evaluated again
 

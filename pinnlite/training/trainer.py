@@ -192,6 +192,13 @@ class Trainer(Checkpoints, Reports):
                 f"sampling.adaptive: the body force is known only at the data's collocation points, "
                 f"so adaptive resampling is not possible; found {s.adaptive!r}"
             )
+        if data.collocation is not None and s.adaptive is not None:
+            # the run would train on the data's points, whatever it resampled
+            raise ConfigError(
+                f"sampling.adaptive: the data give the collocation points, which the run uses as they are, "
+                f"so adaptive resampling is not possible (pass data.collocation = None to have them sampled); "
+                f"found {s.adaptive!r}"
+            )
         m, t = self.config.material, self.config.training
         free = self.free
         no_sensors = data.sensor_points is None or len(data.sensor_points) == 0
