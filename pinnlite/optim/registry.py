@@ -19,6 +19,7 @@ from pinnlite.optim.quasi_newton import LbfgsState, lbfgs
 
 _STATE_TYPES = {"sgd": SgdState, "adam": AdamState, "adamw": AdamState, "lbfgs": LbfgsState, "bfgs": BfgsState,
                 "lm": LmState}
+_STATE_CLASSES = tuple(set(_STATE_TYPES.values()))
 
 OPTIMIZERS = {"sgd": sgd, "adam": adam, "adamw": adamw, "lbfgs": lbfgs, "bfgs": bfgs, "lm": levenberg_marquardt}
 
@@ -44,14 +45,14 @@ def objective_changed(state):
         return state._replace(value=math.nan, Hg=np.full_like(state.Hg, np.nan), decrease=math.nan)
     if isinstance(state, (LbfgsState, LmState)):
         return state._replace(value=math.nan)
-    if isinstance(state, tuple(set(_STATE_TYPES.values()))):
+    if isinstance(state, _STATE_CLASSES):
         return state
     raise InputError(f"state: expected an optimizer state, found {type(state).__name__}")
 
 
 def state_to_dict(state):
     """A plain dict ``field -> array | int | float`` of an optimizer state (arrays copied)."""
-    if not isinstance(state, tuple(set(_STATE_TYPES.values()))):
+    if not isinstance(state, _STATE_CLASSES):
         raise InputError(f"state: expected an optimizer state, found {type(state).__name__}")
     return {
         key: (value.copy() if isinstance(value, np.ndarray) else value)
