@@ -187,18 +187,12 @@ class Trainer(Checkpoints, Reports):
             raise ConfigError("sampling.n_collocation: expected > 0 when the data give no collocation points, found 0")
         if data.collocation is not None and len(data.collocation) == 0:  # the epoch is cut into batches of them
             raise InputError("data.collocation: expected at least one point (or None to sample them), found 0")
-        if data.body_force is not None and s.adaptive is not None:
-            raise ConfigError(
-                f"sampling.adaptive: the body force is known only at the data's collocation points, "
-                f"so adaptive resampling is not possible; found {s.adaptive!r}"
-            )
         if data.collocation is not None and s.adaptive is not None:
-            # the run would train on the data's points, whatever it resampled
-            raise ConfigError(
-                f"sampling.adaptive: the data give the collocation points, which the run uses as they are, "
-                f"so adaptive resampling is not possible (pass data.collocation = None to have them sampled); "
-                f"found {s.adaptive!r}"
-            )
+            # the run trains on the data's points (a body force is known only there), whatever it resampled
+            why = ("the body force is known only at the data's collocation points" if data.body_force is not None
+                   else "the data give the collocation points, which the run uses as they are (pass "
+                        "data.collocation = None to have them sampled)")
+            raise ConfigError(f"sampling.adaptive: {why}, so adaptive resampling is not possible; found {s.adaptive!r}")
         m, t = self.config.material, self.config.training
         free = self.free
         no_sensors = data.sensor_points is None or len(data.sensor_points) == 0
