@@ -36,7 +36,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import pinnlite.io.container as ct
-from pinnlite.io import hashing
+from pinnlite.io import atomic, hashing
 from pinnlite.io.container import (
     ChecksumError,
     CheckpointError,
@@ -1225,6 +1225,58 @@ def test_failed_save_leaves_the_previous_file_and_no_temp(failure, tmp_path, mon
     monkeypatch.undo()
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["c.ckpt"]
+
+
+def _recording_range_flush(calls, result=0):
+    """A stand-in for libc's sync_file_range that records (fd, offset, nbytes, flags) and returns ``result``."""
+
+    def sync_file_range(fd, offset, nbytes, flags):
+        calls.append((fd, offset, nbytes, flags))
+        return result
+
+    return sync_file_range
+
+
+def test_a_large_save_asks_for_the_write_back_of_every_byte_in_order(tmp_path, monkeypatch):
+    # each request covers what was written since the one before, from byte 0 to all but the file digest,
+    # 8 MiB or more apart, so that the disk writes the file while the rest is hashed
+    calls = []
+    monkeypatch.setattr(atomic, "_sync_file_range", lambda: _recording_range_flush(calls))
+    tree = {"a": np.arange(3_000_000.0), "b": np.arange(500_000, dtype=np.int32), "c": np.arange(2_000_000.0)}
+    path = tmp_path / "big.ckpt"
+    ct.save_file(path, tree)
+    size = path.stat().st_size
+    assert len(calls) >= 4
+    assert {flags for _, _, _, flags in calls} == {2}  # SYNC_FILE_RANGE_WRITE: start, do not wait
+    ends = np.cumsum([nbytes for _, _, nbytes, _ in calls])
+    assert [offset for _, offset, _, _ in calls] == [0, *ends[:-1]]
+    assert ends[-1] == size - 34  # everything but the digest field, written after the last request
+    assert all(nbytes >= 8 << 20 for _, _, nbytes, _ in calls[:-1])
+    loaded = ct.load_file(path, verify=True).tree
+    assert all(np.array_equal(loaded[k], tree[k]) for k in tree)
+
+
+def test_where_write_back_requests_fail_a_background_fdatasync_takes_over(tmp_path, monkeypatch):
+    calls, datasyncs = [], []
+    real = getattr(os, "fdatasync", os.fsync)
+    monkeypatch.setattr(atomic, "_sync_file_range", lambda: _recording_range_flush(calls, result=-1))
+    monkeypatch.setattr(os, "fdatasync", lambda fd: (datasyncs.append(fd), real(fd))[1], raising=False)
+    tree = {"a": np.arange(4_000_000.0)}
+    path = tmp_path / "big.ckpt"
+    ct.save_file(path, tree)
+    assert len(calls) == 1  # refused once: not asked again for this file
+    assert datasyncs  # the file was flushed on the helper thread instead
+    assert np.array_equal(ct.load_file(path, verify=True).tree["a"], tree["a"])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sync_file_range(2) is Linux's")
+def test_linux_gives_libc_sync_file_range(tmp_path):
+    function = atomic._sync_file_range()
+    assert function is not None
+    with open(tmp_path / "f", "wb") as f:
+        f.write(b"x" * 8192)
+        f.flush()
+        assert function(f.fileno(), 0, 8192, 2) == 0
 
 
 def test_clean_stale_temps_removes_only_temp_files(tmp_path):

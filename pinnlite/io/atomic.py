@@ -10,14 +10,17 @@ leave its temporary file, which :func:`clean_stale_temps` removes.
 
 import contextlib
 import errno
+import functools
 import os
 import re
+import sys
 import threading
 
 TEMP_PATTERN = re.compile(r"\A\..+\.tmp-[0-9a-f]{16}\Z", re.DOTALL)
 # the target's name is cut so that the temporary name stays within the usual 255-byte limit
 _NAME_MAX = 200
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+_SYNC_FILE_RANGE_WRITE = 2  # <linux/fs.h>: start writing back the range's dirty pages, do not wait
 
 
 def _temp_prefix(name):
@@ -28,14 +31,17 @@ def write_file(path, fill, *, sync_file=True, sync_dir=True):
     """Atomically replace ``path`` with the bytes that ``fill(write, sync)`` writes.
 
     ``write(buffer)`` appends every byte of a bytes-like ``buffer`` to the
-    temporary file, continuing partial writes. ``sync()`` starts flushing
-    what is written so far to disk on a background thread (``fdatasync``; at
-    most one at a time: a call while one runs does nothing) and returns at
-    once; calling it is optional (the file is flushed after ``fill`` returns),
-    but a caller that writes a large file can call it now and then, so that
-    the disk writes the first bytes while the rest are computed and written,
-    and the final ``fsync`` has little left to do. ``fill``'s return value is
-    returned.
+    temporary file, continuing partial writes. ``sync()`` starts writing what
+    is written so far to disk and returns at once: on Linux it asks the kernel
+    to write back the bytes written since the last call
+    (``sync_file_range(2)`` with ``SYNC_FILE_RANGE_WRITE``, which neither
+    waits nor commits metadata), elsewhere, or where that call fails, it
+    starts an ``fdatasync`` on a background thread (at most one at a time: a
+    call while one runs does nothing). Calling it is optional (the file is
+    flushed after ``fill`` returns), but a caller that writes a large file can
+    call it every few MiB, so that the disk writes the first bytes while the
+    rest are computed and written, and the final ``fsync`` has little left to
+    do. ``fill``'s return value is returned.
 
     On any failure, ``fill``'s own exceptions and ``KeyboardInterrupt``
     included, the temporary file is removed, ``path`` is left as it was and the
@@ -68,7 +74,7 @@ def write_file(path, fill, *, sync_file=True, sync_dir=True):
     flusher = _Flusher(fd)
     try:
         try:
-            result = fill(lambda data: _write_all(fd, data), flusher.start)
+            result = fill(flusher.write, flusher.start)
             flusher.finish()
             if sync_file:
                 os.fsync(fd)
@@ -85,15 +91,52 @@ def write_file(path, fill, *, sync_file=True, sync_dir=True):
     return result
 
 
+@functools.cache
+def _sync_file_range():
+    """libc's ``sync_file_range`` (Linux), or None where there is none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes  # only for large files, on Linux: not at import
+
+    try:
+        function = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
+    function.restype = ctypes.c_int
+    return function
+
+
 class _Flusher:
-    """``fdatasync`` of one file on a background thread, started on request, at most one at a time."""
+    """The writes to one file and the requests to start writing them to disk.
+
+    :meth:`start` asks Linux to write back the bytes written since the last
+    request (``sync_file_range``), so that the disk keeps pace with a writer
+    that produces the bytes about as fast as it stores them; where that call
+    is missing or fails, it starts an ``fdatasync`` of the file on a
+    background thread instead, at most one at a time. Either is only a head
+    start: the file's ``fsync`` after the last write is what makes it durable.
+    """
 
     def __init__(self, fd):
         self._fd = fd
+        self._written = 0  # bytes written so far
+        self._requested = 0  # bytes whose write-back has been asked for
+        self._range = _sync_file_range()
         self._thread = None
         self._error = None
 
+    def write(self, data):
+        view = memoryview(data).cast("B")
+        _write_all(self._fd, view)
+        self._written += view.nbytes
+
     def start(self):
+        if self._range is not None:
+            if self._range(self._fd, self._requested, self._written - self._requested, _SYNC_FILE_RANGE_WRITE) == 0:
+                self._requested = self._written
+                return
+            self._range = None  # e.g. a filesystem that refuses it: the thread from now on
         if self._thread is not None:
             if self._thread.is_alive():
                 return

@@ -181,7 +181,7 @@ def encode(tree, meta):
     return Plan(tree, meta)
 
 
-_FLUSH_EVERY = 32 << 20  # emit asks for a background flush after this many bytes
+_FLUSH_EVERY = 8 << 20  # emit asks for the disk to start writing after this many bytes
 
 
 class _Gather:
@@ -212,9 +212,9 @@ def emit(plan, write, sync=None):
     Each piece of an array is handed to the SHA-256 worker, then its CRC-32
     is computed (here with two threads, :func:`pinnlite.core.cpus.resolve_threads`,
     else on workers), then it is written, so the three read it while it is
-    in cache. ``sync()``, if given, starts flushing what is written to disk
-    in the background (:func:`pinnlite.io.atomic.write_file`); it is called
-    after every 32 MiB and once all but the file digest is written, so that
+    in cache. ``sync()``, if given, starts writing what is written to disk
+    without waiting (:func:`pinnlite.io.atomic.write_file`); it is called
+    after every 8 MiB and once all but the file digest is written, so that
     the disk writes while the rest is hashed and written. A file of a few
     pieces is hashed in this thread, without workers.
     """
