@@ -19,7 +19,7 @@ number or a schedule (:mod:`~pinnlite.optim.schedules`).
 """
 
 from pinnlite.optim.base import Optimizer
-from pinnlite.optim.broyden import BfgsState, bfgs
+from pinnlite.optim.broyden import BfgsState, bfgs, inverse_hessian
 from pinnlite.optim.first_order import AdamState, SgdState, adam, adamw, sgd
 from pinnlite.optim.quasi_newton import (
     LBFGS_GRAD_TOL,
@@ -35,6 +35,7 @@ from pinnlite.optim.registry import get_optimizer, objective_changed, state_from
 
 __all__ = [
     "BfgsState",
+    "inverse_hessian",
     "bfgs",
     "LmState",
     "levenberg_marquardt",

@@ -43,13 +43,22 @@ wall time at the same accuracy (``benchmarks/README.md``). A pair with ``y's <= 
 update) leaves ``H`` as it is, so it stays positive definite.
 
 The state holds ``H`` (n, n): ``8 n^2`` bytes in float64 (115 MB at n = 3,800,
-200 MB at n = 5,000), which is also what it costs in a checkpoint. The matrix
-kernels are serial Numba loops in a fixed order, so iterates are reproducible
-bit for bit; the update's rows may be split among threads (``tasks``), which
-changes no bit since each entry is computed on its own. An update reads ``H``
-twice: the product ``H y`` and the update itself, which also gives the next
-direction ``H_{k+1} g_{k+1}`` in O(n); that the new H is finite follows from
-O(n) bounds (:func:`_bounded`), without a third pass.
+200 MB at n = 5,000), which is also what it costs in a checkpoint, and the
+last update not yet applied to it (``pending``: its four coefficients and the
+vectors ``s`` and ``a = H y``, ``2 n + 4`` numbers): the approximation is
+``H_k = c0 H + c1 a a' + c2 (s a' + a s') + c3 s s'`` (:func:`inverse_hessian`).
+An update then reads and writes the matrix once: one pass applies the pending
+update row by row and, from each row while it is in cache, adds up the
+product ``H_k y`` that the next update needs (:func:`_apply_rows`); the new
+update becomes the pending one, and the next direction ``H_{k+1} g_{k+1}``
+follows in O(n). Applying the update at once and forming ``H y`` in a second
+pass read the matrix twice; at the demo's n = 1,350 the one pass takes about
+a third off the time of the update (``benchmarks/README.md``). The matrix
+kernels are Numba loops in a fixed order over rows split into fixed blocks
+(whose partial products are added in block order), so iterates are
+reproducible bit for bit whatever the threads (``tasks``) that share the
+blocks; that the new H is finite follows from O(n) bounds (:func:`_bounded`),
+without another pass.
 """
 
 import math
@@ -77,6 +86,10 @@ _SHORTENED_C2 = 0.5
 _ROUNDING = 1e-12
 
 
+_NOTHING_PENDING = np.zeros(0)  # BfgsState.pending when no update is pending (shared: never written)
+_NOTHING_PENDING.setflags(write=False)
+
+
 class BfgsState(NamedTuple):
     """Dense quasi-Newton state.
 
@@ -91,6 +104,10 @@ class BfgsState(NamedTuple):
     params, ``H`` (n, n) the inverse Hessian approximation and ``Hg`` (n,) the
     product ``H grad`` (NaN before the first update): the next direction,
     carried over from the update in O(n) instead of a second product with H.
+    ``pending`` (2 n + 4,) is the last update, not yet applied to ``H``: its
+    coefficients ``c0..c3``, then ``s`` and ``a`` (module docstring); empty
+    when there is none (always so in states saved before it existed). The
+    approximation of the inverse Hessian is :func:`inverse_hessian` of the state.
     """
 
     count: int
@@ -105,6 +122,7 @@ class BfgsState(NamedTuple):
     H: np.ndarray
     Hg: np.ndarray
     decrease: float = math.nan
+    pending: np.ndarray = _NOTHING_PENDING
 
 
 @kernel
@@ -144,6 +162,28 @@ def _update_rows(H, s, a, c0, c1, c2, c3, out, lo, hi):
             out[i, j] = c0 * H[i, j] + c1 * (ai * a[j]) + c2 * (si * a[j] + ai * s[j]) + c3 * (si * s[j])
 
 
+@kernel
+def _apply_rows(H, s, a, c0, c1, c2, c3, y, out, part, lo, hi):
+    """Rows ``lo:hi`` of ``c0 H + c1 a a' + c2 (s a' + a s') + c3 s s'`` into ``out``, and their share of
+    the product with ``y``: ``part = sum_{i in lo:hi} y_i out[i, :]`` (float64), in row order.
+
+    The rows are those of :func:`_update_rows` bit for bit; ``part`` summed over
+    the blocks of rows is ``out' y = out y`` (out is symmetric), each row added
+    while it is in cache.
+    """
+    n = s.shape[0]
+    for j in range(n):
+        part[j] = 0.0
+    for i in range(lo, hi):
+        ai = a[i]
+        si = s[i]
+        yi = y[i]
+        for j in range(n):
+            v = c0 * H[i, j] + c1 * (ai * a[j]) + c2 * (si * a[j] + ai * s[j]) + c3 * (si * s[j])
+            out[i, j] = v
+            part[j] += yi * v
+
+
 # rows per task of a threaded update: enough tasks to balance two to eight threads, few enough
 # that a task's Python overhead (some microseconds) stays small next to its rows (about 0.2 ms
 # for 128 rows of n = 1,350)
@@ -167,6 +207,53 @@ def _update(H, s, a, c, tasks=_serial):
     edges = list(range(0, n, _ROWS_PER_TASK)) + [n]
     tasks(lambda k: _update_rows(H, s, a, c[0], c[1], c[2], c[3], out, edges[k], edges[k + 1]), len(edges) - 1)
     return out
+
+
+def _apply(H, s, a, c, y, tasks=_serial):
+    """``(c[0] H + c[1] a a' + c[2] (s a' + a s') + c[3] s s', that matrix times y)``, in one pass over H.
+
+    The rows are split into blocks of :data:`_ROWS_PER_TASK` whatever the
+    threads, and the blocks' partial products are added in block order, so the
+    result does not depend on ``tasks`` (see :func:`_update`).
+    """
+    n = s.shape[0]
+    out = np.empty_like(H)
+    edges = list(range(0, n, _ROWS_PER_TASK)) + [n]
+    parts = np.empty((len(edges) - 1, n))
+    tasks(lambda k: _apply_rows(H, s, a, c[0], c[1], c[2], c[3], y, out, parts[k], edges[k], edges[k + 1]),
+          len(edges) - 1)
+    product = parts[0].copy()
+    for part in parts[1:]:
+        product += part
+    return out, product
+
+
+def _unpack(pending, n):
+    """``(c, s, a)`` of a state's pending update (:class:`BfgsState`), or None when there is none."""
+    if pending.shape[0] == 0:
+        return None
+    return tuple(float(v) for v in pending[:4]), pending[4 : 4 + n], pending[4 + n :]
+
+
+def _product(H, pending, v):
+    """``H_k v`` for the approximation ``H_k`` of ``H`` and its pending update: one pass over H, then O(n)."""
+    Hv = _matvec(H, v)
+    update = _unpack(pending, v.shape[0])
+    if update is None:
+        return Hv
+    c, s, a = update
+    av, sv = dot(a, v), dot(s, v)
+    return c[0] * Hv + (c[1] * av + c[2] * sv) * a + (c[2] * av + c[3] * sv) * s
+
+
+def inverse_hessian(state):
+    """The (n, n) approximation of the inverse Hessian that a :class:`BfgsState` holds: its ``H`` with
+    the pending update applied (a new matrix; ``H`` itself when none is pending)."""
+    update = _unpack(state.pending, state.H.shape[0])
+    if update is None:
+        return state.H
+    c, s, a = update
+    return _update(state.H, s, a, c)
 
 
 def _bounded(H, s, a, c):
@@ -282,6 +369,9 @@ def bfgs(variant="ssbroyden", learning_rate=1.0, max_linesearch=25, c1=1e-4, c2=
             checks.fail("state", f"H of shape ({n}, {n}) and dtype float64", state.H)
         if not isinstance(state.Hg, np.ndarray) or state.Hg.shape != (n,) or state.Hg.dtype != np.float64:
             checks.fail("state", f"Hg of shape ({n},) and dtype float64", state.Hg)
+        pending = state.pending
+        if not isinstance(pending, np.ndarray) or pending.shape not in ((0,), (2 * n + 4,)) or pending.dtype != np.float64:
+            checks.fail("state", f"pending of shape (0,) or ({2 * n + 4},) and dtype float64", pending)
         if not callable(fun):
             checks.fail("fun", "a callable p -> (f, g)", fun)
         if not checks.is_real(value) or not math.isfinite(value):
@@ -294,19 +384,19 @@ def bfgs(variant="ssbroyden", learning_rate=1.0, max_linesearch=25, c1=1e-4, c2=
         t0 = lr_at(schedule, state.count, positive=True) * check_lr_factor(lr_factor, positive=True)
         H, updates = state.H, state.updates
 
-        def stop(status, p, f, g, wolfe, t, H, updates, evals, Hg):
+        def stop(status, p, f, g, wolfe, t, H, pending, updates, evals, Hg):
             return p, BfgsState(count=state.count + 1, n_evals=state.n_evals + evals, updates=updates,
                                 converged=int(status != LBFGS_RUNNING), status=status, wolfe=wolfe,
                                 step_size=t, value=f, grad=g, H=H, Hg=Hg,
-                                decrease=value - f if t > 0 else math.nan)
+                                decrease=value - f if t > 0 else math.nan, pending=pending)
 
         g64 = grads.astype(np.float64)
-        Hg = state.Hg if all_finite(state.Hg) else _matvec(H, g64)
+        Hg = state.Hg if all_finite(state.Hg) else _product(H, pending, g64)
         if max_abs(grads) <= tolerance_grad:
-            return stop(LBFGS_GRAD_TOL, params.copy(), value, grads.copy(), 0, 0.0, H, updates, 0, Hg)
+            return stop(LBFGS_GRAD_TOL, params.copy(), value, grads.copy(), 0, 0.0, H, pending, updates, 0, Hg)
         d = -Hg
         if not (dot(g64, d) < 0.0) or not all_finite(d):
-            H, updates, Hg = np.eye(n), 0, g64.copy()
+            H, pending, updates, Hg = np.eye(n), _NOTHING_PENDING, 0, g64.copy()
             d = -g64
         d = d.astype(params.dtype)
         slope = dot(grads, d)
@@ -321,7 +411,8 @@ def bfgs(variant="ssbroyden", learning_rate=1.0, max_linesearch=25, c1=1e-4, c2=
         point, wolfe, evals = strong_wolfe(fun, params, value, slope, d, t0, c1, curvature, max_linesearch,
                                            tolerance_change)
         if point is None:
-            return stop(LBFGS_LINESEARCH_FAILED, params.copy(), value, grads.copy(), 0, 0.0, H, updates, evals, Hg)
+            return stop(LBFGS_LINESEARCH_FAILED, params.copy(), value, grads.copy(), 0, 0.0, H, pending, updates,
+                        evals, Hg)
         x_new, f_new, g_new = point.x, point.f, point.g.copy()
         s = sub(x_new, params).astype(np.float64)
         y = sub(g_new, grads).astype(np.float64)
@@ -330,7 +421,12 @@ def bfgs(variant="ssbroyden", learning_rate=1.0, max_linesearch=25, c1=1e-4, c2=
         g_next = g_new.astype(np.float64)
         Hg_next = None
         if sy > eps * math.sqrt(dot(s, s)) * math.sqrt(dot(y, y)):
-            Hy = _matvec(H, y)
+            last = _unpack(pending, n)
+            if last is None:
+                Hy = _matvec(H, y)
+            else:  # apply the pending update, and form H y from its rows on the way
+                H, Hy = _apply(H, last[1], last[2], last[0], y, tasks)
+                pending = _NOTHING_PENDING
             yHy = dot(y, Hy)
             b = -point.t * dot(s, g64) / sy  # s = alpha d and B d = -g, so s'B s = -alpha s'g
             coef = _coefficients(variant, sy, yHy, b, updates == 0, n) if yHy > 0 and b > 0 else None
@@ -338,16 +434,15 @@ def bfgs(variant="ssbroyden", learning_rate=1.0, max_linesearch=25, c1=1e-4, c2=
                 phi, tau = coef
                 c = (1.0 / tau, (phi - 1.0) / (tau * yHy), -phi / (tau * sy), phi * yHy / (tau * sy * sy) + 1.0 / sy)
                 if _bounded(H, s, Hy, c):
-                    new = _update(H, s, Hy, c, tasks)
                     # H+ g' = c0 H g' + c1 a a'g' + c2 (s a'g' + a s'g') + c3 s s'g', H g' = H g + H y
                     Hgn = Hg + Hy
                     ag, sg = dot(Hy, g_next), dot(s, g_next)
                     Hg_next = c[0] * Hgn + (c[1] * ag + c[2] * sg) * Hy + (c[2] * ag + c[3] * sg) * s
-                    H, updates = new, updates + 1
+                    pending, updates = np.concatenate([c, s, Hy]), updates + 1
         if Hg_next is None:
-            Hg_next = _matvec(H, g_next)
+            Hg_next = _product(H, pending, g_next)
         status = step_status(max_abs(g_new), max_abs(s), f_new - value, tolerance_grad, tolerance_change)
-        return stop(status, x_new, f_new, g_new, int(wolfe), point.t, H, updates, evals, Hg_next)
+        return stop(status, x_new, f_new, g_new, int(wolfe), point.t, H, pending, updates, evals, Hg_next)
 
     hyper = dict(variant=variant, learning_rate=learning_rate, max_linesearch=max_linesearch, c1=c1, c2=c2,
                  tolerance_grad=tolerance_grad, tolerance_change=tolerance_change, initial_step=initial_step)
