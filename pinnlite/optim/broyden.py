@@ -52,8 +52,8 @@ update row by row and, from each row while it is in cache, adds up the
 product ``H_k y`` that the next update needs (:func:`_apply_rows`); the new
 update becomes the pending one, and the next direction ``H_{k+1} g_{k+1}``
 follows in O(n). Applying the update at once and forming ``H y`` in a second
-pass read the matrix twice; at the demo's n = 1,350 the one pass takes about
-a third off the time of the update (``benchmarks/README.md``). The matrix
+pass read the matrix twice; at the demo's n = 1,350 the one pass takes a
+third off the two on two threads, a tenth on one (``benchmarks/README.md``). The matrix
 kernels are Numba loops in a fixed order over rows split into fixed blocks
 (whose partial products are added in block order), so iterates are
 reproducible bit for bit whatever the threads (``tasks``) that share the

@@ -37,9 +37,9 @@ def objective_changed(state):
     dropped, so that its next update evaluates anew: the value (and with it
     the gradient, L-BFGS's and LM's too), BFGS's product ``H g`` and its last
     decrease (the quadratic first trial then tries 1). The curvature it has
-    gathered (H, L-BFGS's pairs, LM's damping) is kept: a warm start for the
-    new sample of the same residual. A first-order state caches nothing and is
-    returned as it is.
+    gathered (H with its pending update, L-BFGS's pairs, LM's damping) is
+    kept: a warm start for the new sample of the same residual. A first-order
+    state caches nothing and is returned as it is.
     """
     if isinstance(state, BfgsState):
         return state._replace(value=math.nan, Hg=np.full_like(state.Hg, np.nan), decrease=math.nan)
