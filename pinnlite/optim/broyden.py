@@ -145,31 +145,16 @@ def _matvec(H, v):
 
 
 @kernel
-def _update_rows(H, s, a, c0, c1, c2, c3, out, lo, hi):
-    """Rows ``lo:hi`` of ``c0 H + c1 a a' + c2 (s a' + a s') + c3 s s'``, written into ``out``.
-
-    Every term is symmetric to the last bit (products and sums of two terms
-    commute in floating point), so a symmetric H gives a symmetric result
-    without writing the transpose, which would stride through memory. Each
-    entry depends on its own inputs only, so how the rows are split among
-    threads does not change a bit.
-    """
-    n = s.shape[0]
-    for i in range(lo, hi):
-        ai = a[i]
-        si = s[i]
-        for j in range(n):
-            out[i, j] = c0 * H[i, j] + c1 * (ai * a[j]) + c2 * (si * a[j] + ai * s[j]) + c3 * (si * s[j])
-
-
-@kernel
 def _apply_rows(H, s, a, c0, c1, c2, c3, y, out, part, lo, hi):
     """Rows ``lo:hi`` of ``c0 H + c1 a a' + c2 (s a' + a s') + c3 s s'`` into ``out``, and their share of
     the product with ``y``: ``part = sum_{i in lo:hi} y_i out[i, :]`` (float64), in row order.
 
-    The rows are those of :func:`_update_rows` bit for bit; ``part`` summed over
-    the blocks of rows is ``out' y = out y`` (out is symmetric), each row added
-    while it is in cache.
+    Every term is symmetric to the last bit (products and sums of two terms
+    commute in floating point), so a symmetric H gives a symmetric result
+    without writing the transpose, which would stride through memory; ``part``
+    summed over the blocks of rows is then ``out' y = out y``, each row added
+    while it is in cache. Each entry of ``out`` depends on its own inputs only,
+    so how the blocks are shared among threads does not change a bit.
     """
     n = s.shape[0]
     for j in range(n):
@@ -195,26 +180,14 @@ def _serial(fn, n_tasks):
         fn(k)
 
 
-def _update(H, s, a, c, tasks=_serial):
-    """``c[0] H + c[1] a a' + c[2] (s a' + a s') + c[3] s s'`` (a new matrix), its rows split into tasks.
-
-    ``tasks(fn, n_tasks)`` calls ``fn(k)`` for every k, in any order and on any
-    threads. The update is memory-bound (it reads and writes ``8 n^2`` bytes) and
-    is a fifth of a demo iteration on one thread; two threads take about 40% off it.
-    """
-    n = s.shape[0]
-    out = np.empty_like(H)
-    edges = list(range(0, n, _ROWS_PER_TASK)) + [n]
-    tasks(lambda k: _update_rows(H, s, a, c[0], c[1], c[2], c[3], out, edges[k], edges[k + 1]), len(edges) - 1)
-    return out
-
-
 def _apply(H, s, a, c, y, tasks=_serial):
     """``(c[0] H + c[1] a a' + c[2] (s a' + a s') + c[3] s s', that matrix times y)``, in one pass over H.
 
-    The rows are split into blocks of :data:`_ROWS_PER_TASK` whatever the
-    threads, and the blocks' partial products are added in block order, so the
-    result does not depend on ``tasks`` (see :func:`_update`).
+    ``tasks(fn, n_tasks)`` calls ``fn(k)`` for every k, in any order and on any
+    threads. The rows are split into blocks of :data:`_ROWS_PER_TASK` whatever
+    the threads, and the blocks' partial products are added in block order, so
+    the result does not depend on ``tasks``. The pass is memory-bound (it reads
+    and writes ``8 n^2`` bytes).
     """
     n = s.shape[0]
     out = np.empty_like(H)
@@ -222,10 +195,15 @@ def _apply(H, s, a, c, y, tasks=_serial):
     parts = np.empty((len(edges) - 1, n))
     tasks(lambda k: _apply_rows(H, s, a, c[0], c[1], c[2], c[3], y, out, parts[k], edges[k], edges[k + 1]),
           len(edges) - 1)
-    product = parts[0].copy()
-    for part in parts[1:]:
+    product = np.zeros(n)
+    for part in parts:
         product += part
     return out, product
+
+
+def _update(H, s, a, c, tasks=_serial):
+    """``c[0] H + c[1] a a' + c[2] (s a' + a s') + c[3] s s'`` alone (a new matrix; :func:`_apply`)."""
+    return _apply(H, s, a, c, np.zeros(s.shape[0]), tasks)[0]
 
 
 def _unpack(pending, n):
