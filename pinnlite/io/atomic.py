@@ -9,6 +9,7 @@ leave its temporary file, which :func:`clean_stale_temps` removes.
 """
 
 import contextlib
+import ctypes
 import errno
 import functools
 import os
@@ -96,8 +97,6 @@ def _sync_file_range():
     """libc's ``sync_file_range`` (Linux), or None where there is none."""
     if not sys.platform.startswith("linux"):
         return None
-    import ctypes  # only for large files, on Linux: not at import
-
     try:
         function = ctypes.CDLL(None, use_errno=True).sync_file_range
     except (OSError, AttributeError):
@@ -122,7 +121,7 @@ class _Flusher:
         self._fd = fd
         self._written = 0  # bytes written so far
         self._requested = 0  # bytes whose write-back has been asked for
-        self._range = _sync_file_range()
+        self._refused = False  # sync_file_range is missing or failed: the thread instead
         self._thread = None
         self._error = None
 
@@ -132,11 +131,13 @@ class _Flusher:
         self._written += view.nbytes
 
     def start(self):
-        if self._range is not None:
-            if self._range(self._fd, self._requested, self._written - self._requested, _SYNC_FILE_RANGE_WRITE) == 0:
+        if not self._refused:
+            write_back = _sync_file_range()  # looked up at the first request: small files never make one
+            nbytes = self._written - self._requested
+            if write_back is not None and write_back(self._fd, self._requested, nbytes, _SYNC_FILE_RANGE_WRITE) == 0:
                 self._requested = self._written
                 return
-            self._range = None  # e.g. a filesystem that refuses it: the thread from now on
+            self._refused = True  # e.g. a filesystem that refuses it: the thread from now on
         if self._thread is not None:
             if self._thread.is_alive():
                 return
