@@ -42,20 +42,24 @@ to 1.1 and the problem families of ``benchmarks/inverse.py`` to 7-39% less
 wall time at the same accuracy (``benchmarks/README.md``). A pair with ``y's <= eps |s| |y|`` (or a non-finite
 update) leaves ``H`` as it is, so it stays positive definite.
 
-The state holds ``H`` (n, n): ``8 n^2`` bytes in float64 (115 MB at n = 3,800,
-200 MB at n = 5,000), which is also what it costs in a checkpoint, and the
+The state holds ``H``, symmetric, as its upper triangle packed by rows
+(:func:`packed`): ``4 n (n + 1)`` bytes in float64 (58 MB at n = 3,800, 100 MB
+at n = 5,000), which is also what it costs in a checkpoint, and the
 last update not yet applied to it (``pending``: its four coefficients and the
 vectors ``s`` and ``a = H y``, ``2 n + 4`` numbers): the approximation is
 ``H_k = c0 H + c1 a a' + c2 (s a' + a s') + c3 s s'`` (:func:`inverse_hessian`).
-An update then reads and writes the matrix once: one pass applies the pending
+An update then reads and writes the triangle once: one pass applies the pending
 update row by row and, from each row while it is in cache, adds up the
-product ``H_k y`` that the next update needs (:func:`_apply_rows`); the new
+product ``H_k y`` that the next update needs (:func:`_apply_rows`: the row's
+entries right of the diagonal give both its own entry of the product and, as
+the column below the diagonal, their share of the others'); the new
 update becomes the pending one, and the next direction ``H_{k+1} g_{k+1}``
 follows in O(n). Applying the update at once and forming ``H y`` in a second
 pass read the matrix twice; at the demo's n = 1,350 the one pass takes a
-third off the two on two threads, a tenth on one (``benchmarks/README.md``). The matrix
+third off the two on two threads, a tenth on one, and the triangle instead of
+the full matrix another third (``benchmarks/README.md``). The matrix
 kernels are Numba loops in a fixed order over rows split into fixed blocks
-(whose partial products are added in block order), so iterates are
+of about equal shares of the triangle (whose partial products are added in block order), so iterates are
 reproducible bit for bit whatever the threads (``tasks``) that share the
 blocks; that the new H is finite follows from O(n) bounds (:func:`_bounded`),
 without another pass.
@@ -67,7 +71,7 @@ from typing import NamedTuple
 import numpy as np
 
 from pinnlite.core import checks
-from pinnlite.core.jit import kernel
+from pinnlite.core.jit import inline, kernel
 from pinnlite.optim.base import Optimizer, as_schedule, check_lr_factor, check_params, check_state_type, check_vector, lr_at
 from pinnlite.optim.linesearch import all_finite, dot, max_abs, strong_wolfe, sub, sum_abs
 from pinnlite.optim.quasi_newton import (
@@ -101,7 +105,10 @@ class BfgsState(NamedTuple):
     its length, ``decrease`` how much it lowered the objective (NaN before the
     first step, after a failed search and in states saved before it existed:
     the next first trial is then 1), ``value`` and ``grad`` (n,) the objective at the returned
-    params, ``H`` (n, n) the inverse Hessian approximation and ``Hg`` (n,) the
+    params, ``H`` (n (n + 1) / 2,) the inverse Hessian approximation, its
+    upper triangle packed by rows (:func:`packed`; the full (n, n) matrix in
+    states saved before they held the triangle, which the next update packs),
+    and ``Hg`` (n,) the
     product ``H grad`` (NaN before the first update): the next direction,
     carried over from the update in O(n) instead of a second product with H.
     ``pending`` (2 n + 4,) is the last update, not yet applied to ``H``: its
@@ -125,53 +132,123 @@ class BfgsState(NamedTuple):
     pending: np.ndarray = _NOTHING_PENDING
 
 
-@kernel
-def _matvec(H, v):
-    """``H v`` (float64) for a symmetric ``H``: the rows of H scaled by v and added in index order.
+@inline
+def _row_start(i, n):
+    """Index in a packed triangle (:func:`packed`) of row ``i``'s diagonal entry ``(i, i)``."""
+    return i * n - (i * (i - 1)) // 2
 
-    ``sum_j v_j H[j, :]`` is ``H' v``, which is ``H v`` because every H of this
-    module is symmetric to the last bit (:func:`_update`). Each output entry is
-    a sum in a fixed order, so the result depends on nothing but the inputs,
-    and the inner loop runs over contiguous rows (vectorised, no reduction).
+
+def _diagonal(n):
+    """Indices of the diagonal entries ``(i, i)`` in a packed triangle of order n (int64, (n,))."""
+    rows = np.arange(n, dtype=np.int64)
+    return rows * n - rows * (rows - 1) // 2
+
+
+def _identity(n):
+    """The packed triangle of the (n, n) identity."""
+    out = np.zeros(n * (n + 1) // 2)
+    out[_diagonal(n)] = 1.0
+    return out
+
+
+def packed(M):
+    """The upper triangle of a square matrix, row by row: ``M[i, j]`` for ``j >= i`` at index
+    ``i n - i (i - 1) / 2 + j - i`` (float64, (n (n + 1) / 2,)); how a :class:`BfgsState` holds ``H``."""
+    M = np.asarray(M, dtype=np.float64)
+    return M[np.triu_indices(M.shape[0])]
+
+
+def _order(size):
+    """n of a packed triangle of ``size = n (n + 1) / 2`` entries, or None when no n gives that size."""
+    n = (math.isqrt(8 * size + 1) - 1) // 2
+    return n if n * (n + 1) // 2 == size else None
+
+
+def symmetric(p):
+    """The (n, n) symmetric matrix whose upper triangle :func:`packed` gives ``p`` (a new matrix)."""
+    n = _order(p.shape[0])
+    M = np.empty((n, n))
+    rows, cols = np.triu_indices(n)
+    M[rows, cols] = p
+    M[cols, rows] = p
+    return M
+
+
+@kernel
+def _sym_rows(H, v, part, lo, hi):
+    """Rows ``lo:hi``'s share of ``M v`` for the symmetric M of the packed triangle ``H`` (float64).
+
+    Row i holds ``M[i, j]``, ``j >= i``: it adds ``v_i M[i, j]`` to entry j
+    (the upper triangle, M's column i read as its row) and ``sum_{j>i} M[i, j]
+    v_j`` to entry i (the lower triangle, M[j, i] = M[i, j]); summed over the
+    rows this is ``M v``, each packed entry read once, in a fixed order.
     """
     n = v.shape[0]
-    out = np.zeros(n)
     for j in range(n):
-        vj = v[j]
-        row = H[j]
-        for k in range(n):
-            out[k] += vj * row[k]
-    return out
+        part[j] = 0.0
+    for i in range(lo, hi):
+        start = _row_start(i, n)
+        row, tail, share = H[start : start + n - i], v[i:], part[i:]  # entries j = i..n-1
+        vi = v[i]
+        for k in range(n - i):
+            share[k] += vi * row[k]
+        part[i] += _dot_after(row, tail)
+
+
+@inline
+def _dot_after(row, v):
+    """``sum_{k >= 1} row[k] v[k]`` (the row past its diagonal) in four interleaved partial sums added
+    in a fixed order: independent sums keep the adds' latency off the critical path (twice as fast as
+    one sum here), and the order is the same on every run."""
+    m = row.shape[0]
+    s0 = s1 = s2 = s3 = 0.0
+    k = 1
+    while k + 4 <= m:
+        s0 += row[k] * v[k]
+        s1 += row[k + 1] * v[k + 1]
+        s2 += row[k + 2] * v[k + 2]
+        s3 += row[k + 3] * v[k + 3]
+        k += 4
+    while k < m:
+        s0 += row[k] * v[k]
+        k += 1
+    return (s0 + s1) + (s2 + s3)
 
 
 @kernel
 def _apply_rows(H, s, a, c0, c1, c2, c3, y, out, part, lo, hi):
     """Rows ``lo:hi`` of ``c0 H + c1 a a' + c2 (s a' + a s') + c3 s s'`` into ``out``, and their share of
-    the product with ``y``: ``part = sum_{i in lo:hi} y_i out[i, :]`` (float64), in row order.
+    the product with ``y`` (float64; ``H``, ``out`` packed triangles, :func:`packed`).
 
-    Every term is symmetric to the last bit (products and sums of two terms
-    commute in floating point), so a symmetric H gives a symmetric result
-    without writing the transpose, which would stride through memory; ``part``
-    summed over the blocks of rows is then ``out' y = out y``, each row added
-    while it is in cache. Each entry of ``out`` depends on its own inputs only,
-    so how the blocks are shared among threads does not change a bit.
+    Row i of the result is computed for ``j >= i`` only: every term is
+    symmetric (products and sums of two terms commute in floating point), so
+    the upper triangle is the whole matrix, and the pass reads and writes half
+    of what the full matrix would take. While the row is in cache it adds
+    ``y_i out[i, j]`` to ``part[j]`` (the upper triangle's share of ``out y``)
+    and ``sum_{j>i} out[i, j] y_j`` to ``part[i]`` (the lower triangle's), as
+    :func:`_sym_rows` does. Each entry of ``out`` depends on its own inputs
+    only, so how the blocks are shared among threads does not change a bit.
     """
     n = s.shape[0]
     for j in range(n):
         part[j] = 0.0
     for i in range(lo, hi):
+        start = _row_start(i, n)
+        # entries j = i..n-1 as slices from 0: the loop then vectorises (indices base + j did not)
+        row, new, ta, ts, share = H[start : start + n - i], out[start : start + n - i], a[i:], s[i:], part[i:]
         ai = a[i]
         si = s[i]
         yi = y[i]
-        for j in range(n):
-            v = c0 * H[i, j] + c1 * (ai * a[j]) + c2 * (si * a[j] + ai * s[j]) + c3 * (si * s[j])
-            out[i, j] = v
-            part[j] += yi * v
+        for k in range(n - i):
+            v = c0 * row[k] + c1 * (ai * ta[k]) + c2 * (si * ta[k] + ai * ts[k]) + c3 * (si * ts[k])
+            new[k] = v
+            share[k] += yi * v
+        part[i] += _dot_after(new, y[i:])
 
 
-# rows per task of a threaded update: enough tasks to balance two to eight threads, few enough
-# that a task's Python overhead (some microseconds) stays small next to its rows (about 0.2 ms
-# for 128 rows of n = 1,350)
+# rows per task of a threaded update, counted as rows of the full matrix: enough tasks to balance
+# two to eight threads, few enough that a task's Python overhead (some microseconds) stays small
+# next to its rows (about 0.1 ms for 128 rows of n = 1,350)
 _ROWS_PER_TASK = 128
 
 
@@ -180,43 +257,64 @@ def _serial(fn, n_tasks):
         fn(k)
 
 
-def _apply(H, s, a, c, y, tasks=_serial):
-    """``(c[0] H + c[1] a a' + c[2] (s a' + a s') + c[3] s s', that matrix times y)``, in one pass over H.
+def _edges(n):
+    """Row edges of the blocks of a pass over a packed triangle of order n: as many blocks as
+    ``n / _ROWS_PER_TASK`` rows of the full matrix make, each with about the same share of the
+    triangle (row i has n - i entries), fixed by n alone so that the result is too."""
+    k = -(-n // _ROWS_PER_TASK)
+    edges = sorted({n - round(n * math.sqrt(1.0 - b / k)) for b in range(k)} | {n})
+    return edges
 
-    ``tasks(fn, n_tasks)`` calls ``fn(k)`` for every k, in any order and on any
-    threads. The rows are split into blocks of :data:`_ROWS_PER_TASK` whatever
-    the threads, and the blocks' partial products are added in block order, so
-    the result does not depend on ``tasks``. The pass is memory-bound (it reads
-    and writes ``8 n^2`` bytes).
-    """
-    n = s.shape[0]
-    out = np.empty_like(H)
-    edges = list(range(0, n, _ROWS_PER_TASK)) + [n]
+
+def _blocks(kernel_call, n, tasks):
+    """``sum_k kernel_call(k, part_k, lo_k, hi_k)``'s parts over the blocks of :func:`_edges`, added in
+    block order (so that the sum does not depend on ``tasks``, which runs the blocks)."""
+    edges = _edges(n)
     parts = np.empty((len(edges) - 1, n))
-    tasks(lambda k: _apply_rows(H, s, a, c[0], c[1], c[2], c[3], y, out, parts[k], edges[k], edges[k + 1]),
-          len(edges) - 1)
+    tasks(lambda k: kernel_call(parts[k], edges[k], edges[k + 1]), len(edges) - 1)
     product = np.zeros(n)
     for part in parts:
         product += part
+    return product
+
+
+def _matvec(H, v, tasks=_serial):
+    """``M v`` (float64) for the symmetric M of the packed triangle ``H`` (:func:`_sym_rows`)."""
+    return _blocks(lambda part, lo, hi: _sym_rows(H, v, part, lo, hi), v.shape[0], tasks)
+
+
+def _apply(H, s, a, c, y, tasks=_serial):
+    """``(c[0] H + c[1] a a' + c[2] (s a' + a s') + c[3] s s', that matrix times y)``, in one pass over H.
+
+    ``H`` and the new matrix are packed triangles (:func:`packed`).
+    ``tasks(fn, n_tasks)`` calls ``fn(k)`` for every k, in any order and on any
+    threads. The rows are split into the blocks of :func:`_edges` whatever
+    the threads, and the blocks' partial products are added in block order, so
+    the result does not depend on ``tasks``. The pass is memory-bound (it reads
+    and writes ``4 n (n + 1)`` bytes).
+    """
+    out = np.empty_like(H)
+    product = _blocks(lambda part, lo, hi: _apply_rows(H, s, a, c[0], c[1], c[2], c[3], y, out, part, lo, hi),
+                      s.shape[0], tasks)
     return out, product
 
 
 def _update(H, s, a, c, tasks=_serial):
-    """``c[0] H + c[1] a a' + c[2] (s a' + a s') + c[3] s s'`` alone (a new matrix; :func:`_apply`)."""
+    """``c[0] H + c[1] a a' + c[2] (s a' + a s') + c[3] s s'`` alone (a new packed triangle; :func:`_apply`)."""
     return _apply(H, s, a, c, np.zeros(s.shape[0]), tasks)[0]
 
 
-def _unpack(pending, n):
+def _pending_update(pending, n):
     """``(c, s, a)`` of a state's pending update (:class:`BfgsState`), or None when there is none."""
     if pending.shape[0] == 0:
         return None
     return tuple(float(v) for v in pending[:4]), pending[4 : 4 + n], pending[4 + n :]
 
 
-def _product(H, pending, v):
+def _product(H, pending, v, tasks=_serial):
     """``H_k v`` for the approximation ``H_k`` of ``H`` and its pending update: one pass over H, then O(n)."""
-    Hv = _matvec(H, v)
-    update = _unpack(pending, v.shape[0])
+    Hv = _matvec(H, v, tasks)
+    update = _pending_update(pending, v.shape[0])
     if update is None:
         return Hv
     c, s, a = update
@@ -224,14 +322,21 @@ def _product(H, pending, v):
     return c[0] * Hv + (c[1] * av + c[2] * sv) * a + (c[2] * av + c[3] * sv) * s
 
 
+def _triangle(H):
+    """A state's ``H`` as a packed triangle: as it is, or packed from the (n, n) matrix of a state saved
+    before states held the triangle."""
+    return packed(H) if H.ndim == 2 else H
+
+
 def inverse_hessian(state):
-    """The (n, n) approximation of the inverse Hessian that a :class:`BfgsState` holds: its ``H`` with
-    the pending update applied (a new matrix; ``H`` itself when none is pending)."""
-    update = _unpack(state.pending, state.H.shape[0])
-    if update is None:
-        return state.H
-    c, s, a = update
-    return _update(state.H, s, a, c)
+    """The (n, n) approximation of the inverse Hessian that a :class:`BfgsState` holds: the symmetric
+    matrix of its ``H`` with the pending update applied (a new matrix)."""
+    H = _triangle(state.H)
+    update = _pending_update(state.pending, state.grad.shape[0])
+    if update is not None:
+        c, s, a = update
+        H = _update(H, s, a, c)
+    return symmetric(H)
 
 
 def _bounded(H, s, a, c):
@@ -245,7 +350,7 @@ def _bounded(H, s, a, c):
     (a state edited by hand) can at worst turn non-finite; the next direction
     is then not one of descent, and H is reset to the identity.
     """
-    am, sm, hm = float(max_abs(a)), float(max_abs(s)), float(np.max(np.diagonal(H)))  # floats: no overflow warning
+    am, sm, hm = float(max_abs(a)), float(max_abs(s)), float(np.max(H[_diagonal(s.shape[0])]))  # floats: no overflow warning
     bound = abs(c[0]) * hm + abs(c[1]) * am * am + 2.0 * abs(c[2]) * sm * am + abs(c[3]) * sm * sm
     return math.isfinite(bound) and bound < 1e300
 
@@ -336,15 +441,17 @@ def bfgs(variant="ssbroyden", learning_rate=1.0, max_linesearch=25, c1=1e-4, c2=
         params = check_params(params)
         n = params.shape[0]
         return BfgsState(count=0, n_evals=0, updates=0, converged=0, status=LBFGS_RUNNING, wolfe=0, step_size=0.0,
-                         value=math.nan, grad=np.zeros_like(params), H=np.eye(n), Hg=np.full(n, np.nan))
+                         value=math.nan, grad=np.zeros_like(params), H=_identity(n), Hg=np.full(n, np.nan))
 
     def update(grads, state, params, *, value, fun, lr_factor=1.0):
         check_state_type(state, BfgsState)
         check_vector("params", params, state.grad)
         check_vector("grads", grads, state.grad)
         n = params.shape[0]
-        if not isinstance(state.H, np.ndarray) or state.H.shape != (n, n) or state.H.dtype != np.float64:
-            checks.fail("state", f"H of shape ({n}, {n}) and dtype float64", state.H)
+        size = n * (n + 1) // 2
+        if not isinstance(state.H, np.ndarray) or state.H.shape not in ((size,), (n, n)) or state.H.dtype != np.float64:
+            checks.fail("state", f"H of shape ({size},) (or ({n}, {n}), the full matrix) and dtype float64",
+                        state.H)
         if not isinstance(state.Hg, np.ndarray) or state.Hg.shape != (n,) or state.Hg.dtype != np.float64:
             checks.fail("state", f"Hg of shape ({n},) and dtype float64", state.Hg)
         pending = state.pending
@@ -360,7 +467,7 @@ def bfgs(variant="ssbroyden", learning_rate=1.0, max_linesearch=25, c1=1e-4, c2=
             return params.copy(), state
         value = float(value)
         t0 = lr_at(schedule, state.count, positive=True) * check_lr_factor(lr_factor, positive=True)
-        H, updates = state.H, state.updates
+        H, updates = _triangle(state.H), state.updates
 
         def stop(status, p, f, g, wolfe, t, H, pending, updates, evals, Hg):
             return p, BfgsState(count=state.count + 1, n_evals=state.n_evals + evals, updates=updates,
@@ -369,12 +476,12 @@ def bfgs(variant="ssbroyden", learning_rate=1.0, max_linesearch=25, c1=1e-4, c2=
                                 decrease=value - f if t > 0 else math.nan, pending=pending)
 
         g64 = grads.astype(np.float64)
-        Hg = state.Hg if all_finite(state.Hg) else _product(H, pending, g64)
+        Hg = state.Hg if all_finite(state.Hg) else _product(H, pending, g64, tasks)
         if max_abs(grads) <= tolerance_grad:
             return stop(LBFGS_GRAD_TOL, params.copy(), value, grads.copy(), 0, 0.0, H, pending, updates, 0, Hg)
         d = -Hg
         if not (dot(g64, d) < 0.0) or not all_finite(d):
-            H, pending, updates, Hg = np.eye(n), _NOTHING_PENDING, 0, g64.copy()
+            H, pending, updates, Hg = _identity(n), _NOTHING_PENDING, 0, g64.copy()
             d = -g64
         d = d.astype(params.dtype)
         slope = dot(grads, d)
@@ -399,9 +506,9 @@ def bfgs(variant="ssbroyden", learning_rate=1.0, max_linesearch=25, c1=1e-4, c2=
         g_next = g_new.astype(np.float64)
         Hg_next = None
         if sy > eps * math.sqrt(dot(s, s)) * math.sqrt(dot(y, y)):
-            last = _unpack(pending, n)
+            last = _pending_update(pending, n)
             if last is None:
-                Hy = _matvec(H, y)
+                Hy = _matvec(H, y, tasks)
             else:  # apply the pending update, and form H y from its rows on the way
                 H, Hy = _apply(H, last[1], last[2], last[0], y, tasks)
                 pending = _NOTHING_PENDING
@@ -418,7 +525,7 @@ def bfgs(variant="ssbroyden", learning_rate=1.0, max_linesearch=25, c1=1e-4, c2=
                     Hg_next = c[0] * Hgn + (c[1] * ag + c[2] * sg) * Hy + (c[2] * ag + c[3] * sg) * s
                     pending, updates = np.concatenate([c, s, Hy]), updates + 1
         if Hg_next is None:
-            Hg_next = _product(H, pending, g_next)
+            Hg_next = _product(H, pending, g_next, tasks)
         status = step_status(max_abs(g_new), max_abs(s), f_new - value, tolerance_grad, tolerance_change)
         return stop(status, x_new, f_new, g_new, int(wolfe), point.t, H, pending, updates, evals, Hg_next)
 

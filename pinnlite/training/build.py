@@ -76,8 +76,9 @@ class DenseSizeWarning(UserWarning):
 def limit_dense(config, n):
     """Set a dense BFGS over more than ``optimizer.bfgs_max_size`` of ``n`` values to L-BFGS, in ``config``.
 
-    Its (n, n) inverse Hessian would take 8 n^2 bytes (7.6 GB for a 4 x 100
-    network) and exceed the 4 GiB a checkpoint array may hold from n = 23,170.
+    Its inverse Hessian (the upper triangle of an (n, n) matrix) would take
+    4 n (n + 1) bytes (3.8 GB for a 4 x 100 network) and exceed the 4 GiB a
+    checkpoint array may hold from n = 32,768.
     ``optimizer.kind`` counts, and ``second_order`` when the run reaches its switch
     (``switch_after < training.epochs``): the trainer asks when training starts and
     again at the switch (a resumed run given more epochs). Returns the message of
@@ -89,7 +90,7 @@ def limit_dense(config, n):
     if field is None or n <= o.bfgs_max_size:
         return None
     setattr(o, field, "lbfgs")
-    return (f"optimizer.{field}: 'bfgs' over {n} trained values needs an inverse Hessian of {8 * n * n / 1e9:.2g} "
+    return (f"optimizer.{field}: 'bfgs' over {n} trained values needs an inverse Hessian of {4 * n * (n + 1) / 1e9:.2g} "
             f"GB, more than optimizer.bfgs_max_size = {o.bfgs_max_size} allows; this run uses 'lbfgs' (raise "
             "optimizer.bfgs_max_size to keep dense BFGS)")
 

@@ -249,7 +249,7 @@ class OptimizerConfig(Section):
     #: BFGS stops when the step or the loss change is at most this; >= 0.
     bfgs_tolerance_change: float = _real(1e-15, 0.0)
     #: Most trained values (network, material field, free constants) for dense BFGS, whose
-    #: inverse Hessian takes 8 n^2 bytes (200 MB at the default 5000); a larger run that asks
+    #: inverse Hessian takes 4 n (n + 1) bytes (100 MB at the default 5000); a larger run that asks
     #: for "bfgs" gets "lbfgs" instead, with a DenseSizeWarning; an integer >= 1.
     bfgs_max_size: int = _int(5000, low=1)
     #: Levenberg-Marquardt: initial damping relative to diag(J'J); > 0.
