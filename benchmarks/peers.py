@@ -25,9 +25,14 @@ gradient (and checks pinnlite's loss against the trainer's own first
 evaluation), so the race is between the same problems. Then runs alternate
 (pinnlite, DeepXDE, pinnlite, ...), each in a fresh process with one thread
 (``torch.set_num_threads(1)``, OMP/MKL/OpenBLAS/Numba/pinnlite thread variables
-set to 1). Each records (time since training started, lam, mu) every
-``--every`` epochs (DeepXDE's L-BFGS calls its callbacks once per
-``iter_per_step`` iterations, which is set to ``--every``). The script prints
+set to 1). Each records (time since training started, iteration, lam, mu) at
+every accepted iterate: pinnlite after every ``--every`` epochs (default 1),
+DeepXDE after every Adam step (from its PDE function, which each step
+evaluates once) and after every line search of its L-BFGS (torch's
+``_strong_wolfe``, wrapped: the accepted point is the search's start plus the
+step it returns times the direction). The run ends by an exception from there
+once the target is reached or the time is up, so DeepXDE's L-BFGS runs in its
+default steps of 1000 iterations with no callback between them. The script prints
 the trajectories, per run the time at which max(|err lam|, |err mu|) first
 reaches 0.1% (``--target``) and the time from which it stays there, and the
 medians over runs and their ratio DeepXDE / pinnlite.
@@ -134,8 +139,12 @@ def pinnlite_start(cfg, data):
     return trainer, colloc, trainer.weights()
 
 
-def deepxde_model(cfg, data, arch, params, colloc, weights, own_init=False):
-    """``(model, (theta_lam, theta_mu), pde)``: the problem in DeepXDE, compiled for Adam."""
+def deepxde_model(cfg, data, arch, params, colloc, weights, own_init=False, on_evaluation=None):
+    """``(model, (theta_lam, theta_mu), pde)``: the problem in DeepXDE, compiled for Adam.
+
+    ``on_evaluation(lam, mu)``, when given, is called with the material (floats) at every evaluation of the
+    PDE residual, i.e. of the loss: the trajectory, recorded at no cost to the optimizer.
+    """
     import deepxde as dde
     import torch
 
@@ -146,6 +155,8 @@ def deepxde_model(cfg, data, arch, params, colloc, weights, own_init=False):
 
     def pde(x, y):
         lam, mu = m.lam * torch.exp(theta_lam), m.mu * torch.exp(theta_mu)
+        if on_evaluation is not None:
+            on_evaluation(float(lam), float(mu))
         u_xx = dde.grad.hessian(y, x, component=0, i=0, j=0)
         u_yy = dde.grad.hessian(y, x, component=0, i=1, j=1)
         u_tt = dde.grad.hessian(y, x, component=0, i=2, j=2)
@@ -276,50 +287,75 @@ def worker_deepxde(args):
     data = problem(args.seed)
     cfg = config(args.epochs, args.seed)
     trainer, colloc, weights = pinnlite_start(cfg, data)
-    model, (th_lam, th_mu), _ = deepxde_model(cfg, data, trainer.model.arch, trainer.model.params, colloc, weights,
-                                              own_init=args.own_init)
-    m = cfg.material
-    rows, clock = [], {}
+    rows, clock = [], {"stop": None}
 
-    class Trajectory(dde.callbacks.Callback):
-        """(time since training started, step, lam, mu) every ``--every`` steps; stops at the time limit."""
+    class Stop(Exception):
+        """Raised where an iterate is recorded, to end training: the target is reached or the time is up."""
+
+    def record(lam, mu):
+        """Adds an accepted iterate; raises Stop at the target or the time limit."""
+        t = time.perf_counter() - clock["t0"]
+        rows.append((t, len(rows) + 1, lam, mu))
+        el, em = _errors(lam, mu)
+        if t > args.dde_max_time:
+            clock["stop"] = "time limit"
+        elif args.stop_at_target and max(abs(el), abs(em)) <= args.target:
+            clock["stop"] = "target"
+        if clock["stop"]:
+            raise Stop
+
+    def on_evaluation(lam, mu):
+        """Adam evaluates its loss at each iterate, and accepts every one (L-BFGS's are recorded by its search)."""
+        if "t0" in clock and not isinstance(getattr(model, "opt", None), torch.optim.LBFGS):
+            record(lam, mu)
+
+    model, (th_lam, th_mu), _ = deepxde_model(cfg, data, trainer.model.arch, trainer.model.params, colloc, weights,
+                                              own_init=args.own_init, on_evaluation=on_evaluation)
+    m = cfg.material
+    import torch.optim.lbfgs as torch_lbfgs
+
+    search = torch_lbfgs._strong_wolfe
+
+    def searched(obj_func, x, t, d, *rest, **kw):
+        """torch's line search, then the accepted iterate's lam and mu (x, the search's start, is a list of
+        the parameters as the optimizer holds them; d the flat direction)."""
+        out = search(obj_func, x, t, d, *rest, **kw)
+        step, offset, theta = float(out[2]), 0, {}
+        for p, p0 in zip(model.opt.param_groups[0]["params"], x):
+            for name, var in (("lam", th_lam), ("mu", th_mu)):
+                if p is var:
+                    theta[name] = float(p0) + step * float(d[offset])
+            offset += p.numel()
+        record(m.lam * math.exp(theta["lam"]), m.mu * math.exp(theta["mu"]))
+        return out
+
+    torch_lbfgs._strong_wolfe = searched  # torch's LBFGS.step looks it up in its module at each iteration
+
+    class Start(dde.callbacks.Callback):
+        """Starts the clock when training begins."""
 
         def on_train_begin(self):
             clock.setdefault("t0", time.perf_counter())
 
-        def on_epoch_end(self):
-            step = self.model.train_state.step
-            if step < clock.get("next", args.every):  # at multiples of --every, as pinnlite's callback
-                return
-            clock["next"] = (step // args.every + 1) * args.every
-            lam, mu = m.lam * math.exp(th_lam.item()), m.mu * math.exp(th_mu.item())
-            t = time.perf_counter() - clock["t0"]
-            rows.append((t, step, lam, mu))
-            el, em = _errors(lam, mu)
-            if t > args.dde_max_time or (args.stop_at_target and max(abs(el), abs(em)) <= args.target):
-                self.model.stop_training = True
-
     o = cfg.optimizer
     n_adam = schedule(cfg)[0] if args.dde_adam is None else args.dde_adam
     n_lbfgs = args.dde_lbfgs if args.dde_lbfgs is not None else 4 * max(cfg.training.epochs - n_adam, 500)
-    cb = Trajectory()
-    if n_adam > 0:
-        model.train(iterations=n_adam, display_every=n_adam, callbacks=[cb], verbose=0)
-    if not model.stop_training and n_lbfgs > 0:
-        # the demo's L-BFGS settings where it has them, else DeepXDE's defaults
-        dde.optimizers.set_LBFGS_options(maxcor=getattr(o, "lbfgs_history", 100),
-                                         ftol=getattr(o, "lbfgs_tolerance_change", 0.0),
-                                         gtol=getattr(o, "lbfgs_tolerance_grad", 1e-8), maxiter=n_lbfgs)
-        # callbacks (the trajectory) run once per iter_per_step iterations, 1000 by default
-        opts = dde.optimizers.config.LBFGS_options
-        opts["iter_per_step"] = args.every
-        opts["fun_per_step"] = opts["maxfun"] * args.every // opts["maxiter"]
-        model.compile("L-BFGS", loss_weights=[weights.pde, weights.pde, 2 * weights.data],
-                      external_trainable_variables=[th_lam, th_mu])
-        model.train(callbacks=[cb], verbose=0)
+    try:
+        if n_adam > 0:
+            model.train(iterations=n_adam, display_every=n_adam, callbacks=[Start()], verbose=0)
+        if n_lbfgs > 0:
+            # the demo's L-BFGS settings where it has them, else DeepXDE's defaults (steps of 1000 iterations)
+            dde.optimizers.set_LBFGS_options(maxcor=getattr(o, "lbfgs_history", 100),
+                                             ftol=getattr(o, "lbfgs_tolerance_change", 0.0),
+                                             gtol=getattr(o, "lbfgs_tolerance_grad", 1e-8), maxiter=n_lbfgs)
+            model.compile("L-BFGS", loss_weights=[weights.pde, weights.pde, 2 * weights.data],
+                          external_trainable_variables=[th_lam, th_mu])
+            model.train(callbacks=[Start()], verbose=0)
+    except Stop:
+        pass
     wall = time.perf_counter() - clock["t0"]
-    return {"rows": rows, "wall": wall, "stop": "time limit" if rows[-1][0] > args.dde_max_time else "iterations",
-            "epochs": int(model.train_state.step), "warmup": n_adam, "lbfgs_iters": n_lbfgs}
+    return {"rows": rows, "wall": wall, "stop": clock["stop"] or "iterations",
+            "epochs": int(rows[-1][1]) if rows else 0, "warmup": n_adam, "lbfgs_iters": n_lbfgs}
 
 
 WORKERS = {"check": worker_check, "pinnlite": worker_pinnlite, "deepxde": worker_deepxde}
@@ -420,7 +456,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=3, help="runs of each implementation, alternated (default 3)")
     ap.add_argument("--seed", type=int, default=0, help="seed of run 1; run i uses seed + i - 1 (default 0)")
     ap.add_argument("--epochs", type=int, default=None, help="pinnlite's epochs (default: the demo's)")
-    ap.add_argument("--every", type=int, default=25, help="record the trajectory every N epochs (default 25)")
+    ap.add_argument("--every", type=int, default=1,
+                    help="record pinnlite's trajectory every N epochs (default 1; DeepXDE's: at every evaluation)")
     ap.add_argument("--target", type=float, default=1e-3, help="max(|err lam|, |err mu|) to reach (default 1e-3)")
     ap.add_argument("--dde-adam", type=int, default=None, help="DeepXDE's Adam epochs (default: the demo's)")
     ap.add_argument("--dde-lbfgs", type=int, default=None,
