@@ -54,6 +54,8 @@ def test_the_packed_triangle_holds_the_upper_triangle_row_by_row():
     assert np.array_equal(p[bfgs_module._diagonal(n)], np.diagonal(M))
     assert np.array_equal(bfgs_module.symmetric(bfgs_module._identity(n)), np.eye(n))
     assert [bfgs_module._order(k) for k in (0, 1, 3, 21, 22, 20)] == [0, 1, 2, 6, None, None]
+    with pytest.raises(InputError, match="p: expected a packed triangle"):
+        bfgs_module.symmetric(np.zeros(20))
 
 
 @pytest.mark.parametrize("n", [1, 5, 127, 128, 129, 1000, 1352])

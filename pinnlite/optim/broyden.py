@@ -166,7 +166,9 @@ def _order(size):
 
 def symmetric(p):
     """The (n, n) symmetric matrix whose upper triangle :func:`packed` gives ``p`` (a new matrix)."""
-    n = _order(p.shape[0])
+    n = _order(p.shape[0]) if isinstance(p, np.ndarray) and p.ndim == 1 else None
+    if n is None:
+        checks.fail("p", "a packed triangle: a vector of n (n + 1) / 2 values", p)
     M = np.empty((n, n))
     rows, cols = np.triu_indices(n)
     M[rows, cols] = p
@@ -267,8 +269,8 @@ def _edges(n):
 
 
 def _blocks(kernel_call, n, tasks):
-    """``sum_k kernel_call(k, part_k, lo_k, hi_k)``'s parts over the blocks of :func:`_edges`, added in
-    block order (so that the sum does not depend on ``tasks``, which runs the blocks)."""
+    """The sum of the parts that ``kernel_call(part, lo, hi)`` writes for each block ``lo:hi`` of
+    :func:`_edges`, added in block order (so that it does not depend on ``tasks``, which runs the blocks)."""
     edges = _edges(n)
     parts = np.empty((len(edges) - 1, n))
     tasks(lambda k: kernel_call(parts[k], edges[k], edges[k + 1]), len(edges) - 1)
@@ -350,7 +352,8 @@ def _bounded(H, s, a, c):
     (a state edited by hand) can at worst turn non-finite; the next direction
     is then not one of descent, and H is reset to the identity.
     """
-    am, sm, hm = float(max_abs(a)), float(max_abs(s)), float(np.max(H[_diagonal(s.shape[0])]))  # floats: no overflow warning
+    hm = float(np.max(H[_diagonal(s.shape[0])]))
+    am, sm = float(max_abs(a)), float(max_abs(s))  # floats: no overflow warning
     bound = abs(c[0]) * hm + abs(c[1]) * am * am + 2.0 * abs(c[2]) * sm * am + abs(c[3]) * sm * sm
     return math.isfinite(bound) and bound < 1e300
 
@@ -449,7 +452,8 @@ def bfgs(variant="ssbroyden", learning_rate=1.0, max_linesearch=25, c1=1e-4, c2=
         check_vector("grads", grads, state.grad)
         n = params.shape[0]
         size = n * (n + 1) // 2
-        if not isinstance(state.H, np.ndarray) or state.H.shape not in ((size,), (n, n)) or state.H.dtype != np.float64:
+        H = state.H
+        if not isinstance(H, np.ndarray) or H.shape not in ((size,), (n, n)) or H.dtype != np.float64:
             checks.fail("state", f"H of shape ({size},) (or ({n}, {n}), the full matrix) and dtype float64",
                         state.H)
         if not isinstance(state.Hg, np.ndarray) or state.Hg.shape != (n,) or state.Hg.dtype != np.float64:
