@@ -320,6 +320,7 @@ def worker_deepxde(args):
         """torch's line search, then the accepted iterate's lam and mu (x, the search's start, is a list of
         the parameters as the optimizer holds them; d the flat direction)."""
         out = search(obj_func, x, t, d, *rest, **kw)
+        clock["searches"] = clock.get("searches", 0) + 1
         step, offset, theta = float(out[2]), 0, {}
         for p, p0 in zip(model.opt.param_groups[0]["params"], x):
             for name, var in (("lam", th_lam), ("mu", th_mu)):
@@ -353,6 +354,9 @@ def worker_deepxde(args):
             model.train(callbacks=[Start()], verbose=0)
     except Stop:
         pass
+    if n_lbfgs > 0 and clock["stop"] is None and not clock.get("searches"):
+        raise SystemExit("peers.py: torch's LBFGS ran without calling torch.optim.lbfgs._strong_wolfe, "
+                         "which records DeepXDE's iterates; update worker_deepxde for this torch")
     wall = time.perf_counter() - clock["t0"]
     return {"rows": rows, "wall": wall, "stop": clock["stop"] or "iterations",
             "epochs": int(rows[-1][1]) if rows else 0, "warmup": n_adam, "lbfgs_iters": n_lbfgs}
