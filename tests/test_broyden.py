@@ -18,6 +18,7 @@ from test_quasi_newton import run  # the same driver: updates until converged
 from pinnlite import optim
 from pinnlite.errors import InputError
 from pinnlite.optim import broyden as bfgs_module
+from pinnlite.optim import triangle
 
 
 
@@ -32,10 +33,10 @@ def test_update_kernel_is_the_broyden_formula():
     Hy = H @ y
     yHy, sy = y @ Hy, s @ y
     for phi, tau in ((1.0, 1.0), (1.0, 0.37), (0.3, 1.8), (-0.2, 0.9)):
-        new = bfgs_module._update(bfgs_module.packed(H), s, Hy, (1 / tau, (phi - 1) / (tau * yHy), -phi / (tau * sy),
+        new = triangle._update(triangle.packed(H), s, Hy, (1 / tau, (phi - 1) / (tau * yHy), -phi / (tau * sy),
                                                                  phi * yHy / (tau * sy * sy) + 1 / sy))
         assert new.shape == (n * (n + 1) // 2,)
-        new = bfgs_module.symmetric(new)
+        new = triangle.symmetric(new)
         np.testing.assert_allclose(new, broyden_inverse_update(H, s, y, phi, tau), rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(new @ y, s, rtol=1e-10, atol=1e-12)  # the secant condition
 
@@ -45,23 +46,23 @@ def test_the_packed_triangle_holds_the_upper_triangle_row_by_row():
     n = 6
     M = rng.normal(size=(n, n))
     M = M + M.T
-    p = bfgs_module.packed(M)
+    p = triangle.packed(M)
     assert p.shape == (21,)
     for i in range(n):
         for j in range(i, n):
             assert p[i * n - i * (i - 1) // 2 + j - i] == M[i, j]  # the layout docs/FORMAT.md states
-    assert np.array_equal(bfgs_module.symmetric(p), M)
-    assert np.array_equal(p[bfgs_module._diagonal(n)], np.diagonal(M))
-    assert np.array_equal(bfgs_module.symmetric(bfgs_module._identity(n)), np.eye(n))
-    assert [bfgs_module._order(k) for k in (0, 1, 3, 21, 22, 20)] == [0, 1, 2, 6, None, None]
+    assert np.array_equal(triangle.symmetric(p), M)
+    assert np.array_equal(p[triangle._diagonal(n)], np.diagonal(M))
+    assert np.array_equal(triangle.symmetric(triangle._identity(n)), np.eye(n))
+    assert [triangle._order(k) for k in (0, 1, 3, 21, 22, 20)] == [0, 1, 2, 6, None, None]
     with pytest.raises(InputError, match="p: expected a packed triangle"):
-        bfgs_module.symmetric(np.zeros(20))
+        triangle.symmetric(np.zeros(20))
 
 
 @pytest.mark.parametrize("n", [1, 5, 127, 128, 129, 1000, 1352])
 def test_the_blocks_cover_every_row_once_with_about_equal_shares(n):
-    edges = bfgs_module._edges(n)
-    k = -(-n // bfgs_module._ROWS_PER_TASK)
+    edges = triangle._edges(n)
+    k = -(-n // triangle._ROWS_PER_TASK)
     assert edges[0] == 0 and edges[-1] == n and all(a < b for a, b in zip(edges, edges[1:]))
     assert len(edges) - 1 == k  # as many blocks as rows of the full matrix make
     shares = [sum(n - i for i in range(a, b)) for a, b in zip(edges, edges[1:])]
@@ -252,15 +253,15 @@ def test_the_product_is_h_times_v_for_a_symmetric_h():
     H = spd_matrix(9, 50.0, rng)
     H = (H + H.T) / 2
     v = rng.normal(size=9)
-    Hv = bfgs_module._matvec(bfgs_module.packed(H), v)
+    Hv = triangle._matvec(triangle.packed(H), v)
     np.testing.assert_allclose(Hv, H @ v, rtol=1e-13, atol=1e-13 * np.abs(H @ v).max())
-    n = 2 * bfgs_module._ROWS_PER_TASK + 9  # several blocks, shared among threads: the same bits
+    n = 2 * triangle._ROWS_PER_TASK + 9  # several blocks, shared among threads: the same bits
     H = spd_matrix(n, 50.0, rng)
     H = (H + H.T) / 2
     v = rng.normal(size=n)
-    Hv = bfgs_module._matvec(bfgs_module.packed(H), v)
+    Hv = triangle._matvec(triangle.packed(H), v)
     np.testing.assert_allclose(Hv, H @ v, rtol=1e-12, atol=1e-13 * np.abs(H @ v).max())
-    assert np.array_equal(bfgs_module._matvec(bfgs_module.packed(H), v, _shuffled_threads(4)), Hv)
+    assert np.array_equal(triangle._matvec(triangle.packed(H), v, _shuffled_threads(4)), Hv)
 
 
 def test_an_update_that_would_overflow_is_refused_from_its_bound():
@@ -268,16 +269,16 @@ def test_an_update_that_would_overflow_is_refused_from_its_bound():
     H = spd_matrix(6, 10.0, rng)
     H = (H + H.T) / 2
     s, a = rng.normal(size=6), rng.normal(size=6)
-    H = bfgs_module.packed(H)
+    H = triangle.packed(H)
     for c in ((0.7, -0.2, 0.3, 1.1), (1.0, 0.0, 0.0, 0.0), (2.0, 1e5, -1e5, 1e10)):
-        new = bfgs_module._update(H, s, a, c)
+        new = triangle._update(H, s, a, c)
         bound = abs(c[0]) * np.abs(H).max() + abs(c[1]) * np.abs(a).max() ** 2 \
             + 2 * abs(c[2]) * np.abs(s).max() * np.abs(a).max() + abs(c[3]) * np.abs(s).max() ** 2
         assert np.abs(new).max() <= bound * (1 + 1e-12)  # the bound holds for a positive definite H
         assert bfgs_module._bounded(H, s, a, c)
     huge = (1.0, 0.0, 0.0, 1e307)
     with np.errstate(over="ignore", invalid="ignore"):  # without the JIT the kernel is NumPy scalars, which warn
-        assert not np.all(np.isfinite(bfgs_module._update(H, s * 100, a, huge)))
+        assert not np.all(np.isfinite(triangle._update(H, s * 100, a, huge)))
     assert not bfgs_module._bounded(H, s * 100, a, huge)
     assert not bfgs_module._bounded(H, s, a, (math.nan, 0.0, 0.0, 0.0))
 
@@ -299,35 +300,35 @@ def _shuffled_threads(seed):
 
 def test_an_update_split_into_tasks_is_the_serial_update_bit_for_bit():
     rng = np.random.default_rng(8)
-    n = 3 * bfgs_module._ROWS_PER_TASK + 17  # several tasks, the last one short
+    n = 3 * triangle._ROWS_PER_TASK + 17  # several tasks, the last one short
     H = spd_matrix(n, 20.0, rng)
     H = (H + H.T) / 2
     s, a = rng.normal(size=n), rng.normal(size=n)
     c = (0.8, -0.3, 0.05, 1.7)
     tasks = _shuffled_threads(0)
-    new = bfgs_module._update(bfgs_module.packed(H), s, a, c, tasks)
+    new = triangle._update(triangle.packed(H), s, a, c, tasks)
     assert tasks.calls == [4]
-    assert np.array_equal(new, bfgs_module._update(bfgs_module.packed(H), s, a, c))
-    new = bfgs_module.symmetric(new)
+    assert np.array_equal(new, triangle._update(triangle.packed(H), s, a, c))
+    new = triangle.symmetric(new)
     expected = c[0] * H + c[1] * np.outer(a, a) + c[2] * (np.outer(s, a) + np.outer(a, s)) + c[3] * np.outer(s, s)
     np.testing.assert_allclose(new, expected, rtol=1e-13, atol=1e-13 * np.abs(expected).max())
 
 
 def test_the_one_pass_apply_gives_the_update_and_its_product_whatever_the_threads():
     rng = np.random.default_rng(10)
-    n = 3 * bfgs_module._ROWS_PER_TASK + 17
+    n = 3 * triangle._ROWS_PER_TASK + 17
     H = spd_matrix(n, 20.0, rng)
     H = (H + H.T) / 2
     s, a, y = rng.normal(size=n), rng.normal(size=n), rng.normal(size=n)
     c = (0.8, -0.3, 0.05, 1.7)
-    new, product = bfgs_module._apply(bfgs_module.packed(H), s, a, c, y)
+    new, product = triangle._apply(triangle.packed(H), s, a, c, y)
     formula = c[0] * H + c[1] * np.outer(a, a) + c[2] * (np.outer(s, a) + np.outer(a, s)) + c[3] * np.outer(s, s)
-    full = bfgs_module.symmetric(new)
+    full = triangle.symmetric(new)
     np.testing.assert_allclose(full, formula, rtol=1e-13, atol=1e-13 * np.abs(formula).max())
     expected = full @ y  # both triangles' shares: the product of the whole symmetric matrix
     np.testing.assert_allclose(product, expected, rtol=1e-12, atol=1e-13 * np.abs(expected).max())
     tasks = _shuffled_threads(2)
-    new2, product2 = bfgs_module._apply(bfgs_module.packed(H), s, a, c, y, tasks)
+    new2, product2 = triangle._apply(triangle.packed(H), s, a, c, y, tasks)
     assert tasks.calls == [4]
     assert np.array_equal(new2, new) and np.array_equal(product2, product)
 
@@ -337,7 +338,7 @@ def test_the_pending_updates_are_the_bfgs_formula_applied_in_turn(tasks):
     # the classical BFGS inverse update (phi = 1, tau = 1) applied to the recorded pairs, written out with
     # outer products, is the approximation the state holds after every iteration
     opt = optim.bfgs("bfgs", tasks=_shuffled_threads(3) if tasks else None)
-    x = rosen_start(2 * bfgs_module._ROWS_PER_TASK + 3)
+    x = rosen_start(2 * triangle._ROWS_PER_TASK + 3)
     f, g = rosenbrock(x)
     state = opt.init(x)
     H = np.eye(x.shape[0])
@@ -350,16 +351,22 @@ def test_the_pending_updates_are_the_bfgs_formula_applied_in_turn(tasks):
         x, f, g = x_new, state.value, state.grad
 
 
+def _rosenbrock_after(opt, n, updates):
+    """``(x, state, f, g)`` after ``updates`` updates of ``opt`` on the n-dimensional Rosenbrock function."""
+    x = rosen_start(n)
+    f, g = rosenbrock(x)
+    state = opt.init(x)
+    for _ in range(updates):
+        x, state = opt.update(g, state, x, value=f, fun=rosenbrock)
+        f, g = state.value, state.grad
+    return x, state, f, g
+
+
 def test_a_state_without_a_pending_update_continues_as_the_one_with_it_applied():
     # a state saved before pending existed holds the whole approximation in H: applying a state's pending
     # update into H and dropping it continues the same run, to rounding
     opt = optim.bfgs()
-    x = rosen_start(8)
-    f, g = rosenbrock(x)
-    state = opt.init(x)
-    for _ in range(5):
-        x, state = opt.update(g, state, x, value=f, fun=rosenbrock)
-        f, g = state.value, state.grad
+    x, state, f, g = _rosenbrock_after(opt, 8, 5)
     fields = optim.state_to_dict(state)
     assert fields["pending"].shape == (20,)
     fields["H"] = optim.inverse_hessian(state)
@@ -376,14 +383,9 @@ def test_a_state_without_a_pending_update_continues_as_the_one_with_it_applied()
 def test_a_state_saved_with_the_full_matrix_continues_bit_for_bit():
     # states held the whole (n, n) matrix before they held its upper triangle: the next update packs it
     opt = optim.bfgs()
-    x = rosen_start(8)
-    f, g = rosenbrock(x)
-    state = opt.init(x)
-    for _ in range(5):
-        x, state = opt.update(g, state, x, value=f, fun=rosenbrock)
-        f, g = state.value, state.grad
+    x, state, f, g = _rosenbrock_after(opt, 8, 5)
     assert state.H.shape == (36,) and state.pending.shape == (20,)
-    old = state._replace(H=bfgs_module.symmetric(state.H))
+    old = state._replace(H=triangle.symmetric(state.H))
     assert np.array_equal(optim.inverse_hessian(old), optim.inverse_hessian(state))
     for _ in range(3):
         x1, state = opt.update(g, state, x, value=f, fun=rosenbrock)
@@ -402,7 +404,7 @@ def test_a_pending_update_of_the_wrong_size_names_the_state():
 
 def test_a_run_with_threaded_updates_is_the_serial_run_bit_for_bit():
     rng = np.random.default_rng(9)
-    n = 2 * bfgs_module._ROWS_PER_TASK + 5
+    n = 2 * triangle._ROWS_PER_TASK + 5
     a = spd_matrix(n, 1e3, rng)
     b = rng.normal(size=n)
     tasks = _shuffled_threads(1)
