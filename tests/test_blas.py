@@ -8,6 +8,12 @@ to rounding (with ``beta`` too), and a whole evaluation on them the same loss
 and gradient.
 """
 
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
 import numba
 import numpy as np
 import pytest
@@ -106,3 +112,57 @@ def test_a_gemm_with_32_bit_integers_serves_the_passes(monkeypatch):
     res = E.evaluate(model.arch, model.params, prep, material, weights, E.Workspace(1), g)
     assert res.total == pytest.approx(ref, rel=1e-13)
     np.testing.assert_allclose(g, g_ref, rtol=0, atol=1e-12 * np.abs(g_ref).max())
+
+
+def test_numpys_own_libraries_are_looked_in_first():
+    site = "/env/lib/python3.11/site-packages"
+    found = [
+        f"{site}/scipy/linalg/cython_blas.cpython-311-x86_64-linux-gnu.so",  # SciPy's, mapped first
+        f"{site}/scipy.libs/libscipy_openblas-6cdc3b4a.so",
+        "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3",  # a system BLAS
+        f"{site}/numpy.libs/libscipy_openblas64_-32a4b2a6.so",  # NumPy's wheel's
+        f"{site}/torch/lib/libopenblas.so",
+        f"{site}/numpy.libs/libscipy_openblas64_-32a4b2a6.so",  # again, from the glob
+        f"{site}/numpy/.dylibs/libopenblas.dylib",
+    ]
+    assert blas.numpys_first(found, f"{site}/numpy") == [
+        f"{site}/numpy.libs/libscipy_openblas64_-32a4b2a6.so",
+        f"{site}/numpy/.dylibs/libopenblas.dylib",
+        "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3",
+        f"{site}/scipy/linalg/cython_blas.cpython-311-x86_64-linux-gnu.so",
+        f"{site}/scipy.libs/libscipy_openblas-6cdc3b4a.so",
+        f"{site}/torch/lib/libopenblas.so",
+    ]
+    # a package whose name starts like numpy's is another package
+    assert blas.numpys_first([f"{site}/numpyro.libs/libblas.so", f"{site}/numpy.libs/libblas.so"],
+                             f"{site}/numpy") == [f"{site}/numpy.libs/libblas.so", f"{site}/numpyro.libs/libblas.so"]
+
+
+_WHEEL_BLAS = [p for p in blas.candidate_libraries() if os.sep + "numpy.libs" + os.sep in p]
+
+
+@pytest.mark.skipif(not _WHEEL_BLAS or not os.path.exists("/proc/self/maps"),
+                    reason="needs NumPy's wheel's OpenBLAS (numpy.libs) and Linux's /proc/self/maps")
+def test_another_openblas_loaded_first_is_not_used(tmp_path):
+    # SciPy's wheels bring their own OpenBLAS, and Numba imports it at its first compile wherever SciPy is
+    # installed: the kernels must still get NumPy's gemm, the library whose threads pinnlite sets to one
+    other = tmp_path / "site-packages" / "other.libs" / "libother_openblas.so"
+    shutil.copytree(os.path.dirname(_WHEEL_BLAS[0]), other.parent)  # with the libraries it links (gfortran)
+    shutil.copyfile(_WHEEL_BLAS[0], other)
+    code = textwrap.dedent(f"""
+        import ctypes
+        import numpy
+        ctypes.CDLL({str(other)!r})  # mapped after NumPy's (and so listed before it), before pinnlite looks
+        from pinnlite.engine import blas, threads
+        assert any({str(other)!r} == p for p in blas.candidate_libraries())
+        own = ctypes.CDLL({_WHEEL_BLAS[0]!r})
+        address = lambda f: ctypes.cast(f, ctypes.c_void_p).value
+        name = next(n for n, _ in blas._NAMES["float64"] if hasattr(own, n))
+        assert address(blas._find("float64")) == address(getattr(own, name)), "another library's gemm"
+        get, put = threads._find_controls()
+        setter = next(n for n in threads._SETTERS if hasattr(own, n))
+        assert address(put) == address(getattr(own, setter)), "another library's thread control"
+        print("ok")
+    """)
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == 0 and p.stdout.strip() == "ok", p.stderr[-2000:]

@@ -48,7 +48,15 @@ _NAMES = {
 
 
 def candidate_libraries():
-    """Shared libraries of the loaded BLAS (Linux: from /proc/self/maps; wheels: numpy.libs)."""
+    """Shared libraries of the loaded BLAS, NumPy's own first (Linux: from /proc/self/maps; wheels: numpy.libs).
+
+    Other packages bring their own copies of OpenBLAS with the same function
+    names: SciPy's wheels do, and Numba imports SciPy's BLAS wrappers at its
+    first compile wherever SciPy is installed. Their products differ from
+    NumPy's in the last bits (another build, 32-bit integers) and their
+    threads are not the ones pinnlite sets to one, so they come last
+    (:func:`numpys_first`).
+    """
     paths = []
     try:
         with open("/proc/self/maps") as f:
@@ -61,12 +69,29 @@ def candidate_libraries():
     base = os.path.dirname(os.path.dirname(np.__file__))
     for pattern in ("numpy.libs/*blas*", "numpy/.dylibs/*blas*"):
         paths.extend(glob.glob(os.path.join(base, pattern)))
-    seen, out = set(), []
-    for p in paths:
-        if p not in seen:
-            seen.add(p)
-            out.append(p)
-    return out
+    return numpys_first(paths, os.path.dirname(np.__file__))
+
+
+def numpys_first(paths, numpy_dir):
+    """``paths`` without repeats, in the order a BLAS is looked for in them (a stable sort on three ranks).
+
+    First the libraries of NumPy's own package (under ``numpy_dir``, or in
+    the ``numpy.libs`` folder beside it, where its wheels keep their
+    OpenBLAS); then those outside any Python package (``site-packages`` or
+    ``dist-packages``): a system or conda BLAS, the one a NumPy built from
+    source links; last those of other packages (SciPy's ``scipy.libs`` and
+    extension modules, torch's).
+    """
+    numpy_dir = os.path.normpath(numpy_dir)
+    own = (numpy_dir + os.sep, os.path.join(os.path.dirname(numpy_dir), "numpy.libs") + os.sep)
+
+    def rank(path):
+        if os.path.normpath(path).startswith(own):
+            return 0
+        parts = os.path.normpath(path).split(os.sep)
+        return 2 if "site-packages" in parts or "dist-packages" in parts else 1
+
+    return sorted(dict.fromkeys(paths), key=rank)
 
 
 def _ctypes_signature(dtype, bits):
