@@ -23,3 +23,14 @@ def test_tile_size_does_not_change_the_result(material):
     one = engine.evaluate(arch, p, prep, material, WEIGHTS, engine.Workspace(1), np.empty_like(p))
     assert one.total == pytest.approx(ref.total, rel=1e-13)
     np.testing.assert_allclose(one.grad, ref.grad, rtol=1e-10, atol=1e-13 * np.abs(ref.grad).max())
+
+
+def test_the_default_tile_fills_its_columns_and_its_rows_avoid_power_of_two_strides():
+    # docs/ENGINE.md, "Layout": every term's tile fills the columns exactly, and the rows of a tile's
+    # arrays (TILE_COLUMNS float64 or float32 values) do not lie a power of two of bytes apart
+    from pinnlite.engine.terms import CHANNELS
+
+    assert all(tiles.TILE_COLUMNS % c == 0 for c in CHANNELS)
+    for itemsize in (4, 8):
+        stride = tiles.TILE_COLUMNS * itemsize
+        assert stride & (stride - 1) != 0, stride

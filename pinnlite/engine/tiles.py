@@ -15,7 +15,7 @@ from pinnlite.core import checks
 from pinnlite.errors import InputError
 from pinnlite.engine.terms import CHANNELS, POINTS_FIELD, TARGET_FIELD, TERMS, LossWeights, check_points
 
-TILE_COLUMNS = 1024  # columns of one tile: 128 PDE points, 256 four-channel or 1024 value-only points
+TILE_COLUMNS = 640  # columns of one tile: 80 PDE points, 160 four-channel or 640 value-only points
 UNIT_BYTES = 64 << 20  # memory for per-unit partial gradients
 
 
