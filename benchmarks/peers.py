@@ -265,8 +265,10 @@ def worker_warm(args):
     0.1% against 1.5 s for the runs after it). Three epochs use every kernel
     the race does (evaluation, BFGS, line search), so each raced run loads
     them as every run after a user's first does. It runs without torch and
-    DeepXDE imported, as the raced runs do: with torch in the process, the
-    cache entries of the kernels that call BLAS do not match theirs.
+    DeepXDE imported, as the raced runs do. (The check worker's evaluations
+    did not fill the cache for them: DeepXDE imports SciPy, and until pinnlite
+    looked for NumPy's own BLAS first it then found SciPy's OpenBLAS, whose
+    gemm takes 32-bit integers: other kernel signatures, other cache entries.)
     """
     from pinnlite.training.progress import Progress
     from pinnlite.training.trainer import Trainer

@@ -52,9 +52,9 @@ def candidate_libraries():
 
     Other packages bring their own copies of OpenBLAS with the same function
     names: SciPy's wheels do, and Numba imports SciPy's BLAS wrappers at its
-    first compile wherever SciPy is installed. Their products differ from
-    NumPy's in the last bits (another build, 32-bit integers) and their
-    threads are not the ones pinnlite sets to one, so they come last
+    first compile wherever SciPy is installed. Their products need not be
+    NumPy's to the last bit (another build and version, 32-bit integers) and
+    their threads are not the ones pinnlite sets to one, so they come last
     (:func:`numpys_first`).
     """
     paths = []
