@@ -2,8 +2,8 @@
 
 One evaluation (``docs/ENGINE.md`` has the equations):
 
-1. the points of every loss term are normalised and cut into tiles of about
-   1024 columns (:func:`pinnlite.engine.tiles.prepare`), each tile holding one term's points with
+1. the points of every loss term are normalised and cut into tiles of at most
+   640 columns (:func:`pinnlite.engine.tiles.prepare`), each tile holding one term's points with
    only the channels that term needs;
 2. worker threads (:mod:`pinnlite.engine.threads`) take tiles one after another and
    run, per tile, three compiled calls: the forward pass through every layer
