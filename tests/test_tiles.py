@@ -8,7 +8,7 @@ from conftest import random_model, random_problem
 
 from pinnlite import engine
 from pinnlite.engine import tiles
-from pinnlite.engine.terms import LossWeights
+from pinnlite.engine.terms import CHANNELS, LossWeights
 
 WEIGHTS = LossWeights(pde=0.7, boundary=1.5, traction=0.3, initial=2.0, initial_velocity=0.9, data=1.1)
 
@@ -28,8 +28,6 @@ def test_tile_size_does_not_change_the_result(material):
 def test_the_default_tile_fills_its_columns_and_its_rows_avoid_power_of_two_strides():
     # docs/ENGINE.md, "Layout": every term's tile fills the columns exactly, and the rows of a tile's
     # arrays (TILE_COLUMNS float64 or float32 values) do not lie a power of two of bytes apart
-    from pinnlite.engine.terms import CHANNELS
-
     assert all(tiles.TILE_COLUMNS % c == 0 for c in CHANNELS)
     for itemsize in (4, 8):
         stride = tiles.TILE_COLUMNS * itemsize
