@@ -15,12 +15,12 @@ best median of each over the round's median at
 
 import argparse
 import os
-import time
 
 import numpy as np
+from step import median_ms, problem  # the step benchmark's problem: N PDE points, N/8 sensors
 
 import pinnlite.engine.loss as E
-from pinnlite import ElasticPINN2D, LossWeights, Material, PointSets
+from pinnlite import LossWeights
 from pinnlite.engine.tiles import TILE_COLUMNS
 
 
@@ -31,25 +31,18 @@ def network(spec):
     return int(width), int(layers), int(n)
 
 
-def evaluation_ms(width, layers, n, threads, columns, rounds, rng):
+def evaluation_ms(width, layers, n, threads, columns, rounds):
     """``{columns: best over rounds of the median ms of one evaluation}``."""
-    model = ElasticPINN2D([width] * layers, rng=rng)
-    points = PointSets(collocation=rng.uniform(0, 1, (n, 3)), data=rng.uniform(0, 1, (n // 8, 3)),
-                       data_values=rng.standard_normal((n // 8, 2)))
-    material, weights, ws = Material(2.0, 1.0, 1.0, True, True, False), LossWeights(), E.Workspace(threads)
+    model, points, material = problem(width, layers, n, "float64")
+    weights, ws = LossWeights(), E.Workspace(threads)
     reps = max(5, int(2e8 / (width * width * layers * n)))
     preps = {c: E.prepare(model.arch, points, weights, tile_columns=c) for c in columns}
     g = np.empty_like(model.params)
     best = {}
     for _ in range(rounds):
         for c, prep in preps.items():
-            E.evaluate(model.arch, model.params, prep, material, weights, ws, g)
-            ts = []
-            for _ in range(reps):
-                t = time.perf_counter()
-                E.evaluate(model.arch, model.params, prep, material, weights, ws, g)
-                ts.append(time.perf_counter() - t)
-            best[c] = min(best.get(c, np.inf), 1e3 * float(np.median(ts)))
+            ms = median_ms(lambda: E.evaluate(model.arch, model.params, prep, material, weights, ws, g), reps, 1)
+            best[c] = min(best.get(c, np.inf), ms)
     return best
 
 
@@ -68,7 +61,7 @@ def main():
     print("|---|---|" + "---|" * len(columns))
     for spec in args.nets:
         width, layers, n = network(spec)
-        ms = evaluation_ms(width, layers, n, args.threads, columns, args.rounds, np.random.default_rng(0))
+        ms = evaluation_ms(width, layers, n, args.threads, columns, args.rounds)
         base = ms[TILE_COLUMNS]
         cells = [f"{ms[c]:.2f} ms ({ms[c] / base:.2f})" for c in columns]
         print(f"| {width} x {layers} | {n} | " + " | ".join(cells) + " |", flush=True)

@@ -146,9 +146,9 @@ _WHEEL_BLAS = [p for p in blas.candidate_libraries() if os.sep + "numpy.libs" + 
 def test_another_openblas_loaded_first_is_not_used(tmp_path):
     # SciPy's wheels bring their own OpenBLAS, and Numba imports it at its first compile wherever SciPy is
     # installed: the kernels must still get NumPy's gemm, the library whose threads pinnlite sets to one
-    other = tmp_path / "site-packages" / "other.libs" / "libother_openblas.so"
-    shutil.copytree(os.path.dirname(_WHEEL_BLAS[0]), other.parent)  # with the libraries it links (gfortran)
-    shutil.copyfile(_WHEEL_BLAS[0], other)
+    folder = tmp_path / "site-packages" / "other.libs"
+    shutil.copytree(os.path.dirname(_WHEEL_BLAS[0]), folder)  # with the libraries it links (gfortran)
+    other = folder / os.path.basename(_WHEEL_BLAS[0])
     code = textwrap.dedent(f"""
         import ctypes
         import numpy

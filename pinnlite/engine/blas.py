@@ -86,9 +86,10 @@ def numpys_first(paths, numpy_dir):
     own = (numpy_dir + os.sep, os.path.join(os.path.dirname(numpy_dir), "numpy.libs") + os.sep)
 
     def rank(path):
-        if os.path.normpath(path).startswith(own):
+        path = os.path.normpath(path)
+        if path.startswith(own):
             return 0
-        parts = os.path.normpath(path).split(os.sep)
+        parts = path.split(os.sep)
         return 2 if "site-packages" in parts or "dist-packages" in parts else 1
 
     return sorted(dict.fromkeys(paths), key=rank)
