@@ -66,7 +66,7 @@ import time
 
 import numpy as np
 
-from peers_workers import ONE_THREAD, WORKERS, _errors
+from peers_workers import ONE_THREAD, WORKERS, relative_errors
 
 
 # ------------------------------------------------------------------ the driver
@@ -94,7 +94,7 @@ def run_worker(name, args, seed):
 def reach(rows, target):
     """``(first, epoch, stays, best)``: time and epoch first within target (None), time from which it stays,
     (best error, its time)."""
-    errs = [max(abs(e) for e in _errors(lam, mu)) for _, _, lam, mu in rows]
+    errs = [max(abs(e) for e in relative_errors(lam, mu)) for _, _, lam, mu in rows]
     i_first = next((i for i, e in enumerate(errs) if e <= target), None)
     first, epoch = (None, None) if i_first is None else (rows[i_first][0], int(rows[i_first][1]))
     stays = None
@@ -121,7 +121,7 @@ def print_trajectory(name, seed, rows, n_lines):
     keep = set(np.unique(np.linspace(0, len(rows) - 1, min(n_lines, len(rows))).round().astype(int)).tolist())
     for i, (t, step, lam, mu) in enumerate(rows):
         if i in keep:
-            el, em = _errors(lam, mu)
+            el, em = relative_errors(lam, mu)
             print(f"  {t:8.2f} {int(step):6d} {lam:10.6f} {el:+9.4%} {mu:10.6f} {em:+9.4%}")
 
 

@@ -233,7 +233,8 @@ def worker_warm(args):
     return {"seconds": time.perf_counter() - t0}
 
 
-def _errors(lam, mu):
+def relative_errors(lam, mu):
+    """``(lam / lam_true - 1, mu / mu_true - 1)``."""
     return lam / TRUTH[0] - 1, mu / TRUTH[1] - 1
 
 
@@ -246,7 +247,7 @@ def worker_pinnlite(args):
     rows = []
 
     def record(trainer, row):
-        el, em = _errors(row["lam"], row["mu"])
+        el, em = relative_errors(row["lam"], row["mu"])
         rows.append((row["time"], row["epoch"], row["lam"], row["mu"]))
         return args.stop_at_target and max(abs(el), abs(em)) <= args.target
 
@@ -279,7 +280,7 @@ def worker_deepxde(args):
         """Adds an accepted iterate; raises Stop at the target or the time limit."""
         t = time.perf_counter() - clock["t0"]
         rows.append((t, len(rows) + 1, lam, mu))
-        el, em = _errors(lam, mu)
+        el, em = relative_errors(lam, mu)
         if t > args.dde_max_time:
             clock["stop"] = "time limit"
         elif args.stop_at_target and max(abs(el), abs(em)) <= args.target:
