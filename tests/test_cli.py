@@ -123,11 +123,11 @@ def test_demo_prints_its_settings_and_reports_lam_and_mu_not_the_fixed_rho(demo_
 
 
 @pytest.mark.parametrize("changes, expected", [
-    ({"optimizer.switch_after": 20}, "Adam (lr 0.003) for 20 epochs, then dense SSBroyden to epoch 3000"),
+    ({"optimizer.switch_after": 20}, "Adam (lr 0.003) for 20 epochs, then dense SSBroyden to epoch 10000"),
     ({"optimizer.switch_after": 20, "training.epochs": 20}, "Adam (lr 0.003) for 20 epochs"),  # no switch
-    ({"optimizer.second_order": "none"}, "Adam (lr 0.003) for 3000 epochs"),
-    ({"optimizer.second_order": "lbfgs"}, "L-BFGS for 3000 epochs (no first-order warm-up)"),
-    ({"optimizer.kind": "bfgs"}, "dense SSBroyden for 3000 epochs"),
+    ({"optimizer.second_order": "none"}, "Adam (lr 0.003) for 10000 epochs"),
+    ({"optimizer.second_order": "lbfgs"}, "L-BFGS for 10000 epochs (no first-order warm-up)"),
+    ({"optimizer.kind": "bfgs"}, "dense SSBroyden for 10000 epochs"),
 ])
 def test_the_demo_names_its_optimizer_phases(changes, expected):
     from pinnlite.cli.run import _demo_rows
@@ -518,7 +518,7 @@ def test_config_defaults_print_every_field_with_its_comment(capsys):
     assert main(["config", "--defaults"]) == 0
     text = capsys.readouterr().out
     assert Config.from_toml(text) == Config()
-    assert "# Number of epochs (passes over the collocation points); integer >= 0.\nepochs = 3000\n" in text
+    assert "# Number of epochs (passes over the collocation points); integer >= 0.\nepochs = 10000\n" in text
     assert "every_seconds = 600.0" in text and "# batch_size = None" in text
 
 

@@ -42,9 +42,9 @@ SPEC_DEFAULTS = {
     "name": "run",
     "architecture": {"hidden": "auto", "activation": "tanh", "dtype": "float64",
                      "init": "glorot_normal", "pressure": "auto"},
-    "training": {"epochs": 3000, "batch_size": None, "seed": 0, "log_every": 100, "threads": None,
+    "training": {"epochs": 10000, "batch_size": None, "seed": 0, "log_every": 100, "threads": None,
                  "target_loss": None, "error_bars": True, "validation_fraction": 0.0, "monitor": None,
-                 "patience": None, "settle_epochs": 50, "settle_tolerance": 1e-4,
+                 "patience": None, "settle_epochs": 50, "settle_tolerance": 1e-4, "settle_fraction": 0.2,
                  "hold_material": True},
     "optimizer": {"kind": "adam", "lr": 3e-3, "material_lr": None, "momentum": 0.0,
                   "nesterov": False, "b1": 0.9, "b2": 0.999, "eps": 1e-8, "weight_decay": 0.0,
@@ -221,7 +221,8 @@ def valid_dicts(draw):
                      "validation_fraction": fraction,
                      "monitor": draw(st.sampled_from([None, "loss"] + (["validation"] if fraction else []))),
                      "patience": draw(maybe(ints(1))), "settle_epochs": draw(ints(0)),
-                     "settle_tolerance": draw(POS), "hold_material": draw(st.booleans())},
+                     "settle_tolerance": draw(POS), "settle_fraction": draw(UNIT_CO),
+                     "hold_material": draw(st.booleans())},
         "optimizer": {
             "kind": kind, "lr": draw(POS), "material_lr": draw(maybe(POS)), "momentum": momentum,
             "nesterov": draw(st.booleans()) if momentum > 0 else False,
@@ -704,7 +705,7 @@ def test_cross_field_boundary_cases_are_accepted(d):
 FIRST_ORDER_STEPS = [
     ({}, None, 1),  # the default: second-order from the first epoch, no first-order step (a schedule needs one)
     ({"optimizer.switch_after": 20}, None, 20),  # the switch after 20 epochs of one full batch
-    ({"optimizer.second_order": "none"}, None, 3000),  # no switch: every epoch
+    ({"optimizer.second_order": "none"}, None, 10000),  # no switch: every epoch
     ({"optimizer.kind": "bfgs"}, None, 1),  # second-order from the start: no first-order step
     ({"optimizer.switch_after": 2, "training.epochs": 20}, None, 2),
     ({"optimizer.switch_after": 50, "training.epochs": 20}, None, 20),  # the run ends before its switch

@@ -38,7 +38,7 @@ def test_commented_defaults_read_back_to_the_defaults():
     assert Config.from_toml(text) == Config()
     lines = text.splitlines()
     # each value line has its comment right above it
-    i = lines.index("epochs = 3000")
+    i = lines.index("epochs = 10000")
     assert lines[i - 1] == "# Number of epochs (passes over the collocation points); integer >= 0."
     i = lines.index("keep_last = 3")
     assert lines[i - 1] == "# Number of most recent checkpoints kept on disk; integer >= 1."

@@ -1,5 +1,6 @@
-"""The stop rule on settled material parameters (pinnlite.training.stopping): the window, the
-phase, the tolerance, and a run that stops at the first epoch the rule holds and not before."""
+"""The stop rule on settled material parameters (pinnlite.training.stopping): the window (fixed
+while the loss has levelled off, a share of the run while it still falls), the phase, the
+tolerance, and a run that stops at the first epoch the rule holds and not before."""
 
 import dataclasses
 import math
@@ -10,16 +11,16 @@ import pytest
 from pinnlite.training.config import Config
 from pinnlite.training.metrics import COLUMNS, Metrics
 from pinnlite.training.problems import plane_waves
-from pinnlite.training.stopping import settled
+from pinnlite.training.stopping import PLATEAU, settled, window
 from pinnlite.training.trainer import Trainer
 
 
-def history(lam, mu=None, phase=None):
+def history(lam, mu=None, phase=None, loss=None):
     m = Metrics()
     for i, v in enumerate(lam):
         row = {c: 0.0 for c in COLUMNS}
         row.update(epoch=i + 1, step=i + 1, lam=v, mu=1.0 if mu is None else mu[i],
-                   phase=0 if phase is None else phase[i])
+                   phase=0 if phase is None else phase[i], loss=1.0 if loss is None else loss[i])
         m.append(**row)
     return m
 
@@ -66,6 +67,32 @@ def test_never_across_a_phase_switch_without_names_or_with_zero_epochs():
     assert settled(history([1.0] * 6), ("lam",), 3, 1e-3, since=None) is None
 
 
+def test_the_window_is_a_share_of_the_run_while_the_loss_still_falls():
+    n = 1000
+    falling = 0.99 ** np.arange(n)  # 1% an epoch: 40% over a window of 50
+    level = np.ones(n)
+    assert window(history([1.0] * n, loss=falling), 50, 0.2) == 200  # ceil(0.2 * 1000)
+    assert window(history([1.0] * 101, loss=falling[:101]), 50, 0.2) == 50  # 0.2 * 101 < 50: the shortest
+    assert window(history([1.0] * 1001, loss=np.ones(1001)), 50, 0.2) == 50  # levelled off
+    assert window(history([1.0] * n, loss=falling), 50, 0.0) == 50  # fraction 0: always settle_epochs
+    assert window(history([1.0] * 999, loss=falling[:999]), 50, 0.15) == 150  # ceil(149.85)
+    # the boundary: a fall by exactly the factor PLATEAU over the 50 epochs still counts as falling
+    edge = np.ones(n)
+    edge[-51:] = np.linspace(1.0, PLATEAU, 51)
+    assert window(history([1.0] * n, loss=edge), 50, 0.2) == 200
+    edge[-1] = PLATEAU * 1.0001
+    assert window(history([1.0] * n, loss=edge), 50, 0.2) == 50
+    # a creep of 1e-6 an epoch settles within 1e-4 over 50 epochs, not over the 200 of a falling loss
+    creep = 1.0 + 1e-6 * np.arange(n)
+    assert settled(history(creep, loss=level), ("lam",), 50, 1e-4, fraction=0.2) is not None
+    assert settled(history(creep, loss=falling), ("lam",), 50, 1e-4, fraction=0.2) is None
+    assert settled(history(creep, loss=falling), ("lam",), 50, 3e-3, fraction=0.2) == \
+        "settled: lam changed by less than 0.003 (relative) in 200 epochs"
+    # the long window also lies after the release: 200 epochs since it are needed
+    assert settled(history([1.0] * n, loss=falling), ("lam",), 50, 1e-4, since=799, fraction=0.2) is not None
+    assert settled(history([1.0] * n, loss=falling), ("lam",), 50, 1e-4, since=800, fraction=0.2) is None
+
+
 @pytest.fixture(scope="module")
 def reference():
     """A run of the default solver with the rule off, on small noisy plane-wave data."""
@@ -85,22 +112,24 @@ def reference():
 
 def test_a_run_stops_at_the_first_epoch_its_material_settles(reference):
     data, cfg, ref, released = reference
-    lam, mu, phase = ref["lam"], ref["mu"], ref["phase"]
-    epochs, tol = 10, 3e-3
+    lam, mu, phase, loss = ref["lam"], ref["mu"], ref["phase"], ref["loss"]
+    epochs, tol, fraction = 10, 3e-3, 0.2
     assert released is not None and released > 20  # held into the second phase (pinnlite.training.hold)
 
     def holds(e):  # the rule at epoch e (1-based), written out from its definition
-        w = slice(e - epochs - 1, e)
-        return (e - released > epochs and np.all(phase[w] == phase[e - 1])
+        falling = e > epochs and loss[e - 1] <= 0.995 * loss[e - 1 - epochs]
+        n = max(epochs, math.ceil(fraction * e)) if falling else epochs
+        w = slice(e - n - 1, e)
+        return (e - released > n and np.all(phase[w] == phase[e - 1])
                 and all(np.max(np.abs(v[w] - v[e - 1])) <= tol * abs(v[e - 1]) for v in (lam, mu)))
 
     stop = next((e for e in range(1, len(lam) + 1) if holds(e)), None)
     assert stop is not None and 20 + epochs < stop < 300  # settles in the second-order phase, before the end
-    trainer = Trainer(None, cfg.replace(**{"training.settle_epochs": epochs, "training.settle_tolerance": tol}),
-                      progress=False)
+    trainer = Trainer(None, cfg.replace(**{"training.settle_epochs": epochs, "training.settle_tolerance": tol,
+                                           "training.settle_fraction": fraction}), progress=False)
     metrics = trainer.train(data)
     assert len(metrics) == stop
-    assert trainer.state.stop_reason == f"settled: lam, mu changed by less than {tol:g} (relative) in {epochs} epochs"
+    assert trainer.state.stop_reason.startswith(f"settled: lam, mu changed by less than {tol:g} (relative) in ")
     np.testing.assert_array_equal(metrics["lam"], lam[:stop])  # the same run up to the stop
 
 
@@ -120,3 +149,4 @@ def test_never_while_the_network_has_not_fitted_its_sensors(reference):
     trainer = Trainer(None, easy, progress=False)
     trainer.train(data)
     assert 24 <= trainer.state.epoch < 300 and trainer.state.stop_reason.startswith("settled")
+

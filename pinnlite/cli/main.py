@@ -1,6 +1,6 @@
 """The ``pinnlite`` command line: its parser and :func:`main`.
 
-    pinnlite demo [--inclusion] [--noise 0] [--seed 0] [--epochs 3000] [--out pinnlite-demo] [--overwrite]
+    pinnlite demo [--inclusion] [--noise 0] [--seed 0] [--epochs 10000] [--out pinnlite-demo] [--overwrite]
     pinnlite train CONFIG --data DATA.npz [--out run] [--overwrite]      (also under mpiexec -n K)
     pinnlite resume RUN_DIR | CHECKPOINT_DIR | CHECKPOINT [--epochs N]
     pinnlite plot RUN_DIR [--out DIR] [--format png|pdf|svg] [--times T ...]

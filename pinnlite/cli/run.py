@@ -27,7 +27,8 @@ DEMO_TRUTH = (2.0, 1.0, 1.0)
 # sections whose fields may change when a run is resumed: the others are baked into its state
 # (the network, the material parametrisation, the collocation points, the scales, the split)
 RESUMABLE = ("optimizer", "schedule", "loss_weights", "checkpoint")
-RESUMABLE_TRAINING = ("epochs", "log_every", "threads", "target_loss", "patience", "settle_epochs", "settle_tolerance")
+RESUMABLE_TRAINING = ("epochs", "log_every", "threads", "target_loss", "patience", "settle_epochs", "settle_tolerance",
+                      "settle_fraction")
 
 
 def demo_config(epochs=None, seed=0, threads=None):

@@ -150,7 +150,7 @@ class TrainingConfig(Section):
     """The training loop."""
 
     #: Number of epochs (passes over the collocation points); integer >= 0.
-    epochs: int = _int(3000, low=0)
+    epochs: int = _int(10000, low=0)
     #: Collocation points per step; None: full batch; else an integer >= 1.
     batch_size: int | None = _int(None, low=1, optional=True)
     #: Seed of every random choice of the run (initialisation, sampling, batches); integer >= 0.
@@ -179,11 +179,17 @@ class TrainingConfig(Section):
     #: None: never; else an integer >= 1.
     patience: int | None = _int(None, low=1, optional=True)
     #: Stop when every free material parameter has changed by less than settle_tolerance
-    #: (relative) over this many epochs of one phase: the answer no longer moves
+    #: (relative) over this many epochs of one phase, or over settle_fraction of the epochs
+    #: so far while the loss still falls: the answer no longer moves
     #: (pinnlite.training.stopping). 0: never; else an integer >= 1.
     settle_epochs: int = _int(50, low=0)
     #: The relative change below which a parameter counts as settled; a number > 0.
     settle_tolerance: float = _positive(1e-4)
+    #: While the loss still falls (by more than 0.5% over settle_epochs), the window of the
+    #: settle rule is this share of the epochs so far if that is longer than settle_epochs,
+    #: so that a slow creep of the material is not taken for settled; in [0, 1), 0: always
+    #: settle_epochs.
+    settle_fraction: float = _real(0.2, 0.0, 1.0, high_open=True)
     #: Keep the free material parameters (or the material field) at their initial guesses
     #: while the network is random: until it fits the sensors better than a field of zeros
     #: (misfit below their rms), or its misfit has fallen by less than 10% in 50 epochs

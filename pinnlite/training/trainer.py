@@ -414,7 +414,8 @@ class Trainer(Checkpoints, Reports):
                     st.stop_reason = "target loss reached"
                 settled = stopping.settled(self.metrics, self.free, cfg.training.settle_epochs,
                                            cfg.training.settle_tolerance,
-                                           fitted=fitted(row, self.scales) is not False, since=st.released)
+                                           fitted=fitted(row, self.scales) is not False, since=st.released,
+                                           fraction=cfg.training.settle_fraction)
                 st.stop_reason = st.stop_reason or settled or ""
                 if self.stop_requested():
                     st.stop_reason = "interrupted"
