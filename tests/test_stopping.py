@@ -4,11 +4,13 @@ tolerance, and a run that stops at the first epoch the rule holds and not before
 
 import dataclasses
 import math
+import warnings
 
 import numpy as np
 import pytest
 
 from pinnlite.training.config import Config
+from pinnlite.training.diagnostics import FitWarning
 from pinnlite.training.metrics import COLUMNS, Metrics
 from pinnlite.training.problems import plane_waves
 from pinnlite.training.stopping import PLATEAU, settled, window
@@ -150,3 +152,30 @@ def test_never_while_the_network_has_not_fitted_its_sensors(reference):
     trainer.train(data)
     assert 24 <= trainer.state.epoch < 300 and trainer.state.stop_reason.startswith("settled")
 
+
+def run_warnings(n_sensors, **changes):
+    """The FitWarnings of a 30-epoch run of a (16, 16) network on ``n_sensors`` noisy sensors."""
+    data = plane_waves(2.0, 1.0, 1.0, n_sensors=n_sensors, noise=0.03, rng=0)[0]
+    cfg = Config(name="few")
+    cfg.architecture.hidden = [16, 16]
+    cfg.training.threads, cfg.training.error_bars, cfg.training.epochs = 1, False, 30
+    cfg.sampling.n_collocation = 200
+    cfg.material.lam, cfg.material.mu = 3.0, 0.7
+    trainer = Trainer(None, cfg.replace(**changes), progress=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer.train(data)
+    return trainer, [str(w.message) for w in caught if issubclass(w.category, FitWarning) and "sensor values" in
+                     str(w.message)]
+
+
+def test_a_run_on_fewer_sensor_values_than_trained_values_that_does_not_settle_warns():
+    trainer, few = run_warnings(100)  # 200 sensor values, 3 * 16 + 16 + 16 * 16 + 16 + 16 * 2 + 2 + 2 trained
+    assert trainer.objective.size == 372 and trainer.state.stop_reason == "epochs"
+    assert len(few) == 1 and "on 200 sensor values for 372 trained values" in few[0]
+    assert "training.validation_fraction = 0.2" in few[0]
+    assert run_warnings(200)[1] == []  # 400 values for 372: enough
+    assert run_warnings(100, **{"training.validation_fraction": 0.2})[1] == []  # sensors held out
+    easy = {"training.epochs": 300, "training.settle_epochs": 5, "training.settle_tolerance": 0.5}
+    trainer, few = run_warnings(100, **easy)  # settled: the budget did not end it
+    assert trainer.state.stop_reason.startswith("settled") and few == []

@@ -13,6 +13,12 @@ and warn, once each, with what to try:
 - **material out of range**: a free parameter hits one of its bounds, or is
   more than :data:`RANGE_FACTOR` times away from its initial guess half way
   through the run or at its end;
+- **few sensors**: a run whose material did not settle within its epochs,
+  on fewer sensor values than it trains values, with no sensors held out:
+  such a network can fit the sensors' noise, and the longer it trains the
+  further lam and mu follow it (100 sensors of two plane waves at 3% noise:
+  mu 1-2% off at epoch 1000, 2-10% at epoch 10000; benchmarks/README.md, "the
+  stop rule"), while the error bars, from a misfit below the noise, shrink;
 - **PDE scale**: at the end, the fitted field's inertial term ``rho u_tt`` is
   compared with the PDE scale ``M U / L^2`` the run divides the PDE term by; a
   ratio outside ``[1/RANGE_FACTOR, RANGE_FACTOR]`` means the normaliser (and so
@@ -108,6 +114,17 @@ class Diagnostics:
                        f"reliable. Try more epochs (training.epochs), a larger network (architecture.hidden), or "
                        f"check the length scale (scales.length: this run uses {self.scales.length:.4g})",
                        FitWarning)
+
+    def few_sensors(self, n_values, n_trained):
+        """At the end of a run stopped by its epoch budget: warn when the sensors hold fewer values
+        (``n_values``) than the run trains (``n_trained``) and none are held out."""
+        if n_values >= n_trained or self.config.training.validation_fraction > 0:
+            return
+        self._warn("few", f"the material did not settle in {self.config.training.epochs} epochs, on {n_values} "
+                   f"sensor values for {n_trained} trained values: with noisy data a network this flexible fits "
+                   "the noise, lam and mu follow it the further it trains, and their error bars come out too "
+                   "small. Hold out sensors and stop at their best misfit (training.validation_fraction = 0.2, "
+                   "training.patience = 300), or use more sensors", FitWarning)
 
     def pde_scale(self, channels, rho):
         """At the end: compare the fitted field's ``rho u_tt`` with the PDE scale ``M U / L^2``.

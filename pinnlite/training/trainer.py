@@ -436,6 +436,8 @@ class Trainer(Checkpoints, Reports):
             interrupted = st.stop_reason.startswith("interrupted")
             if st.released is None and not interrupted:
                 self._diagnostics.held(st.epoch, self.free)
+            if st.stop_reason == "epochs" and self.free and self.data.sensor_values is not None:
+                self._diagnostics.few_sensors(self.data.sensor_values.size, self.objective.size)
             if not interrupted and fitted(self.metrics.last(), self.scales):
                 self._scale_check()  # against a fitted field only: an unfitted one says nothing
         if cfg.training.error_bars and not st.stop_reason.startswith("interrupted"):
