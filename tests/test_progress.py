@@ -79,6 +79,17 @@ def test_eta_of_a_continued_run_counts_only_its_own_epochs(clock):
     assert lines[1].endswith("<01:40]")
 
 
+def test_a_run_that_may_stop_early_marks_its_time_left_as_a_bound(clock):
+    out = io.StringIO()
+    p = Progress(10, every=5, stream=out, early=True)
+    for epoch in range(1, 11):
+        clock.now += 2.0
+        p.update(epoch, row(epoch))
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith("  [00:10<00:10 max]")  # 5 epochs left at 2 s, at most
+    assert lines[1].endswith("  [00:20<00:00 max]")
+
+
 def test_row_may_give_the_first_epoch_duration(clock):
     out = io.StringIO()
     p = Progress(5, every=1, stream=out)
@@ -262,3 +273,21 @@ def test_no_progress_shows_nothing(capsys):
     p.update(1, row(1))
     p.close()
     assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("settle_epochs, mark", [(50, " max]"), (0, "]")])
+def test_the_trainers_bar_marks_the_time_left_as_a_bound_when_the_settle_rule_may_stop_it(capsys, settle_epochs, mark):
+    from pinnlite import Config, Trainer
+    from pinnlite.training.problems import plane_waves
+
+    cfg = Config(name="bar")
+    cfg.architecture.hidden = [8]
+    cfg.training.threads, cfg.training.error_bars, cfg.training.epochs = 1, False, 4
+    cfg.training.log_every, cfg.training.settle_epochs = 2, settle_epochs
+    cfg.sampling.n_collocation = 50
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # four epochs fit nothing, as the run warns
+        Trainer(None, cfg, progress=None).train(plane_waves(n_sensors=40, rng=0)[0])
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if "epoch 4/4" in ln]
+    assert len(lines) == 1 and lines[0].endswith(mark)
+    assert lines[0].endswith(" max]") == (settle_epochs > 0)

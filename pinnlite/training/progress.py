@@ -8,7 +8,10 @@ the phase (the first-order optimizer or L-BFGS), the epoch, the loss, the
 free material parameters, followed by ``(held)`` while the run holds them at
 their guesses (a row with ``held`` true, :mod:`pinnlite.training.hold`), the
 validation misfit ``val`` when there is one, then the elapsed time and the
-estimated time left, ``[elapsed<left]``.
+estimated time left, ``[elapsed<left]``: the time to the epoch budget, shown
+as ``[elapsed<left max]`` when the run may stop before it (the settle rule,
+:mod:`pinnlite.training.stopping`: most runs end far earlier than the budget
+of 10000 epochs).
 The line always fits the terminal's width (read at every redraw, so a resized
 window is followed): fields are left out, least useful first (``val``, rho,
 the phase, mu, lam, the times), and what still does not fit is cut, so the
@@ -99,11 +102,15 @@ class Progress:
         Names of phase 0 (the first-order optimizer) and phase 1 (L-BFGS).
     names : sequence of str
         The material parameters shown (the free ones).
+    early : bool
+        Whether the run may stop before ``total``: the time left is then an upper bound,
+        marked ``max``.
     """
 
     def __init__(self, total, every=100, stream=None, tty=None, width=None, phases=PHASES,
-                 names=("lam", "mu", "rho")):
+                 names=("lam", "mu", "rho"), early=False):
         self.total = total
+        self.early = early
         self.every = max(1, int(every))
         self.stream = sys.stderr if stream is None else stream
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)()) if tty is None else tty
@@ -144,7 +151,8 @@ class Progress:
         validation = row.get("validation")
         if validation is not None and math.isfinite(validation):
             out.append((8, f"val {validation:.3e}"))
-        out.append((2, f"[{_fmt_time(elapsed)}<{_fmt_time(rate * max(self.total - epoch, 0))}]"))
+        left = _fmt_time(rate * max(self.total - epoch, 0)) + (" max" if self.early else "")
+        out.append((2, f"[{_fmt_time(elapsed)}<{left}]"))
         return out
 
     def line(self, epoch, row, width=None):
