@@ -37,43 +37,54 @@ TARGET_NOISE_FREE = 2e-4
 TARGET_CRB_RATIO = 2.0
 
 
-def run_one(family, noise, seed, epochs, threads, changed=()):
-    """One training run in this process; a dict of the results. ``changed``: "section.field=value"
-    strings applied on top of the family's config (for comparing settings)."""
+def train(family, noise, seed, changes=None):
+    """``(trainer, data, exact, free, wall seconds)`` of one run of ``family`` in this process, with
+    ``Config()``, what the problem states, the seed, and ``changes`` (dotted keys) on top."""
     import io
 
     sys.path.insert(0, HERE)
     from families import make
 
     from pinnlite import Config, Trainer
-    from pinnlite.cli.run import overrides
-    from pinnlite.errors import InputError
-    from pinnlite.training.problems import cramer_rao, noise_std
     from pinnlite.training.progress import Progress
 
-    data, exact, changes, free = make(family, noise, seed)
-    changes = dict(changes, **{"training.seed": seed})
-    if epochs is not None:
-        changes["training.epochs"] = epochs
-    if threads is not None:
-        changes["training.threads"] = threads
-    changes.update(overrides(list(changed)))
-    cfg = Config().replace(**changes)
+    data, exact, stated, free = make(family, noise, seed)
+    cfg = Config().replace(**dict(stated, **{"training.seed": seed}, **(changes or {})))
     t0 = time.perf_counter()
     trainer = Trainer(None, cfg, progress=Progress(cfg.training.epochs, stream=io.StringIO()))
     trainer.train(data)
-    wall = time.perf_counter() - t0
+    return trainer, data, exact, free, time.perf_counter() - t0
+
+
+def bound(data, exact, noise, free):
+    """``(relative Cramer-Rao bound per free name, None)``, or ``(None, why)`` where the sensors give none."""
+    from pinnlite.errors import InputError
+    from pinnlite.training.problems import cramer_rao, noise_std
+
+    try:
+        return cramer_rao(data, exact, noise_std(exact, data.sensor_points, noise), free=free).relative, None
+    except InputError as e:  # the bound uses the sensors only: traction data that fix rho are not in it
+        return None, str(e)
+
+
+def run_one(family, noise, seed, epochs, threads, changed=()):
+    """One training run in this process; a dict of the results. ``changed``: "section.field=value"
+    strings applied on top of the family's config (for comparing settings)."""
+    from pinnlite.cli.run import overrides
+
+    changes = {} if epochs is None else {"training.epochs": epochs}
+    if threads is not None:
+        changes["training.threads"] = threads
+    changes.update(overrides(list(changed)))
+    trainer, data, exact, free, wall = train(family, noise, seed, changes)
     truth = dict(zip(("lam", "mu", "rho"), data.truth))
     mat = trainer.material
     out = dict(family=family, noise=noise, seed=seed, wall_s=wall, epochs=trainer.state.epoch,
                stop=trainer.state.stop_reason, err={k: mat[k] / truth[k] - 1 for k in free},
                std={k: v / truth[k] for k, v in ((trainer.state.uncertainty or {}).get("std") or {}).items()})
     if noise > 0:
-        sigma = noise_std(exact, data.sensor_points, noise)
-        try:
-            out["crb"] = cramer_rao(data, exact, sigma, free=free).relative
-        except InputError as e:  # the bound uses the sensors only: traction data that fix rho are not in it
-            out["crb_missing"] = str(e)
+        crb, missing = bound(data, exact, noise, free)
+        out.update({"crb": crb} if crb is not None else {"crb_missing": missing})
     return out
 
 

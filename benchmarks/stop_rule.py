@@ -42,32 +42,18 @@ RULES = [  # (settle_epochs, settle_tolerance, settle_fraction, budget, label)
 
 def record_one(family, noise, seed, budget, out):
     """Train one run with the rule off; save its metrics and what the rule needs (npz)."""
-    import io
     import warnings
 
     sys.path.insert(0, HERE)
-    from families import make
+    from inverse import bound, train
 
-    from pinnlite import Config, Trainer
-    from pinnlite.training.problems import cramer_rao, noise_std
-    from pinnlite.training.progress import Progress
-
-    data, exact, changes, free = make(family, noise, seed)
-    changes.update({"training.seed": seed, "training.threads": 1, "training.epochs": budget,
-                    "training.settle_epochs": 0, "training.error_bars": False})
-    cfg = Config().replace(**changes)
-    trainer = Trainer(None, cfg, progress=Progress(budget, stream=io.StringIO()))
+    changes = {"training.threads": 1, "training.epochs": budget, "training.settle_epochs": 0,
+               "training.error_bars": False}
     with warnings.catch_warnings():  # the runs that end unfitted or unsettled warn: the replay judges them
         warnings.simplefilter("ignore")
-        trainer.train(data)
-    crb = {}
-    if noise > 0:
-        try:
-            crb = cramer_rao(data, exact, noise_std(exact, data.sensor_points, noise), free=free).relative
-        except Exception:  # noqa: BLE001 - traction data with rho free: no bound from the sensors
-            crb = {}
-    arrays = trainer.metrics.to_arrays()
-    arrays = dict(arrays, truth=np.array(data.truth), free=np.array(free),
+        trainer, data, exact, free, _ = train(family, noise, seed, changes)
+    crb = (bound(data, exact, noise, free)[0] if noise > 0 else None) or {}
+    arrays = dict(trainer.metrics.to_arrays(), truth=np.array(data.truth), free=np.array(free),
                   released=-1 if trainer.state.released is None else trainer.state.released,
                   displacement=trainer.scales.displacement, crb=np.array([crb.get(k, np.nan) for k in free]))
     np.savez(out, **arrays)

@@ -18,12 +18,12 @@ The window is ``training.settle_epochs`` epochs while the loss has stopped
 falling, and a share ``training.settle_fraction`` of the epochs so far (if
 longer) while it still falls by more than a factor :data:`PLATEAU` over
 ``settle_epochs``. Why two lengths: on noisy data the loss levels off at the
-noise (two waves at 1%: by less than 0.1% in 50 epochs from epoch 600 on),
+noise (two waves at 1%: by less than 0.5% in 50 epochs from epoch 600 on),
 the fit has nothing left to give the material, and training on only fits the
 noise; on noise-free data the second-order phase converges linearly, the loss
 falling by a steady 1-15% in 50 epochs for thousands of epochs, and the
 material creeps towards its answer by less than 1e-4 in 50 epochs while still
-0.1% off (six waves at epoch 3000: 0.13% off, 0.01% after 8000 epochs).
+0.1% off (six waves at epoch 3000: 0.13% off, 0.01-0.02% after 8000 epochs).
 A window that grows with the run sees such a creep: over a fifth of the run
 the same creep is a change well above the tolerance. Measured on the families
 of ``benchmarks/families.py`` (benchmarks/README.md, "the stop rule").
@@ -38,6 +38,11 @@ import math
 import numpy as np
 
 PLATEAU = 0.995  # the loss fell by less than 0.5% over settle_epochs: it has levelled off
+
+
+def possible(names, epochs):
+    """Whether the rule can ever stop a run that trains ``names`` with ``settle_epochs = epochs``."""
+    return bool(names) and epochs > 0
 
 
 def window(metrics, epochs, fraction):
@@ -77,7 +82,7 @@ def settled(metrics, names, epochs, tolerance, fitted=True, since=0, fraction=0.
         The share of the epochs so far that the window spans while the loss still falls
         (:func:`window`); 0: always ``epochs``.
     """
-    if epochs == 0 or not names or not fitted or since is None:
+    if not possible(names, epochs) or not fitted or since is None:
         return None
     w = window(metrics, epochs, fraction)
     if len(metrics) - since <= w:

@@ -374,9 +374,9 @@ class Trainer(Checkpoints, Reports):
             labels = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "lbfgs": "L-BFGS", "lm": "LM", "none": "",
                       "bfgs": {"ssbroyden": "SSBroyden", "ssbfgs": "SSBFGS", "bfgs": "BFGS"}[cfg.optimizer.bfgs_variant]}
             phases = (labels[cfg.optimizer.kind], labels[second_order_kind(cfg)])
-            early = bool(self.free) and cfg.training.settle_epochs > 0  # the settle rule may end it before the budget
             progress = Progress(cfg.training.epochs, every=cfg.training.log_every, stream=io.StringIO() if quiet else None,
-                                phases=phases, names=self.free, early=early)
+                                phases=phases, names=self.free,
+                                early=stopping.possible(self.free, cfg.training.settle_epochs))
         log.info(
             "training %s: %d parameters, free %s, epochs %d -> %d",
             cfg.name, self.model.arch.n_params, ",".join(self.free) or "none", st.epoch, cfg.training.epochs,
