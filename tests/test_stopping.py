@@ -173,6 +173,7 @@ def test_a_run_on_fewer_sensor_values_than_trained_values_that_does_not_settle_w
     trainer, few = run_warnings(100)  # 200 sensor values, 3 * 16 + 16 + 16 * 16 + 16 + 16 * 2 + 2 + 2 trained
     assert trainer.objective.size == 372 and trainer.state.stop_reason == "epochs"
     assert len(few) == 1 and "on 200 sensor values for 372 trained values" in few[0]
+    assert "has not settled in 15 epochs" in few[0]  # said half way through the 30, once
     assert "training.validation_fraction = 0.2" in few[0]
     assert run_warnings(200)[1] == []  # 400 values for 372: enough
     assert run_warnings(100, **{"training.validation_fraction": 0.2})[1] == []  # sensors held out

@@ -115,12 +115,13 @@ class Diagnostics:
                        f"check the length scale (scales.length: this run uses {self.scales.length:.4g})",
                        FitWarning)
 
-    def few_sensors(self, n_values, n_trained):
-        """At the end of a run stopped by its epoch budget: warn when the sensors hold fewer values
+    def few_sensors(self, n_values, n_trained, epochs):
+        """Half way through a run that has not settled, and at the end of one stopped by its epoch
+        budget (``epochs``: the epochs run so far): warn, once, when the sensors hold fewer values
         (``n_values``) than the run trains (``n_trained``) and none are held out."""
         if n_values >= n_trained or self.config.training.validation_fraction > 0:
             return
-        self._warn("few", f"the material did not settle in {self.config.training.epochs} epochs, on {n_values} "
+        self._warn("few", f"the material has not settled in {epochs} epochs, on {n_values} "
                    f"sensor values for {n_trained} trained values: with noisy data a network this flexible fits "
                    "the noise, lam and mu follow it the further it trains, and their error bars come out too "
                    "small. Hold out sensors and stop at their best misfit (training.validation_fraction = 0.2, "

@@ -404,6 +404,7 @@ class Trainer(Checkpoints, Reports):
                 self._diagnostics.material(self.material, self.clipped, check_range=half_way)
                 if half_way:
                     self._diagnostics.fit(row, f"half way (epoch {st.epoch})")
+                    self._few_sensors()  # not settled by half way: say so now, not after the second half
                 self._track_best(row)
                 progress.update(st.epoch, row if st.released is not None else dict(row, held=True))
                 if st.epoch % cfg.training.log_every == 0:
@@ -437,14 +438,19 @@ class Trainer(Checkpoints, Reports):
             interrupted = st.stop_reason.startswith("interrupted")
             if st.released is None and not interrupted:
                 self._diagnostics.held(st.epoch, self.free)
-            if st.stop_reason == "epochs" and self.free and self.data.sensor_values is not None:
-                self._diagnostics.few_sensors(self.data.sensor_values.size, self.objective.size)
+            if st.stop_reason == "epochs":
+                self._few_sensors()
             if not interrupted and fitted(self.metrics.last(), self.scales):
                 self._scale_check()  # against a fitted field only: an unfitted one says nothing
         if cfg.training.error_bars and not st.stop_reason.startswith("interrupted"):
             self._error_bars()
         self._on_end()
         return self.metrics
+
+    def _few_sensors(self):
+        """The few-sensors warning (:meth:`Diagnostics.few_sensors`) for a run with free material and sensors."""
+        if self.free and self.data.sensor_values is not None:
+            self._diagnostics.few_sensors(self.data.sensor_values.size, self.objective.size, self.state.epoch)
 
     def _release(self, reason):
         """Train the material from the next epoch on (``reason``: why, or None to keep holding it);
