@@ -90,6 +90,19 @@ def test_a_run_that_may_stop_early_marks_its_time_left_as_a_bound(clock):
     assert lines[1].endswith("  [00:20<00:00 max]")
 
 
+def test_eta_follows_the_pace_of_the_last_epochs_not_of_a_slow_start(clock):
+    out = io.StringIO()
+    p = Progress(1000, every=100, stream=out)
+    clock.now += 60.0  # the first epoch compiles the kernels
+    p.update(1, row(1))
+    for epoch in range(2, 201):  # then 0.1 s an epoch
+        clock.now += 0.1
+        p.update(epoch, row(epoch))
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith("<01:30]")  # 900 epochs left at 0.1 s (from the start of the run: 10:29)
+    assert lines[1].endswith("<01:20]")
+
+
 def test_row_may_give_the_first_epoch_duration(clock):
     out = io.StringIO()
     p = Progress(5, every=1, stream=out)

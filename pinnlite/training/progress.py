@@ -16,8 +16,10 @@ The line always fits the terminal's width (read at every redraw, so a resized
 window is followed): fields are left out, least useful first (``val``, rho,
 the phase, mu, lam, the times), and what still does not fit is cut, so the
 line never wraps (a wrapped line would leave one copy per redraw). The time
-left is estimated from the pace of the current phase (L-BFGS epochs are
-slower than Adam's).
+left is estimated from the pace of the current phase over its last
+:data:`PACE_EPOCHS` epochs (L-BFGS epochs are slower than Adam's, and a fresh
+install's first epochs also compile the kernels: a pace from the start of the
+run would foretell minutes where seconds are left).
 
 While the line is shown, log records and warnings that go to the same stream
 are printed on their own line: the progress line is cleared first (a filter
@@ -30,6 +32,7 @@ every field. :class:`NoProgress` shows nothing (``Trainer(progress=False)``,
 ``pinnlite train --quiet``).
 """
 
+import collections
 import io
 import logging
 import math
@@ -40,6 +43,7 @@ import time
 import warnings
 
 PHASES = ("Adam", "L-BFGS")
+PACE_EPOCHS = 50  # the time left is estimated from the pace of the current phase's last 50 epochs
 _SEP = "  "
 
 
@@ -119,7 +123,8 @@ class Progress:
         self.names = tuple(names)
         self._t0 = time.perf_counter()
         self._last_time = None  # when the previous epoch ended
-        self._mark = None  # (epoch, time, phase) the rate is measured from
+        self._phase = None  # the phase whose pace self._ends measures
+        self._ends = collections.deque(maxlen=PACE_EPOCHS + 1)  # (epoch, time) the last epochs of the phase ended
         self._last_draw = -math.inf
         self._drawn = False
         self._text = ""
@@ -135,11 +140,14 @@ class Progress:
             # The first epoch ran since the display was created (the trainer creates it
             # as training starts); a row may give that epoch's duration instead.
             self._last_time = now - row["_dt"] if "_dt" in row else self._t0
-        if self._mark is None or phase != self._mark[2]:
-            self._mark = (epoch - 1, self._last_time, phase)  # a new phase: its epochs have their own pace
+        if not self._ends or phase != self._phase:
+            self._phase = phase  # a new phase: its epochs have their own pace
+            self._ends.clear()
+            self._ends.append((epoch - 1, self._last_time))
         self._last_time = now
-        done = epoch - self._mark[0]
-        rate = (now - self._mark[1]) / max(done, 1)
+        self._ends.append((epoch, now))
+        first_epoch, first_time = self._ends[0]
+        rate = (now - first_time) / max(epoch - first_epoch, 1)
         elapsed = row["time"] if "time" in row else now - self._t0
         out = []
         if phase is not None:
