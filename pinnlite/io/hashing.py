@@ -10,8 +10,9 @@ depend on it.
   thread: SHA-256 is sequential, so it takes one core while the caller
   computes CRC-32s and moves the bytes on the other;
 - :class:`CRCs`: the CRC-32 of each array, fed piece by piece; large pieces are
-  summed on worker threads and joined with :func:`crc32_combine`, so a load
-  checks one large array on every core;
+  summed on worker threads (one fewer than the thread count: the caller, who
+  reads, takes the piece itself whenever the workers are behind) and joined
+  with :func:`crc32_combine`, so a load checks one large array on every core;
 - :class:`Digest` and :func:`digest_of`: the tree digest of a byte stream (the
   trailer of version 1.x files, appendix A); :func:`crc32s`: the CRC-32 of
   whole buffers.
@@ -30,6 +31,7 @@ PIECE = 1 << 20  # large arrays are read, written and checksummed in pieces of 1
 _CRC_THREAD_MIN = 1 << 20  # pieces from 1 MiB get their CRC-32 on a worker thread
 _SMALL = 4096  # FileDigest copies and batches pieces below this size
 _LAG = 4  # pieces FileDigest's worker may be behind the caller
+_BACKLOG = 2  # pieces per CRC-32 worker that may wait; beyond them the caller sums the next piece itself
 _CRC_POLY = 0xEDB88320  # the reflected CRC-32 polynomial of zlib
 
 
@@ -139,27 +141,40 @@ class CRCs(_Workers):
     """CRC-32 of several arrays, fed in pieces (of at most :data:`PIECE` bytes), large ones on worker threads.
 
     The pieces of one array are fed in order through :meth:`add`; pieces from
-    1 MiB go to the worker threads, smaller ones are summed in the calling
-    thread. A piece is read in place: it must stay unchanged until
-    :meth:`result` returns. ``size``: the total bytes that will be fed, which
-    decides the thread count; ``threaded=False`` sums every piece in the
-    calling thread (where another thread already takes a core, as the
-    SHA-256 of a verifying read does).
+    1 MiB go to the worker threads (one fewer than
+    :func:`~pinnlite.core.cpus.resolve_threads`), smaller ones are summed in
+    the calling thread, and so is a large one whenever :data:`_BACKLOG`
+    pieces per worker are still waiting: the caller, who also reads or
+    writes the bytes, then takes the share its cores leave, with no thread
+    more than there are cores (on two, a load's reads and CRC-32s split about
+    2 : 1 between its two threads, in whatever ratio the machine runs them).
+    A piece is read in place: it must stay unchanged until :meth:`result`
+    returns. ``size``: the total bytes that will be fed, which decides
+    whether workers pay; ``threaded=False`` sums every piece in the calling
+    thread (where another thread already takes a core, as the SHA-256 of a
+    verifying read does).
     """
 
     def __init__(self, size, threaded=True):
         pieces = -(-size // PIECE)
-        workers = min(resolve_threads(), pieces) if pieces > 1 and threaded else 0
-        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="pinnlite-crc32") if workers else None
+        workers = min(resolve_threads() - 1, pieces) if pieces > 1 and threaded else 0
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="pinnlite-crc32") if workers > 0 else None
+        self._waiting = collections.deque()  # the futures given to the workers, oldest first
+        self._limit = _BACKLOG * max(workers, 0)
         self._parts = {}  # key -> [(crc, length) or a future of it]
 
     def add(self, key, piece):
         """Feed the next piece (a uint8 array or memoryview) of the array named ``key``."""
         parts = self._parts.setdefault(key, [])
         if self._pool is not None and len(piece) >= _CRC_THREAD_MIN:
-            parts.append(self._pool.submit(_crc_part, piece))
-        else:
-            parts.append((zlib.crc32(piece), len(piece)))
+            waiting = self._waiting
+            while waiting and waiting[0].done():
+                waiting.popleft()
+            if len(waiting) < self._limit:
+                waiting.append(self._pool.submit(_crc_part, piece))
+                parts.append(waiting[-1])
+                return
+        parts.append((zlib.crc32(piece), len(piece)))
 
     def result(self, key):
         """The CRC-32 of the array ``key`` (0 for no bytes)."""
