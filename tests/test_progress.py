@@ -103,6 +103,16 @@ def test_eta_follows_the_pace_of_the_last_epochs_not_of_a_slow_start(clock):
     assert lines[1].endswith("<01:20]")
 
 
+def test_eta_paces_over_the_later_half_of_a_long_phase(clock):
+    out = io.StringIO()
+    p = Progress(1000, every=440, stream=out)
+    for epoch in range(1, 441):  # 400 epochs of 1 s, then 40 of 3 s
+        clock.now += 1.0 if epoch <= 400 else 3.0
+        p.update(epoch, row(epoch))
+    # over epochs 221-440: (180 * 1 + 40 * 3) / 220 s an epoch, 560 left: 763.6 s (the last 50: 24:16, all: 11:02)
+    assert out.getvalue().splitlines()[0].endswith("<12:44]")
+
+
 def test_row_may_give_the_first_epoch_duration(clock):
     out = io.StringIO()
     p = Progress(5, every=1, stream=out)

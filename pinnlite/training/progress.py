@@ -16,10 +16,11 @@ The line always fits the terminal's width (read at every redraw, so a resized
 window is followed): fields are left out, least useful first (``val``, rho,
 the phase, mu, lam, the times), and what still does not fit is cut, so the
 line never wraps (a wrapped line would leave one copy per redraw). The time
-left is estimated from the pace of the current phase over its last
-:data:`PACE_EPOCHS` epochs (L-BFGS epochs are slower than Adam's, and a fresh
-install's first epochs also compile the kernels: a pace from the start of the
-run would foretell minutes where seconds are left).
+left is estimated from the pace of the current phase over the later half
+of its epochs, or its last :data:`PACE_EPOCHS` if more (L-BFGS epochs are
+slower than Adam's, and a fresh install's first epochs also compile the
+kernels: a pace from the start of the run would foretell minutes where
+seconds are left; a short window, a pace that jumps with every line search).
 
 While the line is shown, log records and warnings that go to the same stream
 are printed on their own line: the progress line is cleared first (a filter
@@ -32,7 +33,6 @@ every field. :class:`NoProgress` shows nothing (``Trainer(progress=False)``,
 ``pinnlite train --quiet``).
 """
 
-import collections
 import io
 import logging
 import math
@@ -43,7 +43,7 @@ import time
 import warnings
 
 PHASES = ("Adam", "L-BFGS")
-PACE_EPOCHS = 50  # the time left is estimated from the pace of the current phase's last 50 epochs
+PACE_EPOCHS = 50  # the pace of the time left: over the later half of the phase's epochs, at least the last 50
 _SEP = "  "
 
 
@@ -124,7 +124,7 @@ class Progress:
         self._t0 = time.perf_counter()
         self._last_time = None  # when the previous epoch ended
         self._phase = None  # the phase whose pace self._ends measures
-        self._ends = collections.deque(maxlen=PACE_EPOCHS + 1)  # (epoch, time) the last epochs of the phase ended
+        self._ends = []  # when the phase's epochs ended: (epoch, time), from the one before its first
         self._last_draw = -math.inf
         self._drawn = False
         self._text = ""
@@ -146,7 +146,8 @@ class Progress:
             self._ends.append((epoch - 1, self._last_time))
         self._last_time = now
         self._ends.append((epoch, now))
-        first_epoch, first_time = self._ends[0]
+        ends = self._ends
+        first_epoch, first_time = ends[max(0, len(ends) - 1 - max(PACE_EPOCHS, (len(ends) - 1) // 2))]
         rate = (now - first_time) / max(epoch - first_epoch, 1)
         elapsed = row["time"] if "time" in row else now - self._t0
         out = []
