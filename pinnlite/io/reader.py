@@ -6,7 +6,8 @@ decoding a header of at most 2^18 values allocates (``docs/FORMAT.md``
 section 7), whatever the file claims. :func:`read_arrays` then reads the
 arrays the caller asks for, each into its own 64-byte aligned buffer, in
 batches of at most 1 MiB (one ``preadv`` each), checking each section's
-structure and CRC-32 on worker threads while the next bytes are read; with
+structure and CRC-32 on worker threads (and in the reading thread when they
+fall behind) while the next bytes are read; with
 ``verify`` it reads every byte and also computes the file digest, the plain
 SHA-256 of bytes ``[0, L - 32)``, on a worker thread of its own. Arrays
 nobody asked for are never read. Each malformed field raises the one
