@@ -146,8 +146,9 @@ class CRCs(_Workers):
     the calling thread, and so is a large one whenever :data:`_BACKLOG`
     pieces per worker are still waiting: the caller, who also reads or
     writes the bytes, then takes the share its cores leave, with no thread
-    more than there are cores (on two, a load's reads and CRC-32s split about
-    2 : 1 between its two threads, in whatever ratio the machine runs them).
+    more than there are cores (on two, a load's caller reads every byte and
+    sums about a quarter of the CRC-32s, the worker the rest: the balance
+    follows the machine's speeds, it is not set).
     A piece is read in place: it must stay unchanged until :meth:`result`
     returns. ``size``: the total bytes that will be fed, which decides
     whether workers pay; ``threaded=False`` sums every piece in the calling
@@ -160,7 +161,7 @@ class CRCs(_Workers):
         workers = min(resolve_threads() - 1, pieces) if pieces > 1 and threaded else 0
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="pinnlite-crc32") if workers > 0 else None
         self._waiting = collections.deque()  # the futures given to the workers, oldest first
-        self._limit = _BACKLOG * max(workers, 0)
+        self._limit = _BACKLOG * workers
         self._parts = {}  # key -> [(crc, length) or a future of it]
 
     def add(self, key, piece):
