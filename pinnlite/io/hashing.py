@@ -146,10 +146,9 @@ class CRCs(_Workers):
     the calling thread, and so is a large one whenever :data:`_BACKLOG`
     pieces per worker are still waiting: the caller, who also reads or
     writes the bytes, then takes the share its cores leave, with no thread
-    more than there are cores (on two, a load's caller reads every byte and
+    more than there are cores. On two, a load's caller reads every byte and
     sums a fifth to a quarter of the CRC-32s (measured on a 288 MB load), the
-    worker the rest: the balance
-    follows the machine's speeds, it is not set).
+    worker the rest: the balance follows the machine's speeds, it is not set.
     A piece is read in place: it must stay unchanged until :meth:`result`
     returns. ``size``: the total bytes that will be fed, which decides
     whether workers pay; ``threaded=False`` sums every piece in the calling
