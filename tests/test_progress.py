@@ -113,6 +113,19 @@ def test_eta_paces_over_the_later_half_of_a_long_phase(clock):
     assert out.getvalue().splitlines()[0].endswith("<12:44]")
 
 
+def test_a_long_run_keeps_a_bounded_record_of_its_pace(clock):
+    out = io.StringIO()
+    p = Progress(100000, every=10000, stream=out)
+    for epoch in range(1, 20001):  # 10000 epochs of 0.2 s, then 10000 of 0.1 s
+        clock.now += 0.2 if epoch <= 10000 else 0.1
+        p.update(epoch, row(epoch))
+    assert len(p._ends) <= 2048
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith("<5:00:00]")  # 90000 left at 0.2 s
+    # over epochs 10001-20000 (the later half): 0.1 s, 80000 left; thinned ends shift the start by < 0.1%
+    assert re.search(r"<2:13:\d\d\]$", lines[1]), lines[1]
+
+
 def test_row_may_give_the_first_epoch_duration(clock):
     out = io.StringIO()
     p = Progress(5, every=1, stream=out)

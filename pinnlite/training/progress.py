@@ -33,6 +33,7 @@ every field. :class:`NoProgress` shows nothing (``Trainer(progress=False)``,
 ``pinnlite train --quiet``).
 """
 
+import bisect
 import io
 import logging
 import math
@@ -44,6 +45,7 @@ import warnings
 
 PHASES = ("Adam", "L-BFGS")
 PACE_EPOCHS = 50  # the pace of the time left: over the later half of the phase's epochs, at least the last 50
+_KEEP_ENDS = 2048  # epoch ends kept to measure it; beyond, the older ones are thinned
 _SEP = "  "
 
 
@@ -145,9 +147,12 @@ class Progress:
             self._ends.clear()
             self._ends.append((epoch - 1, self._last_time))
         self._last_time = now
-        self._ends.append((epoch, now))
         ends = self._ends
-        first_epoch, first_time = ends[max(0, len(ends) - 1 - max(PACE_EPOCHS, (len(ends) - 1) // 2))]
+        ends.append((epoch, now))
+        if len(ends) > _KEEP_ENDS:  # every other of the older ends goes: memory stays bounded
+            ends[:-PACE_EPOCHS - 1] = ends[:-PACE_EPOCHS - 1:2]
+        start = epoch - max(PACE_EPOCHS, (epoch - ends[0][0]) // 2)
+        first_epoch, first_time = ends[bisect.bisect_left(ends, (start, -math.inf))]
         rate = (now - first_time) / max(epoch - first_epoch, 1)
         elapsed = row["time"] if "time" in row else now - self._t0
         out = []
