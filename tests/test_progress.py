@@ -90,37 +90,32 @@ def test_a_run_that_may_stop_early_marks_its_time_left_as_a_bound(clock):
     assert lines[1].endswith("  [00:20<00:00 max]")
 
 
-def test_eta_follows_the_pace_of_the_last_epochs_not_of_a_slow_start(clock):
+def plain_lines(clock, total, every, seconds):
+    """The plain lines of a Progress of ``total`` epochs, epoch k taking ``seconds[k - 1]`` on the fake clock."""
     out = io.StringIO()
-    p = Progress(1000, every=100, stream=out)
-    clock.now += 60.0  # the first epoch compiles the kernels
-    p.update(1, row(1))
-    for epoch in range(2, 201):  # then 0.1 s an epoch
-        clock.now += 0.1
+    p = Progress(total, every=every, stream=out)
+    for epoch, dt in enumerate(seconds, 1):
+        clock.now += dt
         p.update(epoch, row(epoch))
-    lines = out.getvalue().splitlines()
+    return p, out.getvalue().splitlines()
+
+
+def test_eta_follows_the_pace_of_the_last_epochs_not_of_a_slow_start(clock):
+    # the first epoch compiles the kernels (60 s), then 0.1 s an epoch
+    _, lines = plain_lines(clock, 1000, 100, [60.0] + [0.1] * 199)
     assert lines[0].endswith("<01:30]")  # 900 epochs left at 0.1 s (from the start of the run: 10:29)
     assert lines[1].endswith("<01:20]")
 
 
 def test_eta_paces_over_the_later_half_of_a_long_phase(clock):
-    out = io.StringIO()
-    p = Progress(1000, every=440, stream=out)
-    for epoch in range(1, 441):  # 400 epochs of 1 s, then 40 of 3 s
-        clock.now += 1.0 if epoch <= 400 else 3.0
-        p.update(epoch, row(epoch))
+    _, lines = plain_lines(clock, 1000, 440, [1.0] * 400 + [3.0] * 40)
     # over epochs 221-440: (180 * 1 + 40 * 3) / 220 s an epoch, 560 left: 763.6 s (the last 50: 24:16, all: 11:02)
-    assert out.getvalue().splitlines()[0].endswith("<12:44]")
+    assert lines[0].endswith("<12:44]")
 
 
 def test_a_long_run_keeps_a_bounded_record_of_its_pace(clock):
-    out = io.StringIO()
-    p = Progress(100000, every=10000, stream=out)
-    for epoch in range(1, 20001):  # 10000 epochs of 0.2 s, then 10000 of 0.1 s
-        clock.now += 0.2 if epoch <= 10000 else 0.1
-        p.update(epoch, row(epoch))
+    p, lines = plain_lines(clock, 100000, 10000, [0.2] * 10000 + [0.1] * 10000)
     assert len(p._ends) <= 2048
-    lines = out.getvalue().splitlines()
     assert lines[0].endswith("<5:00:00]")  # 90000 left at 0.2 s
     # over epochs 10001-20000 (the later half): 0.1 s, 80000 left; thinned ends shift the start by < 0.1%
     assert re.search(r"<2:13:\d\d\]$", lines[1]), lines[1]
