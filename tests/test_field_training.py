@@ -43,12 +43,39 @@ def test_auto_widths_are_wider_for_a_map_and_a_given_model_keeps_its_own():
                                           r'>= 1, found \[3, 0\]'):
         config(**{"architecture.hidden": [3, 0]})
     trainer = Trainer(None, config(**auto, **{"training.epochs": 1}), progress=False)
-    trainer.train(DATA)
+    trainer.train(plane_waves(2.0, 1.0, 1.0, n_sensors=1200, rng=0)[0])  # 2400 values: no narrowing
     assert trainer.model.arch.hidden == (32, 32, 32)
     model = ElasticPINN2D((5,))
     assert Trainer(model, Config()).model is model  # "auto" takes a given model's widths
     with pytest.raises(ConfigError, match=r"architecture.hidden: the config says \[6\] but the model has \[5\]"):
         Trainer(model, Config().replace(**{"architecture.hidden": [6]}))
+
+
+def n_weights(hidden, n_out):
+    """The weights of an MLP from (x, y, t), counted by building it (its layout table)."""
+    return ElasticPINN2D(tuple(hidden), output_scale=(1.0,) * n_out, pressure=n_out == 3).arch.n_params
+
+
+@pytest.mark.parametrize("changes, n_out", [({}, 2), ({"material.lam": 100.0, "material.mu": 1.0}, 3),
+                                            ({"material.field": "network", "training.hold_material": False}, 2)],
+                         ids=["constant", "pressure", "map"])
+def test_auto_widths_narrow_for_few_sensors(changes, n_out):
+    # at most model.WEIGHTS_PER_VALUE (2) weights per sensor value, all layers alike, not below 12
+    cfg = Config().replace(**changes)
+    full = 32 if cfg.material.field == "network" else 24
+    assert hidden_widths(cfg) == hidden_widths(cfg, 0) == hidden_widths(cfg, 10**6) == [full] * 3
+    for n_values in (1, 100, 200, 333, 400, 600, 1000, 2000, 5000):
+        w = hidden_widths(cfg, n_values)
+        assert w == [w[0]] * 3 and 12 <= w[0] <= full
+        if w[0] < full:  # the widest that keeps within two weights per value
+            assert n_weights([w[0] + 1] * 3, n_out) > 2 * n_values
+        if w[0] > 12:
+            assert n_weights(w, n_out) <= 2 * n_values
+    assert hidden_widths(Config(), 200) == [12, 12, 12] and n_weights([12] * 3, 2) == 386  # the sparse family
+    assert hidden_widths(Config().replace(**{"architecture.hidden": [30, 30]}), 10) == [30, 30]  # a list as it is
+    trainer = Trainer(None, cfg.replace(**{"training.epochs": 1, "training.threads": 1}), progress=False)
+    trainer.train(plane_waves(2.0, 1.0, 1.0, n_sensors=150, rng=0)[0])  # 300 values
+    assert trainer.model.arch.hidden == tuple(hidden_widths(cfg, 300)) != (full,) * 3
 
 
 @pytest.mark.parametrize("changes, field", [

@@ -57,6 +57,7 @@ def cmd_demo_inclusion(args):
 
     def rows(cfg, threads):
         a = cfg.architecture
+        widths = " x ".join(map(str, hidden_widths(cfg, data.n_sensor_values())))
         return [
             ("problem", f"soft tissue ({u['length']}, {u['time']}, {u['modulus']}, {u['density']}), a shear wave "
                         f"from a point force"),
@@ -66,7 +67,7 @@ def cmd_demo_inclusion(args):
                         f"rho = {phantom.rho:g}"),
             ("data", f"{len(data.sensor_points)} sensor values (every {phantom.spacing:g} {u['length']}), noise "
                      f"{100 * noise:g}%, seed {args.seed}"),
-            ("networks", f"{'(u, p)' if uses_pressure(cfg) else 'u'}: {' x '.join(map(str, hidden_widths(cfg)))}, mu: "
+            ("networks", f"{'(u, p)' if uses_pressure(cfg) else 'u'}: {widths}, mu: "
                          f"{' x '.join(map(str, cfg.material.field_hidden))} ({a.activation}), "
                          f"{cfg.sampling.n_collocation} collocation points"),
             ("epochs", f"{cfg.training.epochs}, threads {threads}"),

@@ -290,6 +290,7 @@ def _demo_rows(cfg, data, args, threads):
     names = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "lbfgs": "L-BFGS",
              "bfgs": f"dense {variants[o.bfgs_variant]}", "lm": "Levenberg-Marquardt"}
     epochs = cfg.training.epochs
+    widths = " x ".join(map(str, hidden_widths(cfg, data.n_sensor_values())))
     if switches(cfg) and o.switch_after == 0 < epochs:
         phases = f"{names[o.second_order]} for {epochs} epochs (no first-order warm-up)"
     elif switches(cfg) and o.switch_after < epochs:
@@ -301,7 +302,7 @@ def _demo_rows(cfg, data, args, threads):
         ("truth", f"lam = {lam:g}, mu = {mu:g}, rho = {rho:g}"),
         ("trained", ", ".join(f"{n} from {getattr(m, n):g}" for n in free) + (f"; fixed: {', '.join(fixed)}" if fixed else "")),
         ("data", f"{len(data.sensor_points)} displacement sensors, noise {100 * args.noise:g}%, seed {args.seed}"),
-        ("network", f"hidden layers {' x '.join(map(str, hidden_widths(cfg)))} ({a.activation}), "
+        ("network", f"hidden layers {widths} ({a.activation}), "
                     f"{cfg.sampling.n_collocation} collocation points ({cfg.sampling.strategy})"),
         ("optimizer", phases),
         ("threads", str(threads)),

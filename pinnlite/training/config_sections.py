@@ -129,7 +129,9 @@ class ArchitectureConfig(Section):
     #: Widths of the hidden layers, input to output: a non-empty list of integers >= 1, or
     #: "auto": [24, 24, 24] with a constant material, [32, 32, 32] with a material map
     #: (material.field = "network"), where the narrower network does not fit the field that
-    #: the map scatters (pinnlite.training.model.hidden_widths).
+    #: the map scatters; with few sensors all three narrower, to at most two weights per
+    #: sensor value but not below 12 (100 sensors: [12, 12, 12]), so that the network does not
+    #: pass through their noise (pinnlite.training.model.hidden_widths).
     hidden: list | str = _field("auto", _hidden)
     #: Hidden-layer activation: a name of the activation table
     #: pinnlite.core.activations.ACTIVATIONS ("tanh", "sin").

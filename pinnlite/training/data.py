@@ -231,6 +231,10 @@ class TrainingData:
 
     # ------------------------------------------------------------------ use
 
+    def n_sensor_values(self):
+        """How many values the sensors hold (two per sensor; 0 without sensors)."""
+        return 0 if self.sensor_values is None else int(self.sensor_values.size)
+
     def displacement_scale(self):
         """RMS of the known displacements (sensors, else boundary, else initial); 1 if none."""
         for key in ("sensor_values", "boundary_values", "initial_displacement"):

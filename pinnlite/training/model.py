@@ -27,14 +27,37 @@ PRESSURE_RATIO = 20.0
 HIDDEN_CONSTANT = (24, 24, 24)
 HIDDEN_MAP = (32, 32, 32)
 
+# Few sensors: a network with many more weights than the sensors give values passes through their
+# noise, and the PDE alone decides how far. "auto" narrows its layers (all alike) until it has at most
+# WEIGHTS_PER_VALUE weights per sensor value, but not below MIN_WIDTH. Measured on the demo's waves with
+# 100 sensors (200 values) at 3% noise, 6-12 seeds (benchmarks/README.md, "Few sensors"): rms error over
+# the Cramer-Rao bound, lam / mu, 7.0 / 10.7 at width 24 (1,346 weights), 3.4 / 5.8 at 16, 2.2 / 2.5 at
+# 12 (386); noise-free the 12-wide network stays within 0.02% and the 10- and 8-wide ones do not
+# (0.021% and 0.06%: too narrow for the two waves themselves).
+WEIGHTS_PER_VALUE = 2
+MIN_WIDTH = 12
 
-def hidden_widths(config):
+
+def n_weights(hidden, n_out):
+    """Weights and biases of an MLP from (x, y, t) through the hidden widths to ``n_out`` outputs."""
+    widths = (3, *hidden, n_out)
+    return sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
+
+
+def hidden_widths(config, n_values=None):
     """The hidden widths of a run's network, a list (``config.architecture.hidden``; "auto":
-    :data:`HIDDEN_MAP` with a material map, :data:`HIDDEN_CONSTANT` otherwise)."""
+    :data:`HIDDEN_MAP` with a material map, :data:`HIDDEN_CONSTANT` otherwise, narrowed for few
+    sensors: with ``n_values`` sensor values in the data (two per sensor; None or 0: no narrowing),
+    at most :data:`WEIGHTS_PER_VALUE` weights per value, down to :data:`MIN_WIDTH`)."""
     hidden = config.architecture.hidden
-    if hidden == "auto":
-        return list(HIDDEN_MAP if config.material.field == "network" else HIDDEN_CONSTANT)
-    return list(hidden)
+    if hidden != "auto":
+        return list(hidden)
+    widths = HIDDEN_MAP if config.material.field == "network" else HIDDEN_CONSTANT
+    n_out = 3 if uses_pressure(config) else 2
+    width = widths[0]
+    while n_values and width > MIN_WIDTH and n_weights((width,) * len(widths), n_out) > WEIGHTS_PER_VALUE * n_values:
+        width -= 1
+    return [width] * len(widths)
 
 
 def uses_pressure(config):

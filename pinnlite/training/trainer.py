@@ -234,8 +234,9 @@ class Trainer(Checkpoints, Reports):
         self.scales = derive_scales(cfg, data)
         if self.model is None:
             a, pressure = cfg.architecture, uses_pressure(cfg)
-            self.model = ElasticPINN2D(hidden_widths(cfg), a.activation, data.domain, self.scales.output_scale(pressure), a.dtype,
-                                       rng=rng, init=a.init, pressure=pressure)
+            self.model = ElasticPINN2D(hidden_widths(cfg, data.n_sensor_values()), a.activation, data.domain,
+                                       self.scales.output_scale(pressure), a.dtype, rng=rng, init=a.init,
+                                       pressure=pressure)
             if pressure:
                 log.info("the network has a pressure output (architecture.pressure = %r, lam / mu = %.3g): the "
                          "mixed form of the wave equation", a.pressure, cfg.material.lam / cfg.material.mu)
@@ -397,7 +398,8 @@ class Trainer(Checkpoints, Reports):
                 row["validation"] = self._validation_misfit()
                 self.metrics.append(**row)
                 if st.released is None:
-                    self._release(hold.release(self.metrics, self.scales.displacement))
+                    self._release(hold.release(self.metrics, self.scales.displacement,
+                                               hold.release_misfit(self.data.n_sensor_values(), self.objective.size)))
                 if st.epoch == 1:
                     self._diagnostics.terms(row)
                 half_way = st.epoch == cfg.training.epochs // 2
@@ -449,8 +451,8 @@ class Trainer(Checkpoints, Reports):
 
     def _few_sensors(self):
         """The few-sensors warning (:meth:`Diagnostics.few_sensors`) for a run with free material and sensors."""
-        if self.free and self.data.sensor_values is not None:
-            self._diagnostics.few_sensors(self.data.sensor_values.size, self.objective.size, self.state.epoch)
+        if self.free and self.data.n_sensor_values():
+            self._diagnostics.few_sensors(self.data.n_sensor_values(), self.objective.size, self.state.epoch)
 
     def _release(self, reason):
         """Train the material from the next epoch on (``reason``: why, or None to keep holding it);
