@@ -21,6 +21,8 @@ tissue      soft tissue in SI units: 4 x 4 cm over 12 ms, mu 3 kPa, lam 2.25 GPa
             2000 sensors; guess mu 6 kPa
 sparse      the demo's waves with 100 sensors only (use it at 3% noise); guesses
             lam 4, mu 0.5
+sparse_steel the steel plate's waves with 200 sensors only (use it at 3% noise);
+            guesses lam 150, mu 60
 traction    the demo's waves with traction data on the four edges, so rho is
             identifiable too: lam, mu and rho all free; guesses lam 3, mu 1.5,
             rho 1.4
@@ -31,7 +33,7 @@ import math
 
 from pinnlite.training.problems import Wave, plane_waves
 
-FAMILIES = ("two_waves", "six_waves", "steel", "tissue", "sparse", "traction")
+FAMILIES = ("two_waves", "six_waves", "steel", "tissue", "sparse", "sparse_steel", "traction")
 
 
 def _spec(name):
@@ -49,10 +51,10 @@ def _spec(name):
         )
         return dict(truth=(2.0, 1.0, 1.0), domain=((0.0, 1.0), (0.0, 1.0), (0.0, 1.0)), waves=waves, n_sensors=2000,
                     guess=dict(lam=3.0, mu=0.6), free=("lam", "mu"))
-    if name == "steel":
+    if name in ("steel", "sparse_steel"):
         waves = (Wave("P", 1e-3, (0.8, 0.6), tau / 15.0, 0.0), Wave("S", 1e-3, (-0.6, 0.8), tau / 10.0, 1.0))
         return dict(truth=(112.4, 81.4, 7.85), domain=((0.0, 30.0), (0.0, 30.0), (0.0, 8.0)), waves=waves,
-                    n_sensors=3000, guess=dict(lam=150.0, mu=60.0), free=("lam", "mu"))
+                    n_sensors=3000 if name == "steel" else 200, guess=dict(lam=150.0, mu=60.0), free=("lam", "mu"))
     if name == "tissue":
         waves = (Wave("S", 1e-5, (1.0, 0.2), tau / 0.02, 0.0), Wave("S", 6e-6, (-0.3, 1.0), tau / 0.015, 0.7))
         return dict(truth=(2.25e9, 3e3, 1000.0), domain=((0.0, 0.04), (0.0, 0.04), (0.0, 0.012)), waves=waves,

@@ -110,7 +110,7 @@ def main():
     results = []
     for family in families:
         for noise in args.noise:
-            if family == "sparse" and noise == 0.01:
+            if family.startswith("sparse") and noise == 0.01:
                 noise = 0.03  # the family is defined at 3% noise
             for seed in range(args.seeds):
                 cmd = [sys.executable, __file__, "--one", family, str(noise), str(seed)]
