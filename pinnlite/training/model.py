@@ -30,8 +30,8 @@ HIDDEN_MAP = (32, 32, 32)
 # Few sensors: a network with many more weights than the sensors give values passes through their
 # noise, and the PDE alone decides how far. "auto" narrows its layers (all alike) until it has at most
 # WEIGHTS_PER_VALUE weights per sensor value, but not below MIN_WIDTH. Measured on the demo's waves with
-# 100 sensors (200 values) at 3% noise, 6-12 seeds (benchmarks/README.md, "Few sensors"): rms error over
-# the Cramer-Rao bound, lam / mu, 7.0 / 10.7 at width 24 (1,346 weights), 3.4 / 5.8 at 16, 2.2 / 2.5 at
+# 100 sensors (200 values) at 3% noise, seeds 0-5 (benchmarks/README.md, "Few sensors"): rms error over
+# the Cramer-Rao bound, lam / mu, 7.0 / 10.7 at width 24 (1,346 weights), 3.4 / 5.8 at 16, 2.6 / 2.7 at
 # 12 (386); noise-free the 12-wide network stays within 0.02% and the 10- and 8-wide ones do not
 # (0.021% and 0.06%: too narrow for the two waves themselves).
 WEIGHTS_PER_VALUE = 2
