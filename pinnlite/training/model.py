@@ -7,7 +7,7 @@ above both, in the training wing; the engine itself stays functional
 """
 
 from pinnlite import engine
-from pinnlite.core.arch import Architecture, init_params
+from pinnlite.core.arch import Architecture, init_params, mlp_layout
 from pinnlite.core.field_arch import FieldArchitecture
 from pinnlite.io import checkpoint
 
@@ -40,8 +40,7 @@ MIN_WIDTH = 12
 
 def n_weights(hidden, n_out):
     """Weights and biases of an MLP from (x, y, t) through the hidden widths to ``n_out`` outputs."""
-    widths = (3, *hidden, n_out)
-    return sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
+    return mlp_layout((3, *hidden, n_out)).size
 
 
 def hidden_widths(config, n_values=None):
