@@ -212,6 +212,12 @@ def test_few_sensors_release_the_material_later():
     assert hold.release(history([1.5, 0.5]), U, 0.3) is None
     assert "explains part of the sensors' data (misfit 0.3)" in hold.release(history([1.5, 0.3]), U, 0.3)
     assert "explains" in hold.release(history([1.5, 0.5]), U)  # the default threshold: 1
+    # and a run on them that ends held says what it waited for
+    data = plane_waves(2.0, 1.0, 1.0, n_sensors=100, rng=0)[0]
+    trainer, caught = run(config(**{"training.epochs": 5}), data)  # 200 values, 230 trained
+    assert trainer.state.released is None and len(caught) == 1
+    assert "did not yet fit the sensors to a misfit of 0.1 (their rms: 1), which runs on fewer sensor values " \
+           "than trained values wait for (training.hold_material)" in str(caught[0].message)
 
 
 @pytest.mark.parametrize("few", [None, 1.0], ids=["release at 0.1", "at 1 (planted)"])

@@ -194,7 +194,8 @@ class TrainingConfig(Section):
     settle_fraction: float = _real(0.2, 0.0, 1.0, high_open=True)
     #: Keep the free material parameters (or the material field) at their initial guesses
     #: while the network is random: until it fits the sensors better than a field of zeros
-    #: (misfit below their rms), or its misfit has fallen by less than 10% in 50 epochs
+    #: (misfit below their rms; below 0.1 of it where the sensors hold fewer values than the
+    #: run trains), or its misfit has fallen by less than 10% in 50 epochs
     #: (pinnlite.training.hold); false: train them from the first epoch.
     hold_material: bool = _bool(True)
 

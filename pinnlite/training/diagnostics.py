@@ -8,8 +8,9 @@ and warn, once each, with what to try:
   displacement U is above :data:`FIT_THRESHOLD` half way through the run or at
   its end (a collapsed field, a network too small, a scale off by orders);
 - **material still held**: the run ended before the network fitted the
-  sensors better than a field of zeros, so the material never left its
-  guesses (:mod:`pinnlite.training.hold`);
+  sensors better than a field of zeros (to 0.1 of their rms on fewer sensor
+  values than trained values), so the material never left its guesses
+  (:mod:`pinnlite.training.hold`);
 - **material out of range**: a free parameter hits one of its bounds, or is
   more than :data:`RANGE_FACTOR` times away from its initial guess half way
   through the run or at its end;
@@ -92,10 +93,14 @@ class Diagnostics:
                            f"its initial guess {p0:.6g}: check the units of the data and of material.{name}, or "
                            "start from a closer guess", MaterialWarning)
 
-    def held(self, epochs, names):
-        """At the end of a run whose material is still held (:mod:`pinnlite.training.hold`)."""
+    def held(self, epochs, names, threshold=1.0):
+        """At the end of a run whose material is still held (:mod:`pinnlite.training.hold`); ``threshold``
+        the misfit its release waits for (:func:`pinnlite.training.hold.release_misfit`)."""
+        fit = ("better than a field of zeros" if threshold >= 1 else
+               f"to a misfit of {threshold:g} (their rms: 1), which runs on fewer sensor values than trained values "
+               "wait for")
         self._warn("held", f"{', '.join(names)} kept their initial guesses for all {epochs} epochs of this run: the "
-                   "network did not yet fit the sensors better than a field of zeros (training.hold_material). "
+                   f"network did not yet fit the sensors {fit} (training.hold_material). "
                    "Train longer (training.epochs), or set training.hold_material = false to train the material "
                    "from the first epoch", MaterialWarning)
 

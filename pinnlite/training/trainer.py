@@ -31,7 +31,13 @@ from pinnlite.training.data import TrainingData
 from pinnlite.training.diagnostics import Diagnostics, fitted
 from pinnlite.training.metrics import Metrics, new_accumulator
 from pinnlite.core.field_arch import init_field_params
-from pinnlite.training.model import ElasticPINN2D, field_architecture, hidden_widths, uses_pressure
+from pinnlite.training.model import (
+    WEIGHTS_PER_VALUE,
+    ElasticPINN2D,
+    field_architecture,
+    hidden_widths,
+    uses_pressure,
+)
 from pinnlite.training.objective import Objective, Points
 from pinnlite.training.progress import NoProgress, Progress
 from pinnlite.training.scaling import derive_scales
@@ -234,9 +240,13 @@ class Trainer(Checkpoints, Reports):
         self.scales = derive_scales(cfg, data)
         if self.model is None:
             a, pressure = cfg.architecture, uses_pressure(cfg)
-            self.model = ElasticPINN2D(hidden_widths(cfg, data.n_sensor_values()), a.activation, data.domain,
-                                       self.scales.output_scale(pressure), a.dtype, rng=rng, init=a.init,
-                                       pressure=pressure)
+            widths = hidden_widths(cfg, data.n_sensor_values())
+            if widths != hidden_widths(cfg):
+                log.info("architecture.hidden = 'auto': %s for %d sensor values, narrower than %s: at most %d weights "
+                         "per value (pinnlite.training.model.hidden_widths)", widths, data.n_sensor_values(),
+                         hidden_widths(cfg), WEIGHTS_PER_VALUE)
+            self.model = ElasticPINN2D(widths, a.activation, data.domain, self.scales.output_scale(pressure), a.dtype,
+                                       rng=rng, init=a.init, pressure=pressure)
             if pressure:
                 log.info("the network has a pressure output (architecture.pressure = %r, lam / mu = %.3g): the "
                          "mixed form of the wave equation", a.pressure, cfg.material.lam / cfg.material.mu)
@@ -398,8 +408,7 @@ class Trainer(Checkpoints, Reports):
                 row["validation"] = self._validation_misfit()
                 self.metrics.append(**row)
                 if st.released is None:
-                    self._release(hold.release(self.metrics, self.scales.displacement,
-                                               hold.release_misfit(self.data.n_sensor_values(), self.objective.size)))
+                    self._release(hold.release(self.metrics, self.scales.displacement, self._release_misfit()))
                 if st.epoch == 1:
                     self._diagnostics.terms(row)
                 half_way = st.epoch == cfg.training.epochs // 2
@@ -439,7 +448,7 @@ class Trainer(Checkpoints, Reports):
             self._diagnostics.material(self.material, (), check_range=True)
             interrupted = st.stop_reason.startswith("interrupted")
             if st.released is None and not interrupted:
-                self._diagnostics.held(st.epoch, self.free)
+                self._diagnostics.held(st.epoch, self.free, self._release_misfit())
             if st.stop_reason == "epochs":
                 self._few_sensors()
             if not interrupted and fitted(self.metrics.last(), self.scales):
@@ -448,6 +457,10 @@ class Trainer(Checkpoints, Reports):
             self._error_bars()
         self._on_end()
         return self.metrics
+
+    def _release_misfit(self):
+        """The sensors' misfit that releases a held material (:func:`pinnlite.training.hold.release_misfit`)."""
+        return hold.release_misfit(self.data.n_sensor_values(), self.objective.size)
 
     def _few_sensors(self):
         """The few-sensors warning (:meth:`Diagnostics.few_sensors`) for a run with free material and sensors."""
