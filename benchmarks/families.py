@@ -23,6 +23,8 @@ sparse      the demo's waves with 100 sensors only (use it at 3% noise); guesses
             lam 4, mu 0.5
 sparse_steel the steel plate's waves with 200 sensors only (use it at 3% noise);
             guesses lam 150, mu 60
+sparse_six  the six waves with 300 sensors only (use it at 3% noise); guesses
+            lam 3, mu 0.6
 traction    the demo's waves with traction data on the four edges, so rho is
             identifiable too: lam, mu and rho all free; guesses lam 3, mu 1.5,
             rho 1.4
@@ -33,7 +35,7 @@ import math
 
 from pinnlite.training.problems import Wave, plane_waves
 
-FAMILIES = ("two_waves", "six_waves", "steel", "tissue", "sparse", "sparse_steel", "traction")
+FAMILIES = ("two_waves", "six_waves", "steel", "tissue", "sparse", "sparse_steel", "sparse_six", "traction")
 
 
 def _spec(name):
@@ -41,7 +43,7 @@ def _spec(name):
     if name == "two_waves":
         return dict(truth=(2.0, 1.0, 1.0), domain=((0.0, 1.0), (0.0, 1.0), (0.0, 1.0)), waves=None, n_sensors=2000,
                     guess=dict(lam=4.0, mu=0.5), free=("lam", "mu"))
-    if name == "six_waves":
+    if name in ("six_waves", "sparse_six"):
         waves = tuple(
             Wave(kind, amp, (math.cos(a), math.sin(a)), k, ph)
             for kind, amp, a, k, ph in (
@@ -49,8 +51,8 @@ def _spec(name):
                 ("S", 1.0, 1.1, tau, 0.5), ("S", 0.7, 3.3, 1.5 * tau, 1.5), ("S", 0.5, 5.2, tau, 2.5),
             )
         )
-        return dict(truth=(2.0, 1.0, 1.0), domain=((0.0, 1.0), (0.0, 1.0), (0.0, 1.0)), waves=waves, n_sensors=2000,
-                    guess=dict(lam=3.0, mu=0.6), free=("lam", "mu"))
+        return dict(truth=(2.0, 1.0, 1.0), domain=((0.0, 1.0), (0.0, 1.0), (0.0, 1.0)), waves=waves,
+                    n_sensors=2000 if name == "six_waves" else 300, guess=dict(lam=3.0, mu=0.6), free=("lam", "mu"))
     if name in ("steel", "sparse_steel"):
         waves = (Wave("P", 1e-3, (0.8, 0.6), tau / 15.0, 0.0), Wave("S", 1e-3, (-0.6, 0.8), tau / 10.0, 1.0))
         return dict(truth=(112.4, 81.4, 7.85), domain=((0.0, 30.0), (0.0, 30.0), (0.0, 8.0)), waves=waves,

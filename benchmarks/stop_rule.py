@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-NOISE = {"sparse": (0.0, 0.03), "sparse_steel": (0.0, 0.03)}  # the noise levels of a family (default: noise-free and 1%)
+NOISE = {"sparse": (0.0, 0.03), "sparse_steel": (0.0, 0.03), "sparse_six": (0.0, 0.03)}  # the noise levels of a family (default: noise-free and 1%)
 RULES = [  # (settle_epochs, settle_tolerance, settle_fraction, budget, label)
     (50, 1e-4, 0.0, 3000, "50 epochs, 1e-4, budget 3000 (pinnlite before 2026-12-03)"),
     (50, 1e-5, 0.0, 10000, "50 epochs, 1e-5, budget 10000"),
