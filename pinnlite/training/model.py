@@ -6,6 +6,8 @@ above both, in the training wing; the engine itself stays functional
 (architecture, parameters and points in, numbers out).
 """
 
+import logging
+
 from pinnlite import engine
 from pinnlite.core.arch import Architecture, init_params, mlp_layout
 from pinnlite.core.field_arch import FieldArchitecture
@@ -68,6 +70,23 @@ def uses_pressure(config):
     if p == "auto":
         return m.lam >= PRESSURE_RATIO * m.mu
     return p
+
+
+def new_model(config, data, output_scale, rng):
+    """The network a run of ``config`` on the TrainingData ``data`` starts from, its weights drawn
+    from ``rng``: :func:`hidden_widths` for the data's sensor values, a pressure output where
+    :func:`uses_pressure`, ``output_scale`` from the run's scales. Logs what "auto" chose."""
+    a, pressure, log = config.architecture, uses_pressure(config), logging.getLogger("pinnlite")
+    widths = hidden_widths(config, data.n_sensor_values())
+    if widths != hidden_widths(config):
+        log.info("architecture.hidden = 'auto': %s for %d sensor values, narrower than %s: at most %d weights per "
+                 "value (pinnlite.training.model.hidden_widths)", widths, data.n_sensor_values(),
+                 hidden_widths(config), WEIGHTS_PER_VALUE)
+    if pressure:
+        log.info("the network has a pressure output (architecture.pressure = %r, lam / mu = %.3g): the mixed form "
+                 "of the wave equation", a.pressure, config.material.lam / config.material.mu)
+    return ElasticPINN2D(widths, a.activation, data.domain, output_scale, a.dtype, rng=rng, init=a.init,
+                         pressure=pressure)
 
 
 def field_architecture(config, arch):

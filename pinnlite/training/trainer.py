@@ -31,13 +31,7 @@ from pinnlite.training.data import TrainingData
 from pinnlite.training.diagnostics import Diagnostics, fitted
 from pinnlite.training.metrics import Metrics, new_accumulator
 from pinnlite.core.field_arch import init_field_params
-from pinnlite.training.model import (
-    WEIGHTS_PER_VALUE,
-    ElasticPINN2D,
-    field_architecture,
-    hidden_widths,
-    uses_pressure,
-)
+from pinnlite.training.model import ElasticPINN2D, field_architecture, new_model, uses_pressure
 from pinnlite.training.objective import Objective, Points
 from pinnlite.training.progress import NoProgress, Progress
 from pinnlite.training.scaling import derive_scales
@@ -239,17 +233,7 @@ class Trainer(Checkpoints, Reports):
         rng = np.random.default_rng(cfg.training.seed)
         self.scales = derive_scales(cfg, data)
         if self.model is None:
-            a, pressure = cfg.architecture, uses_pressure(cfg)
-            widths = hidden_widths(cfg, data.n_sensor_values())
-            if widths != hidden_widths(cfg):
-                log.info("architecture.hidden = 'auto': %s for %d sensor values, narrower than %s: at most %d weights "
-                         "per value (pinnlite.training.model.hidden_widths)", widths, data.n_sensor_values(),
-                         hidden_widths(cfg), WEIGHTS_PER_VALUE)
-            self.model = ElasticPINN2D(widths, a.activation, data.domain, self.scales.output_scale(pressure), a.dtype,
-                                       rng=rng, init=a.init, pressure=pressure)
-            if pressure:
-                log.info("the network has a pressure output (architecture.pressure = %r, lam / mu = %.3g): the "
-                         "mixed form of the wave equation", a.pressure, cfg.material.lam / cfg.material.mu)
+            self.model = new_model(cfg, data, self.scales.output_scale(uses_pressure(cfg)), rng)
         elif any(abs(p - q) > 1e-12 * max(1.0, abs(q)) for b, d in zip(self.model.arch.bounds, data.domain) for p, q in zip(b, d)):
             log.warning("the model's input bounds %s differ from the data's domain %s", self.model.arch.bounds, data.domain)
         field_params = None
