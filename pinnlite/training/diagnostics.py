@@ -20,6 +20,16 @@ and warn, once each, with what to try:
   further lam and mu follow it (100 sensors of two plane waves at 3% noise:
   mu 1-2% off at epoch 1000, 2-10% at epoch 10000; benchmarks/README.md, "the
   stop rule"), while the error bars, from a misfit below the noise, shrink;
+- **wave speed**: at the start, the phase speed of the measured waves (the
+  wavelength over the period of the sensors' spectrum,
+  :func:`pinnlite.training.scaling.measured_speed`) against the shear and
+  pressure speeds ``sqrt(mu / rho)`` and ``sqrt((lam + 2 mu) / rho)`` of the
+  initial guesses: any field of the material's waves travels between the two,
+  so a speed more than :data:`SPEED_FACTOR` times outside them (moduli a
+  hundred times off) means that the units of the data and of the material do
+  not agree (seconds against microseconds, kPa against Pa), or guesses far
+  off. The estimate lay within 0.26-2.2 times the guesses' shear speed on
+  every benchmark family and map phantom (point sources give the lowest);
 - **PDE scale**: at the end, the fitted field's inertial term ``rho u_tt`` is
   compared with the PDE scale ``M U / L^2`` the run divides the PDE term by; a
   ratio outside ``[1/RANGE_FACTOR, RANGE_FACTOR]`` means the normaliser (and so
@@ -35,6 +45,7 @@ import numpy as np
 
 FIT_THRESHOLD = 0.3  # relative rms misfit of the sensors: far above any usable noise level
 RANGE_FACTOR = 10.0
+SPEED_FACTOR = 10.0  # a measured speed beyond [c_S / 10, 10 c_P] of the guesses: units that do not agree
 
 
 class FitWarning(UserWarning):
@@ -92,6 +103,23 @@ class Diagnostics:
                 self._warn(("range", name), f"{name} = {values[name]:.6g} has moved more than {RANGE_FACTOR:g}x from "
                            f"its initial guess {p0:.6g}: check the units of the data and of material.{name}, or "
                            "start from a closer guess", MaterialWarning)
+
+    def wave_speed(self, speed):
+        """At the start: ``speed`` the measured waves' phase speed (None: not measured) against the guesses'."""
+        m, u = self.config.material, self.config.units
+        if speed is None:
+            return
+        slow, fast = math.sqrt(m.mu / m.rho), math.sqrt((m.lam + 2 * m.mu) / m.rho)
+        if slow / SPEED_FACTOR <= speed <= fast * SPEED_FACTOR:
+            return
+        unit = f" {u.length}/{u.time}" if u.length and u.time else ""
+        than = f"{speed / fast:.3g} times faster than the pressure" if speed > fast else \
+            f"{slow / speed:.3g} times slower than the shear"
+        self._warn("speed", f"the sensors' waves travel at about {speed:.3g}{unit} (their wavelength over their "
+                   f"period), {than} waves of the initial guesses (lam = {m.lam:.6g}, mu = {m.mu:.6g}, "
+                   f"rho = {m.rho:.6g} give shear and pressure speeds {slow:.3g} and {fast:.3g}): the units of the "
+                   "data (lengths, times) and of the material must agree (e.g. mm, us, GPa, g/cm^3, or m, s, Pa, "
+                   f"kg/m^3); else start from moduli near rho c^2 = {m.rho * speed**2:.3g}", MaterialWarning)
 
     def held(self, epochs, names, threshold=1.0):
         """At the end of a run whose material is still held (:mod:`pinnlite.training.hold`); ``threshold``

@@ -159,3 +159,20 @@ def derive_scales(config, data):
         modulus=given.modulus or modulus,
         density=density,
     )
+
+
+def measured_speed(config, data, scales):
+    """The phase speed ``L / T`` of the waves the sensors measured, from the :class:`Scales` of the run.
+
+    None where the scales did not come from the sensors' spectrum (fewer than
+    20 sensors or no signal, a scale the config sets, or a wavelength or period
+    capped at the domain's extent): then ``L / T`` says nothing about the waves.
+    """
+    (x0, x1), (y0, y1), (t0, t1) = data.domain
+    pts, vals = data.sensor_points, data.sensor_values
+    if config.scales.length or config.scales.time or pts is None or len(pts) < 20 or not np.any(vals != vals.mean(axis=0)):
+        return None
+    if scales.length >= max(x1 - x0, y1 - y0) or scales.time >= t1 - t0:
+        return None
+    return scales.length / scales.time
+

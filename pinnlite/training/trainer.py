@@ -34,7 +34,7 @@ from pinnlite.core.field_arch import init_field_params
 from pinnlite.training.model import ElasticPINN2D, field_architecture, new_model, uses_pressure
 from pinnlite.training.objective import Objective, Points
 from pinnlite.training.progress import NoProgress, Progress
-from pinnlite.training.scaling import derive_scales
+from pinnlite.training.scaling import derive_scales, measured_speed
 from pinnlite.training.build import DenseSizeWarning
 from pinnlite.training.persist import Checkpoints
 from pinnlite.training.reports import Reports
@@ -243,6 +243,7 @@ class Trainer(Checkpoints, Reports):
         self._attach(data)
         self._limit_dense()
         self._diagnostics = Diagnostics(cfg, self.scales, log)
+        self._diagnostics.wave_speed(measured_speed(cfg, data, self.scales))
         colloc = None
         if data.collocation is None:
             colloc = sampling.interior(rng, cfg.sampling.n_collocation, data.domain, cfg.sampling.strategy)
