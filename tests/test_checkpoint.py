@@ -796,6 +796,23 @@ def test_cli_verify(run, run_copy, capsys):
     assert "FAILED" in capsys.readouterr().out
 
 
+def test_cli_verify_of_every_file_of_a_directory_passes_its_latest_pointer(run_copy, capsys):
+    """`pinnlite verify DIR/*` names the pointer too: it is checked as a pointer, not as a checkpoint."""
+    paths = sorted(str(p) for p in run_copy.iterdir())
+    assert str(run_copy / "latest") in paths
+    assert cli.main(["verify", *paths]) == 0
+    out = capsys.readouterr().out
+    assert f"ok      {run_copy / 'latest'} (the pointer to {Path(checkpoint.pointer(run_copy)).name})" in out
+    assert out.count("ok ") == len(paths) and "FAILED" not in out
+    (run_copy / "latest").write_text("ckpt-99999999.pinnlite\n")  # names no checkpoint there
+    assert cli.main(["verify", *paths]) == 1
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("FAILED"))
+    assert str(run_copy / "latest") in line and "names no ckpt-* file" in line
+    (run_copy / "latest").write_bytes((run_copy / f"ckpt-{EPOCHS:08d}.pinnlite").read_bytes())  # a checkpoint so named
+    assert cli.main(["verify", str(run_copy / "latest")]) == 0
+    assert "SHA-256" in capsys.readouterr().out
+
+
 def test_cli_inspect(run, capsys):
     trainer, directory, _ = run
     path = checkpoint.latest(directory)

@@ -119,11 +119,32 @@ def _units(tree):
     return f" ({', '.join(parts)})" if parts else ""
 
 
+def _is_pointer(path):
+    """Whether ``path`` is a readable file that does not start as a checkpoint does (a ``latest`` pointer)."""
+    from pinnlite.io.spec import MAGIC
+
+    try:
+        with open(path, "rb") as f:
+            return f.read(1) != MAGIC[:1]
+    except OSError:
+        return False
+
+
 def cmd_verify(args):
     from pinnlite.io import checkpoint
 
     failed = 0
     for path in args.checkpoints:
+        if os.path.basename(path) == checkpoint.LATEST and _is_pointer(path):
+            # the pointer of a checkpoint directory (a `DIR/*` glob names it): one line naming a checkpoint there
+            target = checkpoint.pointer(os.path.dirname(path) or ".")
+            if target is None:
+                failed += 1
+                print(f"FAILED  {path}: the pointer names no ckpt-* file of its directory (a reader then takes "
+                      "the newest good checkpoint, with a warning)")
+            else:
+                print(f"ok      {path} (the pointer to {os.path.basename(target)})")
+            continue
         try:
             path = _checkpoint_file(path)
             report = checkpoint.verify(path)

@@ -174,7 +174,8 @@ def build_parser():
                 "Check every checksum and the structure of checkpoint files; exit status 1 if any fails.",
                 files.cmd_verify)
     p.add_argument("checkpoints", nargs="+", metavar="CHECKPOINT",
-                   help="checkpoint files or run/checkpoint directories (their latest checkpoint)")
+                   help="checkpoint files (a `latest` pointer among them is checked as a pointer) or "
+                        "run/checkpoint directories (their latest checkpoint)")
 
     p = command("convert", "rewrite a checkpoint (format 1.x or 2.x) in the current format 2.0",
                 "Read a checkpoint of any readable format version, verify it, write the same tree and meta "
