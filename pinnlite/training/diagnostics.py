@@ -25,11 +25,14 @@ and warn, once each, with what to try:
   :func:`pinnlite.training.scaling.measured_speed`) against the shear and
   pressure speeds ``sqrt(mu / rho)`` and ``sqrt((lam + 2 mu) / rho)`` of the
   initial guesses: any field of the material's waves travels between the two,
-  so a speed more than :data:`SPEED_FACTOR` times outside them (moduli a
-  hundred times off) means that the units of the data and of the material do
-  not agree (seconds against microseconds, kPa against Pa), or guesses far
-  off. The estimate lay within 0.26-2.2 times the guesses' shear speed on
-  every benchmark family and map phantom (point sources give the lowest);
+  so a speed :data:`SLOW_FACTOR` times below the shear speed or
+  :data:`FAST_FACTOR` times above the pressure speed means that the units of
+  the data and of the material do not agree (seconds against microseconds,
+  metres against millimetres, GPa against MPa), or guesses far off. The
+  estimate errs low: it lay within 0.26-2.2 times the guesses' shear speed on
+  every benchmark family and map phantom and at 0.16 times the true shear
+  speed on the 11 x 11 sensor grid of a simulated point source (power aliased
+  to the grid's Nyquist wavenumber), never above the pressure speed;
 - **PDE scale**: at the end, the fitted field's inertial term ``rho u_tt`` is
   compared with the PDE scale ``M U / L^2`` the run divides the PDE term by; a
   ratio outside ``[1/RANGE_FACTOR, RANGE_FACTOR]`` means the normaliser (and so
@@ -45,7 +48,9 @@ import numpy as np
 
 FIT_THRESHOLD = 0.3  # relative rms misfit of the sensors: far above any usable noise level
 RANGE_FACTOR = 10.0
-SPEED_FACTOR = 10.0  # a measured speed beyond [c_S / 10, 10 c_P] of the guesses: units that do not agree
+# a measured speed beyond [c_S / SLOW_FACTOR, c_P * FAST_FACTOR] of the guesses: units that do not agree
+SLOW_FACTOR = 30.0  # the spectrum's speed errs low (leakage, a sensor grid's aliases): down to c_S / 6 measured
+FAST_FACTOR = 10.0  # ... and never above c_P (a power-weighted mean of the waves' speeds)
 
 
 class FitWarning(UserWarning):
@@ -110,7 +115,7 @@ class Diagnostics:
         if speed is None:
             return
         slow, fast = math.sqrt(m.mu / m.rho), math.sqrt((m.lam + 2 * m.mu) / m.rho)
-        if slow / SPEED_FACTOR <= speed <= fast * SPEED_FACTOR:
+        if slow / SLOW_FACTOR <= speed <= fast * FAST_FACTOR:
             return
         unit = f" {u.length}/{u.time}" if u.length and u.time else ""
         than = f"{speed / fast:.3g} times faster than the pressure" if speed > fast else \
