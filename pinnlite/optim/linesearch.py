@@ -81,9 +81,32 @@ def cubic_min(t0, f0, d0, t1, f1, d1):
         return math.nan
     e2 = math.copysign(math.sqrt(disc), t1 - t0)
     denom = d1 - d0 + 2.0 * e2
-    if denom == 0.0:
+    if abs(denom) > 1e-8 * (abs(d1) + abs(d0) + 2.0 * abs(e2)):
+        return t1 - (t1 - t0) * (d1 + e2 - e1) / denom
+    return _cubic_min_stable(t0, f0, d0, t1, f1, d1)
+
+
+def _cubic_min_stable(t0, f0, d0, t1, f1, d1):
+    """:func:`cubic_min` where eq. 3.59 is 0 / 0: its numerator and denominator cancel together (both
+    slopes of one sign with the minimiser between, as on phi' = (t - 6)(t - 5) from 0 to 10, where it gave
+    5.79). The interpolant as ``f0 + C s + B s^2 + A s^3`` in ``s = (t - t0) / h``, its minimiser the root of
+    ``3 A s^2 + 2 B s + C`` where the second derivative is positive, by the form of that root that does
+    not cancel."""
+    h = t1 - t0
+    C = d0 * h
+    A = (d0 + d1) * h - 2.0 * (f1 - f0)
+    B = 3.0 * (f1 - f0) - (2.0 * d0 + d1) * h
+    disc = B * B - 3.0 * A * C
+    if not (disc >= 0.0) or not math.isfinite(disc):
         return math.nan
-    return t1 - (t1 - t0) * (d1 + e2 - e1) / denom
+    D = math.sqrt(disc)
+    if B > 0.0:
+        s = -C / (B + D)
+    elif A != 0.0:
+        s = (D - B) / (3.0 * A)
+    else:
+        return math.nan  # a line or a concave parabola: no minimiser
+    return t0 + s * h
 
 
 class Point(NamedTuple):
