@@ -169,7 +169,7 @@ def run_warnings(n_sensors, **changes):
                      str(w.message)]
 
 
-def test_a_run_on_fewer_sensor_values_than_trained_values_that_does_not_settle_warns():
+def test_a_run_on_fewer_sensor_values_than_trained_values_warns_half_way_or_at_its_end():
     trainer, few = run_warnings(100)  # 200 sensor values, 3 * 16 + 16 + 16 * 16 + 16 + 16 * 2 + 2 + 2 trained
     assert trainer.objective.size == 372 and trainer.state.stop_reason == "epochs"
     assert len(few) == 1 and "on 200 sensor values for 372 trained values" in few[0]
@@ -179,5 +179,9 @@ def test_a_run_on_fewer_sensor_values_than_trained_values_that_does_not_settle_w
     assert run_warnings(100, **{"training.validation_fraction": 0.2})[1] == []  # sensors held out
     # (released at epoch 144, by the misfit of 0.1 that few sensors wait for; settled at 182, before half way)
     easy = {"training.epochs": 600, "training.settle_epochs": 5, "training.settle_tolerance": 0.5}
-    trainer, few = run_warnings(100, **easy)  # settled: the budget did not end it
-    assert trainer.state.stop_reason.startswith("settled") and few == []
+    trainer, few = run_warnings(100, **easy)  # settled: the budget did not end it, but its error bars are small
+    assert trainer.state.stop_reason.startswith("settled") and len(few) == 1
+    assert f"this run ended ({trainer.state.stop_reason}) on 200 sensor values" in few[0]
+    assert "error bars come out too small" in few[0] and "training.validation_fraction = 0.2" in few[0]
+    assert run_warnings(100, **easy, **{"training.validation_fraction": 0.2})[1] == []
+    assert run_warnings(200, **easy)[1] == []

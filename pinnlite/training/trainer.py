@@ -434,8 +434,8 @@ class Trainer(Checkpoints, Reports):
             interrupted = st.stop_reason.startswith("interrupted")
             if st.released is None and not interrupted:
                 self._diagnostics.held(st.epoch, self.free, self._release_misfit())
-            if st.stop_reason == "epochs":
-                self._few_sensors()
+            if not interrupted:
+                self._few_sensors(None if st.stop_reason == "epochs" else st.stop_reason)
             if not interrupted and fitted(self.metrics.last(), self.scales):
                 self._scale_check()  # against a fitted field only: an unfitted one says nothing
         if cfg.training.error_bars and not st.stop_reason.startswith("interrupted"):
@@ -447,10 +447,10 @@ class Trainer(Checkpoints, Reports):
         """The sensors' misfit that releases a held material (:func:`pinnlite.training.hold.release_misfit`)."""
         return hold.release_misfit(self.data.n_sensor_values(), self.objective.size)
 
-    def _few_sensors(self):
+    def _few_sensors(self, ended=None):
         """The few-sensors warning (:meth:`Diagnostics.few_sensors`) for a run with free material and sensors."""
         if self.free and self.data.n_sensor_values():
-            self._diagnostics.few_sensors(self.data.n_sensor_values(), self.objective.size, self.state.epoch)
+            self._diagnostics.few_sensors(self.data.n_sensor_values(), self.objective.size, self.state.epoch, ended)
 
     def _release(self, reason):
         """Train the material from the next epoch on (``reason``: why, or None to keep holding it);
