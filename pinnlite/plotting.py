@@ -195,7 +195,14 @@ def field_figure(run, component, times=None, resolution=90):
         pred.append(predict(run.tree, P)[:, component].reshape(X.shape))
         if exact is not None:
             ref.append(exact(P)[:, component].reshape(X.shape))
-    cols = 3 if exact is not None else 1
+    sensors = run.data.sensor_points
+    # measured data (no exact field): a second column shows the fit, measured minus predicted at each sensor
+    fit = exact is None and sensors is not None and len(sensors) > 0
+    if fit:
+        resid = run.data.sensor_values[:, component] - predict(run.tree, sensors)[:, component]
+        fit_max = float(max(np.abs(resid).max(), 1e-300))
+        fit_lim = float(max(np.quantile(np.abs(resid), 0.995), 1e-300))
+    cols = 3 if exact is not None else 2 if fit else 1
     panel_w = 3.2
     panel_h = float(np.clip(panel_w * aspect, 1.3, 7.0))
     width = max(panel_w * cols + 0.6, 6.0)
@@ -211,7 +218,6 @@ def field_figure(run, component, times=None, resolution=90):
         err_max = float(max(err.max(), 1e-300))
         err_lim = float(max(np.quantile(err, 0.995), 1e-300))
     half = (t1 - t0) / (2 * max(len(times), 1))
-    sensors = run.data.sensor_points
     du, lu, tu = run.units.get("displacement"), run.units.get("length"), run.units.get("time")
     shared = error = None
     for r, t in enumerate(times):
@@ -230,8 +236,27 @@ def field_figure(run, component, times=None, resolution=90):
             ax.set_ylabel(label("y", lu))
             shared = im if c == 0 else shared
             error = im if c == 2 else error
-    cb = fig.colorbar(shared, ax=axes[:, : min(cols, 2)].ravel().tolist(), location="bottom", shrink=0.8, aspect=40)
+        if fit:
+            ax, dt = axes[r, 1], np.abs(sensors[:, 2] - t)
+            sel = np.flatnonzero(dt <= half)
+            sel = sel[np.argsort(-dt[sel], kind="stable")]  # where frames share a place, the nearest in time on top
+            error = ax.scatter(sensors[sel, 0], sensors[sel, 1], c=resid[sel], s=9, cmap="PuOr_r",
+                               vmin=-fit_lim, vmax=fit_lim, linewidths=0)
+            ax.set_xlim(x0, x1)
+            ax.set_ylim(y0, y1)
+            ax.set_aspect("equal")
+            ax.set_title(f"{name} measured − predicted, t = {t:.3g}" + (f" {tu}" if tu else ""), fontsize=9)
+            ax.set_xlabel(label("x", lu))
+            ax.set_ylabel(label("y", lu))
+    cb = fig.colorbar(shared, ax=axes[:, : min(cols, 2) if ref else 1].ravel().tolist(), location="bottom",
+                      shrink=0.8, aspect=40)
     cb.set_label(label(name + (", predicted and exact (one scale)" if ref else ""), du))
+    if fit:
+        cut = "both" if fit_max > fit_lim else "neither"
+        cb2 = fig.colorbar(error, ax=axes[:, 1].ravel().tolist(), location="bottom", shrink=0.9, extend=cut,
+                           format="%.2g")  # small misfits: the tick labels carry their exponent, not a far offset
+        cb2.set_label(label(f"{name} measured − predicted", du)
+                      + (f"; largest {fit_max:.2g}" if cut != "neither" else ""))
     if ref:
         cut = "both" if err_max > err_lim else "neither"
         cb2 = fig.colorbar(error, ax=axes[:, 2].ravel().tolist(), location="bottom", shrink=0.9, extend=cut)

@@ -147,6 +147,44 @@ def test_field_plot_shares_one_scale_centres_the_error_and_shows_the_sensors(run
     assert w / h == pytest.approx(4.0, rel=0.05)
 
 
+def test_measured_data_get_their_misfit_at_the_sensors_beside_the_prediction(run_dir, tmp_path):
+    """No exact field (a run on measurements): the second column is measured minus predicted at the sensors
+    within half a slice of each time, on one centred scale, the nearest in time drawn last."""
+    import shutil
+
+    from pinnlite.io.checkpoint import predict
+
+    measured = tmp_path / "run"
+    shutil.copytree(run_dir, measured)
+    summary = json.loads((measured / "summary.json").read_text())
+    summary.pop("problem")
+    (measured / "summary.json").write_text(json.dumps(summary))
+    run = Run(measured)
+    assert run.exact() is None
+    times = [0.0, 1.1]
+    fig = field_figure(run, 1, times)
+    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert len(panels) == 4  # two times, predicted / misfit
+    P, V = run.data.sensor_points, run.data.sensor_values
+    resid = V[:, 1] - predict(run.tree, P)[:, 1]
+    half = 2.0 / (2 * 2)
+    limits = set()
+    for r, t in enumerate(times):
+        ax = panels[2 * r + 1]
+        assert ax.get_title() == f"u_y measured − predicted, t = {t:.3g} us"
+        dots = ax.collections[0]
+        near = np.flatnonzero(np.abs(P[:, 2] - t) <= half)
+        order = near[np.argsort(-np.abs(P[near, 2] - t), kind="stable")]
+        np.testing.assert_array_equal(np.asarray(dots.get_offsets()), P[order, :2])
+        np.testing.assert_allclose(np.asarray(dots.get_array()), resid[order], rtol=1e-12, atol=1e-15)
+        assert dots.norm.vmin == -dots.norm.vmax and dots.get_cmap().name == "PuOr_r"
+        limits.add(dots.norm.vmax)
+    assert len(limits) == 1 and limits.pop() == pytest.approx(np.quantile(np.abs(resid), 0.995), rel=1e-12)
+    bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    assert bars[0].get_xlabel() == "u_y [nm]" and bars[1].get_xlabel().startswith("u_y measured − predicted [nm]")
+    plt.close(fig)
+
+
 def test_times_outside_the_domain_are_refused(run):
     with pytest.raises(InputError, match=r"times: expected times in the domain's \[0.0, 2.0\], found 2.5"):
         field_figure(run, 1, [0.5, 2.5])
