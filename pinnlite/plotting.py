@@ -254,7 +254,8 @@ def field_figure(run, component, times=None, resolution=90):
     if fit:
         cut = "both" if fit_max > fit_lim else "neither"
         cb2 = fig.colorbar(error, ax=axes[:, 1].ravel().tolist(), location="bottom", shrink=0.9, extend=cut,
-                           format="%.2g")  # small misfits: the tick labels carry their exponent, not a far offset
+                           format="%.2g", ticks=[-fit_lim, 0.0, fit_lim])  # three labels fit a narrow bar; each
+        # carries its exponent (small misfits), not an offset at the bar's end that the label would overlap
         cb2.set_label(label(f"{name} measured − predicted", du)
                       + (f"; largest {fit_max:.2g}" if cut != "neither" else ""))
     if ref:
