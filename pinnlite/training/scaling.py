@@ -111,6 +111,11 @@ def spectrum(points, values, domain):
     return kx, ky, om, power
 
 
+def _has_waves(points, values):
+    """Whether sensor data can give a spectrum: at least 20 samples, not all the same."""
+    return points is not None and len(points) >= 20 and bool(np.any(values != values.mean(axis=0)))
+
+
 def wave_scales(points, values, domain):
     """``(L, T)`` = ``(1 / k_rms, 1 / omega_rms)`` of measured displacements, each capped by the domain.
 
@@ -121,7 +126,7 @@ def wave_scales(points, values, domain):
     reaches a tenth of the peak). None when there are fewer than 20 samples or
     no signal.
     """
-    if points is None or len(points) < 20 or not np.any(values != values.mean(axis=0)):
+    if not _has_waves(points, values):
         return None
     kx, ky, om, power = spectrum(points, values, domain)
     keep = power >= _FLOOR * power.max()
@@ -169,10 +174,8 @@ def measured_speed(config, data, scales):
     capped at the domain's extent): then ``L / T`` says nothing about the waves.
     """
     (x0, x1), (y0, y1), (t0, t1) = data.domain
-    pts, vals = data.sensor_points, data.sensor_values
-    if config.scales.length or config.scales.time or pts is None or len(pts) < 20 or not np.any(vals != vals.mean(axis=0)):
+    if config.scales.length or config.scales.time or not _has_waves(data.sensor_points, data.sensor_values):
         return None
     if scales.length >= max(x1 - x0, y1 - y0) or scales.time >= t1 - t0:
         return None
     return scales.length / scales.time
-
