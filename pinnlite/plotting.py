@@ -81,6 +81,7 @@ class Run:
         self.maps = summary.get("maps") or {}  # mapped name -> its summary (mean, min, max, resolution)
         kind = self.config.get("optimizer", {}).get("kind", "adam")
         self.first = {"sgd": "SGD", "adamw": "AdamW", "lbfgs": "L-BFGS"}.get(kind, "Adam")
+        self._at_sensors = None
 
     def switch(self):
         """The epoch after which L-BFGS took over (None when the run never switched)."""
@@ -88,6 +89,14 @@ class Run:
         if not len(phase) or not (phase == 1).any() or phase[0] == 1:
             return None
         return int(self.metrics["epoch"][int(np.argmax(phase == 1))]) - 1
+
+    def at_sensors(self):
+        """The network's displacements at the sensors (n, 2), computed once for both components' plots."""
+        if self._at_sensors is None:
+            from pinnlite.io.checkpoint import predict
+
+            self._at_sensors = predict(self.tree, self.data.sensor_points)
+        return self._at_sensors
 
     def exact(self):
         """The exact field of a plane-wave problem (an ExactField), or None."""
@@ -199,7 +208,7 @@ def field_figure(run, component, times=None, resolution=90):
     # measured data (no exact field): a second column shows the fit, measured minus predicted at each sensor
     fit = exact is None and sensors is not None and len(sensors) > 0
     if fit:
-        resid = run.data.sensor_values[:, component] - predict(run.tree, sensors)[:, component]
+        resid = run.data.sensor_values[:, component] - run.at_sensors()[:, component]
         fit_max = float(max(np.abs(resid).max(), 1e-300))
         fit_lim = float(max(np.quantile(np.abs(resid), 0.995), 1e-300))
     cols = 3 if exact is not None else 2 if fit else 1

@@ -101,5 +101,7 @@ def test_no_speed_warning_on_the_records_of_a_point_source():
     cfg = Config()
     cfg.material.lam, cfg.material.mu = 2.0, 1.0  # the truth: shear speed 1, pressure speed 2
     speed = measured_speed(cfg, data, derive_scales(cfg, data))
-    assert 1 / SLOW_FACTOR < speed < 2 * FAST_FACTOR, speed
+    # a power-weighted mean of the waves' speeds never exceeds the pressure speed (2); the estimate errs
+    # low, but not below the warning's bound
+    assert 1 / SLOW_FACTOR < speed <= 2.0, speed
     assert speed_warnings(cfg, speed) == []

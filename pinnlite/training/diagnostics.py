@@ -48,6 +48,8 @@ import warnings
 
 import numpy as np
 
+from pinnlite.training.hold import few_values
+
 FIT_THRESHOLD = 0.3  # relative rms misfit of the sensors: far above any usable noise level
 RANGE_FACTOR = 10.0
 # a measured speed beyond [c_S / SLOW_FACTOR, c_P * FAST_FACTOR] of the guesses: units that do not agree
@@ -160,7 +162,7 @@ class Diagnostics:
         (``n_trained``) and none are held out: half way through a run that has not settled and at the
         end of one stopped by its epoch budget (``ended`` None; ``epochs`` the epochs run so far), or at
         the end of one that stopped otherwise (``ended``: why), whose error bars are too small too."""
-        if n_values >= n_trained or self.config.training.validation_fraction > 0:
+        if not few_values(n_values, n_trained) or self.config.training.validation_fraction > 0:
             return
         advice = ("Hold out sensors and stop at their best misfit (training.validation_fraction = 0.2, "
                   "training.patience = 300), or use more sensors")

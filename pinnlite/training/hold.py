@@ -58,10 +58,17 @@ WINDOW = 50  # epochs over which the misfit must keep falling
 GAIN = 0.9  # ... by at least this factor
 
 
+def few_values(n_values, n_trained):
+    """Whether the sensors hold fewer values (``n_values``) than the run trains (``n_trained``): a
+    network that can pass close to every one of them without carrying a wave (the later release here,
+    the few-sensors warning of :mod:`pinnlite.training.diagnostics`)."""
+    return n_values < n_trained
+
+
 def release_misfit(n_values, n_trained):
     """The misfit that releases the material: :data:`RELEASE_MISFIT`, or :data:`RELEASE_MISFIT_FEW`
-    when the sensors hold fewer values (``n_values``) than the run trains (``n_trained``)."""
-    return RELEASE_MISFIT_FEW if n_values < n_trained else RELEASE_MISFIT
+    where :func:`few_values`."""
+    return RELEASE_MISFIT_FEW if few_values(n_values, n_trained) else RELEASE_MISFIT
 
 
 def release(metrics, displacement, threshold=RELEASE_MISFIT):
