@@ -2,6 +2,7 @@
 then trains; what a held run hands its optimizers, its resumption, and the collapse it
 prevents (100 sensors of the demo's waves, where lam fell to zero without it)."""
 
+import dataclasses
 import io
 import math
 import warnings
@@ -12,7 +13,7 @@ import pytest
 from pinnlite import Config, Trainer
 from pinnlite.io.checkpoint import StructureError
 from pinnlite.io import checkpoint
-from pinnlite.training import hold
+from pinnlite.training import hold, weighting
 from pinnlite.training.diagnostics import MaterialWarning
 from pinnlite.training.metrics import COLUMNS, Metrics
 from pinnlite.training.problems import plane_waves
@@ -200,7 +201,9 @@ def test_sparse_sensors_no_longer_pull_lam_to_zero():
                               "training.threads": 1, "training.error_bars": False,
                               "architecture.hidden": [24, 24, 24]})
     found = {h: run(cfg.replace(**{"training.hold_material": h}), data)[0].material for h in (True, False)}
-    assert abs(found[True]["lam"] / 2 - 1) < 5e-3 and abs(found[True]["mu"] - 1) < 5e-3, found
+    # (within 0.6% at epoch 300: the heavier PDE after a few-sensors release, hold.pde_factor, slows the
+    # last approach; 0.2% without it)
+    assert abs(found[True]["lam"] / 2 - 1) < 1e-2 and abs(found[True]["mu"] - 1) < 1e-2, found
     assert found[False]["lam"] < 0.02, found
 
 
@@ -239,4 +242,50 @@ def test_sparse_seed_8_keeps_its_moduli(monkeypatch, few):
         e = trainer.state.released  # the first epoch whose misfit is within 0.1
         assert r[e - 1] <= 0.1 < r[: e - 1].min(), (e, r[e - 1])
     else:
-        assert lam < 0.02 and mu < 0.05, trainer.material
+        assert lam < 0.02 and abs(mu - 1) > 0.3, trainer.material  # mu 2e-3, or 0.6 with hold.pde_factor
+
+
+def test_after_a_few_sensors_release_each_collocation_point_weighs_like_one_sensor():
+    # both terms are means: 50 sensors weigh as much as 200 collocation points, unless the PDE's weight is
+    # multiplied by 200 / 50 (hold.pde_factor), from the release on and only where the sensors give
+    # fewer values than the run trains
+    assert hold.pde_factor(200, 388, 100, 2000) == 20.0
+    assert hold.pde_factor(4000, 1348, 2000, 2000) == hold.pde_factor(388, 388, 194, 2000) == 1.0
+    assert hold.pde_factor(0, 388, 0, 2000) == 1.0  # no sensors, nothing to weigh against
+    few = plane_waves(2.0, 1.0, 1.0, n_sensors=50, rng=0)[0]  # 100 values for 230 trained
+
+    def weights(trainer):
+        plain = weighting.effective_weights(trainer.config.loss_weights, trainer.state.adaptive,
+                                            trainer.scales.normalisers())
+        return trainer.weights(), plain
+
+    held, _ = run(config(**{"training.epochs": 1}), few)
+    assert held.state.released is None
+    w, plain = weights(held)
+    assert w == plain  # while held, the config's weights
+    released = held
+    released.state.released = 1  # (50 sensors take longer than this test to a misfit of 0.1)
+    w, plain = weights(released)
+    n_points, n_sensors = released.config.sampling.n_collocation, len(few.sensor_points)
+    assert (n_points, n_sensors) == (200, 50)
+    assert w.pde / n_points == pytest.approx(plain.pde / n_sensors, rel=1e-15)  # per point, as per sensor
+    assert dataclasses.replace(w, pde=plain.pde) == plain  # the other terms as configured
+    res, _ = released.evaluate(released.state.x, released._full_prep())
+    assert res.total == pytest.approx(w.data * res.terms["data"] + w.pde * res.terms["pde"], rel=1e-12)
+    # as many sensor values as trained values or more (DATA: 600), or no hold: the config's weights
+    for trainer in (run(config(**{"training.epochs": 150}))[0],
+                    run(config(**{"training.epochs": 3, "training.hold_material": False}), few)[0]):
+        assert trainer.state.released is not None
+        assert weights(trainer)[0] == weights(trainer)[1]
+
+
+def test_after_a_few_sensors_release_the_settle_window_spans_twice_the_share():
+    assert hold.settle_fraction(0.2, 200, 388) == 0.4
+    assert hold.settle_fraction(0.3, 200, 388) == 0.5 and hold.settle_fraction(0.6, 200, 388) == 0.6
+    assert hold.settle_fraction(0.0, 200, 388) == 0.0  # 0: always settle_epochs, as configured
+    assert hold.settle_fraction(0.2, 4000, 1348) == 0.2
+    few = plane_waves(2.0, 1.0, 1.0, n_sensors=50, rng=0)[0]
+    trainer, _ = run(config(**{"training.epochs": 1}), few)
+    assert trainer._settle_fraction() == 0.2  # held
+    trainer.state.released = 1
+    assert trainer._settle_fraction() == 0.4

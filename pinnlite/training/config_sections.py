@@ -189,14 +189,16 @@ class TrainingConfig(Section):
     settle_tolerance: float = _positive(1e-4)
     #: While the loss still falls (by more than 0.5% over settle_epochs), the window of the
     #: settle rule is this share of the epochs so far if that is longer than settle_epochs,
-    #: so that a slow creep of the material is not taken for settled; in [0, 1), 0: always
-    #: settle_epochs.
+    #: so that a slow creep of the material is not taken for settled (doubled, up to 0.5, after
+    #: a few-sensors release: hold_material); in [0, 1), 0: always settle_epochs.
     settle_fraction: float = _real(0.2, 0.0, 1.0, high_open=True)
     #: Keep the free material parameters (or the material field) at their initial guesses
     #: while the network is random: until it fits the sensors better than a field of zeros
     #: (misfit below their rms; below 0.1 of it where the sensors hold fewer values than the
     #: run trains), or its misfit has fallen by less than 10% in 50 epochs
-    #: (pinnlite.training.hold); false: train them from the first epoch.
+    #: (pinnlite.training.hold); false: train them from the first epoch. Where the sensors hold
+    #: fewer values than the run trains, once released, the PDE weight is multiplied by the
+    #: collocation points over the sensors and settle_fraction doubled (up to 0.5); not with false.
     hold_material: bool = _bool(True)
 
 

@@ -20,8 +20,9 @@ and warn, once each, with what to try:
   waves at 3% noise: mu 1-2% off at epoch 1000, 2-10% at epoch 10000;
   benchmarks/README.md, "the stop rule"), while the error bars, from a misfit
   below the noise, shrink. Half way through a run that has not settled, or
-  at the end of any run (one that settled too: its error bars were 1.3-1.4
-  times too small on that family, 15-16 of 18 runs within two of them);
+  at the end of any run (one that settled too: on that family, seeds 0-19,
+  lam's error bars were 1.3 times too small, 16 of 20 runs within two of
+  them, mu's 20 of 20);
 - **wave speed**: at the start, the phase speed of the measured waves (the
   wavelength over the period of the sensors' spectrum,
   :func:`pinnlite.training.scaling.measured_speed`) against the shear and
@@ -174,8 +175,8 @@ class Diagnostics:
         else:
             self._warn("few", f"this run ended ({ended}) on {n_values} sensor values for {n_trained} trained "
                        "values with none held out: with noisy data a network this flexible takes up part of the "
-                       "noise, so the error bars come out too small (100 sensors at 3% noise: 1.3-1.4 times, "
-                       "15-16 of 18 runs within two of them; with 20% held out 12 of 12, benchmarks/README.md). "
+                       "noise, so the error bars come out too small (100 sensors at 3% noise: lam's 1.3 times, 16 "
+                       "of 20 runs within two of them; with 20% held out 12 of 12, benchmarks/README.md). "
                        f"{advice}", FitWarning)
 
     def pde_scale(self, channels, rho):

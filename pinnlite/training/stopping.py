@@ -26,7 +26,10 @@ material creeps towards its answer by less than 1e-4 in 50 epochs while still
 0.1% off (six waves at epoch 3000: 0.13% off, 0.01-0.02% after 8000 epochs).
 A window that grows with the run sees such a creep: over a fifth of the run
 the same creep is a change well above the tolerance. Measured on the families
-of ``benchmarks/families.py`` (benchmarks/README.md, "the stop rule").
+of ``benchmarks/families.py`` (benchmarks/README.md, "the stop rule"). After
+a few-sensors release the trainer passes twice the share
+(:func:`pinnlite.training.hold.settle_fraction`): its heavier PDE slows the
+creep further.
 
 The other stops are the epoch budget, ``training.target_loss``, the
 optimizer's own convergence (:mod:`pinnlite.training.epochs`) and the early

@@ -303,8 +303,17 @@ class Trainer(Checkpoints, Reports):
         return self.points.full(*self.collocation())
 
     def weights(self):
-        """The loss weights of the next step: the config's, annealed, over the natural magnitudes."""
-        return weighting.effective_weights(self.config.loss_weights, self.state.adaptive, self.scales.normalisers())
+        """The loss weights of the next step: the config's, annealed, over the natural magnitudes, the
+        PDE's times the few-sensors factor once the material is released (:func:`hold.pde_factor`)."""
+        return weighting.effective_weights(self.config.loss_weights, self.state.adaptive, self.scales.normalisers(),
+                                           pde=self._pde_factor())
+
+    def _pde_factor(self):
+        """:func:`pinnlite.training.hold.pde_factor` of this run after a release from the hold, else 1."""
+        if not self.state.released:  # held (None), or never held (0)
+            return 1.0
+        return hold.pde_factor(self.data.n_sensor_values(), self.objective.size,
+                               self.points.static_counts.get("data", 0), len(self.collocation()[0]))
 
     def evaluate(self, x, prep, weights=None):
         """``(LossResult, gradient over x)`` with the run's current weights unless ``weights`` is given;
@@ -413,7 +422,7 @@ class Trainer(Checkpoints, Reports):
                 settled = stopping.settled(self.metrics, self.free, cfg.training.settle_epochs,
                                            cfg.training.settle_tolerance,
                                            fitted=fitted(row, self.scales) is not False, since=st.released,
-                                           fraction=cfg.training.settle_fraction)
+                                           fraction=self._settle_fraction())
                 st.stop_reason = st.stop_reason or settled or ""
                 if self.stop_requested():
                     st.stop_reason = "interrupted"
@@ -442,6 +451,11 @@ class Trainer(Checkpoints, Reports):
             self._error_bars()
         self._on_end()
         return self.metrics
+
+    def _settle_fraction(self):
+        """``training.settle_fraction``, doubled after a few-sensors release (:func:`hold.settle_fraction`)."""
+        f = self.config.training.settle_fraction
+        return hold.settle_fraction(f, self.data.n_sensor_values(), self.objective.size) if self.state.released else f
 
     def _release_misfit(self):
         """The sensors' misfit that releases a held material (:func:`pinnlite.training.hold.release_misfit`)."""

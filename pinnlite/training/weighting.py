@@ -50,12 +50,14 @@ def update(state, term_grads, alpha):
     return AdaptiveState(w, state.count + 1)
 
 
-def effective_weights(weights, state, normalisers):
+def effective_weights(weights, state, normalisers, pde=1.0):
     """The :class:`~pinnlite.engine.terms.LossWeights` of an evaluation.
 
     ``w_t = weights.t * state.weights[i] / normalisers[t]`` for every term t
     (``i`` its index in TERMS): the
     configured weight (a ``LossWeightsConfig`` or anything with one attribute
-    per term), the adaptive multiplier and the term's natural magnitude.
+    per term), the adaptive multiplier and the term's natural magnitude; the
+    PDE's times ``pde`` (:func:`pinnlite.training.hold.pde_factor`).
     """
-    return LossWeights(**{t: getattr(weights, t) * state.weights[i] / normalisers[t] for i, t in enumerate(TERMS)})
+    return LossWeights(**{t: getattr(weights, t) * state.weights[i] / normalisers[t] * (pde if t == "pde" else 1.0)
+                          for i, t in enumerate(TERMS)})
