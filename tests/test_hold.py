@@ -161,13 +161,19 @@ def test_the_progress_line_says_held():
     assert len(lines) == 2 and all("lam 4  mu 0.5  rho 1  (held)  [" in ln for ln in lines), lines
 
 
-def test_resumption_across_the_release_is_bit_for_bit(tmp_path):
-    cfg = config(**{"training.epochs": 60, "checkpoint.directory": str(tmp_path), "checkpoint.interval": 10,
-                    "checkpoint.keep_last": 10})
-    ref, _ = run(cfg)
+@pytest.mark.parametrize("sensors, epochs, before, after", [
+    (None, 60, 10, 50),  # DATA: 600 sensor values for 232 trained
+    (60, 150, 100, 140),  # 120 values: after the release the PDE weighs 200 / 60 more (hold.pde_factor)
+], ids=["dense", "few"])
+def test_resumption_across_the_release_is_bit_for_bit(tmp_path, sensors, epochs, before, after):
+    data = DATA if sensors is None else plane_waves(2.0, 1.0, 1.0, n_sensors=sensors, rng=0)[0]
+    cfg = config(**{"training.epochs": epochs, "checkpoint.directory": str(tmp_path), "checkpoint.interval": 10,
+                    "checkpoint.keep_last": 20})
+    ref, _ = run(cfg, data)
     e = ref.state.released
-    assert e is not None and 10 < e < 50  # checkpoints before and after the release
-    for epoch in (10, 50):
+    assert e is not None and before < e < after  # checkpoints before and after the release
+    assert ref._pde_factor() == (1.0 if sensors is None else 200 / 60)
+    for epoch in (before, after):
         resumed = Trainer.load_checkpoint(path=checkpoint.checkpoint_path(tmp_path, epoch), progress=False)
         assert resumed.state.released == (None if epoch < e else e)
         with warnings.catch_warnings():
