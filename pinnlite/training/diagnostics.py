@@ -13,7 +13,10 @@ and warn, once each, with what to try:
   (:mod:`pinnlite.training.hold`);
 - **material out of range**: a free parameter hits one of its bounds, or is
   more than :data:`RANGE_FACTOR` times away from its initial guess half way
-  through the run or at its end;
+  through the run or at its end (units that do not agree, or a guess far
+  off; a modulus that fell so far on fewer sensor values than trained values
+  is more likely the collapse of :mod:`pinnlite.training.hold`, a field
+  without stiffness through every sensor, and the warning says so);
 - **few sensors**: a run on fewer sensor values than it trains values, with
   no sensors held out: such a network can fit the sensors' noise, and the
   longer it trains the further lam and mu follow it (100 sensors of two plane
@@ -98,10 +101,11 @@ class Diagnostics:
         self.given.add(key)
         warnings.warn(message, category, stacklevel=4)
 
-    def material(self, values, at_bound, check_range=True):
+    def material(self, values, at_bound, check_range=True, counts=None):
         """``values`` the material, ``at_bound`` the names the projection clipped; the range is
         checked only with ``check_range`` (half way and at the end: on the way, an unfitted field
-        may pull a parameter far away and back)."""
+        may pull a parameter far away and back). ``counts``: ``(sensor values, trained values)``,
+        which name the collapse of few sensors when a modulus fell more than tenfold."""
         m = self.config.material
         for name in at_bound:
             self._warn(("bound", name), f"{name} = {values[name]:.6g} is at its bound material.{name}_bounds = "
@@ -110,9 +114,16 @@ class Diagnostics:
         for name in ("lam", "mu", "rho") if check_range else ():
             p0 = getattr(m, name)
             if getattr(m, "optimize_" + name) and not 1 / RANGE_FACTOR <= values[name] / p0 <= RANGE_FACTOR:
-                self._warn(("range", name), f"{name} = {values[name]:.6g} has moved more than {RANGE_FACTOR:g}x from "
-                           f"its initial guess {p0:.6g}: check the units of the data and of material.{name}, or "
-                           "start from a closer guess", MaterialWarning)
+                moved = f"{name} = {values[name]:.6g} has moved more than {RANGE_FACTOR:g}x from its initial guess " \
+                        f"{p0:.6g}"
+                if name != "rho" and values[name] < p0 and counts is not None and few_values(*counts):
+                    advice = (f"on {counts[0]} sensor values for {counts[1]} trained values a field without "
+                              "stiffness can pass through every sensor, and the moduli collapse towards 0 (the steel "
+                              "plate's waves on 120 sensors: 1 of 6 seeds; benchmarks/README.md, \"Few sensors\"). "
+                              "Use more sensors, or compare a run with another training.seed")
+                else:
+                    advice = f"check the units of the data and of material.{name}, or start from a closer guess"
+                self._warn(("range", name), f"{moved}: {advice}", MaterialWarning)
 
     def wave_speed(self, speed):
         """At the start: ``speed`` the measured waves' phase speed (None: not measured) against the guesses'."""

@@ -312,8 +312,7 @@ class Trainer(Checkpoints, Reports):
         """:func:`pinnlite.training.hold.pde_factor` of this run after a release from the hold, else 1."""
         if not self.state.released:  # held (None), or never held (0)
             return 1.0
-        return hold.pde_factor(self.data.n_sensor_values(), self.objective.size,
-                               self.points.static_counts.get("data", 0), len(self.collocation()[0]))
+        return hold.pde_factor(*self._counts(), self.points.static_counts.get("data", 0), len(self.collocation()[0]))
 
     def evaluate(self, x, prep, weights=None):
         """``(LossResult, gradient over x)`` with the run's current weights unless ``weights`` is given;
@@ -406,7 +405,7 @@ class Trainer(Checkpoints, Reports):
                 if st.epoch == 1:
                     self._diagnostics.terms(row)
                 half_way = st.epoch == cfg.training.epochs // 2
-                self._diagnostics.material(self.material, self.clipped, check_range=half_way)
+                self._diagnostics.material(self.material, self.clipped, check_range=half_way, counts=self._counts())
                 if half_way:
                     self._diagnostics.fit(row, f"half way (epoch {st.epoch})")
                     self._few_sensors()  # not settled by half way: say so now, not after the second half
@@ -439,7 +438,7 @@ class Trainer(Checkpoints, Reports):
         log.info("stopped at epoch %d (%s); %s", st.epoch, st.stop_reason, self.material)
         if len(self.metrics):
             self._diagnostics.fit(self.metrics.last(), "at the end of the run")
-            self._diagnostics.material(self.material, (), check_range=True)
+            self._diagnostics.material(self.material, (), check_range=True, counts=self._counts())
             interrupted = st.stop_reason.startswith("interrupted")
             if st.released is None and not interrupted:
                 self._diagnostics.held(st.epoch, self.free, self._release_misfit())
@@ -455,16 +454,20 @@ class Trainer(Checkpoints, Reports):
     def _settle_fraction(self):
         """``training.settle_fraction``, doubled after a few-sensors release (:func:`hold.settle_fraction`)."""
         f = self.config.training.settle_fraction
-        return hold.settle_fraction(f, self.data.n_sensor_values(), self.objective.size) if self.state.released else f
+        return hold.settle_fraction(f, *self._counts()) if self.state.released else f
+
+    def _counts(self):
+        """``(sensor values, trained values)``: what :func:`pinnlite.training.hold.few_values` compares."""
+        return self.data.n_sensor_values(), self.objective.size
 
     def _release_misfit(self):
         """The sensors' misfit that releases a held material (:func:`pinnlite.training.hold.release_misfit`)."""
-        return hold.release_misfit(self.data.n_sensor_values(), self.objective.size)
+        return hold.release_misfit(*self._counts())
 
     def _few_sensors(self, ended=None):
         """The few-sensors warning (:meth:`Diagnostics.few_sensors`) for a run with free material and sensors."""
         if self.free and self.data.n_sensor_values():
-            self._diagnostics.few_sensors(self.data.n_sensor_values(), self.objective.size, self.state.epoch, ended)
+            self._diagnostics.few_sensors(*self._counts(), self.state.epoch, ended)
 
     def _release(self, reason):
         """Train the material from the next epoch on (``reason``: why, or None to keep holding it);
