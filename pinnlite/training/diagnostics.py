@@ -190,7 +190,7 @@ class Diagnostics:
             self._warn("few", f"this run ended ({ended}) on {n_values} sensor values for {n_trained} trained "
                        "values with none held out: with noisy data a network this flexible takes up part of the "
                        "noise, so the error bars come out too small (100 sensors at 3% noise: lam's 1.3 times, 16 "
-                       "of 20 runs within two of them; with 20% held out 12 of 12, benchmarks/README.md). "
+                       "of 20 runs within two of them; with 20% held out 12 of 12). "
                        f"{advice}", FitWarning)
 
     def pde_scale(self, channels, rho):
