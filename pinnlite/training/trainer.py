@@ -37,6 +37,7 @@ from pinnlite.training.progress import NoProgress, Progress
 from pinnlite.training.scaling import derive_scales, measured_speed
 from pinnlite.training.build import DenseSizeWarning
 from pinnlite.training.persist import Checkpoints
+from pinnlite.training.holding import Holding
 from pinnlite.training.reports import Reports
 from pinnlite.training.state import FIRST_ORDER, SECOND_ORDER, TrainState, second_order_kind
 
@@ -48,7 +49,7 @@ class IdentifiabilityWarning(UserWarning):
     """lam, mu and rho are all free and nothing fixes their common scale."""
 
 
-class Trainer(Checkpoints, Reports):
+class Trainer(Holding, Checkpoints, Reports):
     """Train an :class:`ElasticPINN2D` and the material parameters on :class:`TrainingData`.
 
     Parameters
@@ -302,30 +303,6 @@ class Trainer(Checkpoints, Reports):
         """Every collocation point with the fixed terms, prepared (kept between epochs)."""
         return self.points.full(*self.collocation())
 
-    def weights(self):
-        """The loss weights of the next step: the config's, annealed, over the natural magnitudes, the
-        PDE's times the few-sensors factor once the material is released (:func:`hold.pde_factor`)."""
-        return weighting.effective_weights(self.config.loss_weights, self.state.adaptive, self.scales.normalisers(),
-                                           pde=self._pde_factor())
-
-    def _pde_factor(self):
-        """:func:`pinnlite.training.hold.pde_factor` of this run after a release from the hold, else 1."""
-        if not self.state.released:  # held (None), or never held (0)
-            return 1.0
-        return hold.pde_factor(*self._counts(), self.points.static_counts.get("data", 0), len(self.collocation()[0]))
-
-    def evaluate(self, x, prep, weights=None):
-        """``(LossResult, gradient over x)`` with the run's current weights unless ``weights`` is given;
-        while the material is held (:mod:`pinnlite.training.hold`) its part of the gradient is 0."""
-        res, g = self.objective.evaluate(x, prep, self.weights() if weights is None else weights)
-        return res, (g if self.state.released is not None else hold.mask_gradient(g, self.objective.n))
-
-    def normal_equations(self, x, prep, weights):
-        """``(f, J'rho, J'J)`` of the Gauss-Newton step (:meth:`Objective.normal_equations`), without
-        the material while it is held."""
-        f, g, A = self.objective.normal_equations(x, prep, weights)
-        return (f, g, A) if self.state.released is not None else (f, *hold.mask_normal(g, A, self.objective.n))
-
     def stop_requested(self):
         """Whether a stop signal arrived, agreed by all ranks (a collective call under MPI)."""
         received = self._signals is not None and self._signals.received is not None
@@ -450,35 +427,6 @@ class Trainer(Checkpoints, Reports):
             self._error_bars()
         self._on_end()
         return self.metrics
-
-    def _settle_fraction(self):
-        """``training.settle_fraction``, doubled after a few-sensors release (:func:`hold.settle_fraction`)."""
-        f = self.config.training.settle_fraction
-        return hold.settle_fraction(f, *self._counts()) if self.state.released else f
-
-    def _counts(self):
-        """``(sensor values, trained values)``: what :func:`pinnlite.training.hold.few_values` compares."""
-        return self.data.n_sensor_values(), self.objective.size
-
-    def _release_misfit(self):
-        """The sensors' misfit that releases a held material (:func:`pinnlite.training.hold.release_misfit`)."""
-        return hold.release_misfit(*self._counts())
-
-    def _few_sensors(self, ended=None):
-        """The few-sensors warning (:meth:`Diagnostics.few_sensors`) for a run with free material and sensors."""
-        if self.free and self.data.n_sensor_values():
-            self._diagnostics.few_sensors(*self._counts(), self.state.epoch, ended)
-
-    def _release(self, reason):
-        """Train the material from the next epoch on (``reason``: why, or None to keep holding it);
-        a second-order optimizer starts afresh, its curvature so far knowing nothing of the material."""
-        if reason is None:
-            return
-        st = self.state
-        st.released = st.epoch
-        if st.phase == SECOND_ORDER:
-            st.opt_state = self.opt.init(st.x)
-        log.info("epoch %d: %s: the material is trained from here on", st.epoch, reason)
 
     def _switch(self):
         """From the first-order warm-up to the second-order optimizer; check the fit and the PDE scale."""
