@@ -105,6 +105,16 @@ def test_no_speed_warning_on_the_records_of_a_point_source():
     # low, but not below the warning's bound
     assert 1 / SLOW_FACTOR < speed <= 2.0, speed
     assert speed_warnings(cfg, speed) == []
+    # the same records with their times in milliseconds where the moduli assume seconds: a speed is a
+    # length over a time, so the estimate is exactly 1000 times the first, and 1000 times too fast warns
+    pts = data.sensor_points.copy()
+    pts[:, 2] *= 1e-3
+    (x, y, (t0, t1)) = data.domain
+    fast = dataclasses.replace(data, sensor_points=pts, domain=(x, y, (t0 * 1e-3, t1 * 1e-3)))
+    fast_speed = measured_speed(cfg, fast, derive_scales(cfg, fast))
+    assert fast_speed == pytest.approx(1e3 * speed, rel=1e-9)
+    (warned,) = speed_warnings(cfg, fast_speed)
+    assert "times faster than the pressure waves" in warned
 
 
 def material_warnings(values, counts):
