@@ -128,3 +128,56 @@ def test_objective_changed_drops_what_a_state_caches_of_the_old_objective():
             assert np.isnan(changed.decrease) and not np.isnan(state.decrease)
     with pytest.raises(InputError, match="state: expected an optimizer state, found tuple"):
         optim.objective_changed((1, 2))
+
+
+def _updated(name, x, k):
+    """A state of optimizer ``name`` after ``k`` updates on the Rosenbrock function of ``x``'s size."""
+    opt = optim.get_optimizer(name, **({"learning_rate": 1e-3} if name in ("sgd", "adam", "adamw") else {}))
+    state = opt.init(x)
+
+    def normal(p):  # Rosenbrock as the squares of r = (10 (x2 - x1^2), 1 - x1) of naive.rosenbrock's pairs
+        a, b = p[:-1].astype(np.float64), p[1:].astype(np.float64)
+        r = np.concatenate([10 * (b - a * a), 1 - a])
+        J = np.zeros((len(r), len(p)))
+        i = np.arange(len(a))
+        J[i, i], J[i, i + 1] = -20 * a, 10
+        J[len(a) + i, i] = -1
+        return float(r @ r), J.T @ r, J.T @ J
+
+    for _ in range(k):
+        f, g = rosenbrock(x)
+        extra = {"value": f, "fun": rosenbrock} if name in ("lbfgs", "bfgs") else {}
+        if name == "lm":
+            extra = {"fun": lambda p: normal(p)[0], "normal": normal}
+        x, state = opt.update(g, state, x, **extra)
+    return x, state
+
+
+# Levenberg-Marquardt's normal equations are float64: it runs on float64 parameters only
+@pytest.mark.parametrize("name, dtype", [(n, d) for n in ("sgd", "adam", "adamw", "lbfgs", "bfgs")
+                                         for d in (np.float64, np.float32)] + [("lm", np.float64)])
+def test_check_state_fits_takes_real_states_and_names_any_array_that_does_not_fit(name, dtype):
+    x0 = rosen_start(6).astype(dtype)
+    x, state = _updated(name, x0, 3)
+    for s in (optim.get_optimizer(name, **({"learning_rate": 1e-3} if name in ("sgd", "adam", "adamw") else {})).init(x0),
+              state, optim.state_from_dict(name, optim.state_to_dict(state))):
+        assert optim.check_state_fits(s, x) is s
+    with pytest.raises(InputError, match="params|for 7 parameters"):  # the same state for a larger network
+        optim.check_state_fits(state, np.zeros(7, dtype))
+    for key, value in state._asdict().items():
+        if not isinstance(value, np.ndarray) or (key == "pending" and value.size == 0):
+            continue
+        cut = value.reshape(-1)[:-1] if value.ndim == 1 else value[:, :-1]
+        with pytest.raises(InputError, match=f"^state.{key}: expected shape"):
+            optim.check_state_fits(state._replace(**{key: cut}), x)
+    for key, value in state._asdict().items():
+        if isinstance(value, int):
+            with pytest.raises(InputError, match=f"^state.{key}: expected an integer >= 0"):
+                optim.check_state_fits(state._replace(**{key: -1}), x)
+
+
+def test_check_state_fits_takes_the_full_inverse_hessian_of_older_bfgs_files():
+    x, state = _updated("bfgs", rosen_start(4), 2)
+    full = optim.inverse_hessian(state)
+    assert full.shape == (4, 4)
+    assert optim.check_state_fits(state._replace(H=full, pending=np.zeros(0)), x) is not None

@@ -370,15 +370,46 @@ def test_bad_rng_state_is_a_structure_error(training_tree, value, tmp_path):
     (["material", "theta"], np.zeros(2, np.float32), "theta"),
     (["optimizer", "phase"], "third_order", "phase|training state"),
     (["optimizer", "state"], {"count": 1}, "training state"),
-    (["epoch"], float("inf"), "training state"),
+    (["epoch"], float("inf"), "epoch: expected an integer >= 0"),
     (["config", "training", "epochs"], -1, "training state"),
     (["config", "architecture", "hidden"], [9, 9], "training state"),
     (["data"], {"domain": np.zeros((3, 2))}, "training state"),
     (["schedule", "plateau"], {"best": 1.0}, "training state"),
+    # each of these loaded before and failed only at the first epoch of the resumed run, with a
+    # TypeError, ZeroDivisionError, OverflowError, an AttributeError, a broadcast ValueError or a
+    # message naming no field of the file
+    (["step"], -5, r"^step: expected an integer >= 0, found -5"),
+    (["best", "epoch"], True, "best.epoch: expected an integer"),
+    (["sampler", "batch_pos"], -1, "sampler.batch_pos"),
+    (["adaptive_weights", "count"], -1, "adaptive_weights.count"),
+    (["material", "theta"], np.array([np.nan, 0.0]), "material.theta: expected finite values, found nan at index 0"),
+    (["scales", "time"], None, "scales.time: expected a finite real number"),
+    (["scales", "length"], 0.0, "scales.length: expected a finite real number > 0, found 0.0"),
+    (["scales", "modulus"], -1e-300, "scales.modulus"),
+    (["scales", "displacement"], float("inf"), "scales.displacement"),
+    (["scales"], {"length": 1.0}, "scales: expected a map of length, time"),
+    (["scales", "modulus"], 1e300, "scales: expected scales whose terms' normalisers"),
+    (["scales", "time"], 1e-300, "scales: expected scales whose terms' normalisers"),
+    (["metrics"], "epochs", "metrics: expected a dict of columns"),
+    (["metrics", "loss"], np.zeros(1), "metrics.loss: expected a column of 2 values"),
+    (["sampler", "collocation"], np.zeros(6), r"sampler.collocation: expected an array of shape \(n, 3\)"),
+    (["sampler", "collocation"], np.full((4, 3), np.inf), "sampler.collocation: expected finite values"),
+    (["adaptive_weights", "weights"], -np.ones(6), "adaptive_weights.weights: expected values >= 0"),
+    (["adaptive_weights", "weights"], np.ones(5), "adaptive_weights.weights"),
+    (["optimizer", "state", "mu"], np.zeros(123), r"optimizer.state.mu: expected shape \(124,\) \(for 124"),
+    (["optimizer", "state", "nu"], np.zeros(124, np.float32), "optimizer.state.nu: expected dtype float64"),
+    (["optimizer", "state", "count"], -2, "optimizer.state.count: expected an integer >= 0"),
 ])
 def test_bad_training_state_is_a_structure_error(training_tree, path, value, match):
     with pytest.raises(StructureError, match=match):
         Trainer.from_tree(broken(training_tree, path, value))
+
+
+def test_the_fixture_of_the_bad_states_resumes(training_tree):
+    """The tree that the cases above break loads and trains on: what they reject is their change."""
+    trainer = Trainer.from_tree(broken(training_tree, ["epoch"], training_tree["epoch"]))
+    trainer.config.training.epochs = training_tree["epoch"] + 1
+    assert trainer.train()["epoch"][-1] == training_tree["epoch"] + 1
 
 
 def test_a_model_file_cannot_be_resumed(tmp_path):

@@ -31,7 +31,7 @@ from pinnlite.optim.quasi_newton import (
     lbfgs,
 )
 from pinnlite.optim.gauss_newton import LmState, levenberg_marquardt
-from pinnlite.optim.registry import get_optimizer, objective_changed, state_from_dict, state_to_dict
+from pinnlite.optim.registry import check_state_fits, get_optimizer, objective_changed, state_from_dict, state_to_dict
 
 __all__ = [
     "BfgsState",
@@ -52,6 +52,7 @@ __all__ = [
     "adam",
     "adamw",
     "sgd",
+    "check_state_fits",
     "get_optimizer",
     "objective_changed",
     "state_from_dict",

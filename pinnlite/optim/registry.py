@@ -103,3 +103,46 @@ def state_from_dict(name, fields, copy=True):
                 raise InputError(f"{key}: expected a real number, found {value!r}")
             out[key] = float(value)
     return cls(**out)
+
+
+def _array_shapes(state, n):
+    """Field -> the shapes each array of ``state`` may have for ``n`` parameters (the sizes of each
+    optimizer's ``init``; BFGS states of older files hold the full H and no pending update)."""
+    if isinstance(state, SgdState):
+        return {"trace": [(n,)]}
+    if isinstance(state, AdamState):
+        return {"mu": [(n,)], "nu": [(n,)]}
+    if isinstance(state, LbfgsState):
+        h = state.s.shape[0] if state.s.ndim == 2 else -1  # the history length is the state's own
+        return {"grad": [(n,)], "s": [(h, n)], "y": [(h, n)], "rho": [(h,)]}
+    if isinstance(state, BfgsState):
+        return {"grad": [(n,)], "H": [(n * (n + 1) // 2,), (n, n)], "Hg": [(n,)], "pending": [(0,), (2 * n + 4,)]}
+    return {"grad": [(n,)], "A": [(n, n)]}  # LmState
+
+
+# the arrays that have the parameters' dtype (those each update compares them with, base.check_vector,
+# and those checked against these); the others are float64 whatever the parameters' dtype
+_LIKE_PARAMS = {SgdState: ("trace",), AdamState: ("mu", "nu"), LbfgsState: ("grad", "s", "y", "rho"),
+                BfgsState: ("grad",)}
+
+
+def check_state_fits(state, params):
+    """``state`` (of :func:`state_from_dict`), checked to continue from ``params`` (n,).
+
+    Every array must have the shape the optimizer's ``init`` gives it for n
+    parameters (and the one the updates compare the parameters with, their
+    dtype), every counter must be >= 0: a state that passes cannot fail the
+    first update on its sizes. Raises :class:`InputError` naming the field.
+    """
+    n = params.shape[0]
+    for key, shapes in _array_shapes(state, n).items():
+        value = getattr(state, key)
+        if value.shape not in shapes:
+            checks.fail(f"state.{key}", " or ".join(f"shape {s}" for s in shapes) + f" (for {n} parameters)", value)
+    for key in _LIKE_PARAMS.get(type(state), ()):
+        if getattr(state, key).dtype != params.dtype:
+            checks.fail(f"state.{key}", f"dtype {params.dtype} (the parameters')", getattr(state, key))
+    for key, kind in type(state).__annotations__.items():
+        if kind is int and getattr(state, key) < 0:
+            checks.fail(f"state.{key}", "an integer >= 0", getattr(state, key))
+    return state

@@ -38,6 +38,7 @@ import math
 
 import numpy as np
 
+from pinnlite.core import checks
 from pinnlite.engine.terms import TERMS
 
 COLUMNS = ("epoch", "step", "loss") + TERMS + ("validation", "lr", "lam", "mu", "rho", "time", "phase")
@@ -131,10 +132,16 @@ class Metrics:
 
     @classmethod
     def from_arrays(cls, arrays):
+        """The history of :meth:`to_arrays`' dict; :class:`InputError` naming a missing or ragged column."""
+        if not isinstance(arrays, dict):
+            checks.fail("metrics", "a dict of columns", arrays)
         m = cls(arrays.get("truth"))
         n = len(arrays["epoch"])
         cols = [np.full(n, np.nan) if c in LATER_COLUMNS and c not in arrays else np.asarray(arrays[c], dtype=np.float64)
                 for c in COLUMNS]
+        for c, col in zip(COLUMNS, cols):
+            if col.shape != (n,):  # zip would cut every column to the shortest
+                checks.fail(f"metrics.{c}", f"a column of {n} values (as metrics.epoch)", col)
         m._rows = [tuple(float(v) for v in row) for row in zip(*cols)]
         return m
 

@@ -47,6 +47,7 @@ from typing import NamedTuple
 import numpy as np
 
 from pinnlite import optim
+from pinnlite.core import checks
 from pinnlite.core.field_arch import FieldArchitecture
 from pinnlite.engine.terms import TERMS
 from pinnlite.errors import InputError, describe
@@ -180,6 +181,40 @@ def to_tree(state, *, config, arch, material, optimizer, scales, metrics, data, 
     }
 
 
+def _count(name, value):
+    """A stored counter (epoch, step, ...): an integer >= 0, never a bool."""
+    return checks.integer(name, value, low=0, error=StructureError)
+
+
+def _weights(value):
+    """The stored adaptive loss weights: one finite number >= 0 per term."""
+    w = checks.array("adaptive_weights.weights", value, (len(TERMS),), error=StructureError)
+    if np.any(w < 0):
+        checks.fail("adaptive_weights.weights", "values >= 0", w.tolist(), StructureError)
+    return w
+
+
+def _points(name, value):
+    """Stored collocation points: nil (the data's own) or finite (n, 3) floats."""
+    return None if value is None else checks.array(name, value, (None, 3), error=StructureError)
+
+
+def _scales(value):
+    """The stored :class:`Scales`: a finite number > 0 for each of its fields (each divides a term)."""
+    if not isinstance(value, dict) or set(value) != set(Scales._fields):
+        checks.fail("scales", f"a map of {', '.join(Scales._fields)}", value, StructureError)
+    scales = Scales(**{k: checks.real(f"scales.{k}", value[k], low=0, low_open=True, error=StructureError)
+                       for k in Scales._fields})
+    try:  # each term is divided by its normaliser: it must be a finite number > 0 as well
+        ok = all(0 < v < float("inf") for v in scales.normalisers().values())
+    except ArithmeticError:  # a float power beyond the range
+        ok = False
+    if not ok:
+        checks.fail("scales", "scales whose terms' normalisers ((M U / L^2)^2, ...) are finite and > 0", value,
+                    StructureError)
+    return scales
+
+
 def _rng(state):
     if not isinstance(state, dict) or state.get("bit_generator") not in _BIT_GENERATORS:
         raise StructureError(f"rng: expected the state of one of {_BIT_GENERATORS}, found {describe(state)}")
@@ -225,37 +260,37 @@ def from_tree(tree):
         mapped = () if field is None else field[0].names
         n_free = sum(bool(getattr(config.material, "optimize_" + name)) and name not in mapped
                      for name in ("lam", "mu", "rho"))
-        theta = np.asarray(mat["theta"])
-        if theta.shape != (n_free,) or theta.dtype != arrays[0].dtype:
-            raise StructureError(f"material.theta: expected {n_free} values of {arrays[0].dtype}, "
-                                 f"found {theta.shape} {theta.dtype}")
+        theta = checks.array("material.theta", mat["theta"], (n_free,), arrays[0].dtype, error=StructureError)
         data = TrainingData.from_arrays(tree["data"])
         plateau = tree["schedule"]["plateau"]
+        epoch = _count("epoch", tree["epoch"])
         state = TrainState(
-            epoch=int(tree["epoch"]),
-            step=int(tree["step"]),
+            epoch=epoch,
+            step=_count("step", tree["step"]),
             x=np.concatenate([a.ravel() for a in arrays] + ([] if field is None else [field[1]]) + [theta]),
             phase=_OLD_PHASES[opt["phase"]] if opt["phase"] in _OLD_PHASES else PHASES.index(opt["phase"]),
             # the tree's arrays, not copies: a checkpoint just read is nobody else's (Trainer.from_tree)
             opt_state=optim.state_from_dict(opt["kind"], opt["state"], copy=False),
             plateau=None if plateau is None else schedules.PlateauState(**plateau),
-            adaptive=weighting.AdaptiveState(np.asarray(tree["adaptive_weights"]["weights"]),
-                                             int(tree["adaptive_weights"]["count"])),
+            adaptive=weighting.AdaptiveState(_weights(tree["adaptive_weights"]["weights"]),
+                                             _count("adaptive_weights.count", tree["adaptive_weights"]["count"])),
             rng=_rng(tree["rng"]),
-            collocation=smp["collocation"],
+            collocation=_points("sampler.collocation", smp["collocation"]),
             perm=smp["perm"],
-            batch_pos=int(smp["batch_pos"]),
-            acc=np.asarray(smp["acc"]),
+            batch_pos=_count("sampler.batch_pos", smp["batch_pos"]),
+            # NaN where a term is absent from the run
+            acc=checks.array("sampler.acc", smp["acc"], new_accumulator().shape, finite=False, error=StructureError),
             best_loss=float(tree["best"]["loss"]),
-            best_epoch=int(tree["best"]["epoch"]),
+            best_epoch=_count("best.epoch", tree["best"]["epoch"]),
             elapsed=float(tree["elapsed"]),
             stop_reason=str(tree["stop_reason"]),
             uncertainty=_uncertainty(tree.get("uncertainty")),
-            released=_released(mat.get("released", 0), int(tree["epoch"])),
+            released=_released(mat.get("released", 0), epoch),
         )
-        if state.acc.shape != new_accumulator().shape or state.adaptive.weights.shape != (len(TERMS),):
-            raise StructureError(f"sampler.acc / adaptive_weights.weights: expected {new_accumulator().size} and "
-                                 f"{len(TERMS)} values, found {state.acc.shape} and {state.adaptive.weights.shape}")
+        try:  # sizes the first update would otherwise trip over, after the file has been accepted
+            optim.check_state_fits(state.opt_state, state.x)
+        except InputError as e:
+            raise StructureError(f"optimizer.{e}") from None
         if state.perm is not None:
             points = data.collocation if data.collocation is not None else state.collocation
             n = -1 if points is None else len(points)
@@ -263,7 +298,7 @@ def from_tree(tree):
                 raise StructureError(f"sampler.perm: expected a permutation of the {n} collocation points, "
                                      f"found {describe(state.perm)}")
         metrics = Metrics.from_arrays(tree["metrics"])
-        scales = Scales(**tree["scales"])
+        scales = _scales(tree["scales"])
     except (LookupError, TypeError, ValueError, ArithmeticError) as e:  # e.g. int(inf): OverflowError
         raise StructureError(f"checkpoint: training state does not load ({type(e).__name__}: {e})") from None
     return Restored(state, config, arch, arrays, data, scales, metrics, world, field)
