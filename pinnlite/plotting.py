@@ -66,6 +66,7 @@ class Run:
         from pinnlite.training.scaling import Scales
 
         run, _, path = locate(run_dir)
+        self.run = run  # None for checkpoints outside a run directory
         self.checkpoint = path
         self.tree = checkpoint.read(path)
         if self.tree.get("kind") != "training":
@@ -76,7 +77,7 @@ class Run:
         self.scales = Scales(**self.tree["scales"])
         self.data = TrainingData.from_arrays(self.tree["data"])
         self.free = list(self.tree["material"]["free"])
-        summary = read_summary(run) or {}
+        summary = (read_summary(run) if run is not None else None) or {}
         self.problem = summary.get("problem") or ({"waves": summary["waves"]} if "waves" in summary else None)
         self.maps = summary.get("maps") or {}  # mapped name -> its summary (mean, min, max, resolution)
         kind = self.config.get("optimizer", {}).get("kind", "adam")
@@ -358,16 +359,33 @@ def _ambiguity_panel(fig, ax, name, res, length_unit):
 
 
 def plot_run(run_dir, out=None, fmt="png", times=None):
-    """Write the plots of a run directory into ``out`` (default ``RUN_DIR/plots``); returns their paths."""
+    """Write the plots of a run into ``out``; returns their paths.
+
+    ``run_dir`` is a run directory, its ``checkpoints/`` or one of its
+    checkpoint files (:func:`pinnlite.training.rundir.locate`); ``out``
+    defaults to the run directory's ``plots/``, and must be given for
+    checkpoints outside a run directory. Nothing is written unless every
+    figure could be drawn.
+    """
     if fmt not in FORMATS:
         raise InputError(f"fmt: expected one of {FORMATS}, found {fmt!r}")
     run = Run(run_dir)
-    out = os.path.join(run_dir, "plots") if out is None else out
+    if out is None:
+        if run.run is None:
+            raise InputError(f"out: {os.fspath(run_dir)} is not in a run directory (its checkpoints are not in a "
+                             "checkpoints/ folder), so the plots have no default place; name one with --out")
+        out = os.path.join(run.run, "plots")
+    figures = []
+    try:
+        figures += [("loss", loss_figure(run)), ("material", material_figure(run))]
+        figures += [(f"field_{c}", field_figure(run, k, times)) for k, c in enumerate(("ux", "uy"))]
+        if run.tree.get("field") is not None:
+            figures.append(("maps", map_figure(run)))
+    except BaseException:
+        for _, fig in figures:
+            plt.close(fig)
+        raise
     os.makedirs(out, exist_ok=True)
-    figures = [("loss", loss_figure(run)), ("material", material_figure(run))]
-    figures += [(f"field_{c}", field_figure(run, k, times)) for k, c in enumerate(("ux", "uy"))]
-    if run.tree.get("field") is not None:
-        figures.append(("maps", map_figure(run)))
     paths = []
     for name, fig in figures:
         path = os.path.join(out, f"{name}.{fmt}")

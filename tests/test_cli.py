@@ -15,6 +15,7 @@ import pathlib
 import pty
 import re
 import select
+import shutil
 import struct
 import subprocess
 import sys
@@ -415,6 +416,27 @@ def test_resume_takes_a_run_directory_a_checkpoint_directory_or_a_file(interrupt
     assert checkpoint.read(checkpoint.latest(interrupted / "checkpoints"))["epoch"] == 7
     summary = json.loads((interrupted / "summary.json").read_text())
     assert [s["epochs"] for s in summary["sessions"]] == [[0, 7], [epoch, 7]]
+
+
+@pytest.mark.parametrize("how", ["checkpoint directory", "checkpoint file"])
+def test_resume_outside_a_run_directory_writes_only_checkpoints(interrupted, tmp_path, capsys, how):
+    """A checkpoint directory not named checkpoints/ is not part of a run: the directory above it
+    holds the user's files, which a resume once replaced by its config.json, summary.json and metrics."""
+    proj = tmp_path / "proj"
+    shutil.copytree(interrupted / "checkpoints", proj / "ckpts")
+    for name in ("config.json", "summary.json", "metrics.json", "metrics.csv", "notes.txt"):
+        (proj / name).write_text(f"the user's own {name}\n")
+    mine = {k: v for k, v in tree_hash(proj).items() if not k.startswith("ckpts")}
+    target = proj / "ckpts" if how == "checkpoint directory" else proj / "ckpts" / "ckpt-00000004.pinnlite"
+    assert main(["resume", str(target), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert {k: v for k, v in tree_hash(proj).items() if not k.startswith("ckpts")} == mine
+    assert sorted(os.listdir(proj)) == ["ckpts", "config.json", "metrics.csv", "metrics.json", "notes.txt",
+                                        "summary.json"]
+    assert checkpoint.read(checkpoint.latest(proj / "ckpts"))["epoch"] == 7
+    assert f"checkpoints written to {proj / 'ckpts'}; it is not the checkpoints/ of a run directory" in out
+    assert main(["resume", str(proj / "ckpts")]) == 0  # finished: says so, names what it was given
+    assert capsys.readouterr().out.startswith(f"{proj / 'ckpts'} is finished: epoch 7 of 7")
 
 
 def test_resume_of_a_finished_run_says_so_and_how_to_extend_it(small, capsys):

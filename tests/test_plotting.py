@@ -5,6 +5,8 @@ predicted and exact fields on one colour scale, a diverging error map centred on
 sensors near each time, panels that keep a non-square domain's aspect)."""
 
 import json
+import os
+import shutil
 
 import numpy as np
 import pytest
@@ -206,3 +208,24 @@ def test_the_command_writes_into_the_run_by_default(run_dir, capsys):
     assert printed == [str(run_dir / "plots" / f"{n}.png") for n in ("loss", "material", "field_ux", "field_uy")]
     assert main(["plot", str(run_dir), "--times", "9"]) == 2
     assert "times: expected times in the domain" in capsys.readouterr().err
+
+
+def test_plots_of_a_run_go_to_its_plots_folder_from_its_checkpoints_too(run_dir, tmp_path, capsys):
+    """``plot RUN/checkpoints`` or a file in it writes into RUN/plots (not into the checkpoints,
+    which ``verify RUN/checkpoints/*`` would then report); checkpoints outside a run need --out,
+    and a refused --times leaves no folder behind."""
+    expected = [str(run_dir / "plots" / f"{n}.png") for n in ("loss", "material", "field_ux", "field_uy")]
+    ckdir = run_dir / "checkpoints"
+    for target in (ckdir, sorted(ckdir.glob("ckpt-*"))[-1]):
+        assert main(["plot", str(target), "--times", "1.0"]) == 0
+        assert capsys.readouterr().out.split() == expected
+    assert not (ckdir / "plots").exists()
+    loose = tmp_path / "saved"
+    loose.mkdir()
+    shutil.copy(sorted(ckdir.glob("ckpt-*"))[-1], loose / "ckpt-00000006.pinnlite")
+    assert main(["plot", str(loose / "ckpt-00000006.pinnlite"), "--times", "1.0"]) == 2
+    assert "is not in a run directory" in capsys.readouterr().err and sorted(os.listdir(tmp_path)) == ["saved"]
+    assert main(["plot", str(loose), "--out", str(tmp_path / "figs"), "--times", "1.0"]) == 0
+    assert sorted(os.listdir(tmp_path / "figs")) == ["field_ux.png", "field_uy.png", "loss.png", "material.png"]
+    assert main(["plot", str(run_dir), "--times", "9", "--out", str(tmp_path / "never")]) == 2
+    assert not (tmp_path / "never").exists()

@@ -6,6 +6,7 @@ over several sessions."""
 import json
 import math
 import os
+import shutil
 
 import pytest
 
@@ -60,6 +61,15 @@ def test_locate_from_a_run_a_checkpoint_directory_or_a_file(trained, monkeypatch
     monkeypatch.chdir(ckdir)  # relative paths stay relative, "." is the checkpoint directory
     assert rundir.locate(".") == ("..", ".", os.path.join(".", "ckpt-00000004.pinnlite"))
     assert rundir.locate("ckpt-00000002.pinnlite") == ("..", ".", "ckpt-00000002.pinnlite")
+
+
+def test_checkpoints_outside_a_run_directory_have_no_run_directory(trained, tmp_path):
+    run, _ = trained
+    loose = tmp_path / "saved"
+    shutil.copytree(rundir.checkpoint_dir(run), loose)
+    latest = checkpoint.checkpoint_path(str(loose), 4)
+    assert rundir.locate(loose) == (None, str(loose), latest)
+    assert rundir.locate(latest) == (None, str(loose), latest)
 
 
 def test_locate_names_what_is_missing(tmp_path):

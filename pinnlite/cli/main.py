@@ -158,8 +158,9 @@ def build_parser():
                 "Plot a run: the losses, the material parameters and their relative errors, and the "
                 "displacement field at several times (next to the exact field and the error for a "
                 "synthetic problem), with the sensors.", files.cmd_plot)
-    p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--out", default=None, metavar="DIR", help="where to write the plots (default: RUN_DIR/plots)")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run directory, its checkpoints/ or one of their files")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="where to write the plots (default: RUN_DIR/plots; needed for checkpoints outside a run)")
     p.add_argument("--format", default="png", choices=("png", "pdf", "svg"), help="file format")
     p.add_argument("--times", type=float, nargs="+", default=None, metavar="T",
                    help="times of the field plots, in the run's time unit (default: three across the domain)")

@@ -124,8 +124,10 @@ def _own_checkpoints(cfg, out, source):
 class Session:
     """One process's part of a run: its summary entry, the files at the start and at the end."""
 
-    def __init__(self, out, name, comm, threads, trainer_epoch=0, problem=None, previous=None):
-        self.out, self.name, self.comm = out, name, comm
+    def __init__(self, out, name, comm, threads, trainer_epoch=0, problem=None, previous=None, files=True):
+        # files False: out is a checkpoint directory outside a run directory; nothing but the
+        # checkpoints is written (the summary is still made, for the lines printed at the end)
+        self.out, self.name, self.comm, self.files = out, name, comm, files
         self.root = _root(comm)
         ranks = 1 if comm is None else comm.Get_size()
         earlier = (previous or {}).get("sessions") or []
@@ -134,7 +136,7 @@ class Session:
         self.t0 = time.perf_counter()
 
     def start(self, config, data=None, trainer=None):
-        if not self.root:
+        if not self.root or not self.files:
             return
         os.makedirs(self.out, exist_ok=True)
         rundir.portable(config).save(os.path.join(self.out, rundir.CONFIG))
@@ -164,13 +166,15 @@ class Session:
         rundir.end_session(self.sessions[-1], time.perf_counter() - self.t0, epoch, exit_status)
         # the config the run ran with: the trainer may have changed its own (dense BFGS over
         # optimizer.bfgs_max_size values becomes L-BFGS, with a DenseSizeWarning)
-        rundir.portable(trainer.config).save(os.path.join(self.out, rundir.CONFIG))
-        rundir.write_metrics(self.out, trainer.metrics)
+        if self.files:
+            rundir.portable(trainer.config).save(os.path.join(self.out, rundir.CONFIG))
+            rundir.write_metrics(self.out, trainer.metrics)
         return self._write(trainer, status)
 
     def _write(self, trainer, status):
         s = rundir.summary(name=self.name, sessions=self.sessions, problem=self.problem, trainer=trainer, status=status)
-        rundir.write_json(os.path.join(self.out, rundir.SUMMARY), s)
+        if self.files:
+            rundir.write_json(os.path.join(self.out, rundir.SUMMARY), s)
         return s
 
 
@@ -198,8 +202,12 @@ def _train(trainer, session, data=None):
             print(f"interrupted by {signals.name(sig)} at epoch {trainer.state.epoch} of "
                   f"{trainer.config.training.epochs}; saved {trainer.last_checkpoint}; "
                   f"continue with: pinnlite resume {session.out}")
-        else:
+        elif session.files:
             print(f"run written to {session.out}")
+        else:
+            print(f"checkpoints written to {session.out}; it is not the {rundir.CHECKPOINTS}/ of a run directory, "
+                  f"so no {rundir.CONFIG}, {rundir.SUMMARY} or metrics were written beside it "
+                  f"('pinnlite export' reads them from a checkpoint)")
     return status
 
 
@@ -397,12 +405,13 @@ def cmd_resume(args):
         finished = st.stop_reason and not st.stop_reason.startswith("interrupted")
         if (finished or st.epoch >= trainer.config.training.epochs) and args.epochs is None and not args.set:
             if _root(comm):
-                print(_finished_message(run, trainer))
+                print(_finished_message(args.path if run is None else run, trainer))
             return 0
         trainer.config = _resume_changes(args, trainer)
         trainer.set_threads(args.threads)
-        previous = rundir.read_summary(run) if _root(comm) else None
-        session = Session(run, trainer.config.name, comm, trainer.threads, st.epoch, previous=previous)
+        previous = rundir.read_summary(run) if _root(comm) and run is not None else None
+        session = Session(ckdir if run is None else run, trainer.config.name, comm, trainer.threads, st.epoch,
+                          previous=previous, files=run is not None)
         if session.root:
             print(f"resuming {path} at epoch {st.epoch} of {trainer.config.training.epochs}")
         session.start(trainer.config, trainer=trainer)

@@ -83,7 +83,9 @@ def locate(path):
 
     ``path`` is a run directory (it has ``checkpoints/``), a checkpoint directory
     (its latest checkpoint) or a checkpoint file. The run directory of a
-    checkpoint directory is the directory above it.
+    checkpoint directory named ``checkpoints`` is the directory above it; any
+    other checkpoint directory has none (None): the directory above it is not
+    a run's, and a resumed run must not write its files over what it holds.
     """
     p = os.fspath(path)
     if os.path.isfile(p):
@@ -98,6 +100,8 @@ def locate(path):
         ckdir, file = p, checkpoint.latest(p)
     else:
         raise MissingFileError(f"{p}: no such run directory, checkpoint directory or checkpoint file")
+    if os.path.basename(os.path.abspath(ckdir)) != CHECKPOINTS:
+        return None, ckdir, file
     run = os.path.dirname(os.path.abspath(ckdir))
     return (run if os.path.isabs(p) else os.path.relpath(run)), ckdir, file
 
