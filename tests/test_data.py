@@ -289,8 +289,27 @@ def test_from_npz_missing_file_is_named(tmp_path):
 def test_from_npz_unreadable_file_is_named(tmp_path):
     path = tmp_path / "junk.npz"
     path.write_bytes(b"this is not a zip archive")
-    with pytest.raises(InputError, match=r"junk\.npz.*not a readable \.npz file"):
+    with pytest.raises(InputError, match=r"junk\.npz.*is not an \.npz archive \(it starts with b'this i'"):
         TrainingData.from_npz(path)
+
+
+def test_from_npz_names_every_damaged_file_it_cannot_read(tmp_path):
+    """Empty, cut and flipped archives and object arrays once escaped as EOFError, BadZipFile or
+    ValueError with a traceback from ``pinnlite train``."""
+    good = tmp_path / "good.npz"
+    TrainingData(domain=DOMAIN, sensor_points=np.full((40, 3), 0.5), sensor_values=np.zeros((40, 2))).save_npz(good)
+    raw = good.read_bytes()
+    flipped = bytearray(raw)
+    flipped[len(raw) // 3] ^= 0xFF
+    cases = {"empty.npz": (b"", "is empty"), "head.npz": (raw[:100], "BadZipFile"),
+             "half.npz": (raw[: len(raw) // 2], "BadZipFile"), "flip.npz": (bytes(flipped), "BadZipFile: Bad CRC-32")}
+    for name, (content, why) in cases.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(InputError, match=rf"^data: '.*{name}' is not .*{why}"):
+            TrainingData.from_npz(tmp_path / name)
+    np.savez(tmp_path / "objects.npz", domain=np.array(DOMAIN, float), sensor_points=np.array([None, 1], dtype=object))
+    with pytest.raises(InputError, match=r"objects\.npz' is not a readable \.npz file \(ValueError: Object arrays"):
+        TrainingData.from_npz(tmp_path / "objects.npz")
 
 
 def test_from_npz_single_array_file_is_named(tmp_path):

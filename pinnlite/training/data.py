@@ -28,6 +28,9 @@ keys (``domain`` of shape (3, 2), ``truth`` of shape (3,)); ``save_npz`` writes
 one.
 """
 
+import contextlib
+import zipfile
+import zlib
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -37,6 +40,22 @@ from pinnlite.errors import InputError
 from pinnlite.engine.terms import PointSets
 
 # key -> number of columns (None: special shape)
+_ZIP_MAGIC, _NPY_MAGIC = b"PK", b"\x93NUMPY"
+# what np.load and reading an archive's members raise on a damaged file (EOFError: an empty or cut member)
+_UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
+
+
+@contextlib.contextmanager
+def _readable(path):
+    """Errors of reading an archive's members as the InputError that names the file."""
+    try:
+        yield
+    except InputError:
+        raise
+    except _UNREADABLE as e:
+        raise InputError(f"data: {str(path)!r} is not a readable .npz file ({type(e).__name__}: {e})") from None
+
+
 _ARRAYS = {
     "collocation": 3,
     "body_force": 2,
@@ -191,14 +210,22 @@ class TrainingData:
     def from_npz(cls, path):
         """Read an ``.npz`` file with the keys of the module docstring (``domain`` required)."""
         try:
+            with open(path, "rb") as f:
+                start = f.read(len(_NPY_MAGIC))
+            if not start.startswith((_ZIP_MAGIC, _NPY_MAGIC)):  # numpy would call it pickled data
+                found = "is empty" if not start else f"starts with {start!r}"
+                raise InputError(f"data: {str(path)!r} is not an .npz archive (it {found}; an .npz file starts "
+                                 "with b'PK'); write one with TrainingData.save_npz")
             archive = np.load(path, allow_pickle=False)
+        except InputError:
+            raise
         except FileNotFoundError:
             raise InputError(f"data: file {str(path)!r} not found") from None
-        except (OSError, ValueError) as e:
-            raise InputError(f"data: {str(path)!r} is not a readable .npz file ({e})") from None
+        except _UNREADABLE as e:
+            raise InputError(f"data: {str(path)!r} is not a readable .npz file ({type(e).__name__}: {e})") from None
         if not isinstance(archive, np.lib.npyio.NpzFile):  # a .npy file loads as one bare array
             raise InputError(f"data: expected an .npz archive of named arrays, found a single array in {str(path)!r}")
-        with archive:
+        with archive, _readable(path):
             keys = set(archive.files)
             known = set(_ARRAYS) | {"domain", "truth", "truth_map_x", "truth_map_y", "truth_map"}
             unknown = keys - known
