@@ -517,12 +517,22 @@ def test_inspect_states_the_unit_system_and_the_terms_add_up(small, capsys):
     for _, normalised, weight, weighted in rows:
         assert float(normalised) * float(weight) == pytest.approx(float(weighted), rel=1e-4)
     assert main(["inspect", str(root / "run"), "--json"]) == 0
-    report = json.loads(capsys.readouterr().out)
+    report = strict_json(capsys.readouterr().out)
     assert report["epoch"] == 7 and report["kind"] == "training"
     assert [t["term"] for t in report["loss_terms"]] == ["pde", "data"]
     assert sum(t["weighted"] for t in report["loss_terms"]) == pytest.approx(report["last"]["loss"], rel=1e-12)
     assert report["file"].endswith("ckpt-00000007.pinnlite")
     assert {a["path"] for a in report["arrays"]} >= {"params/W0", "metrics/loss"}
+    assert report["last"]["boundary"] is None  # a term this run has not: NaN in the file, null in JSON
+    assert main(["export", str(root / "run")]) == 0  # the summary, the same strict JSON
+    assert strict_json(capsys.readouterr().out)["last"] == report["last"]
+
+
+def strict_json(text):
+    """``json.loads`` that refuses NaN and Infinity, as JavaScript's JSON.parse does."""
+    def refuse(token):
+        raise ValueError(f"not JSON: {token}")
+    return json.loads(text, parse_constant=refuse)
 
 
 def test_inspect_into_a_closed_pipe_exits_quietly(small):

@@ -1,6 +1,5 @@
 """The commands that read files: ``inspect``, ``verify``, ``export``, ``config``, ``plot``, ``example``."""
 
-import json
 import os
 import sys
 
@@ -14,16 +13,6 @@ def _checkpoint_file(path):
     from pinnlite.training import rundir
 
     return rundir.locate(path)[2] if os.path.isdir(path) else path
-
-
-def _json_default(value):
-    import numpy as np
-
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return str(value)
 
 
 def loss_table(tree):
@@ -61,6 +50,7 @@ def cmd_inspect(args):
     import numpy as np
 
     from pinnlite.io import checkpoint
+    from pinnlite.training import rundir
     from pinnlite.training.scaling import Scales
 
     path = _checkpoint_file(args.checkpoint)
@@ -72,8 +62,7 @@ def cmd_inspect(args):
                    loss_terms=[dict(zip(("term", "normalised", "weight", "weighted"), r)) for r in loss_table(tree)],
                    arrays=[{"path": "/".join(map(str, a.path)), "dtype": a.dtype, "shape": list(a.shape),
                             "bytes": a.nbytes, "crc32": a.crc32} for a in report.arrays])
-        json.dump(out, sys.stdout, indent=1, default=_json_default)
-        print()
+        sys.stdout.write(rundir.json_text(out))
         return 0
     print(f"file: {path}")
     print(f"format {'.'.join(map(str, report.version))}, written by pinnlite {report.meta.get('pinnlite_version')} "
@@ -186,8 +175,7 @@ def cmd_export(args):
             raise ConfigError(f"--metrics: expected a .json or .csv file name, found {args.metrics!r}")
         (metrics.to_csv if suffix == ".csv" else metrics.to_json)(args.metrics)
     if not (args.config or args.metrics):
-        json.dump(checkpoint.summary(tree), sys.stdout, indent=1, default=_json_default)
-        print()
+        sys.stdout.write(rundir.json_text(checkpoint.summary(tree)))
     return 0
 
 

@@ -116,13 +116,21 @@ def write_text(path, text):
 
 
 def write_json(path, obj):
-    """Replace ``path`` by ``obj`` as JSON; NaN and infinities are written as null (JSON has neither)."""
-    write_text(path, json.dumps(_plain(obj), indent=1, allow_nan=False) + "\n")
+    """Replace ``path`` by ``obj`` as JSON (:func:`json_text`)."""
+    write_text(path, json_text(obj))
+
+
+def json_text(obj):
+    """``obj`` as strict JSON text (a final newline): NaN and infinities become null (JSON has neither),
+    arrays lists; any other value its str."""
+    return json.dumps(_plain(obj), indent=1, allow_nan=False, default=str) + "\n"
 
 
 def _plain(value):
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, np.generic):
