@@ -882,6 +882,18 @@ def test_cli_convert(tmp_path, capsys):
     assert cli.main(["convert", str(tmp_path / "missing.pinnlite"), str(tmp_path / "never.pinnlite")]) == 1
     assert "MissingFileError" in capsys.readouterr().err
     assert not (tmp_path / "never.pinnlite").exists()
+    # an existing DESTINATION is refused (SOURCE and DESTINATION swapped would overwrite the source),
+    # SOURCE itself is converted in place, --overwrite replaces
+    victim = tmp_path / "notes.txt"
+    victim.write_text("mine\n")
+    assert cli.main(["convert", str(golden), str(victim)]) == 2
+    assert "DESTINATION: " + str(victim) + " already exists; nothing was changed" in capsys.readouterr().err
+    assert victim.read_text() == "mine\n"
+    assert cli.main(["convert", str(golden), str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    assert cli.main(["convert", str(golden), str(victim), "--overwrite"]) == 0
+    assert container.same_tree(checkpoint.read(victim), checkpoint.read(golden))
+    assert cli.main(["convert", str(out), str(out)]) == 0
 
 
 # ---------------------------------------------------------------- the specification

@@ -149,7 +149,14 @@ def cmd_convert(args):
     """Rewrite a checkpoint of any readable format version as the current one (same tree and meta)."""
     from pinnlite.io import container
 
-    old, report = container.convert_file(args.source, args.destination)
+    dest = args.destination
+    if os.path.isdir(dest):
+        raise ConfigError(f"DESTINATION: {dest} is a directory; name the file to write")
+    same = os.path.exists(args.source) and os.path.exists(dest) and os.path.samefile(args.source, dest)
+    if os.path.lexists(dest) and not same and not args.overwrite:  # SOURCE and DESTINATION swapped would lose one
+        raise ConfigError(f"DESTINATION: {dest} already exists; nothing was changed. Name a new file, give SOURCE "
+                          "itself to convert in place, or add --overwrite to replace it")
+    old, report = container.convert_file(args.source, dest)
     print(f"converted {args.source} (format {old[0]}.{old[1]}) to {args.destination} (format "
           f"{report.version[0]}.{report.version[1]}, {len(report.arrays)} arrays, {report.file_length} bytes); "
           f"the values read back identical, SHA-256 {report.sha256}")

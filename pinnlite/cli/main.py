@@ -27,7 +27,7 @@ import warnings
 from pinnlite import __version__
 from pinnlite.cli import files, maps, run
 from pinnlite.training import signals
-from pinnlite.training.config import Config
+from pinnlite.training.config import Config, ConfigError
 
 log = logging.getLogger("pinnlite")
 
@@ -184,7 +184,9 @@ def build_parser():
                 "every value bit for bit.", files.cmd_convert)
     p.add_argument("source", metavar="SOURCE", help="the checkpoint file to read; it is verified first")
     p.add_argument("destination", metavar="DESTINATION",
-                   help="the file to write (may be the source: it is replaced atomically)")
+                   help="the file to write (may be the source: it is replaced atomically); a new file "
+                        "unless --overwrite")
+    p.add_argument("--overwrite", action="store_true", help="replace DESTINATION if it exists")
 
     p = command("export", "write a checkpoint's config and/or metrics",
                 "Write the config of a checkpoint (TOML or JSON by the suffix; without the checkpoint "
@@ -219,6 +221,8 @@ def _exit_code(command, error):
 
     if isinstance(error, SaveError) or (isinstance(error, CheckpointError) and command != "train"):
         return 1
+    if command == "convert" and isinstance(error, ConfigError):  # its arguments refused before anything was read
+        return 2
     return 1 if command in ("verify", "convert") else 2
 
 
