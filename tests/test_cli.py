@@ -500,6 +500,22 @@ def test_resume_refuses_to_change_what_the_state_holds(interrupted, capsys):
     assert main(["resume", str(interrupted), "--set", "architecture.hidden=[4]"]) == 2
     err = capsys.readouterr().err
     assert "--set architecture.hidden: cannot change in a resumed run" in err and "pinnlite train" in err
+    # a misspelt key is unknown, not frozen, and the closest key is named
+    assert main(["resume", str(interrupted), "--set", "training.epoch=12"]) == 2
+    assert "unknown key training.epoch (did you mean training.epochs?) (in --set)" in capsys.readouterr().err
+
+
+def test_misspelt_and_foreign_keys_are_named_with_the_field_meant(small, tmp_path, capsys):
+    root, _ = small
+    assert main(["train", str(root / "run.toml"), "--data", str(root / "data.npz"), "--out", str(tmp_path / "r"),
+                 "--set", "optimizer.learning_rate=1e-3"]) == 2
+    assert "unknown key optimizer.learning_rate (did you mean optimizer.lr?)" in capsys.readouterr().err
+    (tmp_path / "c.toml").write_text("[training]\nepoch = 5\n[architecture]\nlayers = [8]\n")
+    assert main(["config", str(tmp_path / "c.toml")]) == 2
+    err = capsys.readouterr().err
+    assert "training.epoch (did you mean training.epochs?)" in err and "architecture.layers (did you mean " \
+        "architecture.hidden?)" in err
+    assert not (tmp_path / "r").exists()
 
 
 # -- inspect, export, config ----------------------------------------------------------------------------

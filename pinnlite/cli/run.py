@@ -370,6 +370,7 @@ def _finished_message(run, trainer):
 def _resume_changes(args, trainer):
     """The config of the resumed run, with --set and --epochs, or an error that says what to do."""
     changes = overrides(args.set)
+    configured(trainer.config, changes, "--set")  # an unknown key is named as such (with the closest), not as frozen
     for key in changes:
         section, _, name = key.partition(".")
         ok = section in RESUMABLE or (section == "training" and name in RESUMABLE_TRAINING)

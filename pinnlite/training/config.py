@@ -198,10 +198,7 @@ class Config(Section):
         unknown = []
         cfg = cls._build(_upgrade(data), "", unknown)
         if unknown:
-            names = []
-            for path, known in unknown:
-                close = difflib.get_close_matches(path, known, n=1)
-                names.append(path + (f" (did you mean {close[0]}?)" if close else ""))
+            names = [path + _suggestion(path, known) for path, known in unknown]
             plural = "s" if len(names) > 1 else ""
             raise ConfigError(f"unknown key{plural} " + ", ".join(names))
         return cfg.validate()
@@ -283,8 +280,11 @@ class Config(Section):
             else:
                 unknown.append(key)
         if unknown:
+            known = [f"{s}.{n}" for s, cls in sections.items() for n in cls.__dataclass_fields__]
+            known += [n for n in self.__dataclass_fields__ if n not in sections]
+            names = [key + _suggestion(key, known) for key in unknown]
             plural = "s" if len(unknown) > 1 else ""
-            raise ConfigError(f"unknown key{plural} " + ", ".join(unknown))
+            raise ConfigError(f"unknown key{plural} " + ", ".join(names))
         new = dataclasses.replace(copy.deepcopy(self), **top)
         for section, values in nested.items():
             setattr(new, section, dataclasses.replace(getattr(new, section), **values))
@@ -292,6 +292,22 @@ class Config(Section):
 
 
 # -- the schedule's step count ---------------------------------------------------------
+
+
+# field names of other libraries' configs, which no spelling distance leads to
+_OTHER_NAMES = {"learning_rate": "lr", "lr_material": "material_lr", "iterations": "epochs", "steps": "epochs",
+                "layers": "hidden", "num_domain": "n_collocation"}
+
+
+def _suggestion(path, known):
+    """`` (did you mean X?)`` for the unknown dotted key ``path`` among the dotted keys ``known``, or ""."""
+    section, _, name = path.rpartition(".")
+    if name in _OTHER_NAMES:
+        other = f"{section}.{_OTHER_NAMES[name]}" if section else _OTHER_NAMES[name]
+        if other in known:
+            return f" (did you mean {other}?)"
+    close = difflib.get_close_matches(path, known, n=1)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def first_order_steps(config, n_collocation=None):
