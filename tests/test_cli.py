@@ -231,6 +231,14 @@ def test_a_resumed_demo_keeps_its_waves_and_sums_its_wall_time(demo_run, tmp_pat
     assert summary["start"] == summary["sessions"][0]["start"] and summary["epochs"] == 32
 
 
+def test_readme_lists_the_training_fields_a_resume_may_change():
+    from pinnlite.cli.run import RESUMABLE_TRAINING
+
+    text = " ".join((ROOT / "README.md").read_text().split())
+    listed = re.search(r"`training\.([\w/]+)`, not what the state", text)
+    assert listed and listed.group(1).split("/") == list(RESUMABLE_TRAINING)
+
+
 def test_demo_defaults_match_the_readme_synopsis():
     line = next(ln for ln in (ROOT / "README.md").read_text().splitlines() if ln.startswith("pinnlite demo ["))
     shown = dict(re.findall(r"\[--([\w-]+) ([^\]\s]+)\]", line))

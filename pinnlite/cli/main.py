@@ -150,8 +150,9 @@ def build_parser():
     p.add_argument("--threads", type=_number(int, 1), default=None, metavar="N",
                    help="threads per process (per MPI rank); default: $PINNLITE_NUM_THREADS, else all CPUs")
     p.add_argument("--set", action="append", metavar="SECTION.FIELD=VALUE",
-                   help="change a field of the optimizer, schedule, loss_weights or checkpoint sections, or "
-                        "training.epochs/log_every/threads/target_loss/patience (repeatable)")
+                   help="change a field of the " + ", ".join(s for s in run.RESUMABLE if s != "checkpoint")
+                        + " or checkpoint sections (but checkpoint.directory), or training."
+                        + "/".join(run.RESUMABLE_TRAINING) + " (repeatable)")
     p.add_argument("--mpi", action="store_true", help="resume data-parallel over MPI ranks (automatic under mpiexec/srun)")
 
     p = command("plot", "plots of a run (needs the 'plot' extra)",
