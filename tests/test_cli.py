@@ -306,6 +306,21 @@ def test_an_out_that_holds_a_run_is_refused_and_left_byte_identical(small):
     assert tree_hash(root / "run") == before
 
 
+def test_a_folder_of_inputs_alone_is_not_called_a_run(small, tmp_path, capsys):
+    """config.json and data.npz alone (a user's inputs) would be written over, but there is no run
+    to resume: the message says so instead of advising 'pinnlite resume', which would fail."""
+    root, _ = small
+    here = tmp_path / "inputs"
+    here.mkdir()
+    Config.load(root / "run.toml").save(here / "config.json")
+    shutil.copy(root / "data.npz", here / "data.npz")
+    before = tree_hash(here)
+    assert main(["train", str(here / "config.json"), "--data", str(here / "data.npz"), "--out", str(here)]) == 2
+    err = capsys.readouterr().err
+    assert f"{here} holds files that a run writes (config.json, data.npz); nothing was changed" in err
+    assert "resume" not in err and tree_hash(here) == before
+
+
 def test_overwrite_removes_the_old_run_first_and_nothing_else(small, tmp_path):
     root, _ = small
     import shutil

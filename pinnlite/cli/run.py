@@ -97,9 +97,13 @@ def _claim(out, overwrite, command, comm):
         found = rundir.run_files(out)
         if found and not overwrite:
             names = ", ".join(n + "/" if os.path.isdir(os.path.join(out, n)) else n for n in found)
-            message = (f"{out} already holds a run ({names}); nothing was changed. Continue it with "
-                       f"'pinnlite resume {out}', choose another --out, or add --overwrite to remove "
-                       f"the old run first.")
+            if rundir.SUMMARY in found or rundir.CHECKPOINTS in found:
+                message = (f"{out} already holds a run ({names}); nothing was changed. Continue it with "
+                           f"'pinnlite resume {out}', choose another --out, or add --overwrite to remove "
+                           f"the old run first.")
+            else:  # e.g. the user's own config.json and data.npz: no run to resume
+                message = (f"{out} holds files that a run writes ({names}); nothing was changed. Choose another "
+                           f"--out (a new directory), or add --overwrite to replace them.")
         elif found:
             rundir.clear(out)
             log.warning("--overwrite: removed the old run in %s (%s)", out, ", ".join(found))
