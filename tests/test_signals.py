@@ -3,6 +3,7 @@ SIGTERM, SIGINT and a double SIGINT: the exit status (143, 130), the message nam
 checkpoint, no traceback, and that the named checkpoint resumes bit for bit (compared with
 an uninterrupted run of the same length)."""
 
+import json
 import os
 import pathlib
 import signal
@@ -187,4 +188,8 @@ def test_a_second_sigint_while_saving_exits_at_once_naming_the_last_good_checkpo
     for _, p in checkpoint.list_checkpoints(directory):
         checkpoint.verify(p)
     epoch = checkpoint.read(problem / path)["epoch"]
+    # the run's files say it was interrupted (they said "running", with no metrics)
+    summary = json.loads((problem / out / "summary.json").read_text())
+    assert (summary["status"], summary["sessions"][-1]["exit"]) == ("interrupted", 130)
+    assert len(json.loads((problem / out / "metrics.json").read_text())["epoch"]) >= epoch
     assert_resumes_bit_for_bit(problem, problem / path, epoch)

@@ -189,6 +189,11 @@ def _train(trainer, session, data=None):
             trainer.train(data)
     except signals.Interrupted as e:
         e.checkpoint = e.checkpoint or trainer.last_checkpoint
+        if trainer.state is not None:  # the run's files say where it stopped, not "running" (a few ms)
+            try:
+                session.end(trainer, "interrupted", signals.exit_status(e.signum))
+            except (OSError, signals.Interrupted):  # a failing disk, or a third signal: the message matters
+                pass
         raise
     except BaseException:
         if trainer.state is not None:
