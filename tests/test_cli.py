@@ -574,6 +574,17 @@ def strict_json(text):
     return json.loads(text, parse_constant=refuse)
 
 
+@pytest.mark.parametrize("command", ["inspect", "export", "resume", "convert"])
+def test_a_file_that_is_no_checkpoint_is_named_by_every_command(tmp_path, capsys, command):
+    """The reader's message said what was wrong but not of which file (convert A B: which one?)."""
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hello\n")
+    argv = [command, str(bad)] + ([str(tmp_path / "new.pinnlite")] if command == "convert" else [])
+    assert main(argv) == 1
+    assert capsys.readouterr().err.startswith(f"pinnlite {command}: MagicError: {bad}: not a pinnlite-checkpoint file")
+    assert sorted(os.listdir(tmp_path)) == ["notes.txt"]
+
+
 def test_inspect_into_a_closed_pipe_exits_quietly(small):
     root, _ = small
     proc = subprocess.Popen([sys.executable, "-m", "pinnlite", "inspect", "run"], cwd=root, stdout=subprocess.PIPE,

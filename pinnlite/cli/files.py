@@ -1,11 +1,26 @@
 """The commands that read files: ``inspect``, ``verify``, ``export``, ``config``, ``plot``, ``example``."""
 
+import contextlib
 import os
 import sys
 
 from pinnlite.training.config import Config, ConfigError
 
 TERM_ORDER = ("pde", "boundary", "traction", "initial", "initial_velocity", "data")
+
+
+@contextlib.contextmanager
+def naming(path):
+    """A CheckpointError raised in the block names ``path``, the file it is about (same class)."""
+    from pinnlite.io.errors import CheckpointError
+
+    try:
+        yield
+    except CheckpointError as e:
+        where = os.fspath(path)
+        if where in str(e):
+            raise
+        raise type(e)(f"{where}: {e}") from None
 
 
 def _checkpoint_file(path):
@@ -54,7 +69,8 @@ def cmd_inspect(args):
     from pinnlite.training.scaling import Scales
 
     path = _checkpoint_file(args.checkpoint)
-    report = checkpoint.verify(path)
+    with naming(path):
+        report = checkpoint.verify(path)
     tree = report.tree
     s = checkpoint.summary(tree)
     if args.json:
@@ -156,7 +172,8 @@ def cmd_convert(args):
     if os.path.lexists(dest) and not same and not args.overwrite:  # SOURCE and DESTINATION swapped would lose one
         raise ConfigError(f"DESTINATION: {dest} already exists; nothing was changed. Name a new file, give SOURCE "
                           "itself to convert in place, or add --overwrite to replace it")
-    old, report = container.convert_file(args.source, dest)
+    with naming(args.source):
+        old, report = container.convert_file(args.source, dest)
     print(f"converted {args.source} (format {old[0]}.{old[1]}) to {args.destination} (format "
           f"{report.version[0]}.{report.version[1]}, {len(report.arrays)} arrays, {report.file_length} bytes); "
           f"the values read back identical, SHA-256 {report.sha256}")
@@ -168,7 +185,9 @@ def cmd_export(args):
     from pinnlite.training import rundir
     from pinnlite.training.metrics import Metrics
 
-    tree = checkpoint.read(_checkpoint_file(args.checkpoint))
+    path = _checkpoint_file(args.checkpoint)
+    with naming(path):
+        tree = checkpoint.read(path)
     if args.config:
         if "config" not in tree:
             raise ConfigError(f"{args.checkpoint}: a {tree['kind']} file holds no config")
@@ -205,7 +224,9 @@ def cmd_plot(args):
         print(f"pinnlite plot needs matplotlib ({e}); install it with: python -m pip install 'pinnlite[plot]'",
               file=sys.stderr)
         return 2
-    for path in plot_run(args.run_dir, out=args.out, fmt=args.format, times=args.times):
+    with naming(args.run_dir):
+        paths = plot_run(args.run_dir, out=args.out, fmt=args.format, times=args.times)
+    for path in paths:
         print(path)
     return 0
 
