@@ -1,26 +1,12 @@
 """The commands that read files: ``inspect``, ``verify``, ``export``, ``config``, ``plot``, ``example``."""
 
-import contextlib
 import os
 import sys
 
+from pinnlite.io.errors import naming
 from pinnlite.training.config import Config, ConfigError
 
 TERM_ORDER = ("pde", "boundary", "traction", "initial", "initial_velocity", "data")
-
-
-@contextlib.contextmanager
-def naming(path):
-    """A CheckpointError raised in the block names ``path``, the file it is about (same class)."""
-    from pinnlite.io.errors import CheckpointError
-
-    try:
-        yield
-    except CheckpointError as e:
-        where = os.fspath(path)
-        if where in str(e):
-            raise
-        raise type(e)(f"{where}: {e}") from None
 
 
 def _checkpoint_file(path):

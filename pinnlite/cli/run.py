@@ -16,7 +16,7 @@ import sys
 import time
 import warnings
 
-from pinnlite.cli import files
+from pinnlite.io.errors import naming
 from pinnlite.training import distributed, resolution, rundir, signals
 from pinnlite.training.config import Config, ConfigError, switches
 from pinnlite.training.config_format import parse_value
@@ -411,7 +411,7 @@ def cmd_resume(args):
     comm = _comm(args)
     with distributed.abort_on_error(comm):
         run, ckdir, path = rundir.locate(args.path)
-        with files.naming(path):
+        with naming(path):
             trainer = Trainer.load_checkpoint(path=path, progress=_progress(args), comm=comm)
         st = trainer.state
         finished = st.stop_reason and not st.stop_reason.startswith("interrupted")

@@ -4,6 +4,9 @@ Every class derives from :class:`CheckpointError`; ``docs/FORMAT.md`` says which
 check raises which.
 """
 
+import contextlib
+import os
+
 from pinnlite.errors import PinnliteError
 
 
@@ -57,3 +60,20 @@ class StructureError(CheckpointError):
 
 class ShapeError(CheckpointError):
     """Arrays do not fit the architecture (raised by the checkpoint layer)."""
+
+
+@contextlib.contextmanager
+def naming(path):
+    """A :class:`CheckpointError` raised in the block names ``path``, the file it is about (same class).
+
+    The readers' messages say what is wrong with the bytes; a program that
+    reads several files (``pinnlite convert A B``) wraps each read so that the
+    message also says which file.
+    """
+    try:
+        yield
+    except CheckpointError as e:
+        where = os.fspath(path)
+        if where in str(e):
+            raise
+        raise type(e)(f"{where}: {e}") from None
