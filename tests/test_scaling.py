@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pinnlite.engine.terms import TERMS
-from pinnlite.training.config import Config
+from pinnlite.training.config import Config, ConfigError
 from pinnlite.training.data import TrainingData
 from pinnlite.training.scaling import Scales, derive_scales
 
@@ -95,6 +95,29 @@ def test_length_scale_is_the_larger_spatial_extent():
     s = derive_scales(Config(), make_data(domain=((0.0, 1.0), (-2.0, 1.0), (0.0, 0.1))))
     assert s.length == 3.0 and s.time == pytest.approx(0.1, rel=1e-15)
     assert s.displacement == 1.0  # nothing known
+
+
+@pytest.mark.parametrize("field, value", [("scales.length", 1e300), ("scales.length", 1e-300),
+                                          ("scales.modulus", 1e300), ("scales.time", 1e200),
+                                          ("scales.displacement", 5e-324), ("scales.time", 1e-200)])
+def test_scales_whose_squares_leave_float64_are_refused_naming_them(field, value):
+    """Each is a valid number, but a term's normaliser ((M U / L^2)^2, (U / T)^2, ...) overflows or
+    vanishes: training then ended in an OverflowError, a ZeroDivisionError or an error naming
+    an internal weight."""
+    cfg = Config().replace(**{field: value})
+    with pytest.raises(ConfigError, match=r"^scales \(from the config's scales, material and the data\): expected "
+                                          r"scales whose squares .* found length .*; set scales.length"):
+        derive_scales(cfg, make_data(np.full((4, 2), 0.25)))
+
+
+@pytest.mark.parametrize("field, value", [("scales.length", 1e300), ("material.rho", 1e300)])
+def test_scales_from_the_waves_that_overflow_are_refused_too(field, value):
+    """With waves in the data the modulus is rho (L / T)^2, which overflowed as a float power."""
+    from pinnlite.training.problems import plane_waves
+
+    data, _ = plane_waves(n_sensors=80, rng=0)
+    with pytest.raises(ConfigError, match=r"^scales \(from the config's scales, material and the data\)"):
+        derive_scales(Config().replace(**{field: value}), data)
 
 
 def test_explicit_scales_override_derived_ones():

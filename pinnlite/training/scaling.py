@@ -36,6 +36,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from pinnlite.training.section import ConfigError
+
 _MAX_POINTS = 1500  # samples used for the spectrum: enough for its peaks, cheap for any data set
 _FLOOR = 0.5  # bins below half the peak power: side lobes and the leakage of scattered sampling
 
@@ -141,6 +143,14 @@ def wave_scales(points, values, domain):
             min(1 / w_rms, t1 - t0) if w_rms > 0 else t1 - t0)
 
 
+def _square(x):
+    """``x ** 2``, infinite beyond the float range (where ``**`` raises): :func:`check_scales` names it."""
+    try:
+        return x**2
+    except OverflowError:
+        return math.inf
+
+
 def derive_scales(config, data):
     """The :class:`Scales` of a run from its config and its :class:`TrainingData`."""
     given = config.scales
@@ -153,17 +163,39 @@ def derive_scales(config, data):
     if waves is not None:
         # the data's own phase speed c = L / T: the stiffness rho c^2 of the waves they carry
         length, time = waves
-        modulus = density * (length / time) ** 2
+        modulus = density * _square(length / time)
     length, time = given.length or length, given.time or time
     if waves is not None and (given.length or given.time):
-        modulus = density * (length / time) ** 2
-    return Scales(
+        modulus = density * _square(length / time)
+    scales = Scales(
         length=length,
         time=time,
         displacement=given.displacement or data.displacement_scale(),
         modulus=given.modulus or modulus,
         density=density,
     )
+    return check_scales(scales, "scales (from the config's scales, material and the data)", ConfigError,
+                        "set scales.length, time, displacement, modulus and density to the problem's magnitudes, "
+                        "or state it in other units")
+
+
+def check_scales(scales, name, error, advice=""):
+    """``scales``, checked to divide the loss: each scale, the output scales and every term's
+    normaliser (:meth:`Scales.normalisers`) a finite float64 > 0; else ``error`` naming ``name``.
+
+    A scale may be a fine number and its square not: 1e300 squares to infinity, 1e-200 to zero,
+    and the term divided by it to nonsense or a division by zero at the first epoch.
+    """
+    try:
+        values = list(scales) + list(scales.output_scale(pressure=True)) + list(scales.normalisers().values())
+        ok = all(isinstance(v, float) and 0 < v < math.inf for v in values)
+    except (ArithmeticError, TypeError):  # a float power beyond the range; a value that is no number
+        ok = False
+    if not ok:
+        shown = ", ".join(f"{k} {v!r}" for k, v in scales._asdict().items())
+        raise error(f"{name}: expected scales whose squares and the terms' normalisers ((M U / L^2)^2, (U / T)^2, "
+                    f"...) are finite float64 numbers > 0, found {shown}" + (f"; {advice}" if advice else ""))
+    return scales
 
 
 def measured_speed(config, data, scales):
