@@ -16,10 +16,11 @@ class InputError(PinnliteError, ValueError):
 
 def describe(value):
     """A short description of ``value`` for error messages (shape and dtype for arrays)."""
-    shape = getattr(value, "shape", None)
+    # a class such as np.float32 has shape and dtype too, as descriptors: only instances are arrays
+    shape = None if isinstance(value, type) else getattr(value, "shape", None)
     dtype = getattr(value, "dtype", None)
-    if shape is not None and dtype is not None:
-        return f"array of shape {tuple(shape)} and dtype {dtype}"
+    if isinstance(shape, tuple) and dtype is not None:
+        return f"array of shape {shape} and dtype {dtype}"
     try:
         text = repr(value)
     except ValueError:  # an integer beyond Python's int-to-str limit, possibly inside a container

@@ -41,6 +41,9 @@ def test_fail_writes_the_one_format():
         "p: expected a rule, found array of shape (2, 3) and dtype float32")
     with pytest.raises(OtherError, match="^n: expected a rule, found 3$"):
         checks.fail("n", "a rule", 3, OtherError)
+    # a NumPy type is a class, not an array: its shape and dtype are descriptors (describe once
+    # raised a TypeError here, hiding the error it was describing)
+    assert message(checks.fail, "dtype", "a rule", np.float32) == "dtype: expected a rule, found <class 'numpy.float32'>"
 
 
 @pytest.mark.parametrize(
