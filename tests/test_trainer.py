@@ -878,3 +878,65 @@ def test_a_second_signal_while_saving_leaves_every_checkpoint_good(tmp_path, mon
     assert checkpoint.latest(tmp_path) == good
     for _, path in checkpoint.list_checkpoints(tmp_path):
         checkpoint.verify(path)
+
+
+def _continued_run(tmp_path):
+    cfg = Config(name="again")
+    cfg.architecture.hidden = [8, 8]
+    cfg.training.epochs, cfg.training.threads = 3, 1
+    cfg.sampling.n_collocation = 80
+    cfg.checkpoint.directory = str(tmp_path / "ckpts")
+    cfg.checkpoint.interval = 1
+    data, _ = plane_waves(n_sensors=120, rng=3)
+    trainer = Trainer(None, cfg, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # three epochs have not fitted the data
+        trainer.train(data)
+    return trainer
+
+
+def test_a_config_changed_between_train_calls_is_checked_against_the_state(tmp_path):
+    """The trainer's config may be changed between train() calls as resume --set may: a field the
+    state holds was silently ignored (and the next checkpoint did not load), a string for the
+    epochs ended in a TypeError."""
+    trainer = _continued_run(tmp_path)
+    x = trainer.state.x.copy()
+    trainer.config.training.epochs = "5"
+    with pytest.raises(ConfigError, match="^training.epochs: expected an integer >= 0, found '5'"):
+        trainer.train()
+    trainer.config.training.epochs = 5
+    for key, value in (("architecture.hidden", [16, 16]), ("sampling.n_collocation", 90),
+                       ("material.lam", 2.5), ("training.validation_fraction", 0.1)):
+        section, name = key.split(".")
+        old = getattr(getattr(trainer.config, section), name)
+        setattr(getattr(trainer.config, section), name, value)
+        with pytest.raises(ConfigError, match=rf"^{key}: {re.escape(repr(old))} -> {re.escape(repr(value))}: cannot "
+                                              "change in a continued run"):
+            trainer.train()
+        setattr(getattr(trainer.config, section), name, old)
+    assert trainer.state.epoch == 3 and trainer.state.x.tobytes() == x.tobytes()  # nothing trained meanwhile
+    trainer.config.loss_weights.pde = 0.5  # what resume --set may change
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trainer.train()
+    assert trainer.state.epoch == 5
+    assert Trainer.load_checkpoint(tmp_path / "ckpts").state.epoch == 5
+
+
+def test_another_second_order_optimizer_in_a_continued_run_starts_its_state_afresh(tmp_path, caplog):
+    trainer = _continued_run(tmp_path)
+    assert isinstance(trainer.state.opt_state, BfgsState)
+    trainer.config.optimizer.second_order = "lbfgs"
+    trainer.config.training.epochs = 5
+    with warnings.catch_warnings(), caplog.at_level(logging.WARNING, logger="pinnlite"):
+        warnings.simplefilter("ignore")
+        trainer.train()  # was: InputError 'state: expected a LbfgsState, found BfgsState'
+    assert isinstance(trainer.state.opt_state, LbfgsState) and trainer.state.epoch == 5
+    assert trainer.state.opt_state.count == 2  # two updates since the fresh start
+    assert "epoch 3: lbfgs starts afresh: the run's optimizer state (BfgsState)" in caplog.text
+    trainer.config.optimizer.lbfgs_history = 3  # another history: the ring buffer would not fit either
+    trainer.config.training.epochs = 6
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trainer.train()
+    assert trainer.state.opt_state.s.shape[0] == 3 and trainer.state.epoch == 6

@@ -18,18 +18,13 @@ import warnings
 
 from pinnlite.io.errors import naming
 from pinnlite.training import distributed, resolution, rundir, signals
-from pinnlite.training.config import Config, ConfigError, switches
+from pinnlite.training.config import RESUMABLE, RESUMABLE_TRAINING, Config, ConfigError, switches
 from pinnlite.training.config_format import parse_value
 from pinnlite.training.model import hidden_widths, uses_pressure
 
 log = logging.getLogger("pinnlite")
 
 DEMO_TRUTH = (2.0, 1.0, 1.0)
-# sections whose fields may change when a run is resumed: the others are baked into its state
-# (the network, the material parametrisation, the collocation points, the scales, the split)
-RESUMABLE = ("optimizer", "schedule", "loss_weights", "checkpoint")
-RESUMABLE_TRAINING = ("epochs", "log_every", "threads", "target_loss", "patience", "settle_epochs", "settle_tolerance",
-                      "settle_fraction")
 
 
 def demo_config(epochs=None, seed=0, threads=None):

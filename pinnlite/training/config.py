@@ -369,6 +369,29 @@ def _first_order(config, n_collocation):
     return max(1, epochs * batches), how
 
 
+# what may change between the sessions of one run (Trainer.train again, pinnlite resume --set):
+# these sections and these training fields; the others are baked into its state (the network,
+# the material parametrisation, the collocation points, the scales, the split of the sensors)
+RESUMABLE = ("optimizer", "schedule", "loss_weights", "checkpoint")
+RESUMABLE_TRAINING = ("epochs", "log_every", "threads", "target_loss", "patience", "settle_epochs", "settle_tolerance",
+                      "settle_fraction")
+
+
+def frozen_changes(started, now):
+    """The dotted fields, outside :data:`RESUMABLE` and :data:`RESUMABLE_TRAINING`, in which the
+    config ``now`` differs from ``started`` (both validated): ``[(key, old, new), ...]``."""
+    a, b = started.to_dict(), now.to_dict()
+    out = []
+    for section, fields_ in a.items():
+        if section in RESUMABLE or not isinstance(fields_, dict):  # the name: a label only
+            continue
+        for name, old in fields_.items():
+            new = b[section][name]
+            if old != new and not (section == "training" and name in RESUMABLE_TRAINING):
+                out.append((f"{section}.{name}", old, new))
+    return out
+
+
 def switches(config):
     """True when the run switches from a first-order to a second-order optimizer."""
     opt = config.optimizer

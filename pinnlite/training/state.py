@@ -58,7 +58,7 @@ from pinnlite.training.config import Config
 from pinnlite.training.config_sections import SECOND_ORDER as SECOND_ORDER_KINDS
 from pinnlite.training.data import TrainingData
 from pinnlite.training.metrics import Metrics, new_accumulator
-from pinnlite.training.scaling import Scales
+from pinnlite.training.scaling import Scales, check_scales
 
 FIRST_ORDER, SECOND_ORDER = 0, 1
 PHASES = ("first_order", "second_order")  # their names in the tree, indexed by phase
@@ -205,14 +205,7 @@ def _scales(value):
         checks.fail("scales", f"a map of {', '.join(Scales._fields)}", value, StructureError)
     scales = Scales(**{k: checks.real(f"scales.{k}", value[k], low=0, low_open=True, error=StructureError)
                        for k in Scales._fields})
-    try:  # each term is divided by its normaliser: it must be a finite number > 0 as well
-        ok = all(0 < v < float("inf") for v in scales.normalisers().values())
-    except ArithmeticError:  # a float power beyond the range
-        ok = False
-    if not ok:
-        checks.fail("scales", "scales whose terms' normalisers ((M U / L^2)^2, ...) are finite and > 0", value,
-                    StructureError)
-    return scales
+    return check_scales(scales, "scales", StructureError)
 
 
 def _rng(state):

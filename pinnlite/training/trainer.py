@@ -26,7 +26,7 @@ from pinnlite import engine
 from pinnlite.errors import InputError
 from pinnlite.training import build, distributed, epochs, hold, sampling, signals, stopping, validation, weighting
 from pinnlite.training.autosave import SavePolicy
-from pinnlite.training.config import Config, ConfigError, first_order_steps, switches
+from pinnlite.training.config import Config, ConfigError, first_order_steps, frozen_changes, switches
 from pinnlite.training.data import TrainingData
 from pinnlite.training.diagnostics import Diagnostics, fitted
 from pinnlite.training.metrics import Metrics, new_accumulator
@@ -87,6 +87,7 @@ class Trainer(Holding, Checkpoints, Reports):
         if not isinstance(config, Config):
             raise InputError(f"config: expected a pinnlite.Config, found {type(config).__name__}")
         self.config = copy.deepcopy(config).validate()  # the run's own copy
+        self._started = copy.deepcopy(self.config)  # what train() checks a continued run against
         a = self.config.architecture
         if model is not None:
             if not isinstance(model, ElasticPINN2D):
@@ -330,6 +331,7 @@ class Trainer(Holding, Checkpoints, Reports):
             if self.data is None:
                 raise InputError("data: expected a TrainingData, found None")
             data = self.data
+        self._check_config()
         self._check_data(data)
         if self.state is not None and self.data is not None and data.domain != self.data.domain:
             raise InputError(f"data.domain: this run was started on {self.data.domain}, found {data.domain}")
@@ -340,6 +342,7 @@ class Trainer(Holding, Checkpoints, Reports):
             if self.scales is None:
                 self.scales = derive_scales(self.config, data)
             self.opt = self._optimizer(self.state.phase)
+            self._fresh_state_for_another_optimizer()
             self._diagnostics = Diagnostics(self.config, self.scales, log)
         cfg, st = self.config, self.state
         c = cfg.checkpoint
@@ -427,6 +430,32 @@ class Trainer(Holding, Checkpoints, Reports):
             self._error_bars()
         self._on_end()
         return self.metrics
+
+    def _check_config(self):
+        """The config as changed since the last train() (``trainer.config.training.epochs = ...``), checked:
+        valid, and, once the run has a state, the same in every field that state holds."""
+        self.config = self.config.validate()
+        if self.state is None:
+            self._started = copy.deepcopy(self.config)
+            return
+        changed = frozen_changes(self._started, self.config)
+        if changed:
+            what = "; ".join(f"{k}: {old!r} -> {new!r}" for k, old, new in changed)
+            raise ConfigError(f"{what}: cannot change in a continued run (the network, material, sampling, scales, "
+                              "units and validation split are part of its state); set it back, or start a new "
+                              "Trainer")
+
+    def _fresh_state_for_another_optimizer(self):
+        """A continued run whose config names another optimizer (or L-BFGS history) for the current
+        phase starts that optimizer's state afresh; its own state would not fit."""
+        st = self.state
+        history = self.opt.hyperparams.get("history")
+        same = isinstance(st.opt_state, self.opt.state_type) and (
+            history is None or not hasattr(st.opt_state, "s") or st.opt_state.s.shape[0] == history)
+        if not same:
+            log.warning("epoch %d: %s starts afresh: the run's optimizer state (%s) is not one it continues",
+                        st.epoch, self.opt.name, type(st.opt_state).__name__)
+            st.opt_state = self.opt.init(st.x)
 
     def _switch(self):
         """From the first-order warm-up to the second-order optimizer; check the fit and the PDE scale."""
