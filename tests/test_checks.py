@@ -44,6 +44,9 @@ def test_fail_writes_the_one_format():
     # a NumPy type is a class, not an array: its shape and dtype are descriptors (describe once
     # raised a TypeError here, hiding the error it was describing)
     assert message(checks.fail, "dtype", "a rule", np.float32) == "dtype: expected a rule, found <class 'numpy.float32'>"
+    # integer bounds in full: 99999999 as :g wrote it, 1e+08, reads as another bound
+    with pytest.raises(InputError, match=r"^n: expected an integer >= 0 and <= 99999999, found 100000000$"):
+        checks.integer("n", 10**8, low=0, high=10**8 - 1)
 
 
 @pytest.mark.parametrize(

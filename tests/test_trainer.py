@@ -940,3 +940,27 @@ def test_another_second_order_optimizer_in_a_continued_run_starts_its_state_afre
         warnings.simplefilter("ignore")
         trainer.train()
     assert trainer.state.opt_state.s.shape[0] == 3 and trainer.state.epoch == 6
+
+
+def test_checkpoint_epochs_and_paths_of_the_wrong_kind_are_named(tmp_path):
+    """save_checkpoint's first argument is the epoch: a directory there raised int()'s ValueError, -1
+    wrote ckpt--0000001, 2.5 filed epoch 3's state as epoch 2, 10**12 a name no reader lists; a
+    directory as path= and a file as directory raised IsADirectoryError and NotADirectoryError."""
+    trainer = _continued_run(tmp_path)
+    before = sorted(os.listdir(tmp_path / "ckpts"))
+    with pytest.raises(InputError, match=r"^epoch: expected an integer, found '.*other' \(a directory\? pass it as "
+                                         r"save_checkpoint\(directory=\.\.\.\)\)"):
+        trainer.save_checkpoint(str(tmp_path / "other"))
+    for epoch in (-1, 2.5, 10**8, True, "3"):
+        with pytest.raises(InputError, match=r"^epoch: expected an integer"):
+            trainer.save_checkpoint(epoch)
+    assert sorted(os.listdir(tmp_path / "ckpts")) == before and not (tmp_path / "other").exists()
+    assert trainer.save_checkpoint(10**8 - 1).endswith("ckpt-99999999.pinnlite")
+    assert checkpoint.latest(tmp_path / "ckpts").endswith("ckpt-99999999.pinnlite")
+    file = checkpoint.latest(tmp_path / "ckpts")
+    with pytest.raises(checkpoint.MissingFileError, match="a directory, not a checkpoint file"):
+        Trainer.load_checkpoint(path=tmp_path / "ckpts")
+    with pytest.raises(InputError, match=r"^directory: expected a checkpoint directory, found the file .*path=\.\.\."):
+        Trainer.load_checkpoint(file)
+    with pytest.raises(checkpoint.MissingFileError, match="no such checkpoint directory"):
+        Trainer.load_checkpoint(tmp_path / "nowhere")

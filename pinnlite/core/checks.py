@@ -42,11 +42,13 @@ def is_int(value):
 
 
 def _bounds_text(low, low_open, high, high_open):
+    # integers in full (99999999, not 1e+08, which would read as a bound of 100000000)
+    show = lambda v: str(v) if is_int(v) else f"{v:g}"  # noqa: E731
     parts = []
     if low is not None:
-        parts.append(f"{'>' if low_open else '>='} {low:g}")
+        parts.append(f"{'>' if low_open else '>='} {show(low)}")
     if high is not None:
-        parts.append(f"{'<' if high_open else '<='} {high:g}")
+        parts.append(f"{'<' if high_open else '<='} {show(high)}")
     return " and ".join(parts)
 
 

@@ -249,6 +249,10 @@ def summary(tree):
 
 
 def checkpoint_path(directory, epoch):
+    """``directory/ckpt-EEEEEEEE.pinnlite``: the file of ``epoch``, an integer from 0 to 99999999 (8 digits)."""
+    if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or not 0 <= epoch < 10**8:
+        raise InputError(f"epoch: expected an integer from 0 to 99999999 (a checkpoint's name holds 8 digits), "
+                         f"found {describe(epoch)}")
     return os.path.join(os.fspath(directory), f"ckpt-{int(epoch):08d}{SUFFIX}")
 
 

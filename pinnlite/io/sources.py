@@ -223,6 +223,9 @@ def open_path(path):
         stale = atomic.stale_temps(path)
         hint = f"; temporary files of interrupted saves exist: {stale}" if stale else ""
         raise MissingFileError(errno.ENOENT, f"checkpoint file not found (check the path){hint}", path) from None
+    except IsADirectoryError:  # (on Windows a PermissionError, which stays what it is)
+        raise MissingFileError(errno.EISDIR, "a directory, not a checkpoint file (the newest good checkpoint of a "
+                               "directory: pinnlite.io.checkpoint.latest)", path) from None
     return StreamSource(fileobj, owned=True)
 
 

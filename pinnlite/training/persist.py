@@ -6,11 +6,12 @@ loop and this module the files. The tree itself is :mod:`pinnlite.training.state
 the save policy (wall time, epochs, failed saves) :mod:`pinnlite.training.autosave`.
 """
 
+import errno
 import logging
 import os
 import warnings
 
-from pinnlite.errors import InputError
+from pinnlite.errors import InputError, describe
 from pinnlite.io import checkpoint
 from pinnlite.training.autosave import newest_good
 from pinnlite.training.config import ConfigError
@@ -66,6 +67,11 @@ class Checkpoints:
         defaults to the completed epochs (the name only; the state saved is
         always the current one). Returns the path.
         """
+        if isinstance(epoch, (str, bytes, os.PathLike)):  # the first argument is the epoch, not the directory
+            raise InputError(f"epoch: expected an integer, found {describe(epoch)} (a directory? pass it as "
+                             "save_checkpoint(directory=...))")
+        if epoch is not None:
+            checkpoint.checkpoint_path("", epoch)  # the epoch's rule, before anything is encoded
         directory = directory or self.config.checkpoint.directory
         if directory is None:
             raise ConfigError("checkpoint.directory: expected a directory to save into, found None")
@@ -102,6 +108,11 @@ class Checkpoints:
         scanned = path is None and epoch is None
         if path is None and directory is None:
             raise InputError("load_checkpoint: expected a directory or a path, found neither")
+        if directory is not None and path is None and not os.path.isdir(directory):
+            if os.path.isfile(directory):
+                raise InputError(f"directory: expected a checkpoint directory, found the file {os.fspath(directory)!r} "
+                                 "(a checkpoint file: load_checkpoint(path=...))")
+            raise checkpoint.MissingFileError(errno.ENOENT, "no such checkpoint directory", os.fspath(directory))
         if scanned:  # the newest good one, read once
             path, tree = checkpoint.read_latest(directory)
         else:
