@@ -30,6 +30,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pinnlite.core.arch import Architecture
+from pinnlite.errors import InputError
 from pinnlite.io import atomic, checkpoint
 from pinnlite import cli
 from pinnlite.io import container
@@ -281,8 +282,20 @@ def test_predict_is_the_documented_network():
     arch["activation"] = "sin"
     expected = numpy_forward(list(tree["params"].values()), arch["bounds"], arch["output_scale"], X, np.sin)
     np.testing.assert_allclose(checkpoint.predict(container.dumps(tree), X), expected, rtol=1e-13, atol=1e-15)
-    with pytest.raises(ValueError, match=r"X: expected shape \(n, 3\)"):
+    with pytest.raises(InputError, match=r"^X: expected an array of shape \(n, 3\) and dtype float, found array of "
+                                         r"shape \(2, 2\)"):
         checkpoint.predict(tree, np.zeros((2, 2)))
+    # a NaN point, or a network that diverged, gave NaN displacements without a word
+    bad = X.copy()
+    bad[4, 1] = np.nan
+    with pytest.raises(InputError, match=r"^X: expected finite values, found nan at row 4, column 1"):
+        checkpoint.predict(tree, bad)
+    with pytest.raises(InputError, match=r"^X: expected points \(n, 3\) of x, y, t, found \[\['a'"):
+        checkpoint.predict(tree, [["a", "b", "c"]])
+    np.testing.assert_array_equal(checkpoint.predict(tree, X.tolist()), checkpoint.predict(tree, X))  # lists: fine
+    tree["params"]["W1"][0, 0] = np.inf
+    with pytest.raises(checkpoint.StructureError, match=r"^params.W1: expected finite weights, found 1 that are not"):
+        checkpoint.predict(tree, X)
 
 
 def expect_fast_rejection(exc_type, data, match):

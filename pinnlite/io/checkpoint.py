@@ -40,6 +40,7 @@ import warnings
 import numpy as np
 
 from pinnlite import __version__
+from pinnlite.core import checks
 from pinnlite.core.activations import ACTIVATIONS
 from pinnlite.core.arch import Architecture
 from pinnlite.errors import InputError, describe
@@ -219,9 +220,15 @@ def predict(source, X):
     tree = _tree(source, MODEL_ARRAYS)
     arch = check(tree)
     arrays = _params(tree, arch)
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[1] != 3:
-        raise ValueError(f"X: expected shape (n, 3), found {X.shape}")
+    for name, a in zip(arch.layout.names, arrays):
+        if not np.isfinite(a).all():
+            raise StructureError(f"params.{name}: expected finite weights, found {np.count_nonzero(~np.isfinite(a))} "
+                                 "that are not (NaN or infinite): a run that diverged?")
+    try:
+        X = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):  # strings, ragged lists
+        raise InputError(f"X: expected points (n, 3) of x, y, t, found {describe(X)}") from None
+    checks.array("X", X, (None, 3))  # finite: a NaN point would come back as a NaN displacement
     s, c = arch.input_transform()
     h = (X - c) * s
     sigma = ACTIVATIONS[arch.activation].sigma
