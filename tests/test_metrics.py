@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from pinnlite.engine.loss import LossResult
+from pinnlite.errors import InputError
 from pinnlite.engine.terms import TERMS
 from pinnlite.training.metrics import (
     COLUMNS,
@@ -96,6 +97,22 @@ def test_truncate_keeps_the_first_rows():
     assert len(m) == 3
     m.truncate(0)
     assert len(m) == 0 and m.last() == {}
+
+
+def test_unknown_columns_and_negative_counts_are_named():
+    """A misspelt column raised tuple.index's ValueError; truncate(-1) dropped the last row and
+    tail(col, -1) gave an empty array, as Python slices do."""
+    m = Metrics()
+    for epoch in range(1, 4):
+        m.append(**row(epoch, loss=1.0 / epoch))
+    for call in (lambda: m["lamb"], lambda: m.tail("lamb", 2)):
+        with pytest.raises(KeyError, match=r"'lamb': no such column of the metrics; the columns are epoch, step, loss"):
+            call()
+    with pytest.raises(InputError, match="^n: expected an integer >= 0, found -1"):
+        m.truncate(-1)
+    with pytest.raises(InputError, match="^n: expected an integer >= 0, found -1"):
+        m.tail("loss", -1)
+    assert len(m) == 3 and m.tail("loss", 2).tolist() == [0.5, 1 / 3] and m.tail("loss", 0).size == 0
 
 
 # -- arrays and JSON -------------------------------------------------------------------------

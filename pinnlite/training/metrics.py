@@ -47,6 +47,14 @@ INTEGER_COLUMNS = ("epoch", "step", "phase")
 LATER_COLUMNS = ("validation",)
 
 
+def _column_index(column):
+    """The index of ``column`` in :data:`COLUMNS`; a KeyError naming the known columns otherwise."""
+    try:
+        return COLUMNS.index(column)
+    except ValueError:
+        raise KeyError(f"{column!r}: no such column of the metrics; the columns are {', '.join(COLUMNS)}") from None
+
+
 def new_accumulator():
     """Running sums of one epoch's batches (float64): total, each term in TERMS order, batch count."""
     return np.zeros(len(TERMS) + 2)
@@ -90,13 +98,14 @@ class Metrics:
         return len(self._rows)
 
     def __getitem__(self, column):
-        i = COLUMNS.index(column)
+        i = _column_index(column)
         values = np.array([r[i] for r in self._rows], dtype=np.float64)
         return values.astype(np.int64) if column in INTEGER_COLUMNS else values
 
     def tail(self, column, n):
-        """The last ``n`` values of one column (fewer if fewer epochs completed), as ``self[column]``."""
-        i = COLUMNS.index(column)
+        """The last ``n`` (>= 0) values of one column (fewer if fewer epochs completed), as ``self[column]``."""
+        i = _column_index(column)
+        n = checks.integer("n", n, low=0)
         values = np.array([r[i] for r in self._rows[-n:]] if n > 0 else [], dtype=np.float64)
         return values.astype(np.int64) if column in INTEGER_COLUMNS else values
 
@@ -111,8 +120,8 @@ class Metrics:
         return self._rows[-1][COLUMNS.index("loss")] if self._rows else float("nan")
 
     def truncate(self, n):
-        """Keep the first ``n`` rows."""
-        del self._rows[n:]
+        """Keep the first ``n`` (>= 0) rows."""
+        del self._rows[checks.integer("n", n, low=0):]
 
     def to_columns(self):
         """Dict column -> array, every column of :data:`COLUMNS` with one value per epoch.
