@@ -964,3 +964,19 @@ def test_checkpoint_epochs_and_paths_of_the_wrong_kind_are_named(tmp_path):
         Trainer.load_checkpoint(file)
     with pytest.raises(checkpoint.MissingFileError, match="no such checkpoint directory"):
         Trainer.load_checkpoint(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda d: setattr(d, "sensor_points", d.sensor_points * 10), r"^data.sensor_points: expected points inside"),
+    (lambda d: setattr(d, "sensor_values", d.sensor_values[:, 0]), r"^data.sensor_values: expected a float array"),
+    (lambda d: d.sensor_values.__setitem__((0, 0), np.nan), r"^data.sensor_values: expected finite values, found nan"),
+])
+def test_data_changed_after_it_was_made_is_checked_again_by_train(change, match):
+    """A TrainingData checks itself when made; fields set afterwards trained on points outside the
+    domain without a word, or failed deep inside (IndexError, a NaN loss naming no field)."""
+    data, _ = plane_waves(n_sensors=60, rng=0)
+    change(data)
+    cfg = Config().replace(**{"architecture.hidden": [6], "training.epochs": 2, "training.threads": 1,
+                              "sampling.n_collocation": 50})
+    with pytest.raises(InputError, match=match):
+        Trainer(None, cfg, progress=False).train(data)

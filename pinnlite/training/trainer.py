@@ -184,6 +184,11 @@ class Trainer(Holding, Checkpoints, Reports):
     def _check_data(self, data, warn=True):
         if not isinstance(data, TrainingData):
             raise InputError(f"data: expected a TrainingData, found {type(data).__name__}")
+        if data is not self.data:  # checked again: its fields may have been set since it was made
+            try:
+                copy.copy(data).__post_init__()
+            except InputError as e:
+                raise InputError(f"data.{e} (a field set after the TrainingData was made?)") from None
         s = self.config.sampling
         if data.collocation is None and s.n_collocation == 0:
             raise ConfigError("sampling.n_collocation: expected > 0 when the data give no collocation points, found 0")
