@@ -470,3 +470,22 @@ def test_bound_needs_sensors():
     data, exact = plane_waves(n_sensors=30, rng=0)
     with pytest.raises(InputError, match="data: expected TrainingData with sensor_points"):
         cramer_rao(dataclasses.replace(data, sensor_points=None, sensor_values=None), exact, 0.01)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"n_sensors": 10.5}, r"^n_sensors: expected an integer >= 0, found 10.5"),
+    ({"n_sensors": True}, r"^n_sensors: expected an integer >= 0, found True"),
+    ({"lam": "2"}, r"^lam: expected a finite real number > 0, found '2'"),
+    ({"mu": 0.0}, r"^mu: expected a finite real number > 0, found 0.0"),
+    ({"mu": -1}, r"^mu: expected a finite real number > 0"),  # was math.sqrt's 'math domain error'
+    ({"rho": 0}, r"^rho: expected a finite real number > 0"),  # was a ZeroDivisionError
+    ({"lam": float("nan")}, r"^lam: expected a finite real number > 0, found nan"),  # was blamed on sensor_values
+    ({"noise": None}, r"^noise: expected a finite real number >= 0, found None"),  # was a TypeError
+    ({"sensor_grid": (2, 2)}, r"^sensor_grid: expected three integers >= 1"),  # was an IndexError
+    ({"sensor_grid": (0, 2, 2)}, r"^sensor_grid: expected three integers >= 1"),  # was 0 sensors, silently
+    ({"n_boundary": -1, "boundary": "dirichlet"}, r"^n_boundary: expected an integer >= 0, found -1"),
+    ({"waves": {"kind": "P"}}, r"^waves: expected a sequence of Wave"),
+])
+def test_plane_waves_names_each_bad_argument(kwargs, match):
+    with pytest.raises(InputError, match=match):
+        plane_waves(**kwargs)

@@ -17,7 +17,7 @@ from pinnlite.core import checks
 from pinnlite.engine import physics
 from pinnlite.training import sampling
 from pinnlite.training.data import TrainingData
-from pinnlite.errors import InputError
+from pinnlite.errors import InputError, describe
 
 
 @dataclass(frozen=True)
@@ -110,22 +110,30 @@ def plane_waves(
     (TrainingData, ExactField)
     """
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    lam, mu, rho = (checks.real(name, v, low=0, low_open=True) for name, v in (("lam", lam), ("mu", mu), ("rho", rho)))
+    if isinstance(waves, (Wave, dict, str)):  # one wave, not a sequence of them
+        raise InputError(f"waves: expected a sequence of Wave (or of their fields as tuples), found {describe(waves)}")
     waves = tuple(w if isinstance(w, Wave) else Wave(*w) for w in waves)
     if not waves:
         raise InputError("waves: expected at least one wave, found none")
-    if not (noise >= 0 and math.isfinite(noise)):
-        raise InputError(f"noise: expected a finite level >= 0, found {noise!r}")
-    exact = ExactField(waves, float(lam), float(mu), float(rho))
+    noise = checks.real("noise", noise, low=0)
+    n_sensors = checks.integer("n_sensors", n_sensors, low=0)
+    n_boundary = checks.integer("n_boundary", n_boundary, low=0)
+    n_initial = checks.integer("n_initial", n_initial, low=0)
+    exact = ExactField(waves, lam, mu, rho)
     if sensor_grid is not None:
+        if not isinstance(sensor_grid, (tuple, list)) or len(sensor_grid) != 3 or not all(
+                checks.is_int(n) and n >= 1 for n in sensor_grid):
+            raise InputError(f"sensor_grid: expected three integers >= 1 (nx, ny, nt), found {describe(sensor_grid)}")
         sensors = _grid(domain, sensor_grid)
     else:
-        sensors = sampling.interior(rng, int(n_sensors), domain, "uniform")
+        sensors = sampling.interior(rng, n_sensors, domain, "uniform")
     values = exact(sensors)
     if noise > 0:
         values = values + rng.normal(0.0, noise_std(exact, sensors, noise), values.shape)
     kwargs = dict(domain=domain, sensor_points=sensors, sensor_values=values, truth=(lam, mu, rho))
     if boundary is not None:
-        pts, normals, _ = sampling.boundary(rng, int(n_boundary), domain, "uniform")
+        pts, normals, _ = sampling.boundary(rng, n_boundary, domain, "uniform")
         C = exact.channels(pts)
         if boundary == "dirichlet":
             kwargs.update(boundary_points=pts, boundary_values=C[0])
@@ -134,7 +142,7 @@ def plane_waves(
         else:
             raise InputError(f"boundary: expected None, 'dirichlet' or 'traction', found {boundary!r}")
     if n_initial:
-        pts = sampling.initial(rng, int(n_initial), domain, "uniform")
+        pts = sampling.initial(rng, n_initial, domain, "uniform")
         C = exact.channels(pts)
         kwargs.update(initial_points=pts, initial_displacement=C[0], initial_velocity=C[3])
     return TrainingData(**kwargs), exact
