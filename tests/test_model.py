@@ -64,6 +64,9 @@ def test_output_scale_multiplies_every_channel():
         (dict(bounds=((0, 1), (0, 1))), "bounds"),
         (dict(output_scale=-1.0), "output_scale"),
         (dict(dtype="float16"), "dtype"),
+        (dict(hidden=8), r"^hidden: expected a non-empty list of integers >= 1, found 8"),  # was tuple()'s TypeError
+        (dict(hidden=None), r"^hidden: expected a non-empty list"),
+        (dict(hidden="auto"), r"^hidden: .*found 'auto'"),  # was found ['a', 'u', 't', 'o']
     ],
 )
 def test_bad_architecture(kw, name):
@@ -72,6 +75,14 @@ def test_bad_architecture(kw, name):
     with pytest.raises(InputError, match=name) as e:
         ElasticPINN2D(**args)
     assert isinstance(e.value, ValueError)
+
+
+def test_the_default_output_scale_fits_a_pressure_output_too():
+    """The default 1.0 was refused with pressure=True (p's scale is a stress: three numbers)."""
+    assert ElasticPINN2D([4], rng=0).arch.output_scale == (1.0, 1.0)
+    assert ElasticPINN2D([4], pressure=True, rng=0).arch.output_scale == (1.0, 1.0, 1.0)
+    with pytest.raises(InputError, match=r"^output_scale: expected three positive numbers \(u, v, p\)"):
+        ElasticPINN2D([4], output_scale=2.0, pressure=True)
 
 
 def test_predict_rejects_wrong_dtype_without_casting():

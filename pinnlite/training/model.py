@@ -109,8 +109,9 @@ class ElasticPINN2D:
         ``"tanh"`` (default) or ``"sin"`` (:data:`pinnlite.core.activations.ACTIVATIONS`).
     bounds : ((x_lo, x_hi), (y_lo, y_hi), (t_lo, t_hi))
         Physical domain; inputs are mapped onto [-1, 1] before the first layer.
-    output_scale : float or (float, float) or (float, float, float)
-        Physical scale of the displacements (u, v), and with ``pressure`` of p.
+    output_scale : None, float, (float, float) or (float, float, float)
+        Physical scale of the displacements (u, v), and with ``pressure`` of p
+        (then three numbers: p is a stress); None (the default): 1 for each output.
     dtype : ``"float64"`` or ``"float32"``
     rng : numpy.random.Generator or int, optional
         Source of the Glorot initial weights (:func:`pinnlite.core.arch.init_params`).
@@ -135,7 +136,7 @@ class ElasticPINN2D:
         hidden=(100, 100, 100, 100),
         activation="tanh",
         bounds=((0.0, 1.0), (0.0, 1.0), (0.0, 1.0)),
-        output_scale=1.0,
+        output_scale=None,
         dtype="float64",
         *,
         rng=None,
@@ -143,7 +144,11 @@ class ElasticPINN2D:
         params=None,
         pressure=False,
     ):
-        self.arch = Architecture(tuple(hidden), activation, bounds, output_scale, dtype, pressure)
+        # a list or tuple as it is; anything else (8, None, "auto") to the architecture's check, which names it
+        if output_scale is None:
+            output_scale = (1.0, 1.0, 1.0) if pressure is True else (1.0, 1.0)
+        self.arch = Architecture(tuple(hidden) if isinstance(hidden, (list, tuple)) else hidden, activation, bounds,
+                                 output_scale, dtype, pressure)
         if params is None:
             self.params = init_params(self.arch, rng, init)
         else:
