@@ -107,6 +107,9 @@ def read(source, only=None, verify=False):
     """
     tree = _tree(source, only, verify)
     check(tree)
+    unknown = sorted(set(only or ()) - set(tree))
+    if unknown:
+        raise InputError(f"only: {unknown} are not top-level keys of this checkpoint, whose keys are {sorted(tree)}")
     return tree
 
 
@@ -189,12 +192,16 @@ def check(tree):
         raise ShapeError(f"params: arrays {extra} do not belong to an architecture with hidden widths {hidden}")
     for name, _, shape in entries:
         a = params.get(name)
-        if not isinstance(a, np.ndarray):
+        if isinstance(a, container.ArrayInfo):  # not read (read(only=...)): its entry says what it holds
+            found_shape, found_dtype = tuple(a.shape), str(a.dtype)
+        elif isinstance(a, np.ndarray):
+            found_shape, found_dtype = a.shape, str(a.dtype)
+        else:
             raise ShapeError(f"params.{name}: missing (hidden widths {hidden} need shape {shape})")
-        if a.shape != shape:
-            raise ShapeError(f"params.{name}: expected shape {shape} for hidden widths {hidden}, found {a.shape}")
-        if a.dtype != arch.np_dtype:
-            raise ShapeError(f"params.{name}: expected dtype {arch.dtype}, found {a.dtype}")
+        if found_shape != shape:
+            raise ShapeError(f"params.{name}: expected shape {shape} for hidden widths {hidden}, found {found_shape}")
+        if found_dtype != arch.dtype:
+            raise ShapeError(f"params.{name}: expected dtype {arch.dtype}, found {found_dtype}")
     return arch
 
 

@@ -184,12 +184,6 @@ def save_file(path, tree, meta=None, sync_dir=True):
 # ---------------------------------------------------------------- reading
 
 
-def _check_only(only):
-    if isinstance(only, (str, bytes)):  # a lone key would be taken for its characters
-        raise InputError(f"only: expected a collection of top-level keys, such as ({only!r},), found {describe(only)}")
-    return None if only is None else frozenset(only)
-
-
 def _start(source):
     """(first bytes, version) of a source: section 8, steps 1 and 2."""
     first = bytearray(V1_PREAMBLE_SIZE)  # the longer of the two preambles
@@ -212,7 +206,7 @@ def _read_v1(source, first, version, only, verify):
 def _read(source, only=None, verify=False):
     """The :class:`Container` in a :class:`~pinnlite.io.sources.Source`, any supported version; closes it."""
     with source:
-        only = _check_only(only)
+        only = reader.check_only(only)
         first, version = _start(source)
         if version[0] >= 2:
             return reader.read(source, first, version, only, verify)

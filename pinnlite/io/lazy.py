@@ -188,6 +188,7 @@ class OpenContainer:
     def read(self, only=None):
         """A :class:`~pinnlite.io.container.Container` of plain values: the arrays under the top-level keys
         ``only`` (None: all) read and checked, the others standing in as their :class:`ArrayInfo`."""
+        only = reader.check_only(only)
         wanted = [i for i, info in enumerate(self._infos) if only is None or (info.path and info.path[0] in only)]
         self._read_all(wanted)
         keep = set(wanted)

@@ -19,6 +19,7 @@ import hashlib
 import zlib
 from dataclasses import dataclass
 
+from pinnlite.errors import InputError, describe
 from pinnlite.io import header as headers
 from pinnlite.io.errors import (
     ChecksumError,
@@ -51,6 +52,13 @@ from pinnlite.io.spec import (
 )
 
 _MAX_VIEWS = 512  # buffers per preadv (Linux allows 1024)
+
+
+def check_only(only):
+    """``only`` of the readers: None (everything), or a collection of top-level keys as a frozenset."""
+    if isinstance(only, (str, bytes)):  # a lone key would be taken for its characters
+        raise InputError(f"only: expected a collection of top-level keys, such as ({only!r},), found {describe(only)}")
+    return None if only is None else frozenset(only)
 
 
 @dataclass(frozen=True)
