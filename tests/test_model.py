@@ -10,6 +10,7 @@ from conftest import random_points
 
 from pinnlite.core.arch import Architecture, init_params
 from pinnlite.errors import InputError
+from pinnlite.io import checkpoint
 from pinnlite.training.model import ElasticPINN2D
 
 
@@ -93,3 +94,16 @@ def test_predict_rejects_wrong_dtype_without_casting():
     assert isinstance(e.value, ValueError)
     msg = str(e.value)
     assert "float32" in msg and "float64" in msg
+
+
+def test_save_checks_the_material_it_stores(tmp_path):
+    """material={'lam': -1} was written as it was, a string raised an AttributeError."""
+    model = ElasticPINN2D([4], rng=0)
+    for bad, match in (({"lam": -1}, r"^material.lam: expected a finite real number > 0, found -1.0"),
+                       ("x", r"^material: expected None, a Material or a dict of lam, mu, rho, found 'x'"),
+                       ({"lamb": 1.0}, r"^material: expected None, a Material or a dict of lam, mu, rho")):
+        with pytest.raises(InputError, match=match):
+            model.save(tmp_path / "m.pinnlite", material=bad)
+    assert not (tmp_path / "m.pinnlite").exists()
+    model.save(tmp_path / "m.pinnlite", material={"lam": 2, "mu": 1.0})
+    assert checkpoint.read(tmp_path / "m.pinnlite")["material"] == {"lam": 2.0, "mu": 1.0}

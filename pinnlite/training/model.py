@@ -9,8 +9,10 @@ above both, in the training wing; the engine itself stays functional
 import logging
 
 from pinnlite import engine
+from pinnlite.core import checks
 from pinnlite.core.arch import Architecture, init_params, mlp_layout
 from pinnlite.core.field_arch import FieldArchitecture
+from pinnlite.engine.terms import Material
 from pinnlite.io import checkpoint
 
 
@@ -218,13 +220,17 @@ class ElasticPINN2D:
         ``extra``: a dict of plain values stored alongside. Atomic like every
         checkpoint; readable by :meth:`load` and :func:`pinnlite.io.checkpoint.read`.
         """
-        if material is not None and not isinstance(material, dict):
+        if isinstance(material, Material):
             material = material.values()
+        if material is not None:
+            if not isinstance(material, dict) or not material or not set(material) <= {"lam", "mu", "rho"}:
+                checks.fail("material", "None, a Material or a dict of lam, mu, rho", material)
+            material = {k: checks.real(f"material.{k}", v, low=0, low_open=True) for k, v in material.items()}
         tree = {
             "kind": "model",
             "architecture": self.arch.to_dict(),
             "params": {e.name: v.copy() for e, v in zip(self.arch.layout.entries, self.arch.layout.unflatten(self.params))},
-            "material": None if material is None else {k: float(v) for k, v in material.items()},
+            "material": material,
             "extra": extra or {},
         }
         checkpoint.save_file(path, tree, checkpoint.meta())
