@@ -68,4 +68,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(list(globals()) + list(_EXPORTS) + list(_MODULES))
+    return sorted(set(globals()) | set(_EXPORTS) | set(_MODULES))  # a name looked up is in globals() too

@@ -24,6 +24,7 @@ name to its wing, so the same rules can be run over another tree.
 
 import ast
 import pathlib
+import subprocess
 import sys
 
 import pytest
@@ -247,3 +248,11 @@ def test_numba_free_modules_import_without_numba(module):
         if parent in mods and parent != m:
             todo.append(parent)
     assert not [(m, p) for m, p, _ in external if m in seen and p == "numba"]
+
+
+def test_the_package_lists_each_name_once_however_many_were_looked_up():
+    """A name looked up lands in the module's globals and was listed twice by dir()."""
+    code = ("import pinnlite; pinnlite.Config; pinnlite.problems; d = dir(pinnlite); "
+            "print(len(d) == len(set(d)) and {'Config', 'Trainer', 'problems', 'simulate'} <= set(d))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "True"
