@@ -923,6 +923,14 @@ def test_a_config_changed_between_train_calls_is_checked_against_the_state(tmp_p
     assert Trainer.load_checkpoint(tmp_path / "ckpts").state.epoch == 5
 
 
+def test_train_with_no_epochs_left_says_so(tmp_path, caplog):
+    trainer = _continued_run(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="pinnlite"):
+        trainer.train()  # returned at once, without a word
+    assert "train(): the run is at epoch 3 and training.epochs is 3: nothing to train" in caplog.text
+    assert trainer.state.epoch == 3
+
+
 def test_another_second_order_optimizer_in_a_continued_run_starts_its_state_afresh(tmp_path, caplog):
     trainer = _continued_run(tmp_path)
     assert isinstance(trainer.state.opt_state, BfgsState)

@@ -350,6 +350,9 @@ class Trainer(Holding, Checkpoints, Reports):
             self._fresh_state_for_another_optimizer()
             self._diagnostics = Diagnostics(self.config, self.scales, log)
         cfg, st = self.config, self.state
+        if st.epoch >= cfg.training.epochs:
+            log.warning("train(): the run is at epoch %d and training.epochs is %d: nothing to train (raise "
+                        "training.epochs to go on)", st.epoch, cfg.training.epochs)
         c = cfg.checkpoint
         self.stop_signal = None
         self._saver = SavePolicy(c.interval, c.every_seconds, c.max_failures, last_good=self.last_checkpoint)
