@@ -416,8 +416,9 @@ def test_a_model_file_cannot_be_resumed(tmp_path):
     from pinnlite.training.model import ElasticPINN2D
 
     ElasticPINN2D([2], rng=0).save(tmp_path / "m.pinnlite")
-    with pytest.raises(StructureError, match="'training'"):
+    with pytest.raises(StructureError, match="'training'") as e:
         Trainer.load_checkpoint(path=tmp_path / "m.pinnlite")
+    assert str(e.value).startswith(f"{tmp_path / 'm.pinnlite'}: checkpoint.kind")  # which file, as the CLI says
 
 
 # ---------------------------------------------------------------- SIGKILL

@@ -13,6 +13,7 @@ import warnings
 
 from pinnlite.errors import InputError, describe
 from pinnlite.io import checkpoint
+from pinnlite.io.errors import naming
 from pinnlite.training.autosave import newest_good
 from pinnlite.training.config import ConfigError
 from pinnlite.training.model import ElasticPINN2D
@@ -117,8 +118,10 @@ class Checkpoints:
             path, tree = checkpoint.read_latest(directory)
         else:
             path = path if path is not None else checkpoint.checkpoint_path(directory, epoch)
-            tree = checkpoint.read(path)
-        trainer = cls.from_tree(tree, progress=progress, comm=comm)
+            with naming(path):
+                tree = checkpoint.read(path)
+        with naming(path):  # a model file, a tree that does not load: which file
+            trainer = cls.from_tree(tree, progress=progress, comm=comm)
         if scanned and trainer.rank == 0:  # the retention of the run, as its next save would apply it
             checkpoint.prune(directory, trainer.config.checkpoint.keep_last, keep=path)
         if trainer._saved_world_size != trainer.world_size:
