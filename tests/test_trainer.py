@@ -988,3 +988,29 @@ def test_data_changed_after_it_was_made_is_checked_again_by_train(change, match)
                               "sampling.n_collocation": 50})
     with pytest.raises(InputError, match=match):
         Trainer(None, cfg, progress=False).train(data)
+
+
+@pytest.mark.parametrize("error", [OverflowError("(34, 'Numerical result out of range')"),
+                                   np.linalg.LinAlgError("Singular matrix")])
+def test_error_bars_that_cannot_be_computed_do_not_lose_the_run(tmp_path, monkeypatch, caplog, error):
+    """lam = 1e300 as a guess overflowed in the error bars' Jacobian (lam**2) after the run had trained,
+    and the run ended in the OverflowError, its summary unwritten."""
+    def fail(*args, **kwargs):
+        raise error
+
+    cfg = Config().replace(**{"architecture.hidden": [6], "training.epochs": 3, "training.threads": 1,
+                              "sampling.n_collocation": 60, "training.hold_material": False})
+    data, _ = plane_waves(n_sensors=80, rng=0)
+    trainer = Trainer(None, cfg, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # three epochs have not fitted the data
+        trainer.train(data)
+    assert trainer.state.uncertainty is not None  # the run that the failing error bars replay
+    trainer = Trainer(None, cfg, progress=False)
+    monkeypatch.setattr(Objective, "uncertainty", fail)
+    with warnings.catch_warnings(), caplog.at_level(logging.WARNING, logger="pinnlite"):
+        warnings.simplefilter("ignore")
+        trainer.train(data)
+    assert trainer.state.epoch == 3 and trainer.state.uncertainty is None
+    assert f"error bars skipped: the Gauss-Newton matrix could not be formed or inverted here ({type(error).__name__}" \
+        in caplog.text

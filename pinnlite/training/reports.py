@@ -77,7 +77,15 @@ class Reports:
             log.info("error bars skipped: %d parameters exceed the %d of a dense Gauss-Newton matrix",
                      self.objective.size, _MAX_DENSE)
             return
-        u = self.objective.uncertainty(st.x, self._full_prep(), self.weights())
+        try:
+            u = self.objective.uncertainty(st.x, self._full_prep(), self.weights())
+        except (ArithmeticError, np.linalg.LinAlgError) as e:  # a state far outside float64's comfort: keep the run
+            log.warning("error bars skipped: the Gauss-Newton matrix could not be formed or inverted here "
+                        "(%s: %s)", type(e).__name__, e)
+            return
+        if u is not None and not all(np.isfinite(v) for v in u.std.values()):
+            log.warning("error bars skipped: they came out %s", u.std)
+            return
         if u is not None:
             st.uncertainty = dict(u._asdict())
             log.info("error bars: %s (noise %.3g, %.0f effective parameters)",
