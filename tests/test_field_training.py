@@ -147,6 +147,12 @@ def test_reported_values_are_the_means_of_the_maps_and_maps_need_a_run():
         assert t.material[name] == pytest.approx(float(np.mean(maps[name])), rel=1e-14)
         assert np.ptp(maps[name]) > 0  # trained: no longer uniform
     assert t.material["rho"] == 1.0
+    # points with t give the same maps (they do not depend on t); others are named
+    XYT = np.stack([X.ravel(), Y.ravel(), np.full(X.size, 0.3)], 1)
+    assert all(np.array_equal(t.material_maps(XYT)[n], maps[n]) for n in ("lam", "mu"))
+    for bad in (np.zeros((4, 1)), np.zeros(4), [[0.5, np.nan]]):
+        with pytest.raises(InputError, match=r"^points: expected finite points \(m, 2\) of x, y"):
+            t.material_maps(bad)
 
 
 def test_a_uniform_body_gives_a_uniform_map_at_its_values():

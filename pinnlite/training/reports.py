@@ -13,7 +13,7 @@ import logging
 import numpy as np
 
 from pinnlite import engine
-from pinnlite.errors import InputError
+from pinnlite.errors import InputError, describe
 from pinnlite.training import resolution
 
 log = logging.getLogger("pinnlite")
@@ -26,13 +26,21 @@ class Reports:
     """Reporting methods of the trainer (maps, their resolution, error bars, the PDE scale check)."""
 
     def material_maps(self, points):
-        """Dict name -> (m,) values of each mapped parameter at physical points ``points`` (m, 2).
+        """Dict name -> (m,) values of each mapped parameter at physical points ``points`` (m, 2) of
+        x, y (or (m, 3) of x, y, t: the maps do not depend on t).
 
         Empty for a constant material; before training, the uniform start.
         """
         if self.state is None:
             raise InputError("material_maps: the maps exist once training has started")
-        return self.objective.maps(self.state.x, points)
+        try:
+            pts = np.asarray(points, dtype=np.float64)
+        except (TypeError, ValueError):
+            pts = None
+        if pts is None or pts.ndim != 2 or pts.shape[1] not in (2, 3) or not np.isfinite(pts).all():
+            raise InputError(f"points: expected finite points (m, 2) of x, y (or (m, 3) with t), found "
+                             f"{describe(points)}")
+        return self.objective.maps(self.state.x, pts)
 
     def map_resolution(self, cells=8, per_cell=4, n_times=16):
         """Dict mapped name -> :class:`~pinnlite.training.resolution.Resolution`: how well the wave
