@@ -174,6 +174,23 @@ def test_check_state_fits_takes_real_states_and_names_any_array_that_does_not_fi
         if isinstance(value, int):
             with pytest.raises(InputError, match=f"^state.{key}: expected an integer >= 0"):
                 optim.check_state_fits(state._replace(**{key: -1}), x)
+    # values the updates cannot take: NaN where every state is finite, float32 where they make float64
+    finite = {"sgd": ["trace"], "adam": ["mu", "nu"], "adamw": ["mu", "nu"], "lbfgs": ["grad", "s", "y", "rho"],
+              "bfgs": ["grad", "H", "pending"], "lm": ["grad", "A"]}[name]
+    for key in finite:
+        value = getattr(state, key).copy()
+        value.reshape(-1)[0] = np.nan
+        with pytest.raises(InputError, match=f"^state.{key}: expected finite values"):
+            optim.check_state_fits(state._replace(**{key: value}), x)
+    for key in {"bfgs": ["H", "Hg", "pending"], "lm": ["grad", "A"]}.get(name, []):
+        with pytest.raises(InputError, match=f"^state.{key}: expected dtype float64, found array"):
+            optim.check_state_fits(state._replace(**{key: getattr(state, key).astype(np.float32)}), x)
+    if hasattr(state, "value"):
+        with pytest.raises(InputError, match=r"^state.value: expected a finite number or NaN, found inf"):
+            optim.check_state_fits(state._replace(value=float("inf")), x)
+    if name == "lbfgs":
+        with pytest.raises(InputError, match=r"^state.size, state.head: expected at most the history of"):
+            optim.check_state_fits(state._replace(size=state.s.shape[0] + 1), x)
 
 
 def test_check_state_fits_takes_the_full_inverse_hessian_of_older_bfgs_files():

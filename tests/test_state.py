@@ -383,6 +383,7 @@ def test_bad_rng_state_is_a_structure_error(training_tree, value, tmp_path):
     (["sampler", "batch_pos"], -1, "sampler.batch_pos"),
     (["adaptive_weights", "count"], -1, "adaptive_weights.count"),
     (["material", "theta"], np.array([np.nan, 0.0]), "material.theta: expected finite values, found nan at index 0"),
+    (["material", "theta"], np.array([60.0, 0.0]), r"material.theta: expected values within \+-50"),  # exp overflowed
     (["scales", "time"], None, "scales.time: expected a finite real number"),
     (["scales", "length"], 0.0, "scales.length: expected a finite real number > 0, found 0.0"),
     (["scales", "modulus"], -1e-300, "scales.modulus"),
@@ -403,6 +404,17 @@ def test_bad_rng_state_is_a_structure_error(training_tree, value, tmp_path):
 def test_bad_training_state_is_a_structure_error(training_tree, path, value, match):
     with pytest.raises(StructureError, match=match):
         Trainer.from_tree(broken(training_tree, path, value))
+
+
+def test_a_second_order_state_needs_a_second_order_optimizer_in_its_config():
+    """optimizer.second_order = 'none' beside a state in the second phase raised KeyError('none')."""
+    t = Trainer(None, base_config(**{"training.epochs": 2, "optimizer.switch_after": 0}))
+    t.train(dataset())
+    tree = t.to_tree()
+    assert tree["optimizer"]["phase"] == "second_order"
+    with pytest.raises(StructureError, match=r"^optimizer.phase: the state is in the second-order phase, but its "
+                                             r"config has optimizer.second_order = 'none'"):
+        Trainer.from_tree(broken(tree, ["config", "optimizer", "second_order"], "none"))
 
 
 def test_the_fixture_of_the_bad_states_resumes(training_tree):

@@ -124,25 +124,41 @@ def _array_shapes(state, n):
 # and those checked against these); the others are float64 whatever the parameters' dtype
 _LIKE_PARAMS = {SgdState: ("trace",), AdamState: ("mu", "nu"), LbfgsState: ("grad", "s", "y", "rho"),
                 BfgsState: ("grad",)}
+_FLOAT64 = {BfgsState: ("H", "Hg", "pending"), LmState: ("grad", "A")}
+# the arrays that are finite in every state an optimizer makes (BFGS's Hg is NaN before its first update)
+_FINITE = {SgdState: ("trace",), AdamState: ("mu", "nu"), LbfgsState: ("grad", "s", "y", "rho"),
+           BfgsState: ("grad", "H", "pending"), LmState: ("grad", "A")}
 
 
 def check_state_fits(state, params):
     """``state`` (of :func:`state_from_dict`), checked to continue from ``params`` (n,).
 
-    Every array must have the shape the optimizer's ``init`` gives it for n
-    parameters (and the one the updates compare the parameters with, their
-    dtype), every counter must be >= 0: a state that passes cannot fail the
-    first update on its sizes. Raises :class:`InputError` naming the field.
+    Every array must have the shape and dtype the optimizer's ``init`` gives it
+    for n parameters (those the updates compare with the parameters: their
+    dtype) and be finite where every state the optimizer makes is, every
+    counter must be >= 0 and an L-BFGS ring buffer within its history: a state
+    that passes cannot fail the first update on its sizes or values. Raises
+    :class:`InputError` naming the field.
     """
     n = params.shape[0]
     for key, shapes in _array_shapes(state, n).items():
         value = getattr(state, key)
         if value.shape not in shapes:
             checks.fail(f"state.{key}", " or ".join(f"shape {s}" for s in shapes) + f" (for {n} parameters)", value)
-    for key in _LIKE_PARAMS.get(type(state), ()):
-        if getattr(state, key).dtype != params.dtype:
-            checks.fail(f"state.{key}", f"dtype {params.dtype} (the parameters')", getattr(state, key))
+    for keys, dtype in ((_LIKE_PARAMS.get(type(state), ()), params.dtype), (_FLOAT64.get(type(state), ()), np.float64)):
+        for key in keys:
+            if getattr(state, key).dtype != dtype:
+                checks.fail(f"state.{key}", f"dtype {np.dtype(dtype)}" + (" (the parameters')" if dtype is params.dtype
+                                                                           else ""), getattr(state, key))
+    for key in _FINITE.get(type(state), ()):
+        if not np.isfinite(getattr(state, key)).all():
+            checks.fail(f"state.{key}", "finite values", "NaN or infinite ones")
     for key, kind in type(state).__annotations__.items():
         if kind is int and getattr(state, key) < 0:
             checks.fail(f"state.{key}", "an integer >= 0", getattr(state, key))
+    if math.isinf(getattr(state, "value", 0.0)):  # the objective at the params: NaN before the first update
+        checks.fail("state.value", "a finite number or NaN", state.value)
+    if isinstance(state, LbfgsState) and not (state.size <= state.s.shape[0] and state.head < max(state.s.shape[0], 1)):
+        checks.fail("state.size, state.head", f"at most the history of {state.s.shape[0]} pairs",
+                    (state.size, state.head))
     return state

@@ -38,7 +38,7 @@ from pinnlite.training import distributed, resolution
 from pinnlite.training.uncertainty import material_uncertainty
 
 
-_THETA_LIMIT = 50.0  # |log(p / p0)| beyond which the loss is inf (exp would overflow soon after)
+THETA_LIMIT = 50.0  # |log(p / p0)| beyond which the loss is inf (exp would overflow soon after)
 _MEAN_GRID = 32  # the grid (per side) over which a map's reported value is its mean
 
 
@@ -201,7 +201,7 @@ class Objective:
         e^50 from the guess) the loss is inf and the gradient NaN, so that a line
         search that tries such a point backs off instead of overflowing.
         """
-        if np.any(np.abs(self.theta(x)) > _THETA_LIMIT):
+        if np.any(np.abs(self.theta(x)) > THETA_LIMIT):
             return engine.LossResult(math.inf, {t: math.inf for t in prep.counts}, None, {}), np.full_like(x, np.nan)
         g = np.empty_like(x)
         mat = self.material(x)
@@ -257,7 +257,7 @@ class Objective:
 
     def value(self, x, prep, weights):
         """The total loss at ``x`` (summed over ranks), from a forward pass alone (inf as in :meth:`evaluate`)."""
-        if np.any(np.abs(self.theta(x)) > _THETA_LIMIT):
+        if np.any(np.abs(self.theta(x)) > THETA_LIMIT):
             return math.inf
         rho, _, _ = self.residuals(x, prep, weights, jacobian=False)
         f = float(rho @ rho)

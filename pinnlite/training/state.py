@@ -58,6 +58,7 @@ from pinnlite.training.config import Config
 from pinnlite.training.config_sections import SECOND_ORDER as SECOND_ORDER_KINDS
 from pinnlite.training.data import TrainingData
 from pinnlite.training.metrics import Metrics, new_accumulator
+from pinnlite.training.objective import THETA_LIMIT
 from pinnlite.training.scaling import Scales, check_scales
 
 FIRST_ORDER, SECOND_ORDER = 0, 1
@@ -254,6 +255,11 @@ def from_tree(tree):
         n_free = sum(bool(getattr(config.material, "optimize_" + name)) and name not in mapped
                      for name in ("lam", "mu", "rho"))
         theta = checks.array("material.theta", mat["theta"], (n_free,), arrays[0].dtype, error=StructureError)
+        if np.any(np.abs(theta) > THETA_LIMIT):  # no run goes there: the loss is infinite beyond it
+            checks.fail("material.theta", f"values within +-{THETA_LIMIT:g} (log(p / p0))", theta, StructureError)
+        if opt["phase"] in ("second_order", "lbfgs") and second_order_kind(config) == "none":
+            raise StructureError("optimizer.phase: the state is in the second-order phase, but its config has "
+                                 "optimizer.second_order = 'none'")
         data = TrainingData.from_arrays(tree["data"])
         plateau = tree["schedule"]["plateau"]
         epoch = _count("epoch", tree["epoch"])
