@@ -374,7 +374,9 @@ def plot_run(run_dir, out=None, fmt="png", times=None):
         if run.run is None:
             raise InputError(f"out: {os.fspath(run_dir)} is not in a run directory (its checkpoints are not in a "
                              "checkpoints/ folder), so the plots have no default place; name one with --out")
-        out = os.path.join(run.run, "plots")
+        from pinnlite.training.rundir import PLOTS
+
+        out = os.path.join(run.run, PLOTS)
     figures = []
     try:
         figures += [("loss", loss_figure(run)), ("material", material_figure(run))]

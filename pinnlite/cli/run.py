@@ -16,7 +16,6 @@ import sys
 import time
 import warnings
 
-from pinnlite.io.errors import naming
 from pinnlite.training import distributed, resolution, rundir, signals
 from pinnlite.training.config import RESUMABLE, RESUMABLE_TRAINING, Config, ConfigError, switches
 from pinnlite.training.config_format import parse_value
@@ -406,8 +405,7 @@ def cmd_resume(args):
     comm = _comm(args)
     with distributed.abort_on_error(comm):
         run, ckdir, path = rundir.locate(args.path)
-        with naming(path):
-            trainer = Trainer.load_checkpoint(path=path, progress=_progress(args), comm=comm)
+        trainer = Trainer.load_checkpoint(path=path, progress=_progress(args), comm=comm)  # names the file
         st = trainer.state
         finished = st.stop_reason and not st.stop_reason.startswith("interrupted")
         if (finished or st.epoch >= trainer.config.training.epochs) and args.epochs is None and not args.set:

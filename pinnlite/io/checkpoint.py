@@ -262,12 +262,17 @@ def summary(tree):
 # ---------------------------------------------------------------- directories
 
 
-def checkpoint_path(directory, epoch):
-    """``directory/ckpt-EEEEEEEE.pinnlite``: the file of ``epoch``, an integer from 0 to 99999999 (8 digits)."""
+def check_epoch(epoch):
+    """``epoch`` as an int, checked to name a checkpoint: an integer from 0 to 99999999 (8 digits)."""
     if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or not 0 <= epoch < 10**8:
         raise InputError(f"epoch: expected an integer from 0 to 99999999 (a checkpoint's name holds 8 digits), "
                          f"found {describe(epoch)}")
-    return os.path.join(os.fspath(directory), f"ckpt-{int(epoch):08d}{SUFFIX}")
+    return int(epoch)
+
+
+def checkpoint_path(directory, epoch):
+    """``directory/ckpt-EEEEEEEE.pinnlite``: the file of ``epoch`` (:func:`check_epoch`)."""
+    return os.path.join(os.fspath(directory), f"ckpt-{check_epoch(epoch):08d}{SUFFIX}")
 
 
 def list_checkpoints(directory):

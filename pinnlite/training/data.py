@@ -39,7 +39,6 @@ from pinnlite.core import checks
 from pinnlite.errors import InputError
 from pinnlite.engine.terms import PointSets
 
-# key -> number of columns (None: special shape)
 _ZIP_MAGIC, _NPY_MAGIC = b"PK", b"\x93NUMPY"
 # what np.load and reading an archive's members raise on a damaged file (EOFError: an empty or cut member)
 _UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
@@ -47,15 +46,18 @@ _UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
 
 @contextlib.contextmanager
 def _readable(path):
-    """Errors of reading an archive's members as the InputError that names the file."""
+    """Errors of opening or reading an ``.npz`` file as the InputError that names it."""
     try:
         yield
     except InputError:
         raise
+    except FileNotFoundError:
+        raise InputError(f"data: file {str(path)!r} not found") from None
     except _UNREADABLE as e:
         raise InputError(f"data: {str(path)!r} is not a readable .npz file ({type(e).__name__}: {e})") from None
 
 
+# key -> number of columns (None: special shape)
 _ARRAYS = {
     "collocation": 3,
     "body_force": 2,
@@ -209,7 +211,7 @@ class TrainingData:
     @classmethod
     def from_npz(cls, path):
         """Read an ``.npz`` file with the keys of the module docstring (``domain`` required)."""
-        try:
+        with _readable(path):
             with open(path, "rb") as f:
                 start = f.read(len(_NPY_MAGIC))
             if not start.startswith((_ZIP_MAGIC, _NPY_MAGIC)):  # numpy would call it pickled data
@@ -217,12 +219,6 @@ class TrainingData:
                 raise InputError(f"data: {str(path)!r} is not an .npz archive (it {found}; an .npz file starts "
                                  "with b'PK'); write one with TrainingData.save_npz")
             archive = np.load(path, allow_pickle=False)
-        except InputError:
-            raise
-        except FileNotFoundError:
-            raise InputError(f"data: file {str(path)!r} not found") from None
-        except _UNREADABLE as e:
-            raise InputError(f"data: {str(path)!r} is not a readable .npz file ({type(e).__name__}: {e})") from None
         if not isinstance(archive, np.lib.npyio.NpzFile):  # a .npy file loads as one bare array
             raise InputError(f"data: expected an .npz archive of named arrays, found a single array in {str(path)!r}")
         with archive, _readable(path):

@@ -72,7 +72,7 @@ class Checkpoints:
             raise InputError(f"epoch: expected an integer, found {describe(epoch)} (a directory? pass it as "
                              "save_checkpoint(directory=...))")
         if epoch is not None:
-            checkpoint.checkpoint_path("", epoch)  # the epoch's rule, before anything is encoded
+            checkpoint.check_epoch(epoch)  # before anything is encoded
         directory = directory or self.config.checkpoint.directory
         if directory is None:
             raise ConfigError("checkpoint.directory: expected a directory to save into, found None")

@@ -91,10 +91,11 @@ class Reports:
             log.warning("error bars skipped: the Gauss-Newton matrix could not be formed or inverted here "
                         "(%s: %s)", type(e).__name__, e)
             return
-        if u is not None and not all(np.isfinite(v) for v in u.std.values()):
-            log.warning("error bars skipped: they came out %s", u.std)
+        if u is None:
             return
-        if u is not None:
+        if not all(np.isfinite(v) for v in u.std.values()):
+            log.warning("error bars skipped: they came out %s", u.std)
+        else:
             st.uncertainty = dict(u._asdict())
             log.info("error bars: %s (noise %.3g, %.0f effective parameters)",
                      ", ".join(f"{k} +- {v:.3g}" for k, v in u.std.items()), u.noise_sigma, u.dof)

@@ -14,6 +14,7 @@ for bit. Each loss term is divided by its natural magnitude
 """
 
 import copy
+import dataclasses
 import io
 import logging
 import math
@@ -186,7 +187,7 @@ class Trainer(Holding, Checkpoints, Reports):
             raise InputError(f"data: expected a TrainingData, found {type(data).__name__}")
         if data is not self.data:  # checked again: its fields may have been set since it was made
             try:
-                copy.copy(data).__post_init__()
+                dataclasses.replace(data)  # a copy made through __init__: every field's check once more
             except InputError as e:
                 raise InputError(f"data.{e} (a field set after the TrainingData was made?)") from None
         s = self.config.sampling
