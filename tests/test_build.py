@@ -14,7 +14,7 @@ from pinnlite.core.arch import Architecture
 from pinnlite.engine import Workspace
 from pinnlite.optim import schedules
 from pinnlite.training import build
-from pinnlite.training.config import Config, first_order_steps
+from pinnlite.training.config import Config, ConfigError, first_order_steps
 from pinnlite.training.objective import Objective
 from pinnlite.training.problems import plane_waves
 from pinnlite.training.trainer import Trainer
@@ -113,3 +113,37 @@ def test_the_trainer_counts_the_data_collocation_points():
     trainer = Trainer(None, cfg)
     trainer.train(data)
     assert trainer.opt.hyperparams["learning_rate"].total_steps == 3 * math.ceil(50 / 20)
+
+
+@pytest.mark.parametrize("itemsize", [8, 4])
+def test_an_lbfgs_history_beyond_what_a_checkpoint_array_holds_is_refused(itemsize):
+    # the state's s and y are (history, n) arrays; a checkpoint array holds at most 2**32 - 1 bytes
+    from pinnlite.io.spec import MAX_ARRAY_NBYTES
+
+    n = 1348
+    most = MAX_ARRAY_NBYTES // (n * itemsize)
+    assert most * n * itemsize <= MAX_ARRAY_NBYTES < (most + 1) * n * itemsize
+    cfg = Config().replace(**{"optimizer.kind": "lbfgs", "optimizer.lbfgs_history": most})
+    build.check_history(cfg, n, itemsize)  # the largest that fits
+    cfg.optimizer.lbfgs_history = most + 1
+    with pytest.raises(ConfigError, match=rf"optimizer\.lbfgs_history: expected <= {most} for {n} trained values.*"
+                                          rf"found {most + 1}"):
+        build.check_history(cfg, n, itemsize)
+    # the second-order phase counts where the run reaches it, and only there
+    switched = Config().replace(**{"optimizer.second_order": "lbfgs", "optimizer.switch_after": 10,
+                                   "training.epochs": 11, "optimizer.lbfgs_history": most + 1})
+    with pytest.raises(ConfigError, match="lbfgs_history"):
+        build.check_history(switched, n, itemsize)
+    build.check_history(switched.replace(**{"training.epochs": 10}), n, itemsize)  # never switches
+    build.check_history(switched.replace(**{"optimizer.second_order": "bfgs"}), n, itemsize)  # no history
+
+
+def test_a_trainer_refuses_an_unstorable_lbfgs_history_before_any_epoch(tmp_path):
+    data, _ = plane_waves(n_sensors=20, rng=0)
+    cfg = Config().replace(**{"training.epochs": 3, "training.threads": 1, "architecture.hidden": [4],
+                              "sampling.n_collocation": 40, "optimizer.kind": "bfgs", "optimizer.bfgs_max_size": 10,
+                              "optimizer.lbfgs_history": 2**31, "checkpoint.directory": str(tmp_path / "ckpts")})
+    trainer = Trainer(None, cfg, progress=False)
+    with pytest.warns(build.DenseSizeWarning), pytest.raises(ConfigError, match=r"lbfgs_history.*found 2147483648"):
+        trainer.train(data)  # the dense BFGS over more than 10 values became L-BFGS, whose history is refused
+    assert not (tmp_path / "ckpts").exists()

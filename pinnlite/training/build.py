@@ -18,7 +18,8 @@ change here:
   ``bfgs_variant``, ``lm_damping``, ...) and, where it has a ``tasks``
   parameter (dense BFGS), the engine's worker threads with the run's
   ``training.threads``; a dense BFGS too large for its matrix becomes L-BFGS
-  (:func:`limit_dense`).
+  (:func:`limit_dense`), and an L-BFGS history a checkpoint cannot hold is
+  refused (:func:`check_history`).
 """
 
 import functools
@@ -27,9 +28,10 @@ from pinnlite import optim
 from pinnlite.core import checks
 from pinnlite.core.cpus import resolve_threads
 from pinnlite.engine.threads import run_tasks
+from pinnlite.io.spec import MAX_ARRAY_NBYTES
 from pinnlite.optim import schedules
 from pinnlite.optim.registry import OPTIMIZERS
-from pinnlite.training.config import switches
+from pinnlite.training.config import ConfigError, switches
 
 
 def _fields(section, fn, prefix="", skip=()):
@@ -93,6 +95,28 @@ def limit_dense(config, n):
     return (f"optimizer.{field}: 'bfgs' over {n} trained values needs an inverse Hessian of {4 * n * (n + 1) / 1e9:.2g} "
             f"GB, more than optimizer.bfgs_max_size = {o.bfgs_max_size} allows; this run uses 'lbfgs' (raise "
             "optimizer.bfgs_max_size to keep dense BFGS)")
+
+
+def check_history(config, n, itemsize):
+    """ConfigError where the run's L-BFGS would keep more pairs than a checkpoint can hold.
+
+    Its state holds the last ``optimizer.lbfgs_history`` steps and gradient
+    changes as two (history, n) arrays of ``itemsize``-byte values
+    (:func:`pinnlite.optim.quasi_newton.lbfgs`), and a checkpoint array holds at
+    most :data:`pinnlite.io.spec.MAX_ARRAY_NBYTES` bytes: a longer history could
+    not be saved, and would not fit most memories either. Call it after
+    :func:`limit_dense`, which may turn a dense BFGS into L-BFGS.
+    """
+    o = config.optimizer
+    second = switches(config) and o.second_order == "lbfgs" and o.switch_after < config.training.epochs
+    if not (o.kind == "lbfgs" or second):
+        return
+    most = MAX_ARRAY_NBYTES // (n * itemsize)
+    if o.lbfgs_history > most:
+        checks.fail("optimizer.lbfgs_history",
+                    f"<= {most} for {n} trained values (two ({o.lbfgs_history}, {n}) arrays of {itemsize}-byte "
+                    f"values, {2 * o.lbfgs_history * n * itemsize / 1e9:.3g} GB, where a checkpoint array holds at "
+                    f"most {MAX_ARRAY_NBYTES} bytes; 20 pairs are the default)", o.lbfgs_history, ConfigError)
 
 
 def plateau(config):

@@ -239,7 +239,9 @@ class OptimizerConfig(Section):
     #: epoch, the default: a warm-up of 20 Adam epochs made runs 11% longer at the same
     #: accuracy (benchmarks/README.md, "first-order warm-up").
     switch_after: int = _int(0, low=0)
-    #: L-BFGS memory: number of (s, y) correction pairs kept; integer >= 1.
+    #: L-BFGS memory: number of (s, y) correction pairs kept; integer >= 1, and at most what
+    #: a checkpoint array holds (history x trained values x 8 bytes <= 2**32 - 1; checked
+    #: when training starts).
     lbfgs_history: int = _int(20, low=1)
     #: Most function evaluations of one L-BFGS strong-Wolfe line search; integer >= 1.
     lbfgs_max_linesearch: int = _int(25, low=1)

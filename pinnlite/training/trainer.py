@@ -285,10 +285,12 @@ class Trainer(Holding, Checkpoints, Reports):
 
     def _limit_dense(self):
         """Dense BFGS beyond ``optimizer.bfgs_max_size`` values becomes L-BFGS in the run's own config
-        (:func:`pinnlite.training.build.limit_dense`), so that its checkpoints and resumption agree."""
+        (:func:`pinnlite.training.build.limit_dense`), so that its checkpoints and resumption agree; an
+        L-BFGS history no checkpoint could hold is refused before any epoch (:func:`~.build.check_history`)."""
         message = build.limit_dense(self.config, self.objective.size)
         if message and self.rank == 0:
             warnings.warn(message, DenseSizeWarning, stacklevel=4)
+        build.check_history(self.config, self.objective.size, self.model.arch.np_dtype.itemsize)
 
     def _optimizer(self, phase):
         """The optimizer of ``phase``, from the config's registries (:mod:`pinnlite.training.build`)."""
