@@ -240,8 +240,8 @@ class OptimizerConfig(Section):
     #: accuracy (benchmarks/README.md, "first-order warm-up").
     switch_after: int = _int(0, low=0)
     #: L-BFGS memory: number of (s, y) correction pairs kept; integer >= 1, and at most what
-    #: a checkpoint array holds (history x trained values x 8 bytes <= 2**32 - 1; checked
-    #: when training starts).
+    #: a checkpoint array holds (history x trained values x 8 bytes, 4 in float32, <= 2**32 - 1;
+    #: checked when training starts).
     lbfgs_history: int = _int(20, low=1)
     #: Most function evaluations of one L-BFGS strong-Wolfe line search; integer >= 1.
     lbfgs_max_linesearch: int = _int(25, low=1)
