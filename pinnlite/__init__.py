@@ -43,6 +43,7 @@ _EXPORTS = {
     "ElasticPINN2D": "training.model",
     "Config": "training.config",
     "ConfigError": "training.config",
+    "ConfigWarning": "training.config",
     "TrainingData": "training.data",
     "Trainer": "training.trainer",
     "Metrics": "training.metrics",

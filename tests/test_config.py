@@ -30,6 +30,7 @@ from pinnlite.training.config import (
     ScheduleConfig,
     TrainingConfig,
     first_order_steps,
+    ignored_settings,
 )
 
 try:  # an independent TOML reader to check the writer against
@@ -969,3 +970,27 @@ def test_a_deep_copy_shares_no_mutable_value():
     assert cfg.architecture.hidden == [8, 9] and cfg.material.lam_bounds == [0.5, 4.0]
     with pytest.raises(AttributeError, match="did you mean"):
         twin.architecture.hiden = [1]  # still a section that refuses unknown names
+
+
+@pytest.mark.parametrize("changes, field, says", [
+    ({"material.field_penalty": "tv"}, "material.field_penalty = 'tv'", "material.field = 'constant'"),
+    ({"material.field_penalty": "smooth", "material.field_penalty_weight": 1e-3}, "material.field_penalty = 'smooth'",
+     "material.field = 'constant'"),
+    ({"material.field": "network", "material.field_penalty": "tv"}, "material.field_penalty = 'tv'",
+     "field_penalty_weight = 0"),
+    ({"material.field_penalty_weight": 0.01}, "material.field_penalty_weight = 0.01", "field_penalty = 'none'"),
+    ({"material.field": "network", "material.field_penalty_weight": 0.01}, "material.field_penalty_weight = 0.01",
+     "field_penalty = 'none'"),
+])
+def test_a_setting_that_another_turns_off_is_named_with_what_turns_it_off(changes, field, says):
+    messages = ignored_settings(Config().replace(**changes))
+    assert len(messages) == 1 and messages[0].startswith(field) and says in messages[0]
+
+
+@pytest.mark.parametrize("changes", [
+    {},
+    {"material.field": "network"},
+    {"material.field": "network", "material.field_penalty": "tv", "material.field_penalty_weight": 1e-4},
+])
+def test_settings_that_all_act_are_not_reported(changes):
+    assert ignored_settings(Config().replace(**changes)) == []

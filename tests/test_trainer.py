@@ -1014,3 +1014,19 @@ def test_error_bars_that_cannot_be_computed_do_not_lose_the_run(tmp_path, monkey
     assert trainer.state.epoch == 3 and trainer.state.uncertainty is None
     assert f"error bars skipped: the Gauss-Newton matrix could not be formed or inverted here ({type(error).__name__}" \
         in caplog.text
+
+
+def test_a_run_warns_once_at_its_start_of_a_setting_it_ignores(tmp_path):
+    from pinnlite.training.config import ConfigWarning
+
+    cfg = tiny_config(**{"training.epochs": 2, "material.field_penalty_weight": 0.01,
+                         "checkpoint.directory": str(tmp_path)})
+    trainer = Trainer(None, cfg, progress=quiet())
+    with pytest.warns(ConfigWarning, match=r"field_penalty_weight = 0\.01 does nothing") as caught:
+        trainer.train(tiny_data())
+    assert sum(issubclass(w.category, ConfigWarning) for w in caught) == 1
+    trainer.config.training.epochs = 4
+    with warnings.catch_warnings(record=True) as again:  # the continued run was told already
+        warnings.simplefilter("always")
+        trainer.train(tiny_data())
+    assert not [w for w in again if issubclass(w.category, ConfigWarning)]

@@ -71,6 +71,8 @@ __all__ = [
     "UnitsConfig",
     "Config",
     "first_order_steps",
+    "ConfigWarning",
+    "ignored_settings",
 ]
 
 
@@ -389,6 +391,33 @@ def frozen_changes(started, now):
             new = b[section][name]
             if old != new and not (section == "training" and name in RESUMABLE_TRAINING):
                 out.append((f"{section}.{name}", old, new))
+    return out
+
+
+class ConfigWarning(UserWarning):
+    """A setting that the run ignores (:func:`ignored_settings`)."""
+
+
+def ignored_settings(config):
+    """Messages for the settings of ``config`` that would change nothing in its run.
+
+    Each names a field set away from its default whose effect another field
+    turns off, and what to set instead: the material map's penalty on a
+    uniform material, a penalty of weight 0, a weight without a penalty. The
+    trainer warns with them when a run starts (:class:`ConfigWarning`); they
+    are not errors, so that a config moved between a map and a uniform
+    material keeps loading.
+    """
+    m, out = config.material, []
+    if m.field_penalty != "none" and m.field == "constant":
+        out.append(f"material.field_penalty = {m.field_penalty!r} does nothing with material.field = 'constant' "
+                   "(a uniform material has no gradient to penalise); set material.field = 'network' for a map")
+    elif m.field_penalty != "none" and m.field_penalty_weight == 0:
+        out.append(f"material.field_penalty = {m.field_penalty!r} does nothing with material.field_penalty_weight "
+                   "= 0; set a weight > 0 (the other terms of the loss are O(1): try 1e-4)")
+    elif m.field_penalty == "none" and m.field_penalty_weight != 0:
+        out.append(f"material.field_penalty_weight = {m.field_penalty_weight!r} does nothing with "
+                   "material.field_penalty = 'none'; set material.field_penalty to 'smooth' or 'tv'")
     return out
 
 

@@ -385,7 +385,9 @@ class MaterialConfig(Section):
     #: Penalty on the maps' log-gradients (pinnlite.engine.field.penalty): "none", "smooth"
     #: (mean squared gradient) or "tv" (total variation: keeps sharp edges).
     field_penalty: str = _choice("none", PENALTIES)
-    #: Weight of the penalty in the total loss (the other terms are O(1)); >= 0.
+    #: Weight of the penalty in the total loss (the other terms are O(1)); >= 0. A penalty
+    #: needs both a kind and a weight > 0, with field "network": a run warns at its start
+    #: of one that does nothing (pinnlite.training.config.ignored_settings).
     field_penalty_weight: float = _real(0.0, 0.0)
 
 

@@ -27,7 +27,15 @@ from pinnlite import engine
 from pinnlite.errors import InputError
 from pinnlite.training import build, distributed, epochs, hold, sampling, signals, stopping, validation, weighting
 from pinnlite.training.autosave import SavePolicy
-from pinnlite.training.config import Config, ConfigError, first_order_steps, frozen_changes, switches
+from pinnlite.training.config import (
+    Config,
+    ConfigError,
+    ConfigWarning,
+    first_order_steps,
+    frozen_changes,
+    ignored_settings,
+    switches,
+)
 from pinnlite.training.data import TrainingData
 from pinnlite.training.diagnostics import Diagnostics, fitted
 from pinnlite.training.metrics import Metrics, new_accumulator
@@ -238,6 +246,9 @@ class Trainer(Holding, Checkpoints, Reports):
 
     def _start(self, data):
         cfg = self.config
+        if self.rank == 0:
+            for message in ignored_settings(cfg):
+                warnings.warn(message, ConfigWarning, stacklevel=3)
         rng = np.random.default_rng(cfg.training.seed)
         self.scales = derive_scales(cfg, data)
         if self.model is None:
