@@ -147,7 +147,8 @@ def loss_figure(run):
 def material_figure(run):
     m, truth = run.metrics, run.data.truth
     names = run.free or ["lam", "mu"]
-    with_error = truth is not None and bool(run.free)
+    relative = [n for n in run.free if truth is not None and truth[("lam", "mu", "rho").index(n)] != 0]
+    with_error = bool(relative)  # a true value of 0 (lam may be) has no relative error
     cols = len(names) + with_error
     fig, axes = plt.subplots(1, cols, figsize=(4 * cols, 3.6), layout="constrained", squeeze=False)
     axes = axes[0]
@@ -166,14 +167,14 @@ def material_figure(run):
         ax.grid(True, alpha=0.3)
     if with_error:
         ax = axes[-1]
-        for k, n in enumerate(run.free):
+        for k, n in enumerate(relative):
             t = truth[("lam", "mu", "rho").index(n)]
             err = np.abs(m[n] / t - 1)
             ax.semilogy(epoch, np.where(err > 0, err, np.nan), f"C{k}-", label=GREEK[n])
         _mark_switch(ax, run)
         ax.set_xlabel("epoch")
         ax.set_ylabel("relative error |p / p_true − 1|")
-        ax.set_title("Relative error of " + ", ".join(GREEK[n] for n in run.free))
+        ax.set_title("Relative error of " + ", ".join(GREEK[n] for n in relative))
         ax.legend(fontsize=8)
         ax.grid(True, which="both", alpha=0.3)
     return fig

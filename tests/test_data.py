@@ -206,6 +206,21 @@ def test_bad_truth_is_named(truth):
         TrainingData(DOMAIN, truth=truth)
 
 
+@pytest.mark.parametrize("truth, found", [((2.0, -1.0, 1.0), r"mu = -1\.0 \(needs > 0\)"),
+                                          ((2.0, 0.0, 1.0), r"mu = 0\.0 \(needs > 0\)"),
+                                          ((2.0, 1.0, -0.5), r"rho = -0\.5 \(needs > 0\)"),
+                                          ((-1.0, 1.0, 1.0), r"lam = -1\.0 \(needs > -mu = -1\.0\)")])
+def test_a_truth_that_is_no_elastic_solid_is_named(truth, found):
+    # the simulator's rule for a medium: mu > 0, rho > 0 and lam + mu > 0
+    with pytest.raises(InputError, match=r"truth: expected \(lam, mu, rho\) of an elastic solid.*found " + found):
+        TrainingData(DOMAIN, truth=truth)
+
+
+def test_a_truth_with_lam_zero_or_negative_above_minus_mu_is_a_solid():
+    assert TrainingData(DOMAIN, truth=(0.0, 1.0, 1.0)).truth == (0.0, 1.0, 1.0)
+    assert TrainingData(DOMAIN, truth=(-0.5, 1.0, 2.0)).truth == (-0.5, 1.0, 2.0)
+
+
 def test_truth_is_stored_as_float_tuple():
     d = TrainingData(DOMAIN, truth=np.array([2, 1, 3]))
     assert d.truth == (2.0, 1.0, 3.0) and all(type(v) is float for v in d.truth)

@@ -103,6 +103,18 @@ def test_material_plot_has_greek_titles_units_truth_and_log_relative_errors(run)
     np.testing.assert_allclose(line(err, "μ").get_ydata(), np.abs(run.metrics["mu"] / 1.0 - 1), rtol=1e-12)
 
 
+def test_a_true_value_of_zero_has_no_relative_error_panel_line(run):
+    # lam may be 0 in a solid (lam + mu > 0); an error relative to 0 is not drawn
+    import dataclasses
+
+    run.data = dataclasses.replace(run.data, truth=(0.0, 1.0, 1.0))
+    fig = material_figure(run)
+    err = fig.axes[2]
+    assert err.get_title() == "Relative error of μ"
+    drawn = [ln.get_label() for ln in err.get_lines()]
+    assert "μ" in drawn and "λ" not in drawn
+
+
 def images(ax):
     (mesh,) = ax.collections[:1]
     return mesh

@@ -89,6 +89,22 @@ def test_json_without_nan_and_atomic(tmp_path):
     assert rundir.read_summary(tmp_path) is None
 
 
+def test_a_true_value_of_zero_has_no_relative_error(trained):
+    # lam may be 0 in a solid (lam + mu > 0): its error is not relative to anything, the others are
+    import dataclasses
+
+    run, trainer = trained
+    real = trainer.data
+    try:
+        trainer.data = dataclasses.replace(real, truth=(0.0, 1.0, 1.0))
+        s = rundir.summary(name="rd", sessions=[rundir.new_session(threads=1, ranks=1, epoch=0, argv=["x"])],
+                           problem=None, trainer=trainer, status="finished")
+    finally:
+        trainer.data = real
+    assert s["truth"] == {"lam": 0.0, "mu": 1.0, "rho": 1.0}
+    assert s["relative_error"] == {"mu": trainer.material["mu"] - 1}
+
+
 def test_summary_over_two_sessions(trained):
     run, trainer = trained
     first = rundir.new_session(threads=2, ranks=1, epoch=0, argv=["pinnlite", "train"])

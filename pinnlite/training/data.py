@@ -12,7 +12,7 @@ Only the domain is required; each other group is optional:
 ``initial_points``               points at t0, with ``initial_displacement`` and/or
                                  ``initial_velocity``
 ``sensor_points/_values``        observed displacements (the data term)
-``truth``                        known (lam, mu, rho), for reports and plots only
+``truth``                        known (lam, mu, rho) (mu, rho > 0, lam > -mu), for reports and plots only
 ``truth_map_x/_y``, ``truth_map`` known maps of a heterogeneous body: grid
                                  coordinates (nx,), (ny,) (increasing) and
                                  (3, ny, nx) values of lam, mu, rho (reports only)
@@ -142,6 +142,12 @@ class TrainingData:
                 t = np.full(1, np.nan)
             if t.shape != (3,) or not np.isfinite(t).all():
                 raise InputError(f"truth: expected (lam, mu, rho), found {self.truth!r}")
+            lam, mu, rho = (float(v) for v in t)
+            for name, value, solid, rule in (("mu", mu, mu > 0, "> 0"), ("rho", rho, rho > 0, "> 0"),
+                                             ("lam", lam, lam + mu > 0, f"> -mu = {-mu!r}")):
+                if not solid:  # the rule of pinnlite.simulate.Medium: a positive-definite elastic solid
+                    raise InputError(f"truth: expected (lam, mu, rho) of an elastic solid (mu > 0, rho > 0, "
+                                     f"lam + mu > 0), found {name} = {value!r} (needs {rule}) in {self.truth!r}")
             self.truth = tuple(float(v) for v in t)
         self._check_truth_map()
 

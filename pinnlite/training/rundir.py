@@ -254,7 +254,9 @@ def summary(*, name, sessions, problem=None, trainer=None, status="running"):
     mapped = trainer.objective.mapped if trainer.objective is not None else ()
     if truth is not None:
         out["truth"] = dict(zip(("lam", "mu", "rho"), truth))
-        out["relative_error"] = {n: mat[n] / out["truth"][n] - 1 for n in trainer.free if n not in mapped}
+        # none for a true value of 0 (lam may be): the error is then not relative to anything
+        out["relative_error"] = {n: mat[n] / out["truth"][n] - 1 for n in trainer.free
+                                 if n not in mapped and out["truth"][n] != 0}
     if mapped:
         out["maps"] = map_summary(trainer)
     return out
