@@ -147,3 +147,16 @@ def test_a_trainer_refuses_an_unstorable_lbfgs_history_before_any_epoch(tmp_path
     with pytest.warns(build.DenseSizeWarning), pytest.raises(ConfigError, match=r"lbfgs_history.*found 2147483648"):
         trainer.train(data)  # the dense BFGS over more than 10 values became L-BFGS, whose history is refused
     assert not (tmp_path / "ckpts").exists()
+
+
+def test_a_continued_run_given_an_unstorable_lbfgs_history_is_refused_before_any_epoch():
+    data, _ = plane_waves(n_sensors=20, rng=0)
+    cfg = Config().replace(**{"training.epochs": 2, "training.threads": 1, "architecture.hidden": [4],
+                              "sampling.n_collocation": 40, "optimizer.kind": "lbfgs"})
+    trainer = Trainer(None, cfg, progress=False)
+    trainer.train(data)
+    trainer.config.training.epochs = 4
+    trainer.config.optimizer.lbfgs_history = 2**40  # a resumable field: the next train() takes it
+    with pytest.raises(ConfigError, match=r"lbfgs_history.*found 1099511627776"):
+        trainer.train(data)
+    assert trainer.state.epoch == 2

@@ -360,6 +360,7 @@ class Trainer(Holding, Checkpoints, Reports):
             self._attach(data)
             if self.scales is None:
                 self.scales = derive_scales(self.config, data)
+            build.check_history(self.config, self.objective.size, self.model.arch.np_dtype.itemsize)  # may be new
             self.opt = self._optimizer(self.state.phase)
             self._fresh_state_for_another_optimizer()
             self._diagnostics = Diagnostics(self.config, self.scales, log)
