@@ -14,7 +14,9 @@ mean over seeds.
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/maps.py \\
         --phantoms inclusion soft two plate --seeds 0 1 --epochs 4000 --threads 2
 
-Options: ``--set section.field=value`` changes the config of every run (e.g.
+Options: ``--frame`` and ``--spacing`` record the phantoms at another interval
+between frames or between sensors (``pinnlite.simulate.phantoms.make``);
+``--set section.field=value`` changes the config of every run (e.g.
 ``material.field_penalty=tv`` ``material.field_penalty_weight=1e-4``);
 ``--blur 0.25 0.5 1`` first prints the report of each phantom's true map
 blurred by a Gaussian of each standard deviation (in the phantom's length
@@ -35,8 +37,8 @@ from pinnlite.simulate import phantoms
 from pinnlite.training.trainer import Trainer
 
 
-def run_one(name, seed, noise, epochs, threads, changes):
-    data, phantom = phantoms.make(name, noise=noise, seed=seed)
+def run_one(name, seed, noise, epochs, threads, changes, frame=None, spacing=None):
+    data, phantom = phantoms.make(name, noise=noise, seed=seed, frame=frame, spacing=spacing)
     cfg = configured(inclusion_config(phantom, epochs, seed, threads), changes, "--set")
     trainer = Trainer(None, cfg, progress=False)
     t0 = time.perf_counter()
@@ -105,6 +107,9 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE")
     ap.add_argument("--blur", nargs="*", type=float, default=[], metavar="SIGMA")
+    ap.add_argument("--frame", type=float, default=None, help="interval between frames (default: the phantom's)")
+    ap.add_argument("--spacing", type=float, default=None, help="sensor spacing, a multiple of 0.25 (default: "
+                    "the phantom's)")
     args = ap.parse_args(argv)
     changes = overrides(args.set)
     print(f"noise {100 * args.noise:g}%, epochs {args.epochs or 'default'}, changes {args.set or 'none'}")
@@ -117,7 +122,8 @@ def main(argv=None):
     summary = {}
     for name in args.phantoms:
         for seed in args.seeds:
-            rep, wall, epochs, warned, ambiguity = run_one(name, seed, args.noise, args.epochs, args.threads, changes)
+            rep, wall, epochs, warned, ambiguity = run_one(name, seed, args.noise, args.epochs, args.threads, changes,
+                                                           args.frame, args.spacing)
             print(row(name, seed, rep, wall, epochs, warned, ambiguity), flush=True)
             summary.setdefault(name, []).append((rep.l2, wall))
     for name, runs in summary.items():

@@ -134,3 +134,25 @@ def test_demo_inclusion_trains_a_map_reports_it_and_plots_it(tmp_path, capsys):
     assert main(["plot", str(out), "-q"]) == 0
     png = out / "plots" / "maps.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_phantom_recorded_at_other_frames_and_spacing_is_the_same_wave_field(inclusion):
+    # the same body and source: sensors every 0.5 mm include the 1-mm ones, with the same values
+    # (the grid and the time step do not depend on the spacing); frames every 0.5 ms fall at 8, 8.5, ..., 25
+    clean, ph = phantoms.make("inclusion", noise=0.0)
+    fine, fph = phantoms.make("inclusion", noise=0.0, spacing=0.5)
+    assert fph.spacing == 0.5 and ph.spacing == 1.0
+    assert fine.sensor_points.shape == (33 * 33 * 18, 3)
+    index = {tuple(np.round(p, 9)): i for i, p in enumerate(fine.sensor_points)}
+    rows = [index[tuple(np.round(p, 9))] for p in clean.sensor_points]
+    np.testing.assert_array_equal(fine.sensor_values[rows], clean.sensor_values)
+    dense, _ = phantoms.make("inclusion", noise=0.0, frame=0.5)
+    np.testing.assert_allclose(np.unique(dense.sensor_points[:, 2]), 8.0 + 0.5 * np.arange(35), atol=1e-9)
+    assert len(dense.sensor_points) == 17 * 17 * 35
+
+
+@pytest.mark.parametrize("kwargs, field", [({"spacing": 0.3}, "spacing"), ({"spacing": 0.1}, "spacing"),
+                                           ({"frame": 0.0}, "frame"), ({"frame": 30.0}, "frame")])
+def test_a_recording_the_phantom_cannot_make_is_named(kwargs, field):
+    with pytest.raises(InputError, match=rf"^{field}: expected"):
+        phantoms.make("inclusion", noise=0.0, **kwargs)

@@ -97,12 +97,26 @@ def maps(spec, grid):
     return np.full(grid.shape, spec["lam"]), mu, np.full(grid.shape, spec["rho"])
 
 
-def make(name="inclusion", noise=0.01, seed=0):
+def make(name="inclusion", noise=0.01, seed=0, frame=None, spacing=None):
     """``(data, phantom)``: the simulated window's TrainingData (noise relative to the rms
-    displacement, drawn from ``seed``) and its :class:`Phantom`."""
+    displacement, drawn from ``seed``) and its :class:`Phantom`.
+
+    ``frame`` and ``spacing`` record the same body at another interval between
+    frames (the phantom's time unit) or between sensors (its length unit; a
+    multiple of the simulation's grid step of 0.25), to plan an experiment;
+    None keeps the phantom's own (the table above). The maps' report then
+    leaves a margin of the new spacing.
+    """
     s = _spec(name)
     noise = checks.real("noise", noise, low=0.0)
     L, h = s["L"], s["h"]
+    if frame is not None:
+        s["frame"] = checks.real("frame", frame, low=0.0, low_open=True, high=s["times"][1] - s["times"][0])
+    if spacing is not None:
+        spacing = checks.real("spacing", spacing, low=h, high=L)
+        if abs(round(spacing / h) * h - spacing) > 1e-9 * spacing:
+            checks.fail("spacing", f"a multiple of the grid step {h:g} {s['units']['length']}", spacing)
+        s["spacing"] = spacing
     # the window, the source 5 mm to its left, and room for the sponge (30 nodes) all round
     margin = 8.0 + 30 * h
     n = int(round((L + 2 * margin) / h)) + 1
