@@ -136,7 +136,7 @@ def test_demo_inclusion_trains_a_map_reports_it_and_plots_it(tmp_path, capsys):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_a_phantom_recorded_at_other_frames_and_spacing_is_the_same_wave_field(inclusion):
+def test_a_phantom_recorded_at_other_frames_and_spacing_is_the_same_wave_field():
     # the same body and source: sensors every 0.5 mm include the 1-mm ones, with the same values
     # (the grid and the time step do not depend on the spacing); frames every 0.5 ms fall at 8, 8.5, ..., 25
     clean, ph = phantoms.make("inclusion", noise=0.0)
