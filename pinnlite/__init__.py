@@ -47,7 +47,7 @@ _EXPORTS = {
     "TrainingData": "training.data",
     "Trainer": "training.trainer",
     "Metrics": "training.metrics",
-    "IdentifiabilityWarning": "training.trainer",
+    "IdentifiabilityWarning": "training.preflight",
     "DenseSizeWarning": "training.build",
     "CheckpointError": "io.errors",
 }

@@ -13,6 +13,7 @@
   :mod:`~pinnlite.training.config_format`, the fields' comments as text in
   :mod:`~pinnlite.training.config_docs`);
 - :mod:`~pinnlite.training.data`: :class:`TrainingData`, what a user measured;
+- :mod:`~pinnlite.training.preflight`: the data held against the config before the first epoch;
 - :mod:`~pinnlite.training.sampling`, :mod:`~pinnlite.training.scaling`,
   :mod:`~pinnlite.training.weighting`: collocation points, loss scales, adaptive weights;
 - :mod:`~pinnlite.training.metrics`, :mod:`~pinnlite.training.progress`: the history and

@@ -71,6 +71,12 @@ def second_order(config, kind):
     return optim.get_optimizer(kind, **kwargs)
 
 
+def _switches_to(config, kind):
+    """True when the run reaches a second-order phase of ``kind`` (``switch_after < training.epochs``)."""
+    o = config.optimizer
+    return switches(config) and o.second_order == kind and o.switch_after < config.training.epochs
+
+
 class DenseSizeWarning(UserWarning):
     """Dense BFGS was asked for more values than ``optimizer.bfgs_max_size``: the run uses L-BFGS."""
 
@@ -87,8 +93,7 @@ def limit_dense(config, n):
     the :class:`DenseSizeWarning` to give, or None when nothing changed.
     """
     o = config.optimizer
-    second = switches(config) and o.second_order == "bfgs" and o.switch_after < config.training.epochs
-    field = "kind" if o.kind == "bfgs" else "second_order" if second else None
+    field = "kind" if o.kind == "bfgs" else "second_order" if _switches_to(config, "bfgs") else None
     if field is None or n <= o.bfgs_max_size:
         return None
     setattr(o, field, "lbfgs")
@@ -105,11 +110,11 @@ def check_history(config, n, itemsize):
     (:func:`pinnlite.optim.quasi_newton.lbfgs`), and a checkpoint array holds at
     most :data:`pinnlite.io.spec.MAX_ARRAY_NBYTES` bytes: a longer history could
     not be saved, and would not fit most memories either. Call it after
-    :func:`limit_dense`, which may turn a dense BFGS into L-BFGS.
+    :func:`limit_dense`, which may turn a dense BFGS into L-BFGS (the trainer
+    calls it wherever it builds an optimizer).
     """
     o = config.optimizer
-    second = switches(config) and o.second_order == "lbfgs" and o.switch_after < config.training.epochs
-    if not (o.kind == "lbfgs" or second):
+    if not (o.kind == "lbfgs" or _switches_to(config, "lbfgs")):
         return
     most = MAX_ARRAY_NBYTES // (n * itemsize)
     if o.lbfgs_history > most:

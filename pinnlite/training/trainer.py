@@ -14,7 +14,6 @@ for bit. Each loss term is divided by its natural magnitude
 """
 
 import copy
-import dataclasses
 import io
 import logging
 import math
@@ -25,23 +24,16 @@ import numpy as np
 
 from pinnlite import engine
 from pinnlite.errors import InputError
-from pinnlite.training import build, distributed, epochs, hold, sampling, signals, stopping, validation, weighting
+from pinnlite.training import build, distributed, epochs, hold, preflight, sampling, signals, stopping, validation, weighting
 from pinnlite.training.autosave import SavePolicy
-from pinnlite.training.config import (
-    Config,
-    ConfigError,
-    ConfigWarning,
-    first_order_steps,
-    frozen_changes,
-    ignored_settings,
-    switches,
-)
-from pinnlite.training.data import TrainingData
+from pinnlite.training.config import Config, ConfigError, ConfigWarning, first_order_steps, frozen_changes, switches
+from pinnlite.training.config import ignored_settings
 from pinnlite.training.diagnostics import Diagnostics, fitted
 from pinnlite.training.metrics import Metrics, new_accumulator
 from pinnlite.core.field_arch import init_field_params
 from pinnlite.training.model import ElasticPINN2D, field_architecture, new_model, uses_pressure
 from pinnlite.training.objective import Objective, Points
+from pinnlite.training.preflight import IdentifiabilityWarning  # noqa: F401 (its home before preflight)
 from pinnlite.training.progress import NoProgress, Progress
 from pinnlite.training.scaling import derive_scales, measured_speed
 from pinnlite.training.build import DenseSizeWarning
@@ -52,10 +44,6 @@ from pinnlite.training.state import FIRST_ORDER, SECOND_ORDER, TrainState, secon
 
 log = logging.getLogger("pinnlite")
 
-
-
-class IdentifiabilityWarning(UserWarning):
-    """lam, mu and rho are all free and nothing fixes their common scale."""
 
 
 class Trainer(Holding, Checkpoints, Reports):
@@ -191,48 +179,7 @@ class Trainer(Holding, Checkpoints, Reports):
         self._check_data(data, warn=False)
 
     def _check_data(self, data, warn=True):
-        if not isinstance(data, TrainingData):
-            raise InputError(f"data: expected a TrainingData, found {type(data).__name__}")
-        if data is not self.data:  # checked again: its fields may have been set since it was made
-            try:
-                dataclasses.replace(data)  # a copy made through __init__: every field's check once more
-            except InputError as e:
-                raise InputError(f"data.{e} (a field set after the TrainingData was made?)") from None
-        s = self.config.sampling
-        if data.collocation is None and s.n_collocation == 0:
-            raise ConfigError("sampling.n_collocation: expected > 0 when the data give no collocation points, found 0")
-        if data.collocation is not None and len(data.collocation) == 0:  # the epoch is cut into batches of them
-            raise InputError("data.collocation: expected at least one point (or None to sample them), found 0")
-        if data.collocation is not None and s.adaptive is not None:
-            # the run trains on the data's points (a body force is known only there), whatever it resampled
-            why = ("the body force is known only at the data's collocation points" if data.body_force is not None
-                   else "the data give the collocation points, which the run uses as they are (pass "
-                        "data.collocation = None to have them sampled)")
-            raise ConfigError(f"sampling.adaptive: {why}, so adaptive resampling is not possible; found {s.adaptive!r}")
-        m, t = self.config.material, self.config.training
-        free = self.free
-        no_sensors = data.sensor_points is None or len(data.sensor_points) == 0
-        if free and (no_sensors or self.config.loss_weights.data == 0):
-            why = ("the data hold no sensor displacements" if no_sensors
-                   else "the data term has weight 0 (loss_weights.data)")
-            flags = ", ".join(f"material.optimize_{n} = false" for n in free)
-            raise ConfigError(
-                f"material: {' and '.join(free)} {'is' if len(free) == 1 else 'are'} free, but {why}: "
-                f"without measured displacements the network can satisfy the wave equation, the boundary "
-                f"and the initial conditions for any value of {', '.join(free)}, so nothing determines "
-                f"{'it' if len(free) == 1 else 'them'}. Add sensor data (sensor_points, sensor_values) "
-                f"or fix the parameters ({flags})."
-            )
-        if t.validation_fraction:
-            validation.split(data, t.validation_fraction, t.seed)  # enough sensors for both sides
-        if warn and m.optimize_lam and m.optimize_mu and m.optimize_rho and data.traction_points is None \
-                and data.body_force is None:
-            msg = (
-                "lam, mu and rho are all free, but the data hold no traction and no body force: "
-                "displacements determine only lam/rho and mu/rho. Fix rho (material.optimize_rho = false) "
-                "or add traction data."
-            )
-            warnings.warn(msg, IdentifiabilityWarning, stacklevel=3)
+        preflight.check_data(self.config, data, self.free, self.data, warn)
 
     def _attach(self, data):
         """Build what a run on ``data`` evaluates with: the objective, the prepared points and the
@@ -296,15 +243,15 @@ class Trainer(Holding, Checkpoints, Reports):
 
     def _limit_dense(self):
         """Dense BFGS beyond ``optimizer.bfgs_max_size`` values becomes L-BFGS in the run's own config
-        (:func:`pinnlite.training.build.limit_dense`), so that its checkpoints and resumption agree; an
-        L-BFGS history no checkpoint could hold is refused before any epoch (:func:`~.build.check_history`)."""
+        (:func:`pinnlite.training.build.limit_dense`), so that its checkpoints and resumption agree."""
         message = build.limit_dense(self.config, self.objective.size)
         if message and self.rank == 0:
             warnings.warn(message, DenseSizeWarning, stacklevel=4)
-        build.check_history(self.config, self.objective.size, self.model.arch.np_dtype.itemsize)
 
     def _optimizer(self, phase):
-        """The optimizer of ``phase``, from the config's registries (:mod:`pinnlite.training.build`)."""
+        """The optimizer of ``phase``, from the config's registries (:mod:`pinnlite.training.build`),
+        once an L-BFGS history that no checkpoint could hold is refused (:func:`~.build.check_history`)."""
+        build.check_history(self.config, self.objective.size, self.model.arch.np_dtype.itemsize)
         if phase == SECOND_ORDER:
             return build.second_order(self.config, second_order_kind(self.config))
         # the data's explicit points, else config.sampling.n_collocation (what RAR starts from)
@@ -360,7 +307,6 @@ class Trainer(Holding, Checkpoints, Reports):
             self._attach(data)
             if self.scales is None:
                 self.scales = derive_scales(self.config, data)
-            build.check_history(self.config, self.objective.size, self.model.arch.np_dtype.itemsize)  # may be new
             self.opt = self._optimizer(self.state.phase)
             self._fresh_state_for_another_optimizer()
             self._diagnostics = Diagnostics(self.config, self.scales, log)
